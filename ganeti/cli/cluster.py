@@ -1,0 +1,534 @@
+# -*- test-case-name: tests.test_cli_cluster -*-
+"""
+``gnt-cluster``: create, inspect, verify, modify and destroy the cluster.
+"""
+
+import time
+
+from ganeti import errors
+from ganeti.cli import base
+from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli.info import format_generic_info, format_time
+
+
+# --- option helpers ----------------------------------------------------------
+
+def _hv_option(values):
+    """``-H kvm:acpi=false -H fake`` -> ``{"kvm": {"acpi": "false"}, "fake": {}}``."""
+    result = {}
+    for text in values or []:
+        ident, params = base.parse_ident_key_values(text, "-H")
+        result[ident] = params or {}
+    return result
+
+
+def _comma_list(text):
+    return [item for item in (text or "").split(",") if item]
+
+
+def _yes_no(value, option):
+    return None if value is None else base.parse_bool(value, option)
+
+
+def _cluster_params(opts, for_init):
+    """The settings shared by ``init`` and ``modify``."""
+    settings = {}
+    if opts.enabled_hypervisors is not None:
+        settings["enabled_hypervisors"] = _comma_list(opts.enabled_hypervisors)
+    if opts.enabled_disk_templates is not None:
+        settings["enabled_disk_templates"] = _comma_list(opts.enabled_disk_templates)
+    if opts.hvparams:
+        settings["hvparams"] = _hv_option(opts.hvparams)
+    if opts.beparams is not None:
+        settings["beparams"] = base.parse_key_values(opts.beparams, "-B")
+    if opts.nicparams is not None:
+        settings["nicparams"] = base.parse_key_values(opts.nicparams, "-N")
+    if opts.ndparams is not None:
+        settings["ndparams"] = base.parse_key_values(opts.ndparams, "--node-parameters")
+    if opts.diskparams:
+        settings["diskparams"] = _hv_option(opts.diskparams)
+    if opts.master_netmask is not None:
+        try:
+            settings["master_netmask"] = int(opts.master_netmask)
+        except ValueError:
+            raise UsageError("Invalid master netmask value: %s" % opts.master_netmask)
+    for name in ("master_netdev", "mac_prefix", "vg_name", "file_storage_dir",
+                 "shared_file_storage_dir", "default_iallocator"):
+        value = getattr(opts, name)
+        if value is not None:
+            settings[name] = value
+    if opts.drbd_helper is not None:
+        settings["drbd_helper"] = opts.drbd_helper
+    if opts.candidate_pool_size is not None:
+        settings["candidate_pool_size"] = opts.candidate_pool_size
+    for name, option in (("maintain_node_health", "--maintain-node-health"),
+                         ("prealloc_wipe_disks", "--prealloc-wipe-disks"),
+                         ("use_external_mip_script", "--use-external-mip-script"),
+                         ("enabled_user_shutdown", "--user-shutdown")):
+        value = _yes_no(getattr(opts, name), option)
+        if value is not None:
+            settings[name] = value
+    if opts.ipolicy_disk_templates is not None:
+        settings["ipolicy_disk_templates"] = _comma_list(opts.ipolicy_disk_templates)
+    return settings
+
+
+_COMMON_CLUSTER_OPTS = [
+    opt("--enabled-hypervisors", default=None,
+        help="Comma-separated list of hypervisors"),
+    opt("--enabled-disk-templates", default=None,
+        help="Comma-separated list of disk templates"),
+    opt("-H", "--hypervisor-parameters", dest="hvparams", action="append",
+        default=[], help="Hypervisor and hypervisor options, in the format"
+                         " hypervisor:option=value,option=value,..."),
+    opt("-B", "--backend-parameters", dest="beparams", default=None,
+        help="Backend parameters"),
+    opt("-N", "--nic-parameters", dest="nicparams", default=None,
+        help="NIC parameters"),
+    opt("--node-parameters", dest="ndparams", default=None,
+        help="Node parameters"),
+    opt("-D", "--disk-parameters", dest="diskparams", action="append",
+        default=[], help="Disk template parameters, in the format"
+                         " template:option=value,option=value,..."),
+    opt("--master-netdev", default=None,
+        help="Specify the node interface (cluster-wide) on which the master"
+             " IP address will be active"),
+    opt("--master-netmask", default=None,
+        help="Specify the netmask of the master IP"),
+    opt("-m", "--mac-prefix", dest="mac_prefix", default=None,
+        help="Specify the mac prefix for the instance IP addresses"),
+    opt("--vg-name", default=None,
+        help="Specifies the volume group used for LVM disk templates"),
+    opt("--file-storage-dir", default=None,
+        help="Specify the default directory (cluster-wide) for storing the"
+             " file-based disks"),
+    opt("--shared-file-storage-dir", default=None,
+        help="Specify the default directory (cluster-wide) for storing the"
+             " shared file-based disks"),
+    opt("--drbd-usermode-helper", dest="drbd_helper", default=None,
+        help="Specifies the DRBD usermode helper"),
+    opt("-C", "--candidate-pool-size", type=int, default=None,
+        help="Set the candidate pool size"),
+    opt("--maintain-node-health", default=None,
+        help="Configure the cluster to automatically maintain node health, by"
+             " shutting down unknown instances, shutting down unknown DRBD"
+             " devices, etc. (yes|no)"),
+    opt("--prealloc-wipe-disks", default=None,
+        help="Wipe disks prior to instance creation (yes|no)"),
+    opt("--use-external-mip-script", default=None,
+        help="Specify whether to run a user-provided script for the master IP"
+             " address turnup and turndown operations (yes|no)"),
+    opt("--user-shutdown", dest="enabled_user_shutdown", default=None,
+        help="Whether user shutdown is enabled (yes|no)"),
+    opt("-I", "--default-iallocator", default=None,
+        help="Set the default instance allocator plugin"),
+    opt("--ipolicy-disk-templates", default=None,
+        help="Comma-separated list of enabled disk templates for instances"),
+]
+
+
+# --- commands ------------------------------------------------------------
+
+def init_cluster(opts, args):
+    """``gnt-cluster init``: create the cluster and start its daemon."""
+    from ganeti import bootstrap, daemon
+    settings = _cluster_params(opts, True)
+    settings.update(cluster_name=args[0], no_etc_hosts=opts.no_etc_hosts,
+                    no_ssh_init=opts.no_ssh_init,
+                    secondary_ip=opts.secondary_ip)
+    if "enabled_disk_templates" in settings and not settings["enabled_disk_templates"]:
+        raise UsageError("Disk templates unknown: ")
+    paths = base.get_paths()
+    bootstrap.init_cluster(paths, settings)
+    daemon.start(paths, wait_for_master=True)
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_POST_INIT"}, opts)
+    return 0
+
+
+def destroy_cluster(opts, args):
+    """``gnt-cluster destroy --yes-do-it``."""
+    if not opts.yes_do_it:
+        base.to_stderr("Destroying a cluster is irreversible. If you really want"
+                       " destroy this cluster, supply the --yes-do-it option.")
+        return 1
+    from ganeti import bootstrap, config, daemon
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_DESTROY"}, opts)
+    paths = base.get_paths()
+    cfg = config.load(paths.config_data)
+    daemon.stop(paths)
+    bootstrap.destroy_cluster(paths, cfg)
+    return 0
+
+
+def get_master(opts, args):
+    """``gnt-cluster getmaster``: read from ssconf, no daemon needed."""
+    from ganeti import ssconf
+    paths = base.get_paths()
+    master = ssconf.read(paths, "master_node")
+    if master is None:
+        path = paths.ssconf("master_node")
+        raise errors.ConfigurationError(
+            "Can't read ssconf file %s: [Errno 2] No such file or directory: '%s'"
+            % (path, path))
+    base.to_stdout(master)
+    return 0
+
+
+def show_version(opts, args):
+    """``gnt-cluster version``."""
+    info = base.get_client().call("QueryClusterInfo")
+    for title, key in (("Software version", "software_version"),
+                       ("Internode protocol", "protocol_version"),
+                       ("Configuration format", "config_version"),
+                       ("OS api version", "os_api_version"),
+                       ("Export interface", "export_version"),
+                       ("VCS version", "vcs_version")):
+        base.to_stdout("%s: %s" % (title, info[key]))
+    return 0
+
+
+def master_ping(opts, args):
+    """``gnt-cluster master-ping``: exit 0 if the master answers."""
+    try:
+        base.get_client().call("QueryClusterInfo")
+    except errors.GenericError:
+        return 1
+    return 0
+
+
+def _stringify(params):
+    if isinstance(params, dict):
+        return {k: _stringify(v) for k, v in params.items()}
+    return str(params)
+
+
+def _ipolicy_info(ipolicy):
+    bounds = []
+    for index, minmax in enumerate(ipolicy.get("minmax", [])):
+        bounds.append([("min/%d" % index, _stringify(minmax.get("min", {}))),
+                       ("max/%d" % index, _stringify(minmax.get("max", {})))])
+    return [("bounds specs", bounds),
+            ("std", _stringify(ipolicy.get("std", {}))),
+            ("allowed disk templates",
+             ", ".join(ipolicy.get("disk-templates", []))),
+            ("vcpu-ratio", str(ipolicy.get("vcpu-ratio"))),
+            ("spindle-ratio", str(ipolicy.get("spindle-ratio")))]
+
+
+def show_info(opts, args):
+    """``gnt-cluster info``."""
+    from ganeti.query import nice_sort
+    r = base.get_client().call("QueryClusterInfo")
+    enabled = r["enabled_hypervisors"]
+    join = ", ".join
+    info = [
+        ("Cluster name", r["name"]),
+        ("Cluster UUID", r["uuid"]),
+        ("Creation time", format_time(r["ctime"])),
+        ("Modification time", format_time(r["mtime"])),
+        ("Master node", r["master"]),
+        ("Architecture (this node)", "%s (%s)" % tuple(r["architecture"])),
+        ("Tags", join(nice_sort(r["tags"])) if r["tags"] else "(none)"),
+        ("Default hypervisor", r["default_hypervisor"]),
+        ("Enabled hypervisors", join(enabled)),
+        ("Hypervisor parameters", _stringify(
+            {hv: p for hv, p in r["hvparams"].items() if hv in enabled})),
+        ("OS-specific hypervisor parameters", _stringify(r["os_hvp"])),
+        ("OS parameters", _stringify(r["osparams"])),
+        ("Hidden OSes", join(r["hidden_os"])),
+        ("Blacklisted OSes", join(r["blacklisted_os"])),
+        ("Cluster parameters", [
+            ("candidate pool size", r["candidate_pool_size"]),
+            ("maximal number of jobs running simultaneously",
+             r["max_running_jobs"]),
+            ("maximal number of jobs simultaneously tracked by the scheduler",
+             r["max_tracked_jobs"]),
+            ("mac prefix", r["mac_prefix"]),
+            ("master netdev", r["master_netdev"]),
+            ("master netmask", r["master_netmask"]),
+            ("use external master IP address setup script",
+             r["use_external_mip_script"]),
+            ("lvm volume group", r["volume_group_name"]),
+            ("lvm reserved volumes",
+             join(r["reserved_lvs"]) if r["reserved_lvs"] else "(none)"),
+            ("drbd usermode helper", r["drbd_usermode_helper"]),
+            ("file storage path", r["file_storage_dir"]),
+            ("shared file storage path", r["shared_file_storage_dir"]),
+            ("gluster storage path", r["gluster_storage_dir"]),
+            ("maintenance of node health", r["maintain_node_health"]),
+            ("uid pool", join(map(str, r["uid_pool"]))),
+            ("default instance allocator", r["default_iallocator"]),
+            ("default instance allocator parameters",
+             _stringify(r["default_iallocator_params"])),
+            ("primary ip version", r["primary_ip_version"]),
+            ("preallocation wipe disks", r["prealloc_wipe_disks"]),
+            ("OS search path", join(r["os_search_path"])),
+            ("enabled disk templates", join(r["enabled_disk_templates"])),
+            ("install image", r["install_image"]),
+            ("instance communication network",
+             r["instance_communication_network"]),
+            ("zeroing image", r["zeroing_image"]),
+            ("compression tools", r["compression_tools"]),
+            ("enabled user shutdown", r["enabled_user_shutdown"]),
+            ("modify ssh setup", r["modify_ssh_setup"]),
+            ("ssh_key_type", r["ssh_key_type"]),
+            ("ssh_key_bits", r["ssh_key_bits"]),
+        ]),
+        ("Default node parameters", _stringify(r["ndparams"])),
+        ("Default instance parameters", _stringify(r["beparams"])),
+        ("Default nic parameters", _stringify(r["nicparams"])),
+        ("Default disk parameters", _stringify(r["diskparams"])),
+        ("Instance policy - limits for instances", _ipolicy_info(r["ipolicy"])),
+    ]
+    base.to_stdout(format_generic_info(info))
+    return 0
+
+
+def verify_cluster(opts, args):
+    """``gnt-cluster verify``: run the verify jobs, exit 1 on any error."""
+    op = {"OP_ID": "OP_CLUSTER_VERIFY", "verbose": bool(opts.verbose),
+          "error_codes": opts.error_codes,
+          "debug_simulate_errors": opts.simulate_errors,
+          "ignore_errors": opts.ignore_errors,
+          "group_name": opts.nodegroup}
+    if opts.skip_nplusone_mem:
+        op["skip_checks"] = ["nplusone_mem"]
+    result = base.submit_opcode(op, opts)
+    jobs = result["jobs"]
+    ok_ids = [str(job_id) for ok, job_id in jobs if ok]
+    if ok_ids:
+        base.to_stdout("Submitted jobs %s" % ", ".join(ok_ids))
+    code = 0
+    failed = 0
+    for ok, job_id in jobs:
+        if not ok:
+            base.to_stderr("Failed to submit job: %s" % job_id)
+            failed += 1
+            continue
+        base.to_stdout("Waiting for job %s ..." % job_id)
+        try:
+            results = base.poll_job(job_id)
+        except errors.GenericError as e:
+            base.to_stderr("Job %s has failed: %s" % (job_id, base.format_error(e)[1]))
+            failed += 1
+            continue
+        if not results or not results[0]:
+            code = 1
+    if failed:
+        base.to_stdout("%s job(s) failed while verifying the cluster." % failed)
+        code = 1
+    return code
+
+
+def queue_ops(opts, args):
+    """``gnt-cluster queue drain|undrain|info``."""
+    command = args[0]
+    client = base.get_client()
+    if command in ("drain", "undrain"):
+        client.call("SetDrainFlag", command == "drain")
+    elif command == "info":
+        (flag,) = client.call("QueryConfigValues", ["drain_flag"])
+        base.to_stdout("The drain flag is %s" % ("set" if flag else "unset"))
+    else:
+        raise errors.OpPrereqError("Command '%s' is not valid." % command,
+                                   "wrong_input")
+    return 0
+
+
+def watcher_ops(opts, args):
+    """``gnt-cluster watcher pause <duration>|continue|info``."""
+    from ganeti.cli.job import parse_timespec
+    command = args[0]
+    client = base.get_client()
+    if command == "continue":
+        client.call("SetWatcherPause", None)
+        base.to_stdout("The watcher is no longer paused.")
+    elif command == "pause":
+        if len(args) < 2:
+            raise errors.OpPrereqError("Missing pause duration", "wrong_input")
+        until = client.call("SetWatcherPause", time.time() + parse_timespec(args[1]))
+        base.to_stdout("The watcher is paused until %s." % time.ctime(until))
+    elif command == "info":
+        (until,) = client.call("QueryConfigValues", ["watcher_pause"])
+        if until is None:
+            base.to_stdout("The watcher is not paused.")
+        else:
+            base.to_stdout("The watcher is paused until %s." % time.ctime(until))
+    else:
+        raise errors.OpPrereqError("Command '%s' is not valid." % command,
+                                   "wrong_input")
+    return 0
+
+
+def modify_cluster(opts, args):
+    """``gnt-cluster modify``."""
+    settings = _cluster_params(opts, False)
+    op = {"OP_ID": "OP_CLUSTER_SET_PARAMS", "force": opts.force}
+    renames = {"drbd_helper": "drbd_helper", "enabled_user_shutdown":
+               "enabled_user_shutdown"}
+    for key, value in settings.items():
+        if key == "ipolicy_disk_templates":
+            op["ipolicy"] = {"disk-templates": value}
+        elif key == "beparams":
+            op["beparams"] = value
+        else:
+            op[renames.get(key, key)] = value
+    for name in ("max_running_jobs", "max_tracked_jobs"):
+        if getattr(opts, name) is not None:
+            op[name] = getattr(opts, name)
+    if opts.modify_etc_hosts is not None:
+        op["modify_etc_hosts"] = base.parse_bool(opts.modify_etc_hosts,
+                                                 "--modify-etc-hosts")
+    if opts.reserved_lvs is not None:
+        op["reserved_lvs"] = _comma_list(opts.reserved_lvs)
+    if len(op) == 2:
+        base.to_stderr("Please give at least one of the parameters.")
+        return 1
+    base.submit_opcode(op, opts)
+    return 0
+
+
+def redist_conf(opts, args):
+    """``gnt-cluster redist-conf``."""
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_REDIST_CONF"}, opts)
+    return 0
+
+
+def rename_cluster(opts, args):
+    """``gnt-cluster rename``."""
+    if not opts.force and not base.ask_user(
+            "This will rename the cluster from '%s' to '%s'. If you are"
+            " connected over the network to the cluster name, the operation is"
+            " very dangerous as the IP address will be removed from the node"
+            " and the change may not go through. Continue?"
+            % (base.get_client().call("QueryConfigValues", ["cluster_name"])[0],
+               args[0])):
+        return 1
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_RENAME", "name": args[0]}, opts)
+    return 0
+
+
+def list_tags(opts, args):
+    """``gnt-cluster list-tags``."""
+    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "cluster"}, opts):
+        base.to_stdout(tag)
+    return 0
+
+
+def _tags_from(opts, args):
+    tags = list(args)
+    if opts.tags_source:
+        with open(opts.tags_source) as f:
+            tags.extend(line.strip() for line in f if line.strip())
+    if not tags:
+        raise errors.OpPrereqError("No tags to be added/removed", "wrong_input")
+    return tags
+
+
+def add_tags(opts, args):
+    """``gnt-cluster add-tags``."""
+    base.submit_opcode({"OP_ID": "OP_TAGS_SET", "kind": "cluster",
+                        "tags": _tags_from(opts, args)}, opts)
+    return 0
+
+
+def remove_tags(opts, args):
+    """``gnt-cluster remove-tags``."""
+    base.submit_opcode({"OP_ID": "OP_TAGS_DEL", "kind": "cluster",
+                        "tags": _tags_from(opts, args)}, opts)
+    return 0
+
+
+def search_tags(opts, args):
+    """``gnt-cluster search-tags``: exit 1 when nothing matches."""
+    found = base.submit_opcode({"OP_ID": "OP_TAGS_SEARCH", "pattern": args[0]},
+                               opts)
+    for path, tag in sorted(found):
+        base.to_stdout("%s %s" % (path, tag))
+    return 0 if found else 1
+
+
+_TAGS_SRC = opt("--from", dest="tags_source", default=None,
+                help="File with tag names")
+
+COMMANDS = {
+    "init": Command(init_cluster, Args(1, 1), _COMMON_CLUSTER_OPTS + [
+        opt("--no-etc-hosts", action="store_true", default=False,
+            help="Don't modify /etc/hosts"),
+        opt("--no-ssh-init", action="store_true", default=False,
+            help="Don't initialize SSH keys"),
+        opt("-s", "--secondary-ip", default=None,
+            help="Specify the secondary ip for this node"),
+        opt("--primary-ip-version", default="4",
+            help="Cluster-wide IP version for primary IP"),
+    ], "[opts...] <cluster_name>", "Initialises a new cluster configuration"),
+    "destroy": Command(destroy_cluster, Args(0, 0), [base.YES_DOIT_OPT], "",
+                       "Destroy cluster"),
+    "getmaster": Command(get_master, Args(0, 0), [], "",
+                         "Display the current master"),
+    "master-ping": Command(master_ping, Args(0, 0), [], "",
+                           "Checks if the master is alive"),
+    "version": Command(show_version, Args(0, 0), [], "",
+                       "Shows the cluster version"),
+    "info": Command(show_info, Args(0, 0), [
+        opt("--roman", action="store_true", default=False,
+            help="Use roman numbers for positive integers")],
+        "[--roman]", "Show cluster configuration"),
+    "verify": Command(verify_cluster, Args(0, 0), [
+        base.VERBOSE_OPT, base.DRY_RUN_OPT, base.PRIORITY_OPT,
+        opt("--error-codes", action="store_true", default=False,
+            help="Enable parseable error messages"),
+        opt("--debug-simulate-errors", dest="simulate_errors",
+            action="store_true", default=False,
+            help="Debugging option that makes the operation treat most runtime"
+                 " checks as failed"),
+        opt("--no-nplus1-mem", dest="skip_nplusone_mem", action="store_true",
+            default=False, help="Skip N+1 memory redundancy tests"),
+        opt("-g", "--node-group", dest="nodegroup", default=None,
+            help="Node group (name or uuid)"),
+        opt("-I", "--ignore-errors", dest="ignore_errors", action="append",
+            default=[], help="Error code to be ignored"),
+        opt("--verify-ssh-clutter", action="store_true", default=False,
+            help="Verify that Ganeti did not clutter up the 'authorized_keys'"
+                 " file"),
+    ], "", "Does a check on the cluster configuration"),
+    "queue": Command(queue_ops, Args(1, 1), [], "drain|undrain|info",
+                     "Change queue properties"),
+    "watcher": Command(watcher_ops, Args(1, 2), [],
+                       "{pause <timespec>|continue|info}",
+                       "Change watcher properties"),
+    "modify": Command(modify_cluster, Args(0, 0), _COMMON_CLUSTER_OPTS + [
+        base.FORCE_OPT, base.DRY_RUN_OPT] + base.JOB_OPTS + [
+        opt("--max-running-jobs", type=int, default=None,
+            help="The maximal number of jobs running in parallel"),
+        opt("--max-tracked-jobs", type=int, default=None,
+            help="The maximal number of jobs tracked by the scheduler"),
+        opt("--modify-etc-hosts", default=None,
+            help="Defines whether the cluster should autonomously modify and"
+                 " keep in sync the /etc/hosts file of the nodes (yes|no)"),
+        opt("--reserved-lvs", default=None,
+            help="A comma-separated list of reserved logical volumes names,"
+                 " that will be ignored by cluster verify"),
+    ], "[opts...]", "Alters the parameters of the cluster"),
+    "redist-conf": Command(redist_conf, Args(0, 0), base.JOB_OPTS, "[--submit]",
+                           "Forces a push of the configuration file and"
+                           " ssconf files to the nodes in the cluster"),
+    "rename": Command(rename_cluster, Args(1, 1), [base.FORCE_OPT] + base.JOB_OPTS,
+                      "<new_name>", "Renames the cluster"),
+    "list-tags": Command(list_tags, Args(0, 0), [], "", "List the tags of the"
+                         " cluster"),
+    "add-tags": Command(add_tags, Args(0, None), [_TAGS_SRC] + base.JOB_OPTS,
+                        "tag...", "Add tags to the cluster"),
+    "remove-tags": Command(remove_tags, Args(0, None), [_TAGS_SRC] + base.JOB_OPTS,
+                           "tag...", "Remove tags from the cluster"),
+    "search-tags": Command(search_tags, Args(1, 1), [], "", "Searches the tags"
+                           " on all objects on the cluster for a given pattern"
+                           " (regex)"),
+}
+
+ALIASES = {"show": "info", "masterfailover": "master-failover"}
+
+
+def main():
+    """Entry point of ``gnt-cluster``."""
+    base.run(COMMANDS, {k: v for k, v in ALIASES.items() if v in COMMANDS})

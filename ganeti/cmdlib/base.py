@@ -1,0 +1,71 @@
+# -*- test-case-name: tests.test_cmdlib -*-
+"""
+The shape every logical unit has.
+"""
+
+from ganeti.jobs import locks
+
+
+class MasterContext:
+    """
+    What logical units may use: the config writer, the node's paths, the
+    reactor and the job queue.  One per master daemon.
+    """
+
+    def __init__(self, config, paths, reactor, queue=None):
+        self.config = config
+        self.paths = paths
+        self.reactor = reactor
+        self.queue = queue
+
+
+class LogicalUnit:
+    """
+    Base of all logical units.
+
+    The runner calls L{needed_locks}, acquires what it says, then
+    L{check_prereq} (which must change nothing) and L{execute}.
+
+    :cvar BGL_SHARED: take the Big Ganeti Lock shared (True), exclusive
+        (False), or not at all (None).
+    """
+
+    BGL_SHARED = True
+
+    def __init__(self, ctx, op, feedback):
+        self.ctx = ctx
+        self.op = op
+        self.feedback = feedback
+        self.dry_run_result = None
+
+    @property
+    def cfg(self):
+        """The current configuration (an immutable value)."""
+        return self.ctx.config.config
+
+    def needed_locks(self):
+        """
+        :return: ``(level, names, shared)`` triples in level order.
+        """
+        if self.BGL_SHARED is None:
+            return []
+        return [(locks.LEVEL_CLUSTER, [locks.BGL], self.BGL_SHARED)]
+
+    def check_prereq(self):
+        """Raise L{ganeti.errors.OpPrereqError} if the opcode cannot run."""
+
+    def execute(self):
+        """Do the work; may return a Deferred.  :return: the opcode result."""
+        raise NotImplementedError
+
+    def log_info(self, message):
+        """Report progress to whoever watches the job."""
+        self.feedback(" - INFO: %s" % message)
+
+    def log_warning(self, message):
+        """Report a problem that does not stop the opcode."""
+        self.feedback(" - WARNING: %s" % message)
+
+    def log_step(self, current, total, message):
+        """Report the start of one of several steps."""
+        self.feedback("STEP %d/%d %s" % (current, total, message))

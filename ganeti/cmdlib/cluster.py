@@ -1,0 +1,238 @@
+# -*- test-case-name: tests.test_cmdlib -*-
+"""
+Cluster-wide logical units: query, verify, modify, rename, destroy.
+"""
+
+import os
+import platform
+
+import attrs
+
+from ganeti import constants, errors, ssconf
+from ganeti import config as configmod
+from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib import params as paramsmod
+
+
+def cluster_info(config, paths):
+    """
+    The facts ``gnt-cluster info`` shows (Ganeti's QueryClusterInfo).
+
+    :param config: a L{ganeti.objects.ConfigData}.
+    :return: a JSON-able dict.
+    """
+    c = config.cluster
+    return {
+        "software_version": constants.RELEASE_VERSION,
+        "protocol_version": constants.PROTOCOL_VERSION,
+        "config_version": constants.CONFIG_VERSION,
+        "os_api_version": max(constants.OS_API_VERSIONS),
+        "export_version": constants.EXPORT_VERSION,
+        "vcs_version": constants.VCS_VERSION,
+        "architecture": [platform.architecture()[0], platform.machine()],
+        "name": c.cluster_name,
+        "master": config.master_node.name,
+        "default_hypervisor": c.default_hypervisor,
+        "enabled_hypervisors": list(c.enabled_hypervisors),
+        "hvparams": {hv: dict(p) for hv, p in c.hvparams.items()},
+        "os_hvp": c.os_hvp,
+        "beparams": c.beparams,
+        "osparams": c.osparams,
+        "ipolicy": c.ipolicy,
+        "nicparams": c.nicparams,
+        "ndparams": c.ndparams,
+        "diskparams": c.diskparams,
+        "candidate_pool_size": c.candidate_pool_size,
+        "max_running_jobs": c.max_running_jobs,
+        "max_tracked_jobs": c.max_tracked_jobs,
+        "master_netdev": c.master_netdev,
+        "master_netmask": c.master_netmask,
+        "use_external_mip_script": c.use_external_mip_script,
+        "volume_group_name": c.volume_group_name,
+        "drbd_usermode_helper": c.drbd_usermode_helper,
+        "file_storage_dir": c.file_storage_dir,
+        "shared_file_storage_dir": c.shared_file_storage_dir,
+        "gluster_storage_dir": c.gluster_storage_dir,
+        "maintain_node_health": c.maintain_node_health,
+        "ctime": c.ctime,
+        "mtime": c.mtime,
+        "uuid": c.uuid,
+        "tags": list(c.tags),
+        "uid_pool": c.uid_pool,
+        "default_iallocator": c.default_iallocator,
+        "default_iallocator_params": c.default_iallocator_params,
+        "reserved_lvs": c.reserved_lvs,
+        "primary_ip_version": 6 if c.primary_ip_family == 10 else 4,
+        "prealloc_wipe_disks": c.prealloc_wipe_disks,
+        "hidden_os": c.hidden_os,
+        "blacklisted_os": c.blacklisted_os,
+        "enabled_disk_templates": list(c.enabled_disk_templates),
+        "install_image": c.install_image,
+        "instance_communication_network": c.instance_communication_network,
+        "zeroing_image": c.zeroing_image,
+        "compression_tools": c.compression_tools,
+        "enabled_user_shutdown": c.enabled_user_shutdown,
+        "modify_ssh_setup": c.modify_ssh_setup,
+        "ssh_key_type": c.ssh_key_type,
+        "ssh_key_bits": c.ssh_key_bits,
+        "mac_prefix": c.mac_prefix,
+        "os_search_path": list(paths.os_search_path),
+    }
+
+
+#: What QueryConfigValues answers, from the config alone.
+CONFIG_VALUES = {
+    "cluster_name": lambda cfg: cfg.cluster.cluster_name,
+    "master_node": lambda cfg: cfg.master_node.name,
+    "master_ip": lambda cfg: cfg.cluster.master_ip,
+    "master_netdev": lambda cfg: cfg.cluster.master_netdev,
+    "software_version": lambda cfg: constants.RELEASE_VERSION,
+    "cluster_tags": lambda cfg: list(cfg.cluster.tags),
+    "enabled_hypervisors": lambda cfg: list(cfg.cluster.enabled_hypervisors),
+    "default_hypervisor": lambda cfg: cfg.cluster.default_hypervisor,
+}
+
+
+class LUClusterPostInit(LogicalUnit):
+    """Runs once after ``gnt-cluster init``; checks the config loads."""
+
+    def execute(self):
+        return True
+
+
+class LUClusterQuery(LogicalUnit):
+    """The cluster's facts, as a job (RAPI ``/2/info`` uses the LUXI call)."""
+
+    def execute(self):
+        return cluster_info(self.cfg, self.ctx.paths)
+
+
+class LUClusterConfigQuery(LogicalUnit):
+    """Selected config values (the opcode behind QueryConfigValues)."""
+
+    def check_prereq(self):
+        unknown = [f for f in self.op["output_fields"] if f not in CONFIG_VALUES]
+        if unknown:
+            raise errors.OpPrereqError(
+                "Unknown output fields selected: %s" % ", ".join(unknown),
+                "wrong_input")
+
+    def execute(self):
+        return [CONFIG_VALUES[f](self.cfg) for f in self.op["output_fields"]]
+
+
+class LUClusterRedistConf(LogicalUnit):
+    """Rewrite the config-derived files on every node."""
+
+    BGL_SHARED = False
+
+    def execute(self):
+        configmod.save(self.ctx.paths.config_data, self.cfg)
+        ssconf.write(self.ctx.paths, ssconf.values(self.cfg))
+        self.log_info("Configuration and ssconf files redistributed to %d"
+                      " node(s)" % len(self.cfg.nodes))
+
+
+class LUClusterRename(LogicalUnit):
+    """Change the cluster's name (its IP stays what it is)."""
+
+    BGL_SHARED = False
+
+    def check_prereq(self):
+        name = self.op["name"]
+        if name == self.cfg.cluster.cluster_name:
+            raise errors.OpPrereqError(
+                "Cluster name is unchanged (%s)" % name, "wrong_input")
+
+    def execute(self):
+        self.ctx.config.update_cluster(cluster_name=self.op["name"])
+        return self.op["name"]
+
+
+class LUClusterDestroy(LogicalUnit):
+    """
+    Check that the cluster may be destroyed; the CLI then stops the daemon
+    and removes the files.
+    """
+
+    BGL_SHARED = False
+
+    def check_prereq(self):
+        cfg = self.cfg
+        others = [n.name for n in cfg.nodes.values()
+                  if n.uuid != cfg.cluster.master_node]
+        if others:
+            raise errors.OpPrereqError(
+                "There are still %d node(s) in this cluster" % len(others),
+                "wrong_state")
+        if cfg.instances:
+            raise errors.OpPrereqError(
+                "There are still %d instance(s) in this cluster"
+                % len(cfg.instances), "wrong_state")
+
+    def execute(self):
+        return self.cfg.master_node.name
+
+
+class LUClusterSetParams(LogicalUnit):
+    """``gnt-cluster modify``: change what ``init`` set."""
+
+    BGL_SHARED = False
+
+    _SIMPLE = ("candidate_pool_size", "max_running_jobs", "max_tracked_jobs",
+               "maintain_node_health", "prealloc_wipe_disks", "drbd_helper",
+               "default_iallocator", "default_iallocator_params", "mac_prefix",
+               "master_netdev", "master_netmask", "reserved_lvs", "hidden_os",
+               "blacklisted_os", "use_external_mip_script", "modify_etc_hosts",
+               "file_storage_dir", "shared_file_storage_dir", "install_image",
+               "zeroing_image", "compression_tools", "enabled_user_shutdown",
+               "uid_pool", "vg_name")
+    _RENAMED = {"drbd_helper": "drbd_usermode_helper",
+                "vg_name": "volume_group_name"}
+
+    def check_prereq(self):
+        self._changes = self._compute_changes()
+        if not self._changes:
+            raise errors.OpPrereqError("Please give at least one of the"
+                                       " parameters", "wrong_input")
+
+    def _compute_changes(self):
+        op, cluster = self.op, self.cfg.cluster
+        changes = {}
+        for name in self._SIMPLE:
+            if op.get(name) is not None:
+                changes[self._RENAMED.get(name, name)] = op[name]
+        enabled_hv = op.get("enabled_hypervisors")
+        if enabled_hv is not None:
+            paramsmod.check_hypervisors(enabled_hv)
+            changes["enabled_hypervisors"] = enabled_hv
+            changes["default_hypervisor"] = enabled_hv[0]
+        templates = op.get("enabled_disk_templates")
+        if templates is not None:
+            paramsmod.check_disk_templates(templates)
+            changes["enabled_disk_templates"] = templates
+        hvparams = op.get("hvparams")
+        if hvparams is not None:
+            changes["hvparams"] = paramsmod.merge_hvparams(
+                cluster.hvparams, hvparams)
+        for key, defaults in (("beparams", constants.BE_DEFAULTS),
+                              ("ndparams", constants.ND_DEFAULTS),
+                              ("nicparams", constants.NIC_DEFAULTS)):
+            if op.get(key) is not None:
+                changes[key] = paramsmod.merge_params(
+                    getattr(cluster, key), op[key], defaults, key)
+        if op.get("diskparams") is not None:
+            changes["diskparams"] = paramsmod.merge_diskparams(
+                cluster.diskparams, op["diskparams"])
+        if op.get("ipolicy") is not None:
+            changes["ipolicy"] = dict(cluster.ipolicy, **op["ipolicy"])
+        for key in ("os_hvp", "osparams"):
+            if op.get(key) is not None:
+                merged = dict(getattr(cluster, key))
+                merged.update(op[key])
+                changes[key] = merged
+        return changes
+
+    def execute(self):
+        self.ctx.config.update_cluster(**self._changes)
+        return [[k, v] for k, v in sorted(self._changes.items())]

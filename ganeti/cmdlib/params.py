@@ -1,0 +1,134 @@
+# -*- test-case-name: tests.test_params -*-
+"""
+Checking and merging parameter dicts (hv, be, nd, nic, disk params).
+
+The CLI sends ``key=value`` strings; the master turns them into the type of
+the parameter's default, so ``acpi=false`` becomes ``False`` and
+``maxmem=512`` becomes ``512`` whichever client sent them.
+"""
+
+from ganeti import constants, errors
+
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+
+
+def _coerce(value, default, name, what):
+    wanted = type(default)
+    if value is None or isinstance(value, wanted) and not (
+            wanted is int and isinstance(value, bool)):
+        return value
+    if wanted is bool:
+        text = str(value).lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    elif wanted is int and not isinstance(value, bool):
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            pass
+    elif wanted is float and not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif wanted is str and isinstance(value, (int, float)):
+        return str(value)
+    raise errors.OpPrereqError(
+        "Invalid value %r for %s parameter '%s': expected %s"
+        % (value, what, name, {bool: "a boolean", int: "an integer",
+                               float: "a number", str: "a string"}.get(wanted, wanted.__name__)),
+        "wrong_input")
+
+
+def force_types(params, defaults, what):
+    """
+    Check names and convert values of a parameter dict.
+
+    :param params: the dict given by the user.
+    :param defaults: the known parameters with their default values.
+    :param what: a word for messages (``hypervisor``, ``backend`` ...).
+    :return: a new dict with converted values (None means "reset").
+    :raise OpPrereqError: naming the unknown parameter or bad value.
+    """
+    if not isinstance(params, dict):
+        raise errors.OpPrereqError("Invalid %s parameters: expected a"
+                                   " dictionary" % what, "wrong_input")
+    result = {}
+    for name, value in params.items():
+        if what == "backend" and name == "memory":
+            # Ganeti's legacy spelling sets both memory sizes.
+            for alias in ("maxmem", "minmem"):
+                result[alias] = _coerce(value, defaults[alias], alias, what)
+            continue
+        if name not in defaults:
+            raise errors.OpPrereqError(
+                "Unknown %s parameter '%s'" % (what, name), "wrong_input")
+        result[name] = _coerce(value, defaults[name], name, what)
+    return result
+
+
+def merge_params(current, changes, defaults, what):
+    """
+    Apply C{changes} to a parameter dict; a None value resets a parameter
+    to its default.
+    """
+    merged = dict(current)
+    for name, value in force_types(changes, defaults, what).items():
+        merged[name] = defaults[name] if value is None else value
+    return merged
+
+
+def check_hypervisors(names):
+    """:raise OpPrereqError: unless every name is a known hypervisor."""
+    if not names:
+        raise errors.OpPrereqError("At least one hypervisor must be enabled",
+                                   "wrong_input")
+    bad = [n for n in names if n not in constants.HYPERVISORS]
+    if bad:
+        raise errors.OpPrereqError(
+            "Enabled hypervisors contains invalid entries: %s (valid: %s)"
+            % (", ".join(bad), ", ".join(constants.HYPERVISORS)), "wrong_input")
+
+
+def check_disk_templates(names):
+    """:raise OpPrereqError: unless every name is a known disk template."""
+    if not names:
+        raise errors.OpPrereqError("At least one disk template must be enabled",
+                                   "wrong_input")
+    bad = [n for n in names if n not in constants.DISK_TEMPLATES]
+    if bad:
+        raise errors.OpPrereqError(
+            "Cluster-wide disk template list contains invalid entries: %s"
+            " (valid: %s)" % (", ".join(bad), ", ".join(constants.DISK_TEMPLATES)),
+            "wrong_input")
+
+
+def merge_hvparams(current, changes):
+    """
+    Apply per-hypervisor changes (``{"kvm": {"acpi": "false"}}``).
+    """
+    merged = {hv: dict(p) for hv, p in current.items()}
+    for hv, params in changes.items():
+        if hv not in constants.HV_DEFAULTS:
+            raise errors.OpPrereqError("Unknown hypervisor '%s'" % hv,
+                                       "wrong_input")
+        defaults = constants.HV_DEFAULTS[hv]
+        merged[hv] = merge_params(merged.get(hv, defaults), params, defaults,
+                                  "hypervisor")
+    return merged
+
+
+def merge_diskparams(current, changes):
+    """Apply per-template disk parameter changes."""
+    merged = {t: dict(p) for t, p in current.items()}
+    for template, params in changes.items():
+        if template not in constants.DISK_DEFAULTS:
+            raise errors.OpPrereqError("Unknown disk template '%s'" % template,
+                                       "wrong_input")
+        defaults = constants.DISK_DEFAULTS[template]
+        merged[template] = merge_params(merged.get(template, defaults), params,
+                                        defaults, "disk")
+    return merged

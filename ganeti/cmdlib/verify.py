@@ -1,0 +1,223 @@
+# -*- test-case-name: tests.test_cmdlib -*-
+"""
+``gnt-cluster verify``: one job checks the config, one job per node group
+checks its nodes.  Findings are reported as job log lines in Ganeti's
+format, and a job's result is False when it found an error.
+"""
+
+import hashlib
+import os
+
+from ganeti import config as configmod
+from ganeti import constants, ssconf
+from ganeti.cmdlib.base import LogicalUnit
+
+ERROR = "ERROR"
+WARNING = "WARNING"
+
+# (object type, code) pairs, named as Ganeti's verify error codes.
+ECLUSTERCFG = ("cluster", "ECLUSTERCFG")
+ECLUSTERCERT = ("cluster", "ECLUSTERCERT")
+ECLUSTERDANGLINGNODES = ("node", "ECLUSTERDANGLINGNODES")
+ECLUSTERDANGLINGINST = ("instance", "ECLUSTERDANGLINGINST")
+ENODEFILECHECK = ("node", "ENODEFILECHECK")
+ENODEHV = ("node", "ENODEHV")
+ENODEFILESTORAGEPATHUNUSABLE = ("node", "ENODEFILESTORAGEPATHUNUSABLE")
+ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUSABLE")
+ENODEVERSION = ("node", "ENODEVERSION")
+
+
+class _VerifyLU(LogicalUnit):
+    """Collects findings and formats them as Ganeti does."""
+
+    def execute(self):
+        self.bad = False
+        self.run_checks()
+        return not self.bad
+
+    def report(self, code, item, message, level=ERROR):
+        """Log one finding; errors (not warnings) make the job's result False."""
+        object_type, ecode = code
+        if ecode in self.op["ignore_errors"]:
+            level = WARNING
+        if self.op["error_codes"]:
+            line = "  - %s:%s:%s:%s:%s" % (level, ecode, object_type, item or "",
+                                            message)
+        else:
+            line = "  - %s: %s %s: %s" % (level, object_type, item or "", message)
+        self.feedback(line)
+        if level == ERROR:
+            self.bad = True
+
+    def report_if(self, condition, code, item, message, level=ERROR):
+        """L{report} when C{condition} holds (or errors are simulated)."""
+        if condition or self.op["debug_simulate_errors"]:
+            self.report(code, item, message, level)
+
+
+class LUClusterVerify(LogicalUnit):
+    """Submits the config check and one check per node group."""
+
+    def execute(self):
+        jobs = [[{"OP_ID": "OP_CLUSTER_VERIFY_CONFIG",
+                  "ignore_errors": self.op["ignore_errors"],
+                  "error_codes": self.op["error_codes"],
+                  "debug_simulate_errors": self.op["debug_simulate_errors"],
+                  "verbose": self.op["verbose"]}]]
+        groups = sorted(self.cfg.nodegroups.values(), key=lambda g: g.name)
+        if self.op.get("group_name"):
+            groups = [g for g in groups if g.name == self.op["group_name"]]
+            jobs = []
+        for group in groups:
+            jobs.append([{
+                "OP_ID": "OP_CLUSTER_VERIFY_GROUP", "group_name": group.name,
+                "ignore_errors": self.op["ignore_errors"],
+                "error_codes": self.op["error_codes"],
+                "debug_simulate_errors": self.op["debug_simulate_errors"],
+                "skip_checks": self.op["skip_checks"],
+                "verbose": self.op["verbose"],
+                "depends": [[-len(jobs), []]] if jobs else None}])
+        return {"jobs": jobs}
+
+
+class LUClusterVerifyConfig(_VerifyLU):
+    """Consistency of the configuration itself."""
+
+    def run_checks(self):
+        cfg = self.cfg
+        self.feedback("* Verifying cluster config")
+        for message in config_problems(cfg):
+            self.report(ECLUSTERCFG, None, message)
+        self.feedback("* Verifying cluster certificate files")
+        server_pem = self.ctx.paths.server_pem
+        self.report_if(not os.path.exists(server_pem), ECLUSTERCERT, None,
+                       "%s is missing" % server_pem)
+        self.feedback("* Verifying hypervisor parameters")
+        for hv in cfg.cluster.enabled_hypervisors:
+            known = constants.HV_DEFAULTS.get(hv, {})
+            unknown = sorted(set(cfg.cluster.hvparams.get(hv, {})) - set(known))
+            self.report_if(unknown, ECLUSTERCFG, None,
+                           "hypervisor %s has unknown parameters: %s"
+                           % (hv, ", ".join(unknown)))
+        self.feedback("* Verifying all nodes belong to an existing group")
+        for node in cfg.nodes.values():
+            self.report_if(node.group not in cfg.nodegroups,
+                           ECLUSTERDANGLINGNODES, None,
+                           "node %s belongs to a non-existing group" % node.name)
+        for inst in cfg.instances.values():
+            self.report_if(inst.primary_node not in cfg.nodes,
+                           ECLUSTERDANGLINGINST, None,
+                           "instance %s has a non-existing primary node"
+                           % inst.name)
+
+
+def config_problems(cfg):
+    """
+    :return: human messages for inconsistencies in a L{ConfigData}.
+    """
+    problems = []
+    cluster = cfg.cluster
+    if cluster.master_node not in cfg.nodes:
+        problems.append("master node %s is not in the node list"
+                        % cluster.master_node)
+    if cluster.default_hypervisor not in cluster.enabled_hypervisors:
+        problems.append("default hypervisor %s is not enabled"
+                        % cluster.default_hypervisor)
+    for hv in cluster.enabled_hypervisors:
+        if hv not in constants.HYPERVISORS:
+            problems.append("enabled hypervisor %s is unknown" % hv)
+    for template in cluster.enabled_disk_templates:
+        if template not in constants.DISK_TEMPLATES:
+            problems.append("enabled disk template %s is unknown" % template)
+    names = {}
+    for node in cfg.nodes.values():
+        if node.name in names:
+            problems.append("duplicate node name %s" % node.name)
+        names[node.name] = node
+    candidates = [n for n in cfg.nodes.values() if n.master_candidate]
+    if not candidates:
+        problems.append("there are no master candidates")
+    for inst in cfg.instances.values():
+        for disk_uuid in inst.disks:
+            if disk_uuid not in cfg.disks:
+                problems.append("instance %s has a non-existing disk %s"
+                                % (inst.name, disk_uuid))
+    return problems
+
+
+class LUClusterVerifyGroup(_VerifyLU):
+    """The nodes of one group: files, storage paths, hypervisors."""
+
+    def run_checks(self):
+        cfg = self.cfg
+        group = cfg.group_by_name(self.op["group_name"])
+        if group is None:
+            self.report(ECLUSTERCFG, None,
+                        "node group %s does not exist" % self.op["group_name"])
+            return
+        nodes = sorted((n for n in cfg.nodes.values() if n.group == group.uuid),
+                       key=lambda n: n.name)
+        self.feedback("* Verifying group '%s'" % group.name)
+        if not nodes:
+            self.feedback("* Empty node group, skipping verification")
+            return
+        self.feedback("* Gathering data (%d nodes)" % len(nodes))
+        self.feedback("* Verifying configuration file consistency")
+        self._verify_files(cfg)
+        self.feedback("* Verifying node status")
+        for node in nodes:
+            if node.offline:
+                self.feedback("* Skipping offline node %s" % node.name)
+                continue
+            role = "master" if node.uuid == cfg.cluster.master_node else (
+                "master candidate" if node.master_candidate else "regular")
+            self.feedback("* Verifying node %s (%s)" % (node.name, role))
+            self._verify_local_node(cfg, node)
+        self.feedback("* Verifying instance status")
+        self.feedback("* Verifying orphan volumes")
+        self.feedback("* Other Notes")
+        offline = [n for n in nodes if n.offline]
+        drained = [n for n in nodes if n.drained]
+        if offline:
+            self.feedback("  - NOTICE: %d offline node(s) found." % len(offline))
+        if drained:
+            self.feedback("  - NOTICE: %d drained node(s) found." % len(drained))
+
+    def _verify_files(self, cfg):
+        paths = self.ctx.paths
+        master = cfg.master_node.name
+        expected = configmod.dump(cfg)
+        try:
+            with open(paths.config_data, "rb") as f:
+                on_disk = f.read()
+        except OSError:
+            on_disk = None
+        self.report_if(on_disk is None, ENODEFILECHECK, master,
+                       "File %s is missing" % paths.config_data)
+        self.report_if(on_disk is not None and
+                       hashlib.sha1(on_disk).digest() != hashlib.sha1(expected).digest(),
+                       ENODEFILECHECK, master,
+                       "File %s differs from the master's configuration"
+                       % paths.config_data)
+        for key, value in sorted(ssconf.values(cfg).items()):
+            self.report_if(ssconf.read(paths, key) != value.strip(),
+                           ENODEFILECHECK, master,
+                           "ssconf file %s is missing or out of date" % key)
+
+    def _verify_local_node(self, cfg, node):
+        cluster = cfg.cluster
+        templates = cluster.enabled_disk_templates
+        for template, path, code in (
+                ("file", cluster.file_storage_dir, ENODEFILESTORAGEPATHUNUSABLE),
+                ("sharedfile", cluster.shared_file_storage_dir,
+                 ENODESHAREDFILESTORAGEPATHUNUSABLE)):
+            if template in templates:
+                usable = os.path.isdir(path) and os.access(path, os.W_OK)
+                self.report_if(not usable, code, node.name,
+                               "The %s storage path '%s' is not usable"
+                               % (template, path))
+        if "fake" in cluster.enabled_hypervisors:
+            state_dir = os.path.join(self.ctx.paths.run_dir, "fake-hypervisor")
+            self.report_if(not os.path.isdir(state_dir), ENODEHV, node.name,
+                           "hypervisor fake verify failure: '%s' is missing"
+                           % state_dir)

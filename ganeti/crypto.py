@@ -1,0 +1,154 @@
+# -*- test-case-name: tests.test_crypto -*-
+"""
+The cluster's TLS identity: a self-signed certificate and its key.
+
+As in Ganeti, the master creates one RSA key and self-signed certificate at
+``gnt-cluster init`` and copies the PEM file (key, then certificate: Ganeti's
+``server.pem``) to every node.  Nodes trust exactly that certificate, so it
+is at once every daemon's identity and the cluster's certificate authority,
+and nodes name it to each other by its SHA1 digest.
+
+Certificates are built with C{cryptography}, which pyOpenSSL is built on
+and now recommends: pyOpenSSL's own key and certificate construction calls
+are deprecated.  Twisted's TLS still takes pyOpenSSL objects, which
+L{load_private_certificate} and L{load_certificate} provide.
+
+Generating a 2048-bit key takes a noticeable fraction of a second of CPU:
+reactor code should call L{generate_self_signed_pem} and
+L{write_cluster_certificate} in a thread pool.
+"""
+
+import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from twisted.internet import ssl
+
+from ganeti.utils.io import atomic_write
+
+#: Ganeti's ``X509_CERT_CN``: the name in the cluster certificate.  It is not
+#: a host name; clients verify it as the server's name.
+DEFAULT_COMMON_NAME = "ganeti.example.com"
+
+#: Ganeti's ``X509_CERT_DEFAULT_VALIDITY``, five years.
+DEFAULT_VALIDITY_DAYS = 365 * 5
+
+#: Ganeti's ``RSA_KEY_BITS``.
+DEFAULT_KEY_BITS = 2048
+
+#: The mode of the PEM file.  Ganeti uses 0440 so that daemons running as
+#: separate users of one group can read it; every daemon here runs as the
+#: same user, so nobody else needs to read the key.
+CERTIFICATE_FILE_MODE = 0o400
+
+# Node clocks are never exactly in step; a certificate made on the master
+# must not be "not yet valid" on a node whose clock is a little behind.
+_CLOCK_SKEW = datetime.timedelta(hours=1)
+
+
+def generate_self_signed_pem(common_name=DEFAULT_COMMON_NAME,
+                             validity_days=DEFAULT_VALIDITY_DAYS,
+                             bits=DEFAULT_KEY_BITS):
+    """
+    Create an RSA key and a self-signed certificate for it.
+
+    As in Ganeti the certificate is signed with SHA256 and valid for
+    C{validity_days} from now.  Unlike Ganeti's it also names
+    C{common_name} as a DNS subject alternative name, which Twisted's
+    hostname check (service_identity) requires, and is marked as a CA so it
+    can serve as the cluster's trust root.  Its serial number is random, so
+    a renewed certificate never shares one with its predecessor.
+
+    :param common_name: the certificate's subject and issuer name.
+    :param validity_days: how long the certificate stays valid.
+    :param bits: the RSA key size.
+    :return: L{bytes}: the PEM private key (PKCS#8, unencrypted) followed by
+        the PEM certificate, the layout of Ganeti's ``server.pem``.
+    """
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _CLOCK_SKEW)
+        .not_valid_after(now + datetime.timedelta(days=validity_days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None),
+                       critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM,
+                                serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return key_pem + certificate.public_bytes(serialization.Encoding.PEM)
+
+
+def write_cluster_certificate(path, common_name=DEFAULT_COMMON_NAME,
+                              mode=CERTIFICATE_FILE_MODE):
+    """
+    Create a new cluster key and certificate and store them at C{path}.
+
+    The file is replaced atomically, so daemons reading it never see a key
+    without its certificate.
+
+    :param path: the PEM file to write (Ganeti's ``server.pem``).
+    :param common_name: as for L{generate_self_signed_pem}.
+    :param mode: the file's permission bits.
+    :return: the PEM bytes written, for distribution to the nodes.
+    :raise OSError: if the file cannot be written.
+    """
+    pem = generate_self_signed_pem(common_name)
+    atomic_write(path, pem, mode=mode)
+    return pem
+
+
+def _as_bytes(pem):
+    return pem.encode("ascii") if isinstance(pem, str) else pem
+
+
+def certificate_digest(pem):
+    """
+    Compute the SHA1 digest by which Ganeti identifies a certificate.
+
+    :param pem: PEM text (L{bytes} or L{str}) holding a certificate, alone or
+        after its key; the first certificate is used.
+    :return: the digest as Ganeti's ``GetCertificateDigest`` gives it:
+        upper-case hex byte pairs joined by colons, e.g. ``"6F:72:...:8B"``.
+    :raise ValueError: if C{pem} holds no valid certificate.
+    """
+    certificate = x509.load_pem_x509_certificate(_as_bytes(pem))
+    return ":".join("%02X" % byte
+                    for byte in certificate.fingerprint(hashes.SHA1()))
+
+
+def load_private_certificate(pem):
+    """
+    Load the cluster key and certificate for Twisted's TLS.
+
+    :param pem: PEM text (L{bytes} or L{str}) with the private key and the
+        certificate, as written by L{write_cluster_certificate}.
+    :return: a L{twisted.internet.ssl.PrivateCertificate}; its C{options()}
+        build a server context.
+    :raise OpenSSL.crypto.Error: if the key or certificate is missing or
+        invalid.
+    """
+    return ssl.PrivateCertificate.loadPEM(_as_bytes(pem))
+
+
+def load_certificate(pem):
+    """
+    Load just the certificate, e.g. to trust it as the cluster's CA.
+
+    :param pem: PEM text (L{bytes} or L{str}); any private key in it is
+        ignored.
+    :return: a L{twisted.internet.ssl.Certificate}.
+    :raise OpenSSL.crypto.Error: if there is no valid certificate.
+    """
+    return ssl.Certificate.loadPEM(_as_bytes(pem))

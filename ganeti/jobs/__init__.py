@@ -1,0 +1,1 @@
+"""The master's job queue: opcodes, their execution and the locks they take."""

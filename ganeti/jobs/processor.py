@@ -1,0 +1,178 @@
+# -*- test-case-name: tests.test_jobqueue -*-
+"""
+Runs a job's opcodes, one after the other, as chains of Deferreds.
+
+For each opcode: wait for the jobs it depends on, take the locks its
+logical unit declares (the job shows ``waiting`` meanwhile), run the unit
+(``running``), record the result.  The first failure fails that opcode and
+every later one.  The queue does not know the logical units: a factory
+given by the master maps an opcode to one.
+"""
+
+from twisted.internet.defer import CancelledError, inlineCallbacks, maybeDeferred
+from twisted.logger import Logger
+
+from ganeti import errors
+from ganeti.jobs import job as jobmod
+
+_log = Logger()
+
+CANCELED_BY_REQUEST = "Job canceled by request"
+KILLED = "Job was killed by request"
+
+
+def encode_error(err):
+    """
+    :return: Ganeti's stored form of an opcode failure; anything that is
+        not a Ganeti error is reported as an execution error.
+    """
+    if not isinstance(err, errors.GenericError):
+        err = errors.OpExecError(str(err) or type(err).__name__)
+    return err.to_wire()
+
+
+class _Cancelled(Exception):
+    """The job was cancelled (or killed) while it waited or ran."""
+
+    def __init__(self, status, result):
+        Exception.__init__(self, result)
+        self.status = status
+        self.result = result
+
+
+class JobRunner:
+    """
+    Executes jobs handed over by the queue.
+
+    :param queue: the L{ganeti.jobs.queue.JobQueue} to report to.
+    :param locks: a L{ganeti.jobs.locks.LockManager}.
+    :param make_lu: ``make_lu(op, feedback) -> logical unit`` with
+        ``needed_locks()``, ``check_prereq()``, ``execute()`` (may return a
+        Deferred) and ``dry_run_result``.
+    """
+
+    def __init__(self, queue, locks, make_lu):
+        self._queue = queue
+        self._locks = locks
+        self._make_lu = make_lu
+        self._waiting = {}
+        self._executing = {}
+
+    def run(self, job):
+        """:return: a Deferred firing once C{job} is finalized."""
+        return self._run(job)
+
+    def cancel_waiting(self, job):
+        """Stop C{job} waiting for locks or dependencies; it ends canceled."""
+        d = self._waiting.get(job.id)
+        if d is not None:
+            d.cancel()
+
+    def kill(self, job):
+        """Abort C{job}'s running opcode; the job ends in error."""
+        d = self._executing.get(job.id)
+        if d is not None:
+            d.cancel()
+
+    @inlineCallbacks
+    def _run(self, job):
+        try:
+            for op in job.ops:
+                if op.status in jobmod.FINALIZED:
+                    continue
+                if op.status == jobmod.CANCELING:
+                    raise _Cancelled(jobmod.CANCELED, CANCELED_BY_REQUEST)
+                yield self._run_opcode(job, op)
+        except _Cancelled as e:
+            self._queue.finish(job, e.status, e.result)
+        except Exception as e:
+            if not isinstance(e, errors.GenericError):
+                _log.failure("opcode of job {job_id} failed unexpectedly",
+                             job_id=job.id)
+            self._queue.finish(job, jobmod.ERROR, encode_error(e))
+        else:
+            job.end_timestamp = self._queue.now()
+            self._queue.changed(job)
+        finally:
+            self._locks.release_all(job.id)
+            self._waiting.pop(job.id, None)
+            self._executing.pop(job.id, None)
+
+    def _wait(self, job, d):
+        """Wait on C{d}, which L{cancel_waiting} may cancel."""
+        self._waiting[job.id] = d
+
+        def cancelled(failure):
+            failure.trap(CancelledError)
+            raise _Cancelled(jobmod.CANCELED, CANCELED_BY_REQUEST)
+
+        def done(result):
+            self._waiting.pop(job.id, None)
+            return result
+
+        return d.addErrback(cancelled).addBoth(done)
+
+    @inlineCallbacks
+    def _run_opcode(self, job, op):
+        queue = self._queue
+        op.status = jobmod.WAITING
+        op.start_timestamp = queue.now()
+        queue.changed(job)
+        for dep_id, statuses in op.input.get("depends") or []:
+            yield self._wait_dependency(job, dep_id, statuses)
+        lu = self._make_lu(op.input, lambda msg: queue.feedback(job, op, msg))
+        for level, names, shared in lu.needed_locks():
+            yield self._wait(job, self._locks.acquire(
+                job.id, level, names, shared=shared, priority=op.priority))
+        if op.status == jobmod.CANCELING:
+            raise _Cancelled(jobmod.CANCELED, CANCELED_BY_REQUEST)
+        op.status = jobmod.RUNNING
+        op.exec_timestamp = queue.now()
+        queue.changed(job)
+        lu.check_prereq()
+        if op.input.get("dry_run"):
+            lu.log_info("dry-run mode requested, not actually executing the"
+                        " operation")
+            result = lu.dry_run_result
+        else:
+            d = maybeDeferred(lu.execute)
+            self._executing[job.id] = d
+            try:
+                result = yield d
+            except CancelledError:
+                raise _Cancelled(jobmod.ERROR,
+                                 errors.OpExecError(KILLED).to_wire())
+            finally:
+                self._executing.pop(job.id, None)
+        result = self._submit_follow_up_jobs(result)
+        op.status = jobmod.SUCCESS
+        op.result = result
+        op.end_timestamp = queue.now()
+        queue.changed(job)
+        # Locks are per opcode: the next opcode declares its own.
+        self._locks.release_all(job.id)
+
+    @inlineCallbacks
+    def _wait_dependency(self, job, dep_id, statuses):
+        if dep_id == job.id:
+            raise errors.OpExecError("Job can't depend on itself")
+        try:
+            d = self._queue.when_finalized(dep_id)
+        except errors.JobLost as e:
+            raise errors.OpExecError("Dependency error: %s" % e)
+        status = yield self._wait(job, d)
+        if status == jobmod.CANCELED and jobmod.CANCELED not in statuses:
+            raise _Cancelled(jobmod.CANCELED,
+                             "Dependency job %s was cancelled" % dep_id)
+        if statuses and status not in statuses:
+            raise errors.OpExecError(
+                "Dependency job %s finished with status '%s', not one of"
+                " '%s' as required" % (dep_id, status, ", ".join(statuses)))
+
+    def _submit_follow_up_jobs(self, result):
+        # A logical unit may hand back jobs to submit (cluster verify does),
+        # which Ganeti replaces by the submission results.
+        if isinstance(result, dict) and isinstance(result.get("jobs"), list):
+            submitted = self._queue.submit_many(result["jobs"])
+            result = dict(result, jobs=submitted)
+        return result

@@ -1,0 +1,503 @@
+# -*- test-case-name: tests.test_jobqueue -*-
+"""
+The persistent job queue.
+
+Each job is one file, ``queue/job-<id>``, rewritten atomically after every
+change; ids come from ``queue/serial``, written before a job is accepted.
+A job is acknowledged to its submitter only once its file is on disk, so a
+master killed at any point loses no acknowledged job.  On start the queue
+reads its directory back: jobs that were running are failed with a reason
+(their side effects are unknown), queued ones run again.
+
+Clients waiting for a job (``gnt-job watch``, every job-running command)
+are answered from memory the moment the job changes; nobody polls.
+"""
+
+import heapq
+import json
+import os
+
+from twisted.application.service import Service
+from twisted.internet.defer import Deferred, succeed
+from twisted.logger import Logger
+
+from ganeti import constants, errors, opcodes
+from ganeti.jobs import job as jobmod
+from ganeti.jobs.job import QueuedJob
+from ganeti.utils.io import atomic_write, remove_file
+
+_log = Logger()
+
+#: Result of opcodes of a job found running at start-up.
+UNCLEAN_SHUTDOWN = ("The master daemon stopped while this job was running;"
+                    " its opcodes may have been partly executed")
+
+#: Reason trail source for jobs failed at start-up, as Ganeti's luxid.
+DEATH_DETECTION = "gnt:daemon:luxid:deathdetection"
+
+#: Result of the opcodes after a failed one.
+PRECEDING_FAILED = errors.OpExecError("Preceding opcode failed").to_wire()
+
+#: Priorities a client may submit (low, normal, high).
+SUBMIT_PRIORITIES = (10, 0, -10)
+
+
+def _job_id_from_name(name):
+    if name.startswith("job-") and name[4:].isdigit():
+        return int(name[4:])
+    return None
+
+
+class JobQueue(Service):
+    """
+    Jobs on disk and in memory, their scheduling and their watchers.
+
+    :param paths: the node's L{ganeti.paths.Paths}.
+    :param clock: the reactor (``seconds``, ``callLater``).
+    :param runner: object with ``run(job) -> Deferred`` executing a job's
+        opcodes (it reports progress through this queue) and
+        ``cancel_waiting(job)``.
+    :param max_running: callable returning how many jobs may run at once.
+    """
+
+    def __init__(self, paths, clock, runner=None, max_running=None):
+        self._paths = paths
+        self._clock = clock
+        self.runner = runner
+        self._max_running = max_running or (
+            lambda: constants.DEFAULT_MAX_RUNNING_JOBS)
+        self._jobs = {}
+        self._pending = []
+        self._running = {}
+        self._waiters = {}
+        self._finalized_waiters = {}
+        self._last_id = 0
+        self._accepting = False
+
+    # --- life cycle -------------------------------------------------------
+
+    def startService(self):
+        Service.startService(self)
+        self.load()
+        self._accepting = True
+        self._schedule()
+
+    def stopService(self):
+        self._accepting = False
+        return Service.stopService(self)
+
+    def load(self):
+        """
+        Read the queue directory: the serial and every unarchived job.
+
+        Jobs that were past ``queued`` are failed: whatever they were doing
+        was cut short, and running them again could do it twice.
+        """
+        try:
+            with open(self._paths.queue_serial) as f:
+                self._last_id = int(f.read().strip() or 0)
+        except FileNotFoundError:
+            self._last_id = 0
+        now = self.now()
+        for name in os.listdir(self._paths.queue_dir):
+            job_id = _job_id_from_name(name)
+            if job_id is None:
+                continue
+            # Even an unreadable file's id stays taken.
+            self._last_id = max(self._last_id, job_id)
+            job = self._read_job(self._paths.job_file(job_id))
+            if job is None:
+                continue
+            self._jobs[job.id] = job
+            status = job.status
+            if status in (jobmod.WAITING, jobmod.RUNNING, jobmod.CANCELING):
+                _log.warn("job {job_id} was {status} at start-up; failing it",
+                          job_id=job.id, status=status)
+                reason = [DEATH_DETECTION, "detected death of job %d" % job.id,
+                          int(self._clock.seconds() * 1e9)]
+                for op in job.pending_ops():
+                    op.input.setdefault("reason", []).append(reason)
+                job.finish_pending(
+                    jobmod.ERROR,
+                    errors.OpExecError(UNCLEAN_SHUTDOWN).to_wire(), now)
+                self._save(job)
+            elif status == jobmod.QUEUED:
+                self._push_pending(job)
+
+    def _read_job(self, path, archived=False):
+        try:
+            with open(path, "rb") as f:
+                return QueuedJob.from_dict(json.loads(f.read()), archived)
+        except FileNotFoundError:
+            return None
+        except (ValueError, KeyError, TypeError):
+            _log.failure("job file {path} is corrupt; ignoring it", path=path)
+            return None
+
+    # --- helpers ------------------------------------------------------------
+
+    def now(self):
+        """:return: the current time as a ``[seconds, microseconds]`` pair."""
+        return jobmod.split_time(self._clock.seconds())
+
+    def _save(self, job):
+        atomic_write(self._paths.job_file(job.id),
+                     json.dumps(job.to_dict(), separators=(",", ":")).encode())
+
+    def get(self, job_id):
+        """
+        :return: the job, from memory or the archive.
+        :raise JobLost: if there is no such job.
+        """
+        job = self._jobs.get(job_id)
+        if job is None:
+            job = self._read_job(self._paths.archived_job_file(job_id),
+                                 archived=True)
+        if job is None:
+            raise errors.JobLost("Job %s not found" % (job_id,))
+        return job
+
+    def job_ids(self, archived=False):
+        """:return: sorted ids of unarchived jobs (and archived ones)."""
+        ids = set(self._jobs)
+        if archived:
+            try:
+                subdirs = os.listdir(self._paths.queue_archive_dir)
+            except FileNotFoundError:
+                subdirs = []
+            for sub in subdirs:
+                path = os.path.join(self._paths.queue_archive_dir, sub)
+                for name in os.listdir(path):
+                    job_id = _job_id_from_name(name)
+                    if job_id is not None:
+                        ids.add(job_id)
+        return sorted(ids)
+
+    @property
+    def drained(self):
+        """True while the queue refuses new jobs (``queue/drain`` exists)."""
+        return os.path.exists(self._paths.queue_drain)
+
+    def set_drain_flag(self, flag):
+        """Drain (True) or undrain (False) the queue."""
+        if flag:
+            atomic_write(self._paths.queue_drain, b"")
+        else:
+            remove_file(self._paths.queue_drain)
+        return True
+
+    # --- submission ---------------------------------------------------------
+
+    def _check_accepting(self, count, ignore_drain=False):
+        if not self._accepting:
+            raise errors.JobQueueError("Job queue is shutting down, refusing job")
+        if self.drained and not ignore_drain:
+            raise errors.JobQueueDrainError(
+                "Job queue is drained, refusing job")
+        if len(self._jobs) + count > constants.JOB_QUEUE_SIZE_HARD_LIMIT:
+            raise errors.JobQueueFull(
+                "Job queue is full (%d jobs), refusing job" % len(self._jobs))
+
+    def _allocate_ids(self, count):
+        first = self._last_id + 1
+        self._last_id += count
+        atomic_write(self._paths.queue_serial, b"%d\n" % self._last_id)
+        return list(range(first, first + count))
+
+    def submit(self, ops, ignore_drain=False):
+        """
+        Accept one job.
+
+        :param ops: list of opcode dicts.
+        :return: the new job id, once its file is on disk.
+        :raise OpPrereqError, OpCodeUnknown: for bad opcodes; nothing is
+            written then.
+        """
+        [(ok, value)] = self.submit_many([ops], ignore_drain, strict=True)
+        return value
+
+    def submit_many(self, jobs, ignore_drain=False, strict=False):
+        """
+        Accept several jobs at once.
+
+        Relative dependencies (negative job ids) refer to jobs earlier in
+        the same submission, as in Ganeti.
+
+        :return: ``[[True, job_id] | [False, error message], ...]``.
+        """
+        self._check_accepting(len(jobs), ignore_drain)
+        prepared = []
+        for ops in jobs:
+            try:
+                prepared.append(self._validate_job(ops))
+            except errors.GenericError as e:
+                if strict:
+                    raise
+                prepared.append(e)
+        good = [p for p in prepared if not isinstance(p, Exception)]
+        ids = iter(self._allocate_ids(len(good)) if good else [])
+        results, submitted, received = [], [], self.now()
+        for item in prepared:
+            if isinstance(item, Exception):
+                results.append([False, str(item)])
+                continue
+            job_id = next(ids)
+            try:
+                self._resolve_dependencies(item, job_id, submitted)
+            except errors.GenericError as e:
+                if strict:
+                    raise
+                results.append([False, str(e)])
+                continue
+            job = QueuedJob(job_id, item, received)
+            self._save(job)
+            self._jobs[job_id] = job
+            submitted.append(job_id)
+            results.append([True, job_id])
+        for job_id in submitted:
+            self._push_pending(self._jobs[job_id])
+        self._schedule()
+        return results
+
+    def _validate_job(self, ops):
+        if not isinstance(ops, list) or not ops:
+            raise errors.OpPrereqError("A job needs a non-empty list of opcodes",
+                                       "wrong_input")
+        validated = [opcodes.validate(op) for op in ops]
+        for op in validated:
+            if op["priority"] not in SUBMIT_PRIORITIES:
+                raise errors.OpPrereqError(
+                    "Opcode priority %s is not one of the allowed values %s"
+                    % (op["priority"], ", ".join(map(str, SUBMIT_PRIORITIES))),
+                    "wrong_input")
+        return validated
+
+    @staticmethod
+    def _resolve_dependencies(ops, job_id, submitted):
+        for op in ops:
+            resolved = []
+            for dep_id, statuses in op.get("depends") or []:
+                if dep_id < 0:
+                    if -dep_id > len(submitted):
+                        raise errors.OpPrereqError(
+                            "Unable to resolve relative job ID %s" % dep_id,
+                            "wrong_input")
+                    dep_id = submitted[dep_id]
+                elif dep_id == job_id:
+                    raise errors.OpPrereqError("Job can't depend on itself",
+                                               "wrong_input")
+                resolved.append([dep_id, statuses])
+            if op.get("depends") is not None:
+                op["depends"] = resolved
+
+    # --- scheduling -------------------------------------------------------
+
+    def _push_pending(self, job):
+        heapq.heappush(self._pending, (job.priority, job.id))
+
+    def _schedule(self):
+        if not self._accepting or self.runner is None:
+            return
+        while self._pending and len(self._running) < self._max_running():
+            _, job_id = heapq.heappop(self._pending)
+            job = self._jobs.get(job_id)
+            if job is None or job.status != jobmod.QUEUED or job_id in self._running:
+                continue
+            self._start(job)
+
+    def _start(self, job):
+        job.start_timestamp = job.start_timestamp or self.now()
+        d = self.runner.run(job)
+        self._running[job.id] = d
+
+        def done(result):
+            self._running.pop(job.id, None)
+            if not job.finalized:
+                # The runner stopped without finishing the job: fail it
+                # rather than leave it running forever.
+                self.finish(job, jobmod.ERROR, errors.OpExecError(
+                    "Job processing stopped unexpectedly").to_wire())
+            self._schedule()
+
+        def crashed(failure):
+            _log.failure("job {job_id} crashed", failure, job_id=job.id)
+
+        d.addErrback(crashed).addBoth(done)
+
+    # --- progress reports from the runner -----------------------------------
+
+    def changed(self, job):
+        """
+        Persist a changed job and wake everyone watching it.
+        """
+        self._save(job)
+        self._notify(job)
+
+    def feedback(self, job, op, message, log_type=jobmod.LOG_MESSAGE):
+        """Add a log message to the running opcode and tell watchers."""
+        job.add_log(op, message, self.now(), log_type)
+        self.changed(job)
+
+    def finish(self, job, status, result):
+        """
+        Finalize every unfinished opcode of C{job} and save it; after a
+        failed opcode the rest read "Preceding opcode failed".
+        """
+        rest = PRECEDING_FAILED if status == jobmod.ERROR else None
+        job.finish_pending(status, result, self.now(), rest)
+        self.changed(job)
+
+    def _notify(self, job):
+        waiters = self._waiters.pop(job.id, None)
+        if waiters:
+            for waiter in waiters:
+                waiter(job)
+        if job.finalized:
+            for d in self._finalized_waiters.pop(job.id, []):
+                d.callback(job.status)
+
+    def when_finalized(self, job_id):
+        """
+        :return: a Deferred firing with the job's final status.
+        :raise JobLost: for an unknown job.
+        """
+        job = self.get(job_id)
+        if job.finalized:
+            return succeed(job.status)
+        waiters = self._finalized_waiters.setdefault(job_id, [])
+
+        def cancel(d):
+            if d in waiters:
+                waiters.remove(d)
+
+        d = Deferred(cancel)
+        waiters.append(d)
+        return d
+
+    # --- client operations --------------------------------------------------
+
+    def wait_for_change(self, job_id, fields, prev_job_info, prev_log_serial,
+                        timeout):
+        """
+        Ganeti's WaitForJobChange: answer when the job differs from what
+        the client saw, or with ``"nochange"`` after C{timeout} seconds.
+
+        :return: Deferred firing with ``[job_info, new_log_entries]``.
+        """
+        job = self.get(job_id)
+        prev_log_serial = prev_log_serial or 0
+
+        def answer(current):
+            info = [current.field(f) for f in fields]
+            entries = current.log_entries(prev_log_serial)
+            if info != prev_job_info or entries or current.finalized:
+                return [info, entries]
+            return None
+
+        result = answer(job)
+        if result is not None or job.archived:
+            return succeed(result if result is not None else "nochange")
+        d = Deferred()
+        timer = None
+
+        def on_change(current):
+            result = answer(current)
+            if result is None:
+                self._waiters.setdefault(job_id, []).append(on_change)
+                return
+            if timer.active():
+                timer.cancel()
+            d.callback(result)
+
+        def on_timeout():
+            waiters = self._waiters.get(job_id, [])
+            if on_change in waiters:
+                waiters.remove(on_change)
+            d.callback("nochange")
+
+        timer = self._clock.callLater(max(0, timeout), on_timeout)
+        self._waiters.setdefault(job_id, []).append(on_change)
+        return d
+
+    def cancel(self, job_id, kill=False):
+        """
+        Cancel a job, with the answers of Ganeti 3.0's luxid: a queued job
+        is dequeued at once, a waiting one stops waiting and ends canceled,
+        a running one can only be killed (C{kill}), which fails it.
+
+        :return: ``[success, message]``.
+        """
+        job = self._jobs.get(job_id)
+        status = job.status if job is not None else None
+        if status == jobmod.QUEUED:
+            self.finish(job, jobmod.CANCELED, "Job canceled by request")
+            return [True, "Dequeued job %d" % job_id]
+        if status == jobmod.WAITING:
+            for op in job.pending_ops():
+                op.status = jobmod.CANCELING
+            self.changed(job)
+            self.runner.cancel_waiting(job)
+            return [True, "Job successfully cancelled"]
+        if status == jobmod.RUNNING:
+            if not kill:
+                return [False, "Job no longer waiting, can't cancel"]
+            self.runner.kill(job)
+            return [True, "Job %d killed" % job_id]
+        return [False, "Job %d not found in queue" % job_id]
+
+    def change_priority(self, job_id, priority):
+        """:return: ``[success, message]`` as Ganeti's ChangePriority."""
+        job = self.get(job_id)
+        status = job.status
+        if status in jobmod.FINALIZED:
+            return [False, "Job %s is finished" % job_id]
+        if status == jobmod.CANCELING:
+            return [False, "Job %s is cancelling" % job_id]
+        changed = False
+        for op in job.ops:
+            if op.status in (jobmod.QUEUED, jobmod.WAITING):
+                op.priority = priority
+                changed = True
+        if not changed:
+            return [False, "Job %s had no pending opcodes" % job_id]
+        self.changed(job)
+        if job.status == jobmod.QUEUED:
+            self._push_pending(job)
+            self._schedule()
+        return [True, "Priorities of pending opcodes for job %s have been"
+                      " changed to %s" % (job_id, priority)]
+
+    def archive(self, job_id):
+        """
+        Move a finished job to ``queue/archive/<id // 10000>/``.
+
+        :return: True if archived, False if the job is unknown, already
+            archived or not finished.
+        """
+        job = self._jobs.get(job_id)
+        if job is None or not job.finalized:
+            return False
+        target = self._paths.archived_job_file(job_id)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.rename(self._paths.job_file(job_id), target)
+        del self._jobs[job_id]
+        return True
+
+    def auto_archive(self, age, timeout=None):
+        """
+        Archive finished jobs that ended more than C{age} seconds ago
+        (``age < 0``: all finished jobs).
+
+        :return: ``[archived_count, jobs_left]``.
+        """
+        now = self._clock.seconds()
+        archived = 0
+        for job_id in sorted(self._jobs):
+            job = self._jobs[job_id]
+            if not job.finalized:
+                continue
+            ended = jobmod.join_time(job.end_timestamp or job.received_timestamp)
+            if age < 0 or now - ended > age:
+                self.archive(job_id)
+                archived += 1
+        return [archived, len(self._jobs)]

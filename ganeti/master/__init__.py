@@ -1,0 +1,3 @@
+"""
+The master role: job queue, locks, config writer and the LUXI socket.
+"""

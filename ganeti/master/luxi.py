@@ -1,0 +1,164 @@
+# -*- test-case-name: tests.test_master -*-
+"""
+What the master answers on its LUXI socket, one method per LUXI call.
+
+Argument names match L{ganeti.protocols.luxi.METHODS}; every method may
+return a Deferred.  Argument types are checked here because they come from
+outside.
+"""
+
+import os
+import time
+
+from ganeti import errors, ht
+from ganeti.cmdlib import cluster
+from ganeti.master import queries
+from ganeti.utils.io import atomic_write, remove_file
+
+
+def _require(check, value, name):
+    if not check(value):
+        raise errors.OpPrereqError(
+            "Argument '%s' must be %s, got %r" % (name, check.description, value),
+            "wrong_input")
+
+
+class LuxiHandler:
+    """
+    :param master: the L{ganeti.master.service.MasterService}.
+    """
+
+    def __init__(self, master):
+        self._master = master
+        self._queue = master.queue
+        self._paths = master.paths
+
+    @property
+    def _config(self):
+        return self._master.config.config
+
+    # --- jobs ---------------------------------------------------------------
+
+    def SubmitJob(self, ops):
+        return self._queue.submit(ops)
+
+    def SubmitJobToDrainedQueue(self, ops):
+        return self._queue.submit(ops, ignore_drain=True)
+
+    def SubmitManyJobs(self, jobs):
+        _require(ht.TList, jobs, "jobs")
+        return self._queue.submit_many(jobs)
+
+    def WaitForJobChange(self, job_id, fields, prev_job_info, prev_log_serial,
+                         timeout):
+        _require(ht.TInt, job_id, "job_id")
+        _require(ht.TListOf(ht.TString), fields, "fields")
+        _require(ht.TNumber, timeout, "timeout")
+        unknown = [f for f in fields if f not in queries.JOB_FIELDS]
+        if unknown:
+            raise errors.OpPrereqError("Unknown job fields: %s"
+                                       % ", ".join(unknown), "wrong_input")
+        return self._queue.wait_for_change(job_id, fields, prev_job_info,
+                                           prev_log_serial, timeout)
+
+    def CancelJob(self, job_id, kill):
+        _require(ht.TInt, job_id, "job_id")
+        return self._queue.cancel(job_id, bool(kill))
+
+    def ArchiveJob(self, job_id):
+        _require(ht.TInt, job_id, "job_id")
+        return self._queue.archive(job_id)
+
+    def AutoArchiveJobs(self, age, timeout):
+        _require(ht.TNumber, age, "age")
+        return self._queue.auto_archive(age, timeout)
+
+    def ChangeJobPriority(self, job_id, priority):
+        _require(ht.TInt, job_id, "job_id")
+        _require(ht.TIntInRange(-20, 19), priority, "priority")
+        return self._queue.change_priority(job_id, priority)
+
+    def QueryJobs(self, job_ids, fields):
+        _require(ht.TMaybe(ht.TListOf(ht.TInt)), job_ids, "job_ids")
+        _require(ht.TListOf(ht.TString), fields, "fields")
+        if not job_ids:
+            job_ids = self._queue.job_ids()
+        result = []
+        for job_id in job_ids:
+            try:
+                job = self._queue.get(job_id)
+            except errors.JobLost:
+                result.append(None)
+                continue
+            result.append([job.field(f) for f in fields])
+        return result
+
+    # --- queries ------------------------------------------------------------
+
+    def _resource(self, what):
+        if what == "job":
+            return queries.JOB_FIELDS
+        if what == "lock":
+            return queries.LOCK_FIELDS
+        raise errors.OpPrereqError("Resource type '%s' unknown" % (what,),
+                                   "wrong_input")
+
+    def Query(self, what, fields, qfilter):
+        _require(ht.TListOf(ht.TString), fields, "fields")
+        fieldset = self._resource(what)
+        if what == "job":
+            return queries.query_jobs(self._queue, fields, qfilter)
+        return fieldset.query(None, self._master.locks.describe(), fields, qfilter)
+
+    def QueryFields(self, what, fields):
+        fieldset = self._resource(what)
+        return {"fields": fieldset.fielddefs(fields or None)}
+
+    def QueryClusterInfo(self):
+        return cluster.cluster_info(self._config, self._paths)
+
+    def QueryConfigValues(self, fields):
+        _require(ht.TListOf(ht.TString), fields, "fields")
+        result = []
+        for name in fields:
+            if name == "drain_flag":
+                result.append(self._queue.drained)
+            elif name == "watcher_pause":
+                result.append(self._watcher_pause())
+            elif name in cluster.CONFIG_VALUES:
+                result.append(cluster.CONFIG_VALUES[name](self._config))
+            else:
+                raise errors.OpPrereqError("Unknown config value '%s'" % name,
+                                           "wrong_input")
+        return result
+
+    def QueryTags(self, kind, name):
+        if kind != "cluster":
+            raise errors.OpPrereqError("Tags of %s objects are not supported"
+                                       % kind, "wrong_input")
+        return sorted(self._config.cluster.tags)
+
+    # --- flags --------------------------------------------------------------
+
+    def SetDrainFlag(self, drain_flag):
+        _require(ht.TBool, drain_flag, "drain_flag")
+        return self._queue.set_drain_flag(drain_flag)
+
+    def _watcher_pause_file(self):
+        return os.path.join(self._paths.data_dir, "watcher.pause")
+
+    def _watcher_pause(self):
+        try:
+            with open(self._watcher_pause_file()) as f:
+                until = float(f.read().strip())
+        except (OSError, ValueError):
+            return None
+        return until if until > time.time() else None
+
+    def SetWatcherPause(self, until):
+        _require(ht.TMaybe(ht.TNumber), until, "until")
+        if until is None:
+            remove_file(self._watcher_pause_file())
+        else:
+            atomic_write(self._watcher_pause_file(), b"%d\n" % int(until))
+        return until

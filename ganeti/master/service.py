@@ -1,0 +1,77 @@
+# -*- test-case-name: tests.test_master -*-
+"""
+The master service: everything the master node runs besides the node
+service, assembled as one Twisted service.
+"""
+
+import os
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.application.service import MultiService
+from twisted.internet.endpoints import UNIXServerEndpoint
+from twisted.internet.protocol import Factory
+from twisted.protocols import amp
+
+from ganeti import config as configmod
+from ganeti import ssconf
+from ganeti.cmdlib.base import MasterContext
+from ganeti.cmdlib.registry import make_lu_factory
+from ganeti.jobs.locks import LockManager
+from ganeti.jobs.processor import JobRunner
+from ganeti.jobs.queue import JobQueue
+from ganeti.master.luxi import LuxiHandler
+from ganeti.protocols.amp_luxi import LuxiLocator
+
+
+class _LuxiEndpointService(StreamServerEndpointService):
+    """Listens on the master socket, removing a stale one left by a crash."""
+
+    def __init__(self, reactor, path, factory):
+        self._path = path
+        StreamServerEndpointService.__init__(
+            self, UNIXServerEndpoint(reactor, path, mode=0o600), factory)
+
+    def privilegedStartService(self):
+        try:
+            os.unlink(self._path)
+        except FileNotFoundError:
+            pass
+        StreamServerEndpointService.privilegedStartService(self)
+
+    def stopService(self):
+        d = StreamServerEndpointService.stopService(self)
+        try:
+            os.unlink(self._path)
+        except FileNotFoundError:
+            pass
+        return d
+
+
+class MasterService(MultiService):
+    """
+    The master role of one node.
+
+    :param paths: the node's L{ganeti.paths.Paths}.
+    :param reactor: the reactor (also the clock of the queue).
+    """
+
+    def __init__(self, paths, reactor):
+        MultiService.__init__(self)
+        self.setName("master")
+        self.paths = paths
+        self.config = configmod.ConfigWriter(paths.config_data, reactor)
+        self.config.add_listener(
+            lambda cfg: ssconf.write(paths, ssconf.values(cfg)))
+        self.locks = LockManager()
+        self.queue = JobQueue(
+            paths, reactor,
+            max_running=lambda: self.config.config.cluster.max_running_jobs)
+        self.context = MasterContext(self.config, paths, reactor, self.queue)
+        self.queue.runner = JobRunner(self.queue, self.locks,
+                                      make_lu_factory(self.context))
+        self.queue.setServiceParent(self)
+        self.handler = LuxiHandler(self)
+        factory = Factory.forProtocol(
+            lambda: amp.AMP(locator=LuxiLocator(self.handler)))
+        _LuxiEndpointService(reactor, paths.master_socket,
+                             factory).setServiceParent(self)

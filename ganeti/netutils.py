@@ -1,0 +1,76 @@
+# -*- test-case-name: tests.test_netutils -*-
+"""
+Host names and addresses.
+
+A node whose files live below a private root (tests, the demo) may carry
+its own ``etc/hosts`` there; it is consulted before the system resolver so
+several simulated hosts can share one machine's resolver.
+"""
+
+import ipaddress
+import os
+import socket
+
+from ganeti import errors
+
+
+def system_hostname():
+    """:return: this machine's host name (as ``hostname`` prints it)."""
+    return socket.gethostname()
+
+
+def _hosts_file_lookup(path, name):
+    try:
+        with open(path) as f:
+            lines = f.readlines()
+    except OSError:
+        return None
+    for line in lines:
+        fields = line.split("#", 1)[0].split()
+        if len(fields) >= 2 and name in fields[1:]:
+            return fields[1], fields[0]
+    return None
+
+
+def resolve(name, paths=None):
+    """
+    Find the canonical name and IPv4 address of a host.
+
+    :param name: a host name or an IP address.
+    :param paths: the node's L{ganeti.paths.Paths}, whose ``etc/hosts`` is
+        read first when the node has a private root.
+    :return: ``(canonical_name, ip)``.
+    :raise ResolverError: if the name does not resolve.
+    """
+    try:
+        ipaddress.ip_address(name)
+        return name, name
+    except ValueError:
+        pass
+    if paths is not None and paths.root != "/":
+        found = _hosts_file_lookup(paths.etc_hosts, name)
+        if found is not None:
+            return found
+    try:
+        canonical, _, addresses = socket.gethostbyname_ex(name)
+    except (socket.gaierror, socket.herror, UnicodeError) as e:
+        raise errors.ResolverError("Cannot resolve %s: %s" % (name, e))
+    if "." in name and "." not in canonical:
+        # A short canonical name from /etc/hosts is less useful than what
+        # the operator typed.
+        canonical = name
+    return canonical, addresses[0]
+
+
+def local_node_name(paths=None):
+    """:return: the canonical name of this node."""
+    name = os.environ.get("GANETI_HOSTNAME") or system_hostname()
+    try:
+        return resolve(name, paths)[0]
+    except errors.ResolverError:
+        return name
+
+
+def is_loopback(ip):
+    """:return: True for addresses such as 127.0.0.1."""
+    return ipaddress.ip_address(ip).is_loopback

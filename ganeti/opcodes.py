@@ -1,0 +1,238 @@
+# -*- test-case-name: tests.test_opcodes -*-
+"""
+The opcode catalogue: every change to the cluster is one of these.
+
+An opcode travels as a JSON object with ``OP_ID`` and its parameters, as in
+Ganeti, so job files and ``gnt-debug submit-job`` inputs are portable.  This
+module only describes and validates opcodes; what they do lives in
+``ganeti.cmdlib``.
+"""
+
+from ganeti import errors, ht
+
+#: Job priorities as Ganeti names them (lower runs first).
+PRIORITY = {"low": 10, "normal": 0, "high": -10}
+PRIORITY_LOWEST = 19
+PRIORITY_HIGHEST = -20
+
+#: Statuses a job dependency may name.
+FINALIZED_STATUSES = ("success", "error", "canceled")
+
+_DEPENDS = ht.Check(
+    "a list of [job id, [statuses]] pairs",
+    lambda v: isinstance(v, list) and all(
+        isinstance(d, (list, tuple)) and len(d) == 2
+        and ht.TInt(d[0]) and ht.TListOf(ht.TElemOf(FINALIZED_STATUSES))(d[1])
+        for d in v))
+
+_REASON = ht.Check(
+    "a list of [source, reason, timestamp] triples",
+    lambda v: isinstance(v, list) and all(
+        isinstance(r, (list, tuple)) and len(r) == 3 and ht.TString(r[0])
+        and ht.TString(r[1]) and ht.TInt(r[2]) for r in v))
+
+#: Parameters every opcode takes: (name, default, check).
+COMMON_PARAMS = (
+    ("dry_run", None, ht.TMaybe(ht.TBool)),
+    ("debug_level", None, ht.TMaybe(ht.TNonNegativeInt)),
+    ("priority", 0, ht.TIntInRange(PRIORITY_HIGHEST, PRIORITY_LOWEST)),
+    ("depends", None, ht.TMaybe(_DEPENDS)),
+    ("comment", None, ht.TMaybe(ht.TString)),
+    ("reason", [], _REASON),
+)
+
+REQUIRED = object()
+
+_STRINGS = ht.TListOf(ht.TNonEmptyString)
+_MAYBE_STR = ht.TMaybe(ht.TString)
+_MAYBE_BOOL = ht.TMaybe(ht.TBool)
+_MAYBE_DICT = ht.TMaybe(ht.TDict)
+_TAG_KIND = ht.TElemOf(("cluster", "node", "nodegroup", "instance", "network"))
+
+
+class OpDef:
+    """
+    How one opcode looks: its parameters and the field its summary shows.
+    """
+
+    def __init__(self, op_id, params=(), summary_field=None):
+        self.op_id = op_id
+        self.params = tuple(params) + COMMON_PARAMS
+        self.summary_field = summary_field
+
+
+_CATALOGUE = [
+    OpDef("OP_TEST_DELAY", [
+        ("duration", REQUIRED, ht.TNumber),
+        ("on_master", True, ht.TBool),
+        ("on_nodes", [], _STRINGS),
+        ("on_node_uuids", None, ht.TMaybe(_STRINGS)),
+        ("repeat", 0, ht.TNonNegativeInt),
+        ("interruptible", False, ht.TBool),
+        ("no_locks", True, ht.TBool),
+    ], summary_field="duration"),
+    OpDef("OP_TEST_JQUEUE", [
+        ("notify_waitlock", False, ht.TBool),
+        ("notify_exec", False, ht.TBool),
+        ("log_messages", [], ht.TListOf(ht.TString)),
+        ("fail", False, ht.TBool),
+    ]),
+    OpDef("OP_TEST_DUMMY", [
+        ("result", None, ht.TAny),
+        ("messages", None, ht.TAny),
+        ("fail", None, ht.TAny),
+        ("submit_jobs", None, ht.TAny),
+    ]),
+    OpDef("OP_CLUSTER_POST_INIT"),
+    OpDef("OP_CLUSTER_DESTROY"),
+    OpDef("OP_CLUSTER_QUERY"),
+    OpDef("OP_CLUSTER_CONFIG_QUERY", [("output_fields", REQUIRED, _STRINGS)]),
+    OpDef("OP_CLUSTER_REDIST_CONF"),
+    OpDef("OP_CLUSTER_RENAME", [("name", REQUIRED, ht.TNonEmptyString)],
+          summary_field="name"),
+    OpDef("OP_CLUSTER_VERIFY", [
+        ("debug_simulate_errors", False, ht.TBool),
+        ("error_codes", False, ht.TBool),
+        ("skip_checks", [], _STRINGS),
+        ("ignore_errors", [], _STRINGS),
+        ("verbose", False, ht.TBool),
+        ("group_name", None, _MAYBE_STR),
+        ("verify_clutter", False, ht.TBool),
+    ]),
+    OpDef("OP_CLUSTER_VERIFY_CONFIG", [
+        ("debug_simulate_errors", False, ht.TBool),
+        ("error_codes", False, ht.TBool),
+        ("ignore_errors", [], _STRINGS),
+        ("verbose", False, ht.TBool),
+    ]),
+    OpDef("OP_CLUSTER_VERIFY_GROUP", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("debug_simulate_errors", False, ht.TBool),
+        ("error_codes", False, ht.TBool),
+        ("skip_checks", [], _STRINGS),
+        ("ignore_errors", [], _STRINGS),
+        ("verbose", False, ht.TBool),
+        ("verify_clutter", False, ht.TBool),
+    ], summary_field="group_name"),
+    OpDef("OP_CLUSTER_SET_PARAMS", [
+        ("force", False, ht.TBool),
+        ("vg_name", None, _MAYBE_STR),
+        ("enabled_hypervisors", None, ht.TMaybe(_STRINGS)),
+        ("hvparams", None, _MAYBE_DICT),
+        ("beparams", None, _MAYBE_DICT),
+        ("os_hvp", None, _MAYBE_DICT),
+        ("osparams", None, _MAYBE_DICT),
+        ("diskparams", None, _MAYBE_DICT),
+        ("nicparams", None, _MAYBE_DICT),
+        ("ndparams", None, _MAYBE_DICT),
+        ("ipolicy", None, _MAYBE_DICT),
+        ("candidate_pool_size", None, ht.TMaybe(ht.TPositiveInt)),
+        ("max_running_jobs", None, ht.TMaybe(ht.TPositiveInt)),
+        ("max_tracked_jobs", None, ht.TMaybe(ht.TPositiveInt)),
+        ("uid_pool", None, ht.TMaybe(ht.TList)),
+        ("add_uids", None, ht.TMaybe(ht.TList)),
+        ("remove_uids", None, ht.TMaybe(ht.TList)),
+        ("maintain_node_health", None, _MAYBE_BOOL),
+        ("prealloc_wipe_disks", None, _MAYBE_BOOL),
+        ("drbd_helper", None, _MAYBE_STR),
+        ("default_iallocator", None, _MAYBE_STR),
+        ("default_iallocator_params", None, _MAYBE_DICT),
+        ("mac_prefix", None, _MAYBE_STR),
+        ("master_netdev", None, _MAYBE_STR),
+        ("master_netmask", None, ht.TMaybe(ht.TNonNegativeInt)),
+        ("reserved_lvs", None, ht.TMaybe(ht.TListOf(ht.TString))),
+        ("hidden_os", None, ht.TMaybe(ht.TList)),
+        ("blacklisted_os", None, ht.TMaybe(ht.TList)),
+        ("use_external_mip_script", None, _MAYBE_BOOL),
+        ("enabled_disk_templates", None, ht.TMaybe(_STRINGS)),
+        ("modify_etc_hosts", None, _MAYBE_BOOL),
+        ("file_storage_dir", None, _MAYBE_STR),
+        ("shared_file_storage_dir", None, _MAYBE_STR),
+        ("install_image", None, _MAYBE_STR),
+        ("zeroing_image", None, _MAYBE_STR),
+        ("compression_tools", None, ht.TMaybe(_STRINGS)),
+        ("enabled_user_shutdown", None, _MAYBE_BOOL),
+    ]),
+    OpDef("OP_TAGS_GET", [
+        ("kind", REQUIRED, _TAG_KIND),
+        ("use_locking", False, ht.TBool),
+        ("name", None, _MAYBE_STR),
+    ], summary_field="name"),
+    OpDef("OP_TAGS_SEARCH", [("pattern", REQUIRED, ht.TNonEmptyString)],
+          summary_field="pattern"),
+    OpDef("OP_TAGS_SET", [
+        ("kind", REQUIRED, _TAG_KIND),
+        ("tags", REQUIRED, ht.TListOf(ht.TString)),
+        ("name", None, _MAYBE_STR),
+    ]),
+    OpDef("OP_TAGS_DEL", [
+        ("kind", REQUIRED, _TAG_KIND),
+        ("tags", REQUIRED, ht.TListOf(ht.TString)),
+        ("name", None, _MAYBE_STR),
+    ]),
+]
+
+#: OP_ID -> OpDef
+OPCODES = {d.op_id: d for d in _CATALOGUE}
+
+
+def _invalid(op_id, name, check, value, absent=False):
+    got = "nothing" if absent else "%s %r" % (type(value).__name__, value)
+    return errors.OpPrereqError(
+        "Parameter '%s.%s' fails validation: expected %s, got %s"
+        % (op_id, name, check.description, got), "wrong_input")
+
+
+def validate(data):
+    """
+    Check a submitted opcode and fill in its defaults.
+
+    :param data: the opcode as a JSON object.
+    :return: a new dict with every parameter of the opcode set.
+    :raise OpCodeUnknown: for a missing or unknown ``OP_ID``.
+    :raise OpPrereqError: naming the first bad parameter and its type.
+    """
+    if not isinstance(data, dict):
+        raise errors.OpPrereqError(
+            "An opcode must be a JSON object, got %s" % type(data).__name__,
+            "wrong_input")
+    op_id = data.get("OP_ID")
+    opdef = OPCODES.get(op_id)
+    if opdef is None:
+        raise errors.OpCodeUnknown("Unknown opcode %s" % (op_id,))
+    known = {name for name, _, _ in opdef.params}
+    unknown = sorted(set(data) - known - {"OP_ID"})
+    if unknown:
+        raise errors.OpPrereqError(
+            "Opcode %s has unknown parameter(s): %s" % (op_id, ", ".join(unknown)),
+            "wrong_input")
+    result = {"OP_ID": op_id}
+    for name, default, check in opdef.params:
+        if name not in data:
+            if default is REQUIRED:
+                raise _invalid(op_id, name, check, None, absent=True)
+            # Defaults are copied so no two opcodes share a mutable value.
+            result[name] = list(default) if isinstance(default, list) else default
+            continue
+        value = data[name]
+        if not check(value):
+            raise _invalid(op_id, name, check, value)
+        result[name] = value
+    return result
+
+
+def summary(op):
+    """
+    :param op: a validated opcode dict.
+    :return: Ganeti's one-word description, e.g. ``TEST_DELAY(1.0)``.
+    """
+    op_id = op["OP_ID"]
+    text = op_id[3:] if op_id.startswith("OP_") else op_id
+    opdef = OPCODES.get(op_id)
+    field = opdef.summary_field if opdef else None
+    if field and op.get(field) is not None:
+        value = op[field]
+        if isinstance(value, (list, tuple)):
+            value = ",".join(map(str, value))
+        text = "%s(%s)" % (text, value)
+    return text

@@ -1,0 +1,84 @@
+# -*- test-case-name: tests.test_paths -*-
+"""
+Where every file of a node lives, all derived from one root directory.
+
+Production nodes use ``/``; tests and the demo give each node its own root
+(``--root DIR`` or ``GANETI_ROOT``) so several nodes fit on one machine.
+"""
+
+import os
+
+ROOT_ENV = "GANETI_ROOT"
+
+
+def default_root():
+    """
+    :return: the root named by ``GANETI_ROOT``, else ``/``.
+    """
+    return os.environ.get(ROOT_ENV) or "/"
+
+
+class Paths:
+    """
+    The file layout of one node below C{root}.
+
+    Attribute names follow Ganeti's ``pathutils`` where one exists.
+    """
+
+    def __init__(self, root=None):
+        self.root = os.path.abspath(root or default_root())
+        j = self._join
+        self.data_dir = j("var/lib/ganeti")
+        self.run_dir = j("var/run/ganeti")
+        self.log_dir = j("var/log/ganeti")
+        self.conf_dir = j("etc/ganeti")
+        self.config_data = os.path.join(self.data_dir, "config.data")
+        self.server_pem = os.path.join(self.data_dir, "server.pem")
+        self.rapi_pem = os.path.join(self.data_dir, "rapi.pem")
+        self.rapi_users = os.path.join(self.data_dir, "rapi", "users")
+        self.queue_dir = os.path.join(self.data_dir, "queue")
+        self.queue_archive_dir = os.path.join(self.queue_dir, "archive")
+        self.queue_serial = os.path.join(self.queue_dir, "serial")
+        self.queue_drain = os.path.join(self.queue_dir, "drain")
+        self.socket_dir = os.path.join(self.run_dir, "socket")
+        self.master_socket = os.path.join(self.socket_dir, "ganeti-master")
+        self.pid_file = os.path.join(self.run_dir, "ganeti.pid")
+        self.daemon_log = os.path.join(self.log_dir, "ganeti.log")
+        self.commands_log = os.path.join(self.log_dir, "commands.log")
+        self.os_log_dir = os.path.join(self.log_dir, "os")
+        self.hooks_dir = os.path.join(self.conf_dir, "hooks")
+        self.os_search_path = [j("srv/ganeti/os")]
+        self.file_storage_dir = j("srv/ganeti/file-storage")
+        self.shared_file_storage_dir = j("srv/ganeti/shared-file-storage")
+        self.export_dir = j("srv/ganeti/export")
+        self.etc_hosts = j("etc/hosts")
+
+    def _join(self, relative):
+        return os.path.join(self.root, relative)
+
+    def ssconf(self, key):
+        """
+        :return: the path of the ssconf file for C{key}.
+        """
+        return os.path.join(self.data_dir, "ssconf_" + key)
+
+    def job_file(self, job_id):
+        """
+        :return: the path of an unarchived job's file.
+        """
+        return os.path.join(self.queue_dir, "job-%d" % job_id)
+
+    def archived_job_file(self, job_id):
+        """
+        :return: where an archived job lives (Ganeti's ``id // 10000`` dirs).
+        """
+        return os.path.join(self.queue_archive_dir, str(job_id // 10000),
+                            "job-%d" % job_id)
+
+    def cluster_dirs(self):
+        """
+        :return: the directories a cluster node needs, parents first.
+        """
+        return [self.data_dir, self.queue_dir, self.queue_archive_dir,
+                self.socket_dir, self.log_dir, self.os_log_dir,
+                self.conf_dir, os.path.dirname(self.rapi_users)]

@@ -1,0 +1,3 @@
+"""
+Wire protocols: the master's LUXI commands and the node RPC commands.
+"""

@@ -1,0 +1,3 @@
+"""
+twistd entry points: options and service assembly for one node.
+"""

@@ -1,0 +1,24 @@
+"""Packaging for the Twisted Ganeti suite."""
+
+import glob
+
+from setuptools import find_packages, setup
+
+setup(
+    name="ganeti-twisted",
+    version="3.0.2",
+    description="Ganeti cluster virtualization manager on Twisted",
+    packages=find_packages(include=["ganeti", "ganeti.*"]) + ["twisted.plugins"],
+    package_data={"twisted.plugins": ["ganeti_plugins.py"]},
+    scripts=sorted(glob.glob("bin/*")),
+    python_requires=">=3.11",
+    install_requires=[
+        "Twisted>=24.3",
+        "pyOpenSSL",
+        "service_identity",
+        "zope.interface",
+        "treq",
+        "attrs",
+    ],
+    extras_require={"test": ["hypothesis"]},
+)

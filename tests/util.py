@@ -1,0 +1,60 @@
+"""
+Shared helpers for the tests: a master's pieces on a temporary root.
+"""
+
+import os
+
+from twisted.internet.task import Clock
+
+from ganeti import bootstrap, config as configmod, ssconf
+from ganeti.cmdlib.base import MasterContext
+from ganeti.cmdlib.registry import make_lu_factory
+from ganeti.jobs.locks import LockManager
+from ganeti.jobs.processor import JobRunner
+from ganeti.jobs.queue import JobQueue
+from ganeti.paths import Paths
+
+SETTINGS = {
+    "cluster_name": "cluster1.example.com", "cluster_ip": "192.0.2.1",
+    "node_name": "node1.example.com", "node_ip": "192.0.2.10",
+    "master_netdev": "lo", "enabled_hypervisors": ["fake"],
+    "enabled_disk_templates": ["file", "diskless"], "no_etc_hosts": True,
+}
+
+
+def make_paths(testcase):
+    """:return: L{Paths} below a fresh temporary root with the cluster dirs."""
+    paths = Paths(os.path.abspath(testcase.mktemp()))
+    for directory in paths.cluster_dirs():
+        os.makedirs(directory)
+    return paths
+
+
+def write_config(paths, **overrides):
+    """Write a one-node config (and ssconf); :return: the L{ConfigData}."""
+    cfg = bootstrap.build_config(dict(SETTINGS, **overrides), paths, now=1000.0)
+    configmod.save(paths.config_data, cfg)
+    ssconf.write(paths, ssconf.values(cfg))
+    return cfg
+
+
+class Master:
+    """
+    The master's job machinery on a L{Clock}: config, locks, queue, runner.
+    """
+
+    def __init__(self, testcase, paths=None, clock=None, start=True,
+                 max_running=20):
+        self.paths = paths or make_paths(testcase)
+        if not os.path.exists(self.paths.config_data):
+            write_config(self.paths)
+        self.clock = clock or Clock()
+        self.config = configmod.ConfigWriter(self.paths.config_data, self.clock)
+        self.locks = LockManager()
+        self.queue = JobQueue(self.paths, self.clock,
+                              max_running=lambda: max_running)
+        context = MasterContext(self.config, self.paths, self.clock, self.queue)
+        self.queue.runner = JobRunner(self.queue, self.locks,
+                                      make_lu_factory(context))
+        if start:
+            self.queue.startService()
