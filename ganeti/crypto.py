@@ -78,8 +78,9 @@ def generate_self_signed_pem(common_name=DEFAULT_COMMON_NAME,
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - _CLOCK_SKEW)
         .not_valid_after(now + datetime.timedelta(days=validity_days))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]),
-                       critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(common_name)]),
+            critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None),
                        critical=True)
         .sign(key, hashes.SHA256())

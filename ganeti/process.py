@@ -234,7 +234,7 @@ class _CommandRun:
         # gone but left a descendant (a daemonised helper) holding its
         # stdout: the process is not "ended" until every pipe is closed,
         # and no signal to the child can close them.
-        pass
+        self._transport.loseConnection()
 
     def _on_timeout(self):
         self._timed_out = True
@@ -330,7 +330,10 @@ def run_command(reactor, argv, timeout=None, env=None, stdin=None,
         L{CommandResult} (whatever its exit code), or fails with
         L{CommandTimedOut} (its C{result} attribute holds the partial
         output) or L{CommandError} if the program could not be started.
-        Cancelling the Deferred terminates the child.
+        (With C{cwd} set the reactor must fork, and a missing program then
+        shows up as a result with exit code 1 and Twisted's traceback on
+        standard error; L{check_command} fails either way.)  Cancelling
+        the Deferred terminates the child.
     :raise TypeError: at once, if C{argv} is malformed.
     """
     argv = _check_argv(argv)

@@ -83,7 +83,8 @@ class CommandResultTests(SynchronousTestCase):
         """
         A very long last line is cut so the description stays readable.
         """
-        description = CommandResult(["x"], 1, None, b"", b"e" * 5000).describe()
+        result = CommandResult(["x"], 1, None, b"", b"e" * 5000)
+        description = result.describe()
         self.assertLess(len(description), 400)
         self.assertTrue(description.endswith("..."))
 
@@ -407,7 +408,7 @@ class RunCommandTests(SynchronousTestCase):
         with open(program, "w") as f:
             f.write("#!/bin/sh\n")
         os.chmod(program, stat.S_IRWXU)
-        d = run_command(self.clock, ["mytool", "-v"], env={"PATH": directory})
+        run_command(self.clock, ["mytool", "-v"], env={"PATH": directory})
         [process] = self.clock.processes
         self.assertEqual(process.executable, program)
         self.assertEqual(process.argv, ["mytool", "-v"])
@@ -417,7 +418,8 @@ class RunCommandTests(SynchronousTestCase):
         A bare name missing from C{PATH} is passed on unchanged, so the
         reactor reports it as it would any missing program.
         """
-        run_command(self.clock, ["no-such-tool-here"], env={"PATH": "/nonexistent"})
+        run_command(self.clock, ["no-such-tool-here"],
+                    env={"PATH": "/nonexistent"})
         [process] = self.clock.processes
         self.assertEqual(process.executable, "no-such-tool-here")
 

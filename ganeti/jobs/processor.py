@@ -90,9 +90,6 @@ class JobRunner:
                 _log.failure("opcode of job {job_id} failed unexpectedly",
                              job_id=job.id)
             self._queue.finish(job, jobmod.ERROR, encode_error(e))
-        else:
-            job.end_timestamp = self._queue.now()
-            self._queue.changed(job)
         finally:
             self._locks.release_all(job.id)
             self._waiting.pop(job.id, None)
@@ -117,7 +114,7 @@ class JobRunner:
         queue = self._queue
         op.status = jobmod.WAITING
         op.start_timestamp = queue.now()
-        queue.changed(job)
+        queue.changed(job, durable=False)
         for dep_id, statuses in op.input.get("depends") or []:
             yield self._wait_dependency(job, dep_id, statuses)
         lu = self._make_lu(op.input, lambda msg: queue.feedback(job, op, msg))
@@ -148,6 +145,8 @@ class JobRunner:
         op.status = jobmod.SUCCESS
         op.result = result
         op.end_timestamp = queue.now()
+        if not job.pending_ops():
+            job.end_timestamp = op.end_timestamp
         queue.changed(job)
         # Locks are per opcode: the next opcode declares its own.
         self._locks.release_all(job.id)

@@ -73,6 +73,8 @@ class JobQueue(Service):
         self._finalized_waiters = {}
         self._last_id = 0
         self._accepting = False
+        self._dirty = {}
+        self._flush_call = None
 
     # --- life cycle -------------------------------------------------------
 
@@ -84,6 +86,9 @@ class JobQueue(Service):
 
     def stopService(self):
         self._accepting = False
+        if self._flush_call is not None:
+            self._flush_call.cancel()
+            self._flush()
         return Service.stopService(self)
 
     def load(self):
@@ -326,17 +331,35 @@ class JobQueue(Service):
 
     # --- progress reports from the runner -----------------------------------
 
-    def changed(self, job):
+    def changed(self, job, durable=True):
         """
         Persist a changed job and wake everyone watching it.
+
+        :param durable: write the file before returning.  Passing False
+            (for waiting states and log messages) lets several changes made
+            in one reactor turn share one write; the write still happens,
+            at the end of the turn, and any durable change of the same job
+            supersedes it.
         """
-        self._save(job)
+        if durable:
+            self._dirty.pop(job.id, None)
+            self._save(job)
+        else:
+            self._dirty[job.id] = job
+            if self._flush_call is None:
+                self._flush_call = self._clock.callLater(0, self._flush)
         self._notify(job)
+
+    def _flush(self):
+        self._flush_call = None
+        dirty, self._dirty = self._dirty, {}
+        for job in dirty.values():
+            self._save(job)
 
     def feedback(self, job, op, message, log_type=jobmod.LOG_MESSAGE):
         """Add a log message to the running opcode and tell watchers."""
         job.add_log(op, message, self.now(), log_type)
-        self.changed(job)
+        self.changed(job, durable=False)
 
     def finish(self, job, status, result):
         """
