@@ -24,7 +24,7 @@ from twisted.logger import Logger
 from ganeti import constants, errors, opcodes
 from ganeti.jobs import job as jobmod
 from ganeti.jobs.job import QueuedJob
-from ganeti.utils.io import atomic_write, remove_file
+from ganeti.utils.io import atomic_write, remove_file, sync_directory
 
 _log = Logger()
 
@@ -146,8 +146,11 @@ class JobQueue(Service):
         return jobmod.split_time(self._clock.seconds())
 
     def _save(self, job):
+        # The directory is flushed once per submission (see submit_many);
+        # rewriting an existing job file needs no directory flush.
         atomic_write(self._paths.job_file(job.id),
-                     json.dumps(job.to_dict(), separators=(",", ":")).encode())
+                     json.dumps(job.to_dict(), separators=(",", ":")).encode(),
+                     flush_directory=False)
 
     def get(self, job_id):
         """
@@ -259,6 +262,10 @@ class JobQueue(Service):
             self._jobs[job_id] = job
             submitted.append(job_id)
             results.append([True, job_id])
+        if submitted:
+            # One directory flush makes all the new files durable before
+            # the submitter hears their ids.
+            sync_directory(self._paths.queue_dir)
         for job_id in submitted:
             self._push_pending(self._jobs[job_id])
         self._schedule()

@@ -18,7 +18,7 @@ import stat
 import tempfile
 
 
-def _fsync_directory(directory):
+def sync_directory(directory):
     """
     Flush a directory entry to disk, so that a rename in it survives a
     power loss and not just a process crash.
@@ -30,7 +30,7 @@ def _fsync_directory(directory):
         os.close(fd)
 
 
-def atomic_write(path, data, mode=0o644, fsync=True):
+def atomic_write(path, data, mode=0o644, fsync=True, flush_directory=None):
     """
     Replace the content of C{path} with C{data}, all at once.
 
@@ -42,6 +42,10 @@ def atomic_write(path, data, mode=0o644, fsync=True):
     :param fsync: flush the data and then the directory entry to disk
         before returning.  Without it a power loss (not a crash) may leave
         an empty or old file.
+    :param flush_directory: also flush the directory entry (default: as
+        C{fsync}).  Replacing an existing file without it is still atomic
+        (after a power loss the old or the new complete file is there), so
+        frequent rewrites of one file may skip the second flush.
     :raise TypeError: if C{data} is not bytes-like (e.g. L{str}); the old
         file is left untouched.
     :raise OSError: if writing or renaming fails; the old file is left
@@ -70,8 +74,8 @@ def atomic_write(path, data, mode=0o644, fsync=True):
         except FileNotFoundError:
             pass
         raise
-    if fsync:
-        _fsync_directory(directory)
+    if fsync if flush_directory is None else flush_directory:
+        sync_directory(directory)
 
 
 def read_file(path):
