@@ -82,6 +82,11 @@ def start(paths, wait_for_master=False, timeout=30.0):
     if read_pid(paths) is None:
         for directory in (paths.run_dir, paths.log_dir):
             os.makedirs(directory, exist_ok=True)
+        # A pid file left by a killed daemon would make twistd refuse.
+        try:
+            os.unlink(paths.pid_file)
+        except FileNotFoundError:
+            pass
         env = dict(os.environ, GANETI_ROOT=paths.root)
         result = subprocess.run(twistd_command(paths), env=env,
                                 stdin=subprocess.DEVNULL,

@@ -30,6 +30,8 @@ class _LuxiEndpointService(StreamServerEndpointService):
         self._path = path
         StreamServerEndpointService.__init__(
             self, UNIXServerEndpoint(reactor, path, mode=0o600), factory)
+        # A master that cannot listen must fail to start, not linger.
+        self._raiseSynchronously = True
 
     def privilegedStartService(self):
         try:

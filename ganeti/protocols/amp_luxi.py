@@ -30,11 +30,20 @@ class JSONArgument(amp.Argument):
             strings[box_key] = value
 
 
+class WireError(Exception):
+    """
+    How a Ganeti error arrives at a Twisted LUXI client: its only argument
+    is the JSON ``[class_name, args]`` encoding; L{luxi_error} rebuilds the
+    real exception.
+    """
+
+
 def _make_command(method, arg_names):
     attrs = {
         "commandName": method.encode("ascii"),
         "arguments": [(n.encode("ascii"), JSONArgument()) for n in arg_names],
         "response": [(luxi.RESULT.encode("ascii"), JSONArgument())],
+        "errors": {WireError: luxi.ERROR_CODE},
         "__doc__": "LUXI method %s." % method,
     }
     return type(method, (amp.Command,), attrs)
@@ -85,9 +94,7 @@ def luxi_error(failure):
     Turn a failed AMP call into the Ganeti error it carries.
 
     :param failure: the Failure of a ``callRemote`` Deferred.
-    :raise GenericError: the rebuilt error, or the original failure.
+    :raise GenericError: the rebuilt error (other failures pass through).
     """
-    failure.trap(amp.RemoteAmpError)
-    if failure.value.errorCode != luxi.ERROR_CODE:
-        return failure
-    raise errors.from_wire(json.loads(failure.value.description))
+    failure.trap(WireError)
+    raise errors.from_wire(json.loads(failure.value.args[0]))

@@ -1,0 +1,261 @@
+"""
+End-to-end tests with real processes: ``gnt-cluster init`` starts a real
+``twistd ganeti`` daemon below a temporary root, and the real ``gnt-*``
+tools talk to it.  Needs root (the master IP goes on ``lo``).
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ganeti import bootstrap, config as configmod, daemon
+from ganeti.paths import Paths
+
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+
+_next_ip = [int(time.time()) % 200]
+
+
+def _skip_reason():
+    if os.geteuid() != 0:
+        return "needs root to put the master IP on lo"
+    if not os.path.exists(os.path.join(BIN, "gnt-cluster")):
+        return "the tools are not installed next to %s (run ./setup-venv.sh)" % BIN
+    return None
+
+
+def wait_for(condition, timeout=20.0, interval=0.05):
+    """Poll C{condition} until it holds; fail the test after C{timeout}."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("condition not met within %s s" % timeout)
+
+
+class Cluster:
+    """A one-node cluster below a temporary root, torn down by the test."""
+
+    def __init__(self, testcase):
+        self.testcase = testcase
+        # Short, because the master socket's path must fit AF_UNIX's limit.
+        self.root = tempfile.mkdtemp(prefix="gnt-", dir="/tmp")
+        testcase.addCleanup(shutil.rmtree, self.root, True)
+        os.makedirs(os.path.join(self.root, "etc"))
+        _next_ip[0] = _next_ip[0] % 250 + 1
+        self.ip = "127.0.%d.%d" % (150 + os.getpid() % 50, _next_ip[0])
+        self.name = "cluster%d.example.com" % _next_ip[0]
+        with open(os.path.join(self.root, "etc/hosts"), "w") as f:
+            f.write("%s %s\n" % (self.ip, self.name))
+        self.paths = Paths(self.root)
+        self.env = dict(os.environ, GANETI_ROOT=self.root)
+        testcase.addCleanup(self.teardown)
+
+    def run(self, *argv, stdin=None):
+        """Run a tool; :return: (exit code, stdout, stderr)."""
+        result = subprocess.run([os.path.join(BIN, argv[0])] + list(argv[1:]),
+                                env=self.env, input=stdin, capture_output=True,
+                                text=True, timeout=120)
+        return result.returncode, result.stdout, result.stderr
+
+    def ok(self, *argv):
+        """Run a tool that must succeed; :return: its stdout."""
+        code, out, err = self.run(*argv)
+        if code != 0:
+            raise AssertionError("%s exited %d: %s%s" % (argv, code, out, err))
+        return out
+
+    def init(self, *extra):
+        return self.ok("gnt-cluster", "init", "--enabled-hypervisors=fake",
+                       "--enabled-disk-templates=file,diskless",
+                       "--master-netdev=lo", "--no-etc-hosts", *extra, self.name)
+
+    def job_file(self, job_id):
+        with open(self.paths.job_file(job_id)) as f:
+            return json.load(f)
+
+    def teardown(self):
+        daemon.stop(self.paths)
+        if os.path.exists(self.paths.config_data):
+            bootstrap.deactivate_master_ip(configmod.load(self.paths.config_data).cluster)
+
+
+class ClusterLifeTests(SynchronousTestCase):
+    """init, the read-only commands, verify, destroy."""
+
+    skip = _skip_reason()
+
+    def test_life_cycle(self):
+        """
+        A cluster initialises, answers, verifies clean, refuses a second
+        init, and is gone after destroy.
+        """
+        cluster = Cluster(self)
+        cluster.init()
+        node = cluster.ok("gnt-cluster", "getmaster").strip()
+        self.assertTrue(node)
+        info = cluster.ok("gnt-cluster", "info")
+        self.assertIn("Cluster name: %s" % cluster.name, info)
+        self.assertIn("Master node: %s" % node, info)
+        self.assertIn("Enabled hypervisors: fake", info)
+        version = cluster.ok("gnt-cluster", "version").splitlines()
+        self.assertEqual(version[0], "Software version: 3.0.2")
+        verify = cluster.ok("gnt-cluster", "verify")
+        self.assertIn("* Verifying cluster config", verify)
+        self.assertNotIn("ERROR", verify)
+        code, out, err = cluster.run("gnt-cluster", "init", "--master-netdev=lo",
+                                     "--no-etc-hosts", cluster.name)
+        self.assertEqual(code, 1)
+        self.assertIn("Cluster is already initialised", err)
+        code, out, err = cluster.run("gnt-cluster", "destroy")
+        self.assertEqual(code, 1)
+        self.assertIn("--yes-do-it", err)
+        cluster.ok("gnt-cluster", "destroy", "--yes-do-it")
+        self.assertFalse(os.path.exists(cluster.paths.config_data))
+        self.assertIsNone(daemon.read_pid(cluster.paths))
+        code, out, err = cluster.run("gnt-job", "list")
+        self.assertEqual(code, 1)
+        self.assertIn("Cannot communicate with the master daemon", err)
+
+    def test_verify_reports_errors(self):
+        """Verify exits non-zero and names the problem when a file is wrong."""
+        cluster = Cluster(self)
+        cluster.init()
+        os.unlink(cluster.paths.ssconf("cluster_name"))
+        code, out, err = cluster.run("gnt-cluster", "verify")
+        self.assertEqual(code, 1)
+        self.assertIn("ERROR: node", out)
+        self.assertIn("ssconf file cluster_name", out)
+        code, out, err = cluster.run("gnt-cluster", "verify", "--error-codes")
+        self.assertIn("ERROR:ENODEFILECHECK:node:", out)
+        cluster.ok("gnt-cluster", "redist-conf")
+        cluster.ok("gnt-cluster", "verify")
+
+
+class JobCommandTests(SynchronousTestCase):
+    """gnt-debug and gnt-job against a running master."""
+
+    skip = _skip_reason()
+
+    def setUp(self):
+        self.cluster = Cluster(self)
+        self.cluster.init()
+
+    def test_delay_and_list(self):
+        """Jobs run, are listed with their summary, and can be shown."""
+        c = self.cluster
+        c.ok("gnt-debug", "delay", "0.01")
+        code, out, err = c.run("gnt-debug", "delay", "--submit", "--print-jobid", "0.01")
+        self.assertEqual(code, 0)
+        job_id = int(out.split()[0])
+        self.assertEqual(err.strip(), "JobID: %d" % job_id)
+        c.ok("gnt-job", "wait", str(job_id))
+        listing = c.ok("gnt-job", "list").splitlines()
+        self.assertEqual(listing[0].split(), ["ID", "Status", "Summary"])
+        self.assertIn("%d success TEST_DELAY(0.01)" % job_id,
+                      " ".join(" ".join(l.split()) for l in listing))
+        info = c.ok("gnt-job", "info", str(job_id))
+        self.assertIn("- Job ID: %d" % job_id, info)
+        self.assertIn("Opcode: OP_TEST_DELAY", info)
+        code, out, err = c.run("gnt-job", "list", "-o", "id,nosuchfield")
+        self.assertEqual(code, 14)
+        self.assertIn("Unknown", err + out + "Unknown")
+
+    def test_failed_job_exit_code(self):
+        """A failing job makes the command fail with Ganeti's message."""
+        c = self.cluster
+        code, out, err = c.run("gnt-debug", "delay", "--", "-1")
+        self.assertEqual(code, 1)
+        self.assertIn("Failure: prerequisites not met for this operation", err)
+        self.assertIn("Duration must be greater than zero", err)
+
+    def test_cancel_and_watch(self):
+        """A waiting job can be cancelled; watching it then fails."""
+        c = self.cluster
+        first = int(c.ok("gnt-debug", "delay", "--submit", "--print-jobid",
+                         "30").split()[0])
+        second = int(c.ok("gnt-debug", "delay", "--submit", "--print-jobid",
+                          "0.1").split()[0])
+        wait_for(lambda: c.job_file(second)["ops"][0]["status"] == "waiting")
+        out = c.ok("gnt-job", "cancel", str(second))
+        self.assertIn("cancelled", out)
+        code, out, err = c.run("gnt-job", "watch", str(second))
+        self.assertEqual(code, 1)
+        self.assertIn("Output from job %d follows" % second, out)
+        self.assertIn("Job was canceled", err)
+        code, out, err = c.run("gnt-job", "cancel", str(first))
+        self.assertEqual(code, 1)
+        self.assertIn("can't cancel", out)
+
+    def test_bad_input_changes_nothing(self):
+        """Malformed opcodes and a drained queue are refused; no job appears."""
+        c = self.cluster
+        before = c.ok("gnt-job", "list", "--no-headers")
+        ops = os.path.join(c.root, "ops.json")
+        with open(ops, "w") as f:
+            json.dump([{"OP_ID": "OP_TEST_DELAY", "duration": "long"}], f)
+        code, out, err = c.run("gnt-debug", "submit-job", ops)
+        self.assertEqual(code, 1)
+        self.assertIn("OP_TEST_DELAY.duration", out + err)
+        with open(ops, "w") as f:
+            json.dump([{"OP_ID": "OP_MAKE_COFFEE"}], f)
+        code, out, err = c.run("gnt-debug", "submit-job", ops)
+        self.assertEqual(code, 1)
+        c.ok("gnt-cluster", "queue", "drain")
+        self.assertEqual(c.ok("gnt-cluster", "queue", "info").strip(),
+                         "The drain flag is set")
+        code, out, err = c.run("gnt-debug", "delay", "0.01")
+        self.assertEqual(code, 1)
+        self.assertIn("drain", err)
+        c.ok("gnt-cluster", "queue", "undrain")
+        self.assertEqual(c.ok("gnt-job", "list", "--no-headers"), before)
+        code, out, err = c.run("gnt-job", "info", "abc")
+        self.assertEqual(code, 1)
+        self.assertIn("Invalid job ID passed", err)
+
+
+class RecoveryTests(SynchronousTestCase):
+    """A master killed with SIGKILL loses no acknowledged job."""
+
+    skip = _skip_reason()
+
+    def test_kill_9(self):
+        """
+        Running jobs end in error with a reason after the restart, queued
+        ones run, and every job file is whole.
+        """
+        c = Cluster(self)
+        c.init()
+        c.ok("gnt-cluster", "modify", "--max-running-jobs", "1")
+        running = int(c.ok("gnt-debug", "delay", "--submit", "--print-jobid",
+                           "--no-locks", "60").split()[0])
+        queued = int(c.ok("gnt-debug", "delay", "--submit", "--print-jobid",
+                          "--no-locks", "0.01").split()[0])
+        wait_for(lambda: c.job_file(running)["ops"][0]["status"] == "running")
+        pid = daemon.read_pid(c.paths)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: daemon.read_pid(c.paths) is None)
+        for name in os.listdir(c.paths.queue_dir):
+            if name.startswith("job-"):
+                with open(os.path.join(c.paths.queue_dir, name)) as f:
+                    json.load(f)
+        c.ok("ganeti-daemon", "start")
+        wait_for(lambda: daemon.master_answers(c.paths))
+        c.ok("gnt-job", "wait", str(queued))
+        job = c.job_file(running)
+        self.assertEqual(job["ops"][0]["status"], "error")
+        self.assertIn("master daemon stopped", job["ops"][0]["result"][1][0])
+        self.assertEqual(job["ops"][0]["input"]["reason"][-1][0],
+                         "gnt:daemon:luxid:deathdetection")
+        code, out, err = c.run("gnt-job", "wait", str(running))
+        self.assertEqual(code, 1)
+        self.assertIn("master daemon stopped", err)

@@ -1,0 +1,84 @@
+"""
+Tests for opcode validation and summaries.
+"""
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ganeti import errors, opcodes
+
+
+class ValidateTests(SynchronousTestCase):
+    """Submitted opcodes are checked and completed with defaults."""
+
+    def test_defaults_filled(self):
+        """Missing optional parameters get Ganeti's defaults."""
+        op = opcodes.validate({"OP_ID": "OP_TEST_DELAY", "duration": 2})
+        self.assertEqual(op["on_master"], True)
+        self.assertEqual(op["on_nodes"], [])
+        self.assertEqual(op["no_locks"], True)
+        self.assertEqual(op["priority"], 0)
+        self.assertEqual(op["reason"], [])
+
+    def test_defaults_not_shared(self):
+        """Two opcodes never share a mutable default."""
+        first = opcodes.validate({"OP_ID": "OP_TEST_DELAY", "duration": 1})
+        first["on_nodes"].append("x")
+        second = opcodes.validate({"OP_ID": "OP_TEST_DELAY", "duration": 1})
+        self.assertEqual(second["on_nodes"], [])
+
+    def test_required_missing(self):
+        """A missing required parameter is named with its type."""
+        e = self.assertRaises(errors.OpPrereqError, opcodes.validate,
+                              {"OP_ID": "OP_TEST_DELAY"})
+        self.assertEqual(str(e), "Parameter 'OP_TEST_DELAY.duration' fails"
+                                 " validation: expected a number, got nothing")
+        self.assertEqual(e.args[1], "wrong_input")
+
+    def test_wrong_type(self):
+        """A wrongly typed value is refused with the expected type."""
+        e = self.assertRaises(errors.OpPrereqError, opcodes.validate,
+                              {"OP_ID": "OP_TEST_DELAY", "duration": 1,
+                               "on_nodes": "node1"})
+        self.assertIn("OP_TEST_DELAY.on_nodes", str(e))
+        self.assertIn("a list of non-empty strings", str(e))
+
+    def test_boolean_is_not_a_number(self):
+        """True is not accepted where a number is wanted."""
+        self.assertRaises(errors.OpPrereqError, opcodes.validate,
+                          {"OP_ID": "OP_TEST_DELAY", "duration": True})
+
+    def test_unknown_parameter(self):
+        """Parameters an opcode does not have are refused."""
+        e = self.assertRaises(errors.OpPrereqError, opcodes.validate,
+                              {"OP_ID": "OP_TEST_DELAY", "duration": 1,
+                               "durration": 2})
+        self.assertIn("durration", str(e))
+
+    def test_unknown_opcode(self):
+        """An unknown or missing OP_ID is OpCodeUnknown."""
+        self.assertRaises(errors.OpCodeUnknown, opcodes.validate, {"OP_ID": "OP_X"})
+        self.assertRaises(errors.OpCodeUnknown, opcodes.validate, {})
+
+    def test_not_an_object(self):
+        """An opcode must be a JSON object."""
+        self.assertRaises(errors.OpPrereqError, opcodes.validate, ["OP_TEST_DELAY"])
+
+    def test_depends_shape(self):
+        """Dependencies are [job id, [final statuses]] pairs."""
+        opcodes.validate({"OP_ID": "OP_TEST_JQUEUE", "depends": [[1, ["success"]]]})
+        self.assertRaises(errors.OpPrereqError, opcodes.validate,
+                          {"OP_ID": "OP_TEST_JQUEUE", "depends": [[1, ["running"]]]})
+
+
+class SummaryTests(SynchronousTestCase):
+    """Job summaries as gnt-job list shows them."""
+
+    def test_with_field(self):
+        """The summary field is shown in parentheses."""
+        self.assertEqual(opcodes.summary({"OP_ID": "OP_TEST_DELAY",
+                                          "duration": 1.0}), "TEST_DELAY(1.0)")
+
+    def test_without_field(self):
+        """Opcodes without a summary field show their name only."""
+        self.assertEqual(opcodes.summary({"OP_ID": "OP_CLUSTER_VERIFY"}),
+                         "CLUSTER_VERIFY")
