@@ -149,7 +149,7 @@ def activate_master_ip(cluster):
     code, err = _run(["ip", "address", "add", address, "dev",
                       cluster.master_netdev, "label",
                       "%s:0" % cluster.master_netdev])
-    if code != 0 and "File exists" not in err:
+    if code != 0 and "File exists" not in err and "already assigned" not in err:
         raise errors.OpExecError("Could not activate the master IP %s on %s: %s"
                                  % (address, cluster.master_netdev, err))
 

@@ -170,6 +170,13 @@ class JobCommandTests(SynchronousTestCase):
         self.assertEqual(code, 14)
         self.assertIn("Unknown", err + out + "Unknown")
 
+    def test_test_jobqueue(self):
+        """gnt-debug test-jobqueue passes against the real master."""
+        out = self.cluster.ok("gnt-debug", "test-jobqueue")
+        self.assertIn("Job queue test successful", out)
+        self.assertIn("Ignoring error for 'job fail' test: Opcode failure was"
+                      " requested", out)
+
     def test_failed_job_exit_code(self):
         """A failing job makes the command fail with Ganeti's message."""
         c = self.cluster

@@ -19,6 +19,10 @@ def jqueue(**params):
     return dict({"OP_ID": "OP_TEST_JQUEUE"}, **params)
 
 
+def dummy(**params):
+    return dict({"OP_ID": "OP_TEST_DUMMY"}, **params)
+
+
 def read_job(paths, job_id):
     with open(paths.job_file(job_id)) as f:
         return json.load(f)
@@ -118,7 +122,7 @@ class ExecutionTests(SynchronousTestCase):
     def test_failure_fails_rest(self):
         """A failing opcode fails the job; later ones are not run."""
         job_id = self.queue.submit([jqueue(log_messages=["a"]), jqueue(fail=True),
-                                    jqueue(log_messages=["never"])])
+                                    dummy(messages=["never"])])
         job = self.queue.get(job_id)
         self.assertEqual(job.status, "error")
         self.assertEqual([op.status for op in job.ops], ["success", "error", "error"])
@@ -137,8 +141,8 @@ class ExecutionTests(SynchronousTestCase):
 
     def test_log_messages(self):
         """Feedback messages get increasing serials across opcodes."""
-        job_id = self.queue.submit([jqueue(log_messages=["one", "two"]),
-                                    jqueue(log_messages=["three"])])
+        job_id = self.queue.submit([dummy(messages=["one", "two"]),
+                                    dummy(messages=["three"])])
         entries = self.queue.get(job_id).log_entries()
         self.assertEqual([e[0] for e in entries], [1, 2, 3])
         self.assertEqual([e[3] for e in entries], ["one", "two", "three"])
@@ -197,7 +201,7 @@ class CancelTests(SynchronousTestCase):
         """A queued job is canceled at once and never runs."""
         master = Master(self, max_running=0)
         job_id = master.queue.submit([DELAY])
-        self.assertEqual(master.queue.cancel(job_id),
+        self.assertEqual(self.successResultOf(master.queue.cancel(job_id)),
                          [True, "Dequeued job %d" % job_id])
         job = master.queue.get(job_id)
         self.assertEqual(job.status, "canceled")
@@ -213,7 +217,7 @@ class CancelTests(SynchronousTestCase):
         hold = dict(DELAY, no_locks=False)
         first = self.queue.submit([hold])
         second = self.queue.submit([hold])
-        self.assertEqual(self.queue.cancel(second)[0], True)
+        self.assertEqual(self.successResultOf(self.queue.cancel(second))[0], True)
         self.assertEqual(self.queue.get(second).status, "canceled")
         owners = {lock["name"]: lock["owner"]
                   for lock in self.master.locks.describe()}
@@ -224,7 +228,7 @@ class CancelTests(SynchronousTestCase):
     def test_cancel_running_refused(self):
         """A running job cannot be cancelled without kill."""
         job_id = self.queue.submit([DELAY])
-        ok, message = self.queue.cancel(job_id)
+        ok, message = self.successResultOf(self.queue.cancel(job_id))
         self.assertFalse(ok)
         self.assertIn("no longer waiting", message)
         self.clock.advance(1.0)
@@ -233,7 +237,7 @@ class CancelTests(SynchronousTestCase):
     def test_kill_running(self):
         """Kill stops a running job, which ends in error."""
         job_id = self.queue.submit([DELAY])
-        self.assertTrue(self.queue.cancel(job_id, kill=True)[0])
+        self.assertTrue(self.successResultOf(self.queue.cancel(job_id, kill=True))[0])
         job = self.queue.get(job_id)
         self.assertEqual(job.status, "error")
         self.assertIn("killed", job.ops[0].result[1][0])
@@ -241,7 +245,7 @@ class CancelTests(SynchronousTestCase):
     def test_cancel_finished(self):
         """A finished job is no longer in the queue to cancel."""
         job_id = self.queue.submit([jqueue()])
-        self.assertEqual(self.queue.cancel(job_id),
+        self.assertEqual(self.successResultOf(self.queue.cancel(job_id)),
                          [False, "Job %d not found in queue" % job_id])
 
 
@@ -275,7 +279,7 @@ class DependencyTests(SynchronousTestCase):
         blocker = master.queue.submit([DELAY])
         first = master.queue.submit([DELAY])
         second = master.queue.submit([jqueue(depends=[[first, []]])])
-        master.queue.cancel(first)
+        self.successResultOf(master.queue.cancel(first))
         master.clock.advance(1.0)
         self.assertEqual(master.queue.get(blocker).status, "success")
         self.assertEqual(master.queue.get(second).status, "canceled")
@@ -321,7 +325,7 @@ class WaitTests(SynchronousTestCase):
 
     def test_new_log_entries(self):
         """Log entries newer than the client's serial are returned."""
-        job_id = self.queue.submit([jqueue(log_messages=["a", "b"])])
+        job_id = self.queue.submit([dummy(messages=["a", "b"])])
         info, entries = self.successResultOf(
             self.queue.wait_for_change(job_id, ["status"], None, 1, 30))
         self.assertEqual([e[3] for e in entries], ["b"])

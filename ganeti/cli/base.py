@@ -242,9 +242,15 @@ class SilentReporter(JobReporter):
         pass
 
 
+_OUTCOME_FIELDS = ["status", "opstatus", "opresult"]
+
+
 def poll_job(job_id, reporter=None, client=None):
     """
     Follow a job to its end, printing its log.
+
+    The wait asks for the fields that decide the outcome too, so a
+    finished job costs one round trip to the master, not two.
 
     :return: the list of opcode results when the job succeeded.
     :raise GenericError: the error of the first failed opcode, or
@@ -254,55 +260,48 @@ def poll_job(job_id, reporter=None, client=None):
     reporter = reporter or JobReporter()
     prev_info, prev_serial, status = None, None, None
     while True:
-        result = client.call("WaitForJobChange", job_id, ["status"], prev_info,
-                             prev_serial, WAIT_TIMEOUT)
+        result = client.call("WaitForJobChange", job_id, _OUTCOME_FIELDS,
+                             prev_info, prev_serial, WAIT_TIMEOUT)
         if result == "nochange":
             reporter.not_changed(job_id, status)
             continue
         info, entries = result
-        (status,) = info
+        status = info[0]
         for entry in entries:
             reporter.log_message(job_id, entry)
             prev_serial = max(prev_serial or 0, entry[0])
         prev_info = info
         if status in ("success", "error", "canceled"):
-            break
+            return job_outcome(job_id, *info)
         if status in ("queued", "waiting"):
             reporter.not_changed(job_id, status)
-    return job_outcome(client, job_id)
 
 
-def job_outcome(client, job_id):
+def job_outcome(job_id, status, opstatus, results):
     """
     :return: the opcode results of a successful job.
     :raise: the job's failure, as Ganeti's tools report it.
     """
-    jobs = client.call("QueryJobs", [job_id], ["status", "opstatus", "opresult"])
-    if not jobs or jobs[0] is None:
-        raise errors.JobLost("Job with id %s lost" % job_id)
-    status, opstatus, results = jobs[0]
     if status == "success":
         return results
     if status in ("canceling", "canceled"):
         raise errors.JobCanceled("Job was canceled")
-    has_ok = False
     for index, (op_status, value) in enumerate(zip(opstatus, results)):
         if op_status == "success":
-            has_ok = True
-        elif op_status == "error":
-            err = _decode_op_error(value)
-            if has_ok and not isinstance(err, errors.OpPrereqError):
+            continue
+        if op_status == "error":
+            if _is_encoded_error(value):
+                raise errors.from_wire(value)
+            if index:
                 raise errors.OpExecError("partial failure (opcode %d): %s"
-                                         % (index, err))
-            raise err
+                                         % (index, value))
+            raise errors.OpExecError(str(value))
     raise errors.OpExecError(str(results))
 
 
-def _decode_op_error(value):
-    if (isinstance(value, list) and len(value) == 2
-            and isinstance(value[0], str) and isinstance(value[1], list)):
-        return errors.from_wire(value)
-    return errors.OpExecError(str(value))
+def _is_encoded_error(value):
+    return (isinstance(value, list) and len(value) == 2
+            and isinstance(value[0], str) and isinstance(value[1], list))
 
 
 def submit_job(ops, opts=None):

@@ -65,75 +65,147 @@ def submit_job(opts, args):
     return 0 if all(ok for ok, _ in results) else 1
 
 
-def _job_log(client, job_id):
-    info = client.call("QueryJobs", [job_id], ["oplog"])[0]
-    return [entry[3] for oplog in info[0] for entry in oplog]
+class _TestReporter(base.JobReporter):
+    """Prints log lines but collects the test messages instead."""
+
+    def __init__(self):
+        base.JobReporter.__init__(self)
+        self.messages = []
+
+    def log_message(self, job_id, entry):
+        message = entry[3]
+        if isinstance(message, str) and message.startswith(TEST_PREFIX):
+            self.messages.append(message[len(TEST_PREFIX):])
+        else:
+            base.JobReporter.log_message(self, job_id, entry)
+
+
+TEST_PREFIX = "TESTMSG="
+
+
+def _expect_failure(description, call, *args):
+    try:
+        call(*args)
+    except errors.GenericError:
+        return
+    raise errors.OpExecError("%s did not fail when it should" % description)
+
+
+def _test_submission(client):
+    base.to_stdout("Testing job submission")
+    delay = {"OP_ID": "OP_TEST_DELAY", "duration": 0.001}
+    for priority in (-21, -20, -11, -9, -1, 1, 9, 11, 19, 20):
+        op = dict(delay, priority=priority)
+        _expect_failure("Submitting opcode with priority %s" % priority,
+                        client.call, "SubmitJob", [op])
+        result = client.call("SubmitManyJobs", [[delay] * 3, [op]])
+        if result[1][0]:
+            raise errors.OpExecError("Submitting manyjobs with an incorrect one"
+                                     " did not fail when it should.")
+        for ok, job_id in result:
+            if ok:
+                base.poll_job(job_id, base.SilentReporter(), client)
+    _expect_failure("Submitting a malformed opcode", client.call, "SubmitJob",
+                    [{"OP_ID": "OP_TEST_DELAY", "duration": "soon"}])
+    _expect_failure("Submitting an unknown opcode", client.call, "SubmitJob",
+                    [{"OP_ID": "OP_NO_SUCH_OPCODE"}])
+    base.to_stdout("Job submission tests were successful")
+
+
+def _test_dependencies(client):
+    base.to_stdout("Testing job dependencies")
+    delay = {"OP_ID": "OP_TEST_DELAY", "duration": 0.1}
+    _expect_failure("Submitting plain opcode with relative job ID",
+                    client.call, "SubmitJob", [dict(delay, depends=[[-1, []]])])
+    specs = [None, [[-1, []]], [[-2, ["success"]]], [], [[-2, ["success"]]]]
+    result = client.call("SubmitManyJobs",
+                         [[dict(delay, depends=deps)] for deps in specs])
+    ids = [job_id for ok, job_id in result]
+    if not all(ok for ok, _ in result):
+        raise errors.OpExecError("Submitting the dependency jobs failed: %s"
+                                 % result)
+    for job_id in ids:
+        base.poll_job(job_id, base.SilentReporter(), client)
+    info = client.call("QueryJobs", ids, ["ops", "opexec"])
+    resolved = [op[0]["depends"] for op, _ in info]
+    wanted = [None, [[ids[0], []]], [[ids[0], ["success"]]], [],
+              [[ids[2], ["success"]]]]
+    if resolved != wanted:
+        raise errors.OpExecError("Relative job dependencies were resolved to"
+                                 " %s, expected %s" % (resolved, wanted))
+    started = [opexec[0] for _, opexec in info]
+    if not (started[0] <= started[1] and started[0] <= started[2]
+            and started[2] <= started[4]):
+        raise errors.OpExecError("Dependent jobs started before their"
+                                 " dependencies: %s" % started)
+    base.to_stdout("Job dependency tests were successful")
+
+
+def _test_cancel(client):
+    base.to_stdout("Testing job cancellation")
+    blocker = client.call("SubmitJob", [{"OP_ID": "OP_TEST_DELAY",
+                                         "duration": 0.5}])
+    dependent = client.call("SubmitJob", [{"OP_ID": "OP_TEST_JQUEUE",
+                                           "depends": [[blocker, ["success"]]]}])
+    ok, message = client.call("CancelJob", dependent, False)
+    base.poll_job(blocker, base.SilentReporter(), client)
+    (status,) = client.call("QueryJobs", [dependent], ["status"])[0]
+    if not ok or status != "canceled":
+        raise errors.OpExecError("Cancelling a waiting job gave %r, status %s"
+                                 % (message, status))
+    base.to_stdout("Job cancellation tests were successful")
+
+
+def _test_mode(client, title, count, fail_at, messages):
+    base.to_stdout(title)
+    ops = [{"OP_ID": "OP_TEST_JQUEUE", "log_messages": messages,
+            "fail": index == fail_at} for index in range(count)]
+    job_id = client.call("SubmitJob", ops)
+    reporter = _TestReporter()
+    try:
+        results = base.poll_job(job_id, reporter, client)
+    except errors.GenericError as e:
+        if fail_at is None:
+            raise
+        base.to_stdout("Ignoring error for 'job fail' test: %s" % e)
+    else:
+        if fail_at is not None:
+            raise errors.OpExecError("Job didn't fail when it should")
+        if len(results) != count:
+            raise errors.OpExecError("Received %s results (%s), expected %s"
+                                     % (len(results), results, count))
+    ran = count if fail_at is None else fail_at + 1
+    if reporter.messages != messages * ran:
+        raise errors.OpExecError(
+            "Received test messages don't match input (input %r, received %r)"
+            % (messages * ran, reporter.messages))
+    status, opstatus = client.call("QueryJobs", [job_id],
+                                   ["status", "opstatus"])[0]
+    wanted = ["success"] * count if fail_at is None else (
+        ["success"] * fail_at + ["error"] * (count - fail_at))
+    if opstatus != wanted:
+        raise errors.OpExecError("Opcode status is %s, expected %s"
+                                 % (opstatus, wanted))
 
 
 def test_jobqueue(opts, args):
     """
-    ``gnt-debug test-jobqueue``: exercise the queue end to end (log
-    messages, failures, cancellation, dependencies) and say what broke.
+    ``gnt-debug test-jobqueue``: exercise the queue end to end: refused
+    submissions, dependencies, cancellation, log messages and failures.
     """
     client = base.get_client()
-    checks = []
-
-    def check(description, condition):
-        checks.append((description, bool(condition)))
-        base.to_stdout("%s: %s" % ("OK  " if condition else "FAIL", description))
-
-    def run(ops, **kw):
-        job_id = client.call("SubmitJob", [dict(op, **kw) for op in ops])
-        try:
-            return job_id, base.poll_job(job_id, base.SilentReporter()), None
-        except errors.GenericError as e:
-            return job_id, None, e
-
-    base.to_stdout("Testing job queue")
-    messages = ["Hello World", "Job queue test %s" % time.time(), "x" * 70000]
-    job_id, result, err = run([{"OP_ID": "OP_TEST_JQUEUE",
-                                "log_messages": messages}])
-    check("a job with log messages succeeds", err is None and result == [True])
-    check("its log messages arrive in order and complete",
-          _job_log(client, job_id) == messages)
-
-    _, _, err = run([{"OP_ID": "OP_TEST_JQUEUE", "fail": True}])
-    check("a failing opcode fails its job with the opcode's error",
-          isinstance(err, errors.OpExecError)
-          and "failure was requested" in str(err))
-
-    job_id, _, err = run([{"OP_ID": "OP_TEST_JQUEUE"},
-                          {"OP_ID": "OP_TEST_JQUEUE", "fail": True},
-                          {"OP_ID": "OP_TEST_JQUEUE"}])
-    statuses = client.call("QueryJobs", [job_id], ["opstatus"])[0][0]
-    check("opcodes after a failed one are marked failed",
-          statuses == ["success", "error", "error"])
-
-    blocker = client.call("SubmitJob", [{"OP_ID": "OP_TEST_DELAY",
-                                         "duration": 1.0}])
-    dependent = client.call("SubmitJob", [{"OP_ID": "OP_TEST_JQUEUE",
-                                           "depends": [[blocker, ["success"]]]}])
-    cancelled = client.call("CancelJob", dependent, False)
-    check("a job waiting for a dependency can be cancelled", cancelled[0])
-    base.poll_job(blocker, base.SilentReporter())
-    final = client.call("QueryJobs", [dependent], ["status"])[0][0]
-    check("the cancelled job ends canceled", final == "canceled")
-
-    first = client.call("SubmitJob", [{"OP_ID": "OP_TEST_JQUEUE"}])
-    second = client.call("SubmitJob", [{"OP_ID": "OP_TEST_JQUEUE",
-                                        "depends": [[first, ["error"]]]}])
-    _, _, err = run([{"OP_ID": "OP_TEST_JQUEUE"}])
-    try:
-        base.poll_job(second, base.SilentReporter())
-        dep_err = None
-    except errors.GenericError as e:
-        dep_err = e
-    check("a dependency that ends in the wrong status fails the job",
-          isinstance(dep_err, errors.OpExecError))
-
-    _, _, err = run([{"OP_ID": "OP_TEST_DELAY", "duration": "soon"}])
-    check("a malformed opcode is refused", False)
-    return 0 if all(ok for _, ok in checks) else 1
+    _test_submission(client)
+    _test_dependencies(client)
+    _test_cancel(client)
+    messages = ["Hello World", "A", "", "B", "Foo|bar|baz",
+                time.strftime("%Y-%m-%d_%H_%M_%S"), "x" * 70000]
+    for title, count, fail_at in (("Testing job success", 1, None),
+                                  ("Testing multiple successful opcodes", 2, None),
+                                  ("Testing job failure", 1, 0),
+                                  ("Testing partial job failure", 4, 2)):
+        _test_mode(client, title, count, fail_at, messages)
+    base.to_stdout("Job queue test successful")
+    return 0
 
 
 def list_locks(opts, args):

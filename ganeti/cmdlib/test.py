@@ -58,6 +58,10 @@ class LUTestDelay(LogicalUnit):
         return deferLater(self.ctx.reactor, self.op["duration"], lambda: None)
 
 
+#: Prefix of the messages ``gnt-debug test-jobqueue`` looks for.
+TEST_MESSAGE_PREFIX = "TESTMSG="
+
+
 class LUTestJqueue(LogicalUnit):
     """
     Log the given messages and optionally fail: lets ``gnt-debug
@@ -67,10 +71,10 @@ class LUTestJqueue(LogicalUnit):
     BGL_SHARED = None
 
     def execute(self):
-        if self.op["notify_exec"]:
-            self.feedback("jqueue-test: executing")
-        for message in self.op["log_messages"]:
-            self.feedback(message)
+        self.log_info("Executing")
+        for index, message in enumerate(self.op["log_messages"], 1):
+            self.log_info("Sending log message %d" % index)
+            self.feedback(TEST_MESSAGE_PREFIX + message)
         if self.op["fail"]:
             raise errors.OpExecError("Opcode failure was requested")
         return True

@@ -84,12 +84,12 @@ class JobRunner:
                     raise _Cancelled(jobmod.CANCELED, CANCELED_BY_REQUEST)
                 yield self._run_opcode(job, op)
         except _Cancelled as e:
-            self._queue.finish(job, e.status, e.result)
+            yield self._queue.finish(job, e.status, e.result)
         except Exception as e:
             if not isinstance(e, errors.GenericError):
                 _log.failure("opcode of job {job_id} failed unexpectedly",
                              job_id=job.id)
-            self._queue.finish(job, jobmod.ERROR, encode_error(e))
+            yield self._queue.finish(job, jobmod.ERROR, encode_error(e))
         finally:
             self._locks.release_all(job.id)
             self._waiting.pop(job.id, None)
@@ -125,7 +125,9 @@ class JobRunner:
             raise _Cancelled(jobmod.CANCELED, CANCELED_BY_REQUEST)
         op.status = jobmod.RUNNING
         op.exec_timestamp = queue.now()
-        queue.changed(job)
+        # Nothing runs before "running" is on disk: a master that dies
+        # later must know this opcode may have acted.
+        yield queue.changed(job)
         lu.check_prereq()
         if op.input.get("dry_run"):
             lu.log_info("dry-run mode requested, not actually executing the"
@@ -147,7 +149,7 @@ class JobRunner:
         op.end_timestamp = queue.now()
         if not job.pending_ops():
             job.end_timestamp = op.end_timestamp
-        queue.changed(job)
+        yield queue.changed(job)
         # Locks are per opcode: the next opcode declares its own.
         self._locks.release_all(job.id)
 

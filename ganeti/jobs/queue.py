@@ -18,8 +18,9 @@ import json
 import os
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, succeed
+from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from ganeti import constants, errors, opcodes
 from ganeti.jobs import job as jobmod
@@ -58,12 +59,18 @@ class JobQueue(Service):
         opcodes (it reports progress through this queue) and
         ``cancel_waiting(job)``.
     :param max_running: callable returning how many jobs may run at once.
+    :param write: ``write(function, *args, **kwargs) -> Deferred`` runs a
+        blocking file write; the daemon passes a thread pool so that disk
+        flushes of many jobs overlap instead of stalling the reactor.  By
+        default writes happen at once, in the caller's thread.
     """
 
-    def __init__(self, paths, clock, runner=None, max_running=None):
+    def __init__(self, paths, clock, runner=None, max_running=None, write=None):
         self._paths = paths
         self._clock = clock
         self.runner = runner
+        self._write = write or maybeDeferred
+        self._tails = {}
         self._max_running = max_running or (
             lambda: constants.DEFAULT_MAX_RUNNING_JOBS)
         self._jobs = {}
@@ -89,7 +96,9 @@ class JobQueue(Service):
         if self._flush_call is not None:
             self._flush_call.cancel()
             self._flush()
-        return Service.stopService(self)
+        Service.stopService(self)
+        # Let the writes in flight land before the thread pool goes away.
+        return DeferredList(list(self._tails.values()))
 
     def load(self):
         """
@@ -145,12 +154,50 @@ class JobQueue(Service):
         """:return: the current time as a ``[seconds, microseconds]`` pair."""
         return jobmod.split_time(self._clock.seconds())
 
+    @staticmethod
+    def _encode(job):
+        return json.dumps(job.to_dict(), separators=(",", ":")).encode()
+
     def _save(self, job):
         # The directory is flushed once per submission (see submit_many);
         # rewriting an existing job file needs no directory flush.
-        atomic_write(self._paths.job_file(job.id),
-                     json.dumps(job.to_dict(), separators=(",", ":")).encode(),
+        atomic_write(self._paths.job_file(job.id), self._encode(job),
                      flush_directory=False)
+
+    def _persist(self, job, fsync=True):
+        """
+        Write the job's current state through C{write}, after any earlier
+        write of the same job (so the newest state always lands last).
+
+        :param fsync: flush the file to the disk.  Without it the new state
+            survives a crash of the master (the kernel has it) but maybe not
+            a power loss; always atomic either way.
+        :return: a Deferred firing once this state is written.
+        """
+        data = self._encode(job)
+        path = self._paths.job_file(job.id)
+
+        def write(_):
+            return self._write(atomic_write, path, data, fsync=fsync,
+                               flush_directory=False)
+
+        tail = self._tails.get(job.id)
+        d = write(None) if tail is None else tail.addCallback(write)
+        result = Deferred()
+
+        def landed(outcome):
+            if self._tails.get(job.id) is d:
+                del self._tails[job.id]
+            if isinstance(outcome, Failure):
+                _log.failure("could not write job {job_id}", outcome,
+                             job_id=job.id)
+                result.errback(outcome)
+            else:
+                result.callback(None)
+
+        self._tails[job.id] = d
+        d.addBoth(landed)
+        return result
 
     def get(self, job_id):
         """
@@ -342,26 +389,32 @@ class JobQueue(Service):
         """
         Persist a changed job and wake everyone watching it.
 
-        :param durable: write the file before returning.  Passing False
-            (for waiting states and log messages) lets several changes made
-            in one reactor turn share one write; the write still happens,
-            at the end of the turn, and any durable change of the same job
-            supersedes it.
+        :param durable: wake the watchers only once the new state is
+            written, so nobody is told of a state a crash could undo.
+            Passing False (waiting states, log messages) wakes them at once
+            and lets several changes made in one reactor turn share one
+            write at the end of the turn.  Final states are also flushed to
+            the disk (fsync) before anyone hears of them; intermediate ones
+            need only survive a crash of the master, which a plain atomic
+            write ensures.
+        :return: a Deferred firing when the change is written (durable) or
+            at once.
         """
-        if durable:
-            self._dirty.pop(job.id, None)
-            self._save(job)
-        else:
+        if not durable:
             self._dirty[job.id] = job
             if self._flush_call is None:
                 self._flush_call = self._clock.callLater(0, self._flush)
-        self._notify(job)
+            self._notify(job)
+            return succeed(None)
+        self._dirty.pop(job.id, None)
+        d = self._persist(job, fsync=job.finalized)
+        return d.addCallback(lambda _: self._notify(job))
 
     def _flush(self):
         self._flush_call = None
         dirty, self._dirty = self._dirty, {}
         for job in dirty.values():
-            self._save(job)
+            self._persist(job, fsync=False).addErrback(lambda _: None)
 
     def feedback(self, job, op, message, log_type=jobmod.LOG_MESSAGE):
         """Add a log message to the running opcode and tell watchers."""
@@ -375,7 +428,7 @@ class JobQueue(Service):
         """
         rest = PRECEDING_FAILED if status == jobmod.ERROR else None
         job.finish_pending(status, result, self.now(), rest)
-        self.changed(job)
+        return self.changed(job)
 
     def _notify(self, job):
         waiters = self._waiters.pop(job.id, None)
@@ -455,25 +508,26 @@ class JobQueue(Service):
         is dequeued at once, a waiting one stops waiting and ends canceled,
         a running one can only be killed (C{kill}), which fails it.
 
-        :return: ``[success, message]``.
+        :return: a Deferred firing with ``[success, message]`` (once the
+            cancellation of a queued job is on disk).
         """
         job = self._jobs.get(job_id)
         status = job.status if job is not None else None
         if status == jobmod.QUEUED:
-            self.finish(job, jobmod.CANCELED, "Job canceled by request")
-            return [True, "Dequeued job %d" % job_id]
+            d = self.finish(job, jobmod.CANCELED, "Job canceled by request")
+            return d.addCallback(lambda _: [True, "Dequeued job %d" % job_id])
         if status == jobmod.WAITING:
             for op in job.pending_ops():
                 op.status = jobmod.CANCELING
-            self.changed(job)
+            self.changed(job, durable=False)
             self.runner.cancel_waiting(job)
-            return [True, "Job successfully cancelled"]
+            return succeed([True, "Job successfully cancelled"])
         if status == jobmod.RUNNING:
             if not kill:
-                return [False, "Job no longer waiting, can't cancel"]
+                return succeed([False, "Job no longer waiting, can't cancel"])
             self.runner.kill(job)
-            return [True, "Job %d killed" % job_id]
-        return [False, "Job %d not found in queue" % job_id]
+            return succeed([True, "Job %d killed" % job_id])
+        return succeed([False, "Job %d not found in queue" % job_id])
 
     def change_priority(self, job_id, priority):
         """:return: ``[success, message]`` as Ganeti's ChangePriority."""

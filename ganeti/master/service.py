@@ -7,10 +7,12 @@ service, assembled as one Twisted service.
 import os
 
 from twisted.application.internet import StreamServerEndpointService
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import UNIXServerEndpoint
 from twisted.internet.protocol import Factory
+from twisted.internet.threads import deferToThreadPool
 from twisted.protocols import amp
+from twisted.python.threadpool import ThreadPool
 
 from ganeti import config as configmod
 from ganeti import ssconf
@@ -49,6 +51,21 @@ class _LuxiEndpointService(StreamServerEndpointService):
         return d
 
 
+class _ThreadPoolService(Service):
+    """Starts and stops a thread pool with its parent service."""
+
+    def __init__(self, pool):
+        self._pool = pool
+
+    def startService(self):
+        Service.startService(self)
+        self._pool.start()
+
+    def stopService(self):
+        Service.stopService(self)
+        self._pool.stop()
+
+
 class MasterService(MultiService):
     """
     The master role of one node.
@@ -65,9 +82,14 @@ class MasterService(MultiService):
         self.config.add_listener(
             lambda cfg: ssconf.write(paths, ssconf.values(cfg)))
         self.locks = LockManager()
+        # Job file writes run in threads so their disk flushes overlap; the
+        # pool is a child service added first, hence stopped last.
+        pool = ThreadPool(minthreads=1, maxthreads=8, name="job-writes")
+        _ThreadPoolService(pool).setServiceParent(self)
         self.queue = JobQueue(
             paths, reactor,
-            max_running=lambda: self.config.config.cluster.max_running_jobs)
+            max_running=lambda: self.config.config.cluster.max_running_jobs,
+            write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
         self.context = MasterContext(self.config, paths, reactor, self.queue)
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context))
