@@ -54,10 +54,15 @@ class Cluster:
         _next_ip[0] = _next_ip[0] % 250 + 1
         self.ip = "127.0.%d.%d" % (150 + os.getpid() % 50, _next_ip[0])
         self.name = "cluster%d.example.com" % _next_ip[0]
+        # The node gets its own name and address too, so its node service
+        # does not collide with other test clusters or a running demo.
+        self.node = "node%d.example.com" % _next_ip[0]
+        node_ip = "127.0.%d.%d" % (100 + os.getpid() % 50, _next_ip[0])
         with open(os.path.join(self.root, "etc/hosts"), "w") as f:
-            f.write("%s %s\n" % (self.ip, self.name))
+            f.write("%s %s\n%s %s\n" % (self.ip, self.name, node_ip, self.node))
         self.paths = Paths(self.root)
-        self.env = dict(os.environ, GANETI_ROOT=self.root)
+        self.env = dict(os.environ, GANETI_ROOT=self.root,
+                        GANETI_HOSTNAME=self.node)
         testcase.addCleanup(self.teardown)
 
     def run(self, *argv, stdin=None):
@@ -102,7 +107,7 @@ class ClusterLifeTests(SynchronousTestCase):
         cluster = Cluster(self)
         cluster.init()
         node = cluster.ok("gnt-cluster", "getmaster").strip()
-        self.assertTrue(node)
+        self.assertEqual(node, cluster.node)
         info = cluster.ok("gnt-cluster", "info")
         self.assertIn("Cluster name: %s" % cluster.name, info)
         self.assertIn("Master node: %s" % node, info)

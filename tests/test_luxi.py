@@ -15,8 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors
 from ganeti.cli.client import LuxiClient
-from ganeti.protocols import luxi
-from ganeti.protocols.amp_luxi import COMMANDS, LuxiLocator, luxi_error
+from ganeti.protocols import boxes, luxi
+from ganeti.protocols.jsonamp import JsonLocator, decode_error, make_commands
+
+COMMANDS = make_commands(luxi.METHODS)
 
 
 class Handler:
@@ -40,21 +42,21 @@ class ChunkingTests(SynchronousTestCase):
     def test_round_trip_large(self):
         """A 200 KB value survives encoding and decoding."""
         value = {"log": ["x" * 1000] * 200}
-        pairs = luxi.encode_value("result", value)
+        pairs = boxes.encode_value("result", value)
         self.assertTrue(len(pairs) > 3)
-        self.assertTrue(all(len(v) <= luxi.MAX_VALUE_LENGTH for _, v in pairs))
-        self.assertEqual(luxi.decode_value("result", dict(pairs)), value)
+        self.assertTrue(all(len(v) <= boxes.MAX_VALUE_LENGTH for _, v in pairs))
+        self.assertEqual(boxes.decode_value("result", dict(pairs)), value)
 
     def test_small_single_key(self):
         """A small value uses exactly its own key."""
-        self.assertEqual(luxi.encode_value("ops", [1]), [(b"ops", b"[1]")])
+        self.assertEqual(boxes.encode_value("ops", [1]), [(b"ops", b"[1]")])
 
 
 class AMPBindingTests(SynchronousTestCase):
     """The daemon's AMP binding, driven by an AMP client in memory."""
 
     def setUp(self):
-        server = amp.AMP(locator=LuxiLocator(Handler()))
+        server = amp.AMP(locator=JsonLocator(Handler(), COMMANDS))
         self.client = amp.AMP()
         self.pump = iosim.connectedServerAndClient(
             lambda: server, lambda: self.client)[2]
@@ -64,7 +66,7 @@ class AMPBindingTests(SynchronousTestCase):
         # that nobody handles by the time the answer arrives.
         outcome = []
         d = self.client.callRemote(COMMANDS[method], **kwargs)
-        d.addErrback(luxi_error).addBoth(outcome.append)
+        d.addErrback(decode_error).addBoth(outcome.append)
         self.pump.flush()
         [result] = outcome
         return result
@@ -87,7 +89,7 @@ class BlockingClientTests(TestCase):
     def setUp(self):
         self.path = os.path.abspath(self.mktemp())
         endpoint = UNIXServerEndpoint(reactor, self.path)
-        factory = Factory.forProtocol(lambda: amp.AMP(locator=LuxiLocator(Handler())))
+        factory = Factory.forProtocol(lambda: amp.AMP(locator=JsonLocator(Handler(), COMMANDS)))
         d = endpoint.listen(factory)
         d.addCallback(lambda port: self.addCleanup(port.stopListening))
         return d

@@ -4,7 +4,7 @@ A small blocking AMP client for the master's Unix socket.
 
 The tools run one request at a time and exit, so a plain socket beats
 starting a reactor (importing it alone costs about 0.3 s here).  The boxes
-are the ones L{ganeti.protocols.amp_luxi} speaks.
+are the ones L{ganeti.protocols.jsonamp} speaks.
 """
 
 import json
@@ -12,7 +12,7 @@ import socket
 import struct
 
 from ganeti import errors
-from ganeti.protocols import luxi
+from ganeti.protocols import boxes, luxi
 
 _LENGTH = struct.Struct(">H")
 
@@ -87,7 +87,7 @@ class LuxiClient:
         tag = str(self._tag).encode("ascii")
         pairs = [(b"_command", method.encode("ascii")), (b"_ask", tag)]
         for name, value in zip(names, args):
-            pairs.extend(luxi.encode_value(name, value))
+            pairs.extend(boxes.encode_value(name, value))
         try:
             self._sock.sendall(encode_box(pairs))
             box = self._read_box()
@@ -96,12 +96,12 @@ class LuxiClient:
             raise errors.LuxiError(NO_MASTER)
         if b"_error" in box:
             self._raise(box)
-        return luxi.decode_value(luxi.RESULT, box)
+        return boxes.decode_value(boxes.RESULT, box)
 
     def _raise(self, box):
         code = box.get(b"_error_code", b"")
         description = box.get(b"_error_description", b"").decode("utf-8", "replace")
-        if code == luxi.ERROR_CODE:
+        if code == boxes.ERROR_CODE:
             raise errors.from_wire(json.loads(description))
         raise errors.LuxiError("Master daemon error %s: %s"
                                % (code.decode("ascii", "replace"), description))

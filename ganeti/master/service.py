@@ -22,7 +22,8 @@ from ganeti.jobs.locks import LockManager
 from ganeti.jobs.processor import JobRunner
 from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
-from ganeti.protocols.amp_luxi import LuxiLocator
+from ganeti.protocols import luxi
+from ganeti.protocols.jsonamp import JsonLocator, make_commands
 
 
 class _LuxiEndpointService(StreamServerEndpointService):
@@ -49,6 +50,9 @@ class _LuxiEndpointService(StreamServerEndpointService):
         except FileNotFoundError:
             pass
         return d
+
+
+LUXI_COMMANDS = make_commands(luxi.METHODS)
 
 
 class _ThreadPoolService(Service):
@@ -96,6 +100,6 @@ class MasterService(MultiService):
         self.queue.setServiceParent(self)
         self.handler = LuxiHandler(self)
         factory = Factory.forProtocol(
-            lambda: amp.AMP(locator=LuxiLocator(self.handler)))
+            lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)

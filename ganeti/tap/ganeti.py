@@ -13,6 +13,7 @@ from twisted.python import usage
 
 from ganeti import netutils, ssconf
 from ganeti.paths import Paths, default_root
+from ganeti.protocols import node as nodeproto
 
 
 class Options(usage.Options):
@@ -21,10 +22,15 @@ class Options(usage.Options):
     optParameters = [
         ["root", "r", None,
          "Root directory of this node's files (default: $GANETI_ROOT or /)."],
+        ["node-port", "p", None,
+         "TCP port of the node service (default: $GANETI_NODE_PORT or 1811)."],
     ]
 
     def postOptions(self):
         self["root"] = self["root"] or default_root()
+        self["node-port"] = int(self["node-port"] or
+                                os.environ.get("GANETI_NODE_PORT") or
+                                nodeproto.DEFAULT_PORT)
 
 
 def is_master(paths):
@@ -46,6 +52,11 @@ def makeService(options, reactor=None):
         from twisted.internet import reactor
     paths = Paths(options["root"])
     top = MultiService()
+    if os.path.exists(paths.server_pem):
+        from ganeti.node.service import NodeService
+        name, address = netutils.resolve(netutils.local_node_name(paths), paths)
+        NodeService(paths, reactor, address,
+                    options["node-port"]).setServiceParent(top)
     if is_master(paths):
         from ganeti.master.service import MasterService
         MasterService(paths, reactor).setServiceParent(top)

@@ -1,6 +1,10 @@
 # -*- test-case-name: tests.test_luxi -*-
 """
-The LUXI description bound to ``twisted.protocols.amp`` for the daemon.
+Method tables (LUXI, node RPC) bound to ``twisted.protocols.amp``.
+
+A table maps method names to argument names; every argument and result is
+a JSON value (L{ganeti.protocols.boxes}), and every Ganeti error crosses
+the wire with its class and arguments.
 """
 
 import json
@@ -9,7 +13,7 @@ from twisted.internet.defer import maybeDeferred
 from twisted.protocols import amp
 
 from ganeti import errors
-from ganeti.protocols import luxi
+from ganeti.protocols import boxes
 
 
 class JSONArgument(amp.Argument):
@@ -22,18 +26,18 @@ class JSONArgument(amp.Argument):
 
     def fromBox(self, name, strings, objects, proto):
         key = name.decode("ascii")
-        objects[key] = luxi.decode_value(key, strings)
+        objects[key] = boxes.decode_value(key, strings)
 
     def toBox(self, name, strings, objects, proto):
         key = name.decode("ascii")
-        for box_key, value in luxi.encode_value(key, objects[key]):
+        for box_key, value in boxes.encode_value(key, objects[key]):
             strings[box_key] = value
 
 
 class WireError(Exception):
     """
-    How a Ganeti error arrives at a Twisted LUXI client: its only argument
-    is the JSON ``[class_name, args]`` encoding; L{luxi_error} rebuilds the
+    How a Ganeti error arrives at a Twisted client: its only argument is
+    the JSON ``[class_name, args]`` encoding; L{decode_error} rebuilds the
     real exception.
     """
 
@@ -42,44 +46,49 @@ def _make_command(method, arg_names):
     attrs = {
         "commandName": method.encode("ascii"),
         "arguments": [(n.encode("ascii"), JSONArgument()) for n in arg_names],
-        "response": [(luxi.RESULT.encode("ascii"), JSONArgument())],
-        "errors": {WireError: luxi.ERROR_CODE},
-        "__doc__": "LUXI method %s." % method,
+        "response": [(boxes.RESULT.encode("ascii"), JSONArgument())],
+        "errors": {WireError: boxes.ERROR_CODE},
+        "__doc__": "Method %s." % method,
     }
     return type(method, (amp.Command,), attrs)
 
 
-#: method name -> amp.Command subclass
-COMMANDS = {m: _make_command(m, args) for m, args in luxi.METHODS.items()}
+def make_commands(methods):
+    """
+    :param methods: method name -> argument names.
+    :return: method name -> amp.Command subclass.
+    """
+    return {m: _make_command(m, args) for m, args in methods.items()}
 
 
 def _to_remote_error(failure):
     # Every Ganeti error keeps its class and arguments on the way to the
     # client; anything else is a bug and AMP's generic handling logs it.
     failure.trap(errors.GenericError)
-    raise amp.RemoteAmpError(luxi.ERROR_CODE,
+    raise amp.RemoteAmpError(boxes.ERROR_CODE,
                              json.dumps(failure.value.to_wire()))
 
 
-class LuxiLocator(amp.CommandLocator):
+class JsonLocator(amp.CommandLocator):
     """
-    Dispatches each LUXI command to the method of the same name on
-    C{handler} (called with keyword arguments; may return a Deferred).
+    Dispatches each command of C{commands} to the method of the same name
+    on C{handler} (called with keyword arguments; may return a Deferred).
     """
 
-    def __init__(self, handler):
+    def __init__(self, handler, commands):
         self._handler = handler
+        self._commands = commands
 
     def locateResponder(self, name):
         method = name.decode("ascii", "replace")
-        command = COMMANDS.get(method)
+        command = self._commands.get(method)
         if command is None:
             return None
         implementation = getattr(self._handler, method)
 
         def respond(**kwargs):
             d = maybeDeferred(implementation, **kwargs)
-            d.addCallback(lambda result: {luxi.RESULT: result})
+            d.addCallback(lambda result: {boxes.RESULT: result})
             return d.addErrback(_to_remote_error)
 
         def responder(box):
@@ -89,7 +98,7 @@ class LuxiLocator(amp.CommandLocator):
         return responder
 
 
-def luxi_error(failure):
+def decode_error(failure):
     """
     Turn a failed AMP call into the Ganeti error it carries.
 

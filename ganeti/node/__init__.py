@@ -1,0 +1,3 @@
+"""
+The node role: what every node does when the master asks (RPC responders).
+"""

@@ -1,0 +1,125 @@
+# -*- test-case-name: tests.test_noderpc -*-
+"""
+The master's client for node RPC: one call to many nodes at once.
+
+Results come back per node: a node that is down, refuses us or times out
+gives a failed L{RpcResult} for that node, never an exception for the
+whole call and never a hang past the timeout.
+"""
+
+import attrs
+from twisted.internet.defer import CancelledError, Deferred, DeferredList, TimeoutError
+from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
+from twisted.internet.protocol import Factory
+from twisted.protocols import amp
+
+from ganeti import errors
+from ganeti.protocols import node as nodeproto
+from ganeti.protocols import tls
+from ganeti.protocols.jsonamp import decode_error, make_commands
+
+NODE_COMMANDS = make_commands(nodeproto.METHODS)
+
+#: Seconds before a node that does not answer counts as failed.
+DEFAULT_TIMEOUT = 60.0
+
+
+class _ClientAMP(amp.AMP):
+    """AMP that tells when its connection is really closed."""
+
+    def __init__(self):
+        amp.AMP.__init__(self)
+        self.lost = Deferred()
+
+    def connectionLost(self, reason):
+        amp.AMP.connectionLost(self, reason)
+        self.lost.callback(None)
+
+
+@attrs.frozen
+class RpcResult:
+    """The outcome of one RPC on one node."""
+
+    node: str
+    payload: object = None
+    fail_msg: str = None
+
+    @property
+    def ok(self):
+        """True when the node answered without error."""
+        return self.fail_msg is None
+
+    def raise_on_failure(self, what):
+        """
+        :raise OpExecError: "<what> on node <node>: <reason>" if failed.
+        """
+        if self.fail_msg is not None:
+            raise errors.OpExecError("%s on node %s: %s"
+                                     % (what, self.node, self.fail_msg))
+        return self.payload
+
+
+class NodeRpc:
+    """
+    :param reactor: the reactor.
+    :param pem: the cluster certificate and key (bytes).
+    :param cluster_name: the name in the cluster certificate.
+    :param port: the node service port.
+    """
+
+    def __init__(self, reactor, pem, cluster_name, port=nodeproto.DEFAULT_PORT,
+                 timeout=DEFAULT_TIMEOUT):
+        self._reactor = reactor
+        self._options = tls.client_options(pem, cluster_name)
+        self._port = port
+        self._timeout = timeout
+
+    def _call_one(self, name, address, method, args, timeout):
+        command = NODE_COMMANDS[method]
+        kwargs = dict(zip(nodeproto.METHODS[method], args))
+        endpoint = wrapClientTLS(self._options, HostnameEndpoint(
+            self._reactor, address, self._port, timeout=timeout))
+
+        def failed(failure):
+            return RpcResult(name, fail_msg=_describe(failure))
+
+        def connected(protocol):
+            # The whole outcome is settled in this chain, before AMP appends
+            # its own errback (which would turn a failure into None).
+            d = protocol.callRemote(command, **kwargs)
+            d.addErrback(decode_error)
+            d.addCallbacks(lambda answer: RpcResult(name, answer["result"]),
+                           failed)
+
+            def close(result):
+                # Answer only once the connection is gone, so nothing of
+                # this call outlives it.
+                protocol.transport.loseConnection()
+                return protocol.lost.addCallback(lambda _: result)
+            return d.addCallback(close)
+
+        d = endpoint.connect(Factory.forProtocol(_ClientAMP))
+        d.addCallback(connected)
+        d.addTimeout(timeout, self._reactor)
+        return d.addErrback(failed)
+
+    def call(self, nodes, method, *args, timeout=None):
+        """
+        Call C{method} on every node in parallel.
+
+        :param nodes: ``(name, address)`` pairs.
+        :return: a Deferred firing with ``{name: RpcResult}``.
+        """
+        timeout = self._timeout if timeout is None else timeout
+        calls = [self._call_one(name, address, method, args, timeout)
+                 for name, address in nodes]
+        d = DeferredList(calls, consumeErrors=True)
+        return d.addCallback(lambda results: {r.node: r for _, r in results})
+
+
+def _describe(failure):
+    if failure.check(TimeoutError, CancelledError):
+        return "timeout while waiting for the node to answer"
+    if failure.check(errors.GenericError):
+        return str(failure.value)
+    return failure.getErrorMessage() or failure.type.__name__

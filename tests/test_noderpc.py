@@ -1,0 +1,84 @@
+"""
+Tests for node RPC: mutual TLS with the cluster certificate, per-node
+results, dead nodes and foreign certificates.
+"""
+
+import os
+
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks
+from twisted.internet.endpoints import SSL4ServerEndpoint
+from twisted.trial.unittest import TestCase
+
+from ganeti import constants, crypto
+from ganeti.node.service import NodeHandler, node_factory
+from ganeti.protocols import tls
+from ganeti.rpc import NodeRpc
+from tests.util import make_paths
+
+_PEMS = {}
+
+
+def cluster_pem(name):
+    """A certificate per name, generated once per test run (it is slow)."""
+    if name not in _PEMS:
+        _PEMS[name] = crypto.generate_self_signed_pem(name)
+    return _PEMS[name]
+
+
+class NodeRpcTests(TestCase):
+    """The master's client against the real node service over loopback TLS."""
+
+    @inlineCallbacks
+    def setUp(self):
+        self.paths = make_paths(self)
+        self.pem = cluster_pem("cluster.example.com")
+        endpoint = SSL4ServerEndpoint(reactor, 0, tls.server_options(self.pem),
+                                      interface="127.0.0.1")
+        self.port = yield endpoint.listen(
+            node_factory(NodeHandler(self.paths, reactor)))
+        self.addCleanup(self.port.stopListening)
+        self.number = self.port.getHost().port
+
+    def rpc(self, pem=None, timeout=5.0):
+        return NodeRpc(reactor, pem or self.pem, "cluster.example.com",
+                       port=self.number, timeout=timeout)
+
+    @inlineCallbacks
+    def test_version(self):
+        """A member of the cluster gets the node's answer."""
+        results = yield self.rpc().call([("node1", "127.0.0.1")], "version")
+        self.assertTrue(results["node1"].ok)
+        self.assertEqual(results["node1"].payload, constants.PROTOCOL_VERSION)
+
+    @inlineCallbacks
+    def test_parallel_per_node(self):
+        """Calls to several nodes come back per node."""
+        results = yield self.rpc().call(
+            [("a", "127.0.0.1"), ("b", "127.0.0.1")], "test_delay", 0.05)
+        self.assertEqual(sorted(results), ["a", "b"])
+        self.assertTrue(all(r.ok and r.payload is True for r in results.values()))
+
+    @inlineCallbacks
+    def test_node_error(self):
+        """An error on the node is that node's failure, with its message."""
+        results = yield self.rpc().call([("node1", "127.0.0.1")], "test_delay", -1)
+        self.assertFalse(results["node1"].ok)
+        self.assertIn("Negative delay", results["node1"].fail_msg)
+
+    @inlineCallbacks
+    def test_foreign_certificate_refused(self):
+        """A peer with a self-signed certificate of another cluster is refused."""
+        foreign = cluster_pem("cluster.example.com-foreign")
+        results = yield self.rpc(pem=foreign).call([("node1", "127.0.0.1")],
+                                                   "version")
+        self.assertFalse(results["node1"].ok)
+
+    @inlineCallbacks
+    def test_dead_node(self):
+        """A node that is down gives a per-node error, not a hang."""
+        yield self.port.stopListening()
+        results = yield self.rpc(timeout=2.0).call(
+            [("dead", "127.0.0.1"), ], "version")
+        self.assertFalse(results["dead"].ok)
+        self.assertTrue(results["dead"].fail_msg)
