@@ -63,14 +63,13 @@ class NodeRpc:
     """
     :param reactor: the reactor.
     :param pem: the cluster certificate and key (bytes).
-    :param cluster_name: the name in the cluster certificate.
     :param port: the node service port.
     """
 
-    def __init__(self, reactor, pem, cluster_name, port=nodeproto.DEFAULT_PORT,
+    def __init__(self, reactor, pem, port=nodeproto.DEFAULT_PORT,
                  timeout=DEFAULT_TIMEOUT):
         self._reactor = reactor
-        self._options = tls.client_options(pem, cluster_name)
+        self._options = tls.client_options(pem)
         self._port = port
         self._timeout = timeout
 

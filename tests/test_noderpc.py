@@ -41,8 +41,8 @@ class NodeRpcTests(TestCase):
         self.number = self.port.getHost().port
 
     def rpc(self, pem=None, timeout=5.0):
-        return NodeRpc(reactor, pem or self.pem, "cluster.example.com",
-                       port=self.number, timeout=timeout)
+        return NodeRpc(reactor, pem or self.pem, port=self.number,
+                       timeout=timeout)
 
     @inlineCallbacks
     def test_version(self):
@@ -68,8 +68,11 @@ class NodeRpcTests(TestCase):
 
     @inlineCallbacks
     def test_foreign_certificate_refused(self):
-        """A peer with a self-signed certificate of another cluster is refused."""
-        foreign = cluster_pem("cluster.example.com-foreign")
+        """
+        A peer with another self-signed certificate, even for the same
+        name, is refused.
+        """
+        foreign = crypto.generate_self_signed_pem("cluster.example.com")
         results = yield self.rpc(pem=foreign).call([("node1", "127.0.0.1")],
                                                    "version")
         self.assertFalse(results["node1"].ok)

@@ -9,14 +9,15 @@ from ganeti.jobs import locks
 class MasterContext:
     """
     What logical units may use: the config writer, the node's paths, the
-    reactor and the job queue.  One per master daemon.
+    reactor, the job queue and the node RPC client.  One per master daemon.
     """
 
-    def __init__(self, config, paths, reactor, queue=None):
+    def __init__(self, config, paths, reactor, queue=None, rpc=None):
         self.config = config
         self.paths = paths
         self.reactor = reactor
         self.queue = queue
+        self.rpc = rpc
 
 
 class LogicalUnit:

@@ -23,6 +23,8 @@ from ganeti.jobs.processor import JobRunner
 from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
 from ganeti.protocols import luxi
+from ganeti.protocols import node as nodeproto
+from ganeti.rpc import NodeRpc
 from ganeti.protocols.jsonamp import JsonLocator, make_commands
 
 
@@ -78,7 +80,7 @@ class MasterService(MultiService):
     :param reactor: the reactor (also the clock of the queue).
     """
 
-    def __init__(self, paths, reactor):
+    def __init__(self, paths, reactor, node_port=nodeproto.DEFAULT_PORT):
         MultiService.__init__(self)
         self.setName("master")
         self.paths = paths
@@ -94,7 +96,9 @@ class MasterService(MultiService):
             paths, reactor,
             max_running=lambda: self.config.config.cluster.max_running_jobs,
             write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
-        self.context = MasterContext(self.config, paths, reactor, self.queue)
+        with open(paths.server_pem, "rb") as f:
+            rpc = NodeRpc(reactor, f.read(), node_port)
+        self.context = MasterContext(self.config, paths, reactor, self.queue, rpc)
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context))
         self.queue.setServiceParent(self)

@@ -27,13 +27,15 @@ def server_options(pem):
     return private.options(authority)
 
 
-def client_options(pem, cluster_name):
+def client_options(pem):
     """
     :param pem: the cluster certificate and key (bytes).
-    :param cluster_name: the name in the cluster certificate; all nodes
-        share it, so it is what a peer's certificate is checked against.
-    :return: TLS options for connecting to another node.
+    :return: TLS options for connecting to another node.  All nodes share
+        the certificate, so a peer is checked against the name in it (not
+        the node's host name, nor the cluster's current name, which a
+        rename may have changed).
     """
     private, authority = _load(pem)
-    return ssl.optionsForClientTLS(cluster_name, trustRoot=authority,
+    name = authority.getSubject().commonName.decode("utf-8")
+    return ssl.optionsForClientTLS(name, trustRoot=authority,
                                    clientCertificate=private)

@@ -2,8 +2,9 @@
 """
 ``twistd ganeti``: the one process a node runs.
 
-It always runs the node service; on the master it also runs the master
-service (job queue, locks, config, LUXI socket).
+It runs the node service once the node has the cluster certificate; on
+the master it also runs the master service (job queue, locks, config, LUXI
+socket).
 """
 
 import os
@@ -59,5 +60,5 @@ def makeService(options, reactor=None):
                     options["node-port"]).setServiceParent(top)
     if is_master(paths):
         from ganeti.master.service import MasterService
-        MasterService(paths, reactor).setServiceParent(top)
+        MasterService(paths, reactor, options["node-port"]).setServiceParent(top)
     return top
