@@ -208,10 +208,18 @@ def test_jobqueue(opts, args):
     return 0
 
 
+_LOCK_FORMAT = {
+    "owner": lambda owners: ",".join(owners),
+    "pending": lambda pending: ", ".join(
+        "%s:%s" % (mode, ",".join(owners)) for mode, owners in pending),
+}
+
+
 def list_locks(opts, args):
     """``gnt-debug locks``."""
     return base.generic_list("lock", None, args, opts,
-                             ["name", "mode", "owner", "pending"])
+                             ["name", "mode", "owner", "pending"],
+                             format_override=_LOCK_FORMAT)
 
 
 COMMANDS = {

@@ -215,12 +215,17 @@ class LUClusterSetParams(LogicalUnit):
         if hvparams is not None:
             changes["hvparams"] = paramsmod.merge_hvparams(
                 cluster.hvparams, hvparams)
-        for key, defaults in (("beparams", constants.BE_DEFAULTS),
-                              ("ndparams", constants.ND_DEFAULTS),
-                              ("nicparams", constants.NIC_DEFAULTS)):
+        for key, defaults, what in (
+                ("beparams", constants.BE_DEFAULTS, "backend"),
+                ("nicparams", constants.NIC_DEFAULTS, "nic")):
+            # These live in the "default" profile, as in Ganeti.
             if op.get(key) is not None:
-                changes[key] = paramsmod.merge_params(
-                    getattr(cluster, key), op[key], defaults, key)
+                current = getattr(cluster, key)
+                changes[key] = dict(current, default=paramsmod.merge_params(
+                    current.get("default", defaults), op[key], defaults, what))
+        if op.get("ndparams") is not None:
+            changes["ndparams"] = paramsmod.merge_params(
+                cluster.ndparams, op["ndparams"], constants.ND_DEFAULTS, "node")
         if op.get("diskparams") is not None:
             changes["diskparams"] = paramsmod.merge_diskparams(
                 cluster.diskparams, op["diskparams"])

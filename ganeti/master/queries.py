@@ -4,7 +4,8 @@ The queryable item types the master answers for (``Query``/``QueryFields``).
 """
 
 from ganeti import errors
-from ganeti.query import Field, FieldSet, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT
+from ganeti.query import (Field, FieldSet, QFT_BOOL, QFT_NUMBER, QFT_OTHER,
+                          QFT_TEXT, Unavailable)
 
 
 def _job_field(name, title, kind, doc):
@@ -42,15 +43,21 @@ JOB_FIELDS = FieldSet([
 ], item_kind="Job")
 
 
+def _or_unavailable(value):
+    return value if value else Unavailable
+
+
 LOCK_FIELDS = FieldSet([
     Field("name", "Name", QFT_TEXT, "Lock name", lambda ctx, lock: lock["name"]),
     Field("mode", "Mode", QFT_OTHER, "Mode in which the lock is currently acquired"
-          " (exclusive or shared)", lambda ctx, lock: lock["mode"]),
+          " (exclusive or shared)",
+          lambda ctx, lock: _or_unavailable(lock["mode"])),
     Field("owner", "Owner", QFT_OTHER, "Current lock owner(s)",
-          lambda ctx, lock: ["job/%s" % o for o in lock["owner"]] or None),
+          lambda ctx, lock: _or_unavailable(["job/%s" % o for o in lock["owner"]])),
     Field("pending", "Pending", QFT_OTHER, "Jobs waiting for the lock",
-          lambda ctx, lock: [[mode, ["job/%s" % o for o in owners]]
-                             for mode, owners in lock["pending"]] or None),
+          lambda ctx, lock: _or_unavailable(
+              [[mode, ["job/%s" % o for o in owners]]
+               for mode, owners in lock["pending"]])),
 ], item_kind="Lock")
 
 

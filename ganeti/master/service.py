@@ -7,6 +7,7 @@ service, assembled as one Twisted service.
 import os
 
 from twisted.application.internet import StreamServerEndpointService
+from twisted.application.internet import TimerService
 from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import UNIXServerEndpoint
 from twisted.internet.protocol import Factory
@@ -15,6 +16,7 @@ from twisted.protocols import amp
 from twisted.python.threadpool import ThreadPool
 
 from ganeti import config as configmod
+from ganeti import constants
 from ganeti import ssconf
 from ganeti.cmdlib.base import MasterContext
 from ganeti.cmdlib.registry import make_lu_factory
@@ -55,6 +57,10 @@ class _LuxiEndpointService(StreamServerEndpointService):
 
 
 LUXI_COMMANDS = make_commands(luxi.METHODS)
+
+
+#: Seconds between two automatic archivings of old jobs.
+AUTOARCHIVE_INTERVAL = 300
 
 
 class _ThreadPoolService(Service):
@@ -102,8 +108,14 @@ class MasterService(MultiService):
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context))
         self.queue.setServiceParent(self)
+        # Ganeti's watcher archives finished jobs older than six hours.
+        TimerService(AUTOARCHIVE_INTERVAL, self._auto_archive).setServiceParent(self)
         self.handler = LuxiHandler(self)
         factory = Factory.forProtocol(
             lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)
+
+    def _auto_archive(self):
+        if self.queue.running:
+            self.queue.auto_archive(constants.JOB_AUTOARCHIVE_AGE)
