@@ -139,3 +139,20 @@ def from_wire(encoded):
     if not (isinstance(cls, type) and issubclass(cls, GenericError)):
         return GenericError("%s: %s" % (name, " ".join(map(str, args))))
     return cls(*args)
+
+
+class BlockDeviceError(GenericError):
+    """A disk could not be created, found, grown, activated or removed."""
+
+
+class StorageError(GenericError):
+    """Node storage (volume groups, file storage dirs) could not be listed."""
+
+
+class FileStoragePathError(GenericError):
+    """
+    A file storage path is not allowed on this node.
+
+    Only paths below a directory listed in ``file-storage-paths`` may hold
+    instance disks, so a crafted ``logical_id`` cannot touch other files.
+    """

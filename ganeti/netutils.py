@@ -74,3 +74,32 @@ def local_node_name(paths=None):
 def is_loopback(ip):
     """:return: True for addresses such as 127.0.0.1."""
     return ipaddress.ip_address(ip).is_loopback
+
+
+def resolve_async(reactor, name, paths=None):
+    """
+    L{resolve} without blocking the reactor (the lookup runs in the
+    reactor's thread pool).
+
+    :return: a Deferred firing with ``(canonical_name, ip)``.
+    """
+    from twisted.internet.threads import deferToThreadPool
+    return deferToThreadPool(reactor, reactor.getThreadPool(), resolve, name,
+                             paths)
+
+
+def tcp_ping(reactor, ip, port, timeout=1.0):
+    """
+    :return: a Deferred firing with True if something accepts a TCP
+        connection on C{ip}:C{port} within C{timeout} seconds.
+    """
+    from twisted.internet.endpoints import TCP4ClientEndpoint
+    from twisted.internet.protocol import Factory, Protocol
+
+    endpoint = TCP4ClientEndpoint(reactor, ip, port, timeout=timeout)
+    d = endpoint.connect(Factory.forProtocol(Protocol))
+
+    def connected(protocol):
+        protocol.transport.abortConnection()
+        return True
+    return d.addCallbacks(connected, lambda _: False)

@@ -4,7 +4,7 @@ Which logical unit runs which opcode.
 """
 
 from ganeti import errors
-from ganeti.cmdlib import cluster, tags, test, verify
+from ganeti.cmdlib import cluster, instance, tags, test, verify
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -20,6 +20,19 @@ LOGICAL_UNITS = {
     "OP_CLUSTER_REDIST_CONF": cluster.LUClusterRedistConf,
     "OP_CLUSTER_RENAME": cluster.LUClusterRename,
     "OP_CLUSTER_DESTROY": cluster.LUClusterDestroy,
+    "OP_INSTANCE_CREATE": instance.LUInstanceCreate,
+    "OP_INSTANCE_REMOVE": instance.LUInstanceRemove,
+    "OP_INSTANCE_STARTUP": instance.LUInstanceStartup,
+    "OP_INSTANCE_SHUTDOWN": instance.LUInstanceShutdown,
+    "OP_INSTANCE_REBOOT": instance.LUInstanceReboot,
+    "OP_INSTANCE_REINSTALL": instance.LUInstanceReinstall,
+    "OP_INSTANCE_RENAME": instance.LUInstanceRename,
+    "OP_INSTANCE_SET_PARAMS": instance.LUInstanceSetParams,
+    "OP_INSTANCE_GROW_DISK": instance.LUInstanceGrowDisk,
+    "OP_INSTANCE_ACTIVATE_DISKS": instance.LUInstanceActivateDisks,
+    "OP_INSTANCE_DEACTIVATE_DISKS": instance.LUInstanceDeactivateDisks,
+    "OP_INSTANCE_RECREATE_DISKS": instance.LUInstanceRecreateDisks,
+    "OP_INSTANCE_CONSOLE": instance.LUInstanceConsole,
     "OP_TAGS_GET": tags.LUTagsGet,
     "OP_TAGS_SEARCH": tags.LUTagsSearch,
     "OP_TAGS_SET": tags.LUTagsSet,

@@ -128,7 +128,8 @@ class JobRunner:
         # Nothing runs before "running" is on disk: a master that dies
         # later must know this opcode may have acted.
         yield queue.changed(job)
-        lu.check_prereq()
+        # Prerequisite checks may ask nodes (free memory, OS present).
+        yield maybeDeferred(lu.check_prereq)
         if op.input.get("dry_run"):
             lu.log_info("dry-run mode requested, not actually executing the"
                         " operation")

@@ -1,0 +1,977 @@
+# -*- test-case-name: tests.test_cmdlib_instance -*-
+"""
+Instance logical units: create, remove, start, stop, reboot, reinstall,
+rename, modify, disks and console.
+
+The master decides and records; every change on a node is a node RPC
+(disks, OS scripts, the hypervisor).  A failed creation removes what it
+created, so bad input leaves nothing behind.
+"""
+
+import os
+import random
+import re
+import uuid as uuidmod
+
+import attrs
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from ganeti import constants, errors, netutils
+from ganeti.cmdlib import params as paramsmod
+from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import (
+    call_node, fill_beparams, get_instance, get_node, instance_disks,
+    node_instance_dict)
+from ganeti.jobs import locks
+from ganeti.objects import NIC, Disk, Instance
+
+_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+#: First port handed out to instances (VNC and friends), as in Ganeti.
+FIRST_PORT = 11000
+
+
+def _new_uuid():
+    return str(uuidmod.uuid4())
+
+
+def _wrong(message):
+    return errors.OpPrereqError(message, "wrong_input")
+
+
+def generate_mac(cfg, prefix=None):
+    """:return: a MAC with the cluster prefix that no NIC uses yet."""
+    used = {nic.mac for inst in cfg.instances.values() for nic in inst.nics}
+    prefix = prefix or cfg.cluster.mac_prefix
+    for _ in range(1000):
+        mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256),
+                                     random.randrange(256), random.randrange(256))
+        if mac not in used:
+            return mac
+    raise errors.OpExecError("Could not generate a unique MAC address")
+
+
+def file_disk_path(cluster, template, instance_name, disk_uuid, index,
+                   subdir=None):
+    """
+    Where a file-based disk lives (Ganeti's layout):
+    ``<storage dir>/<instance or subdir>/<uuid>.file.disk<N>``.
+    """
+    base = (cluster.shared_file_storage_dir if template == "sharedfile"
+            else cluster.file_storage_dir)
+    directory = os.path.normpath(os.path.join(base, subdir or instance_name))
+    if not directory.startswith(os.path.normpath(base) + os.sep):
+        raise _wrong("File storage directory '%s' is outside %s" % (subdir, base))
+    return os.path.join(directory, "%s.file.disk%d" % (disk_uuid, index))
+
+
+def build_disk(cluster, template, instance_name, index, spec, file_driver,
+               subdir=None):
+    """:return: a new L{Disk} from a ``--disk`` specification."""
+    size = spec.get("size")
+    adopt = spec.get("adopt")
+    if template == "blockdev":
+        if not adopt:
+            raise _wrong("Disk template blockdev requires disk adoption,"
+                         " but no 'adopt' parameter given")
+        logical_id = ["manual", adopt]
+    elif template in ("file", "sharedfile"):
+        disk_uuid = _new_uuid()
+        logical_id = [file_driver or "loop", file_disk_path(
+            cluster, template, instance_name, disk_uuid, index, subdir)]
+    elif template == "plain":
+        disk_uuid = _new_uuid()
+        logical_id = [cluster.volume_group_name or constants.DEFAULT_VG,
+                      "%s.disk%d" % (disk_uuid, index)]
+    else:
+        raise _wrong("Disk template '%s' is not supported yet" % template)
+    if template != "blockdev" and not isinstance(size, int):
+        raise _wrong("Missing or invalid size for disk %d" % index)
+    mode = spec.get("mode", "rw")
+    if mode not in ("rw", "ro"):
+        raise _wrong("Invalid disk access mode '%s'" % mode)
+    disk_uuid = locals().get("disk_uuid") or _new_uuid()
+    return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
+                logical_id=logical_id, iv_name="disk/%d" % index,
+                name=spec.get("name"), params={})
+
+
+class _InstanceLU(LogicalUnit):
+    """Looks up the instance and locks it and its node."""
+
+    NODE_SHARED = False
+
+    def needed_locks(self):
+        name = self.op["instance_name"]
+        instance = self.cfg.instance_by_name(name)
+        result = super().needed_locks()
+        result.append((locks.LEVEL_INSTANCE, [name], False))
+        if instance is not None:
+            node = self.cfg.nodes[instance.primary_node].name
+            result.append((locks.LEVEL_NODE, [node], self.NODE_SHARED))
+        return result
+
+    @property
+    def instance(self):
+        return get_instance(self.cfg, self.op["instance_name"])
+
+    @property
+    def pnode(self):
+        return self.cfg.nodes[self.instance.primary_node]
+
+    def node_instance(self, instance=None):
+        return node_instance_dict(self.cfg, instance or self.instance)
+
+    def update_instance(self, **changes):
+        """Record changes of the instance (serial number bumped)."""
+        current = self.instance
+
+        def change(cfg):
+            instances = dict(cfg.instances)
+            instances[current.uuid] = attrs.evolve(
+                cfg.instances[current.uuid],
+                serial_no=cfg.instances[current.uuid].serial_no + 1,
+                mtime=self.ctx.reactor.seconds(), **changes)
+            return attrs.evolve(cfg, instances=instances)
+        self.ctx.config.update(change)
+
+    @inlineCallbacks
+    def is_running(self):
+        """:return: (Deferred) whether the hypervisor runs the instance."""
+        info = yield call_node(self.ctx, self.pnode, "instance_info",
+                               self.instance.name, self.instance.hypervisor,
+                               what="Error checking node %s" % self.pnode.name)
+        returnValue(info is not None)
+
+    @inlineCallbacks
+    def require_stopped(self, what):
+        instance = self.instance
+        if instance.admin_state == constants.ADMINST_UP:
+            raise errors.OpPrereqError(
+                "Instance %s is marked to be up, %s" % (instance.name, what),
+                "wrong_state")
+        running = yield self.is_running()
+        if running:
+            raise errors.OpPrereqError(
+                "Instance %s is running, %s" % (instance.name, what),
+                "wrong_state")
+
+    def block_devices(self, instance=None):
+        """:return: (Deferred) the assembled disks, for the hypervisor."""
+        instance = instance or self.instance
+        node = self.cfg.nodes[instance.primary_node]
+        disks = [d.to_dict() for d in instance_disks(self.cfg, instance)]
+        return call_node(self.ctx, node, "blockdev_assemble_all", disks,
+                         instance.name,
+                         what="Could not activate the disks of %s" % instance.name)
+
+    @inlineCallbacks
+    def check_free_memory(self, node, needed, reason):
+        info = yield call_node(self.ctx, node, "node_info",
+                               [self.instance_hypervisor()],
+                               what="Can't get data from node %s" % node.name)
+        free = info.get("memory_free")
+        if free is None:
+            raise errors.OpPrereqError("Can't compute free memory on node %s"
+                                       % node.name, "environment_error")
+        if needed > free:
+            raise errors.OpPrereqError(
+                "Not enough memory on node %s for %s: needed %s MiB, available"
+                " %s MiB" % (node.name, reason, needed, free), "insufficient_resources")
+
+    def instance_hypervisor(self):
+        return self.instance.hypervisor
+
+    @inlineCallbacks
+    def start(self, instance, startup_paused=False, hvparams=None, beparams=None):
+        devices = yield self.block_devices(instance)
+        spec = self.node_instance(instance)
+        spec["hvparams"].update(hvparams or {})
+        spec["beparams"].update(beparams or {})
+        yield call_node(self.ctx, self.cfg.nodes[instance.primary_node],
+                        "instance_start", spec, devices, startup_paused,
+                        what="Could not start instance %s" % instance.name)
+
+    def stop(self, instance, timeout, force=False):
+        return call_node(self.ctx, self.cfg.nodes[instance.primary_node],
+                         "instance_shutdown", instance.name, instance.hypervisor,
+                         timeout, force,
+                         what="Could not shutdown instance %s" % instance.name)
+
+
+class LUInstanceCreate(_InstanceLU):
+    """``gnt-instance add``."""
+
+    def needed_locks(self):
+        result = LogicalUnit.needed_locks(self)
+        result.append((locks.LEVEL_INSTANCE, [self.op["instance_name"]], False))
+        pnode = self.op.get("pnode")
+        result.append((locks.LEVEL_NODE, [pnode] if pnode else locks.ALL_SET,
+                       False))
+        return result
+
+    def instance_hypervisor(self):
+        return self.hypervisor
+
+    @inlineCallbacks
+    def check_prereq(self):
+        op, cfg = self.op, self.cfg
+        cluster = cfg.cluster
+        if op["mode"] != "create":
+            raise _wrong("Instance import is not supported yet")
+        name = op["instance_name"]
+        if op["name_check"]:
+            name, ip = yield netutils.resolve_async(self.ctx.reactor, name,
+                                                    self.ctx.paths)
+            if op["ip_check"]:
+                answers = yield netutils.tcp_ping(self.ctx.reactor, ip, 22)
+                if answers:
+                    raise errors.OpPrereqError("IP %s of instance %s already in"
+                                               " use" % (ip, name),
+                                               "already_exists")
+        elif op["ip_check"]:
+            raise _wrong("Cannot do IP address check without a name check")
+        if cfg.instance_by_name(name) is not None:
+            raise errors.OpPrereqError("Instance '%s' is already in the cluster"
+                                       % name, "already_exists")
+        self.name = name
+        self.hypervisor = op["hypervisor"] or cluster.default_hypervisor
+        if self.hypervisor not in cluster.enabled_hypervisors:
+            raise _wrong("Selected hypervisor (%s) not enabled in the cluster"
+                         " (%s)" % (self.hypervisor,
+                                    ", ".join(cluster.enabled_hypervisors)))
+        self.hvparams = _instance_hvparams(self.hypervisor, op["hvparams"])
+        self.beparams = paramsmod.force_types(op["beparams"], constants.BE_DEFAULTS,
+                                              "backend")
+        template = op["disk_template"] or cluster.enabled_disk_templates[0]
+        if template not in cluster.enabled_disk_templates:
+            raise _wrong("Cannot create an instance with disk template '%s', as"
+                         " it's not enabled in cluster. Enabled disk templates"
+                         " are: %s" % (template,
+                                       ",".join(cluster.enabled_disk_templates)))
+        self.template = template
+        if template == "diskless" and op["disks"]:
+            raise _wrong("Diskless instances cannot have disks")
+        if template != "diskless" and not op["disks"]:
+            raise _wrong("Disk template %s requires at least one disk" % template)
+        self.disks = [build_disk(cluster, template, name, index, spec,
+                                 op["file_driver"], op["file_storage_dir"])
+                      for index, spec in enumerate(op["disks"])]
+        self.nics = self._build_nics()
+        self.install = not op["no_install"] and op["mode"] == "create"
+        if self.install and not op["os_type"]:
+            raise _wrong("No guest OS or OS image specified")
+        self.node = yield self._choose_node()
+        if self.install:
+            yield call_node(self.ctx, self.node, "os_check", op["os_type"],
+                            op["osparams"], what="OS '%s' not suitable"
+                            % op["os_type"])
+        yield call_node(self.ctx, self.node, "hypervisor_check", self.hypervisor,
+                        self.hvparams_filled(),
+                        what="Hypervisor parameter validation failed")
+        if op["start"]:
+            yield self.check_free_memory(
+                self.node, fill_beparams(cluster, self.beparams)["maxmem"],
+                "starting instance %s" % name)
+        yield self._check_disk_space()
+
+    def hvparams_filled(self):
+        from ganeti.cmdlib.common import fill_hvparams
+        return fill_hvparams(self.cfg.cluster, self.hypervisor,
+                             self.op["os_type"], self.hvparams)
+
+    def _build_nics(self):
+        cluster = self.cfg.cluster
+        nics = []
+        used = set()
+        for index, spec in enumerate(self.op["nics"]):
+            mac = (spec.get("mac") or "auto").lower()
+            if mac in ("auto", "generate"):
+                mac = generate_mac(self.cfg)
+                while mac in used:
+                    mac = generate_mac(self.cfg)
+            elif not _MAC_RE.match(mac):
+                raise _wrong("Invalid MAC address specified: %s" % mac)
+            used.add(mac)
+            nicparams = {}
+            for key in ("mode", "link", "vlan"):
+                if spec.get(key) is not None:
+                    nicparams[key] = spec[key]
+            paramsmod.force_types(nicparams, constants.NIC_DEFAULTS, "nic")
+            mode = nicparams.get("mode", cluster.nicparams.get("default", {}).get("mode"))
+            if mode and mode not in ("bridged", "routed", "openvswitch"):
+                raise _wrong("Invalid NIC mode '%s'" % mode)
+            ip = spec.get("ip")
+            if ip in ("", "none"):
+                ip = None
+            nics.append(NIC(mac=mac, uuid=_new_uuid(), ip=ip,
+                            name=spec.get("name"), nicparams=nicparams))
+        return nics
+
+    @inlineCallbacks
+    def _choose_node(self):
+        op, cfg = self.op, self.cfg
+        if op["pnode"]:
+            node = get_node(cfg, op["pnode"])
+            for flag, text in (("offline", "offline"), ("drained", "drained")):
+                if getattr(node, flag):
+                    raise errors.OpPrereqError("Cannot use %s node %s"
+                                               % (text, node.name), "wrong_state")
+            if not node.vm_capable:
+                raise errors.OpPrereqError("Cannot use non-vm_capable node %s"
+                                           % node.name, "wrong_state")
+            returnValue(node)
+        candidates = [n for n in cfg.nodes.values()
+                      if n.vm_capable and not n.offline and not n.drained]
+        best, best_free = None, -1
+        for node in sorted(candidates, key=lambda n: n.name):
+            try:
+                info = yield call_node(self.ctx, node, "node_info",
+                                       [self.hypervisor])
+            except errors.GenericError:
+                continue
+            free = info.get("memory_free") or 0
+            if free > best_free:
+                best, best_free = node, free
+        if best is None:
+            raise errors.OpPrereqError("Can't find a node to place the instance"
+                                       " on", "insufficient_resources")
+        self.feedback("Selected nodes for instance %s via iallocator: %s"
+                      % (self.name, best.name))
+        returnValue(best)
+
+    @inlineCallbacks
+    def _check_disk_space(self):
+        if self.template not in ("file", "sharedfile", "plain"):
+            return
+        needed = sum(d.size for d in self.disks)
+        storage_type = "lvm-vg" if self.template == "plain" else self.template
+        units = yield call_node(self.ctx, self.node, "storage_list",
+                                storage_type, None,
+                                what="Cannot get storage information")
+        free = max([u.get("free") or 0 for u in units], default=0)
+        if needed > free:
+            raise errors.OpPrereqError(
+                "Not enough disk space on target node %s: required %d MiB,"
+                " available %d MiB" % (self.node.name, needed, free),
+                "insufficient_resources")
+
+    @inlineCallbacks
+    def execute(self):
+        op, cfg = self.op, self.cfg
+        node = self.node
+        port = None
+        if self.hypervisor == "kvm" and self.hvparams_filled().get("vnc_bind_address"):
+            port = _allocate_port(cfg)
+        instance = Instance(
+            name=self.name, uuid=_new_uuid(), primary_node=node.uuid,
+            os=op["os_type"] or "", hypervisor=self.hypervisor,
+            disk_template=self.template, hvparams=self.hvparams,
+            beparams=self.beparams, osparams=dict(op["osparams"]),
+            nics=self.nics, disks=[d.uuid for d in self.disks],
+            disks_active=True, network_port=port, tags=list(op["tags"]),
+            ctime=self.ctx.reactor.seconds(), mtime=self.ctx.reactor.seconds())
+        created = []
+        if self.disks:
+            self.feedback("* creating instance disks...")
+        try:
+            for disk in self.disks:
+                yield call_node(self.ctx, node, "blockdev_create",
+                                disk.to_dict(), self.name,
+                                what="Could not create disk %s" % disk.iv_name)
+                created.append(disk)
+        except Exception:
+            yield self._remove_disks(node, created)
+            raise
+        self.feedback("adding instance %s to cluster config" % self.name)
+        self._add_to_config(instance, port)
+        try:
+            if self.install:
+                self.feedback("* running the instance OS create scripts...")
+                devices = yield self.block_devices(instance)
+                yield call_node(self.ctx, node, "instance_os_add",
+                                self.node_instance(instance), devices, False,
+                                op.get("debug_level") or 0,
+                                what="Could not add os for instance %s" % self.name)
+        except Exception:
+            self.feedback("* removing the instance's disks and config entry")
+            yield self._remove_disks(node, self.disks)
+            self._remove_from_config(instance)
+            raise
+        if op["start"]:
+            self.feedback("* starting instance...")
+            yield self.start(cfg_instance(self.cfg, instance.uuid))
+            self.update_instance(admin_state=constants.ADMINST_UP)
+        returnValue([node.name])
+
+    @inlineCallbacks
+    def _remove_disks(self, node, disks):
+        for disk in disks:
+            try:
+                yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict())
+            except errors.GenericError as e:
+                self.log_warning("Could not remove disk %s: %s" % (disk.iv_name, e))
+
+    def _add_to_config(self, instance, port):
+        def change(cfg):
+            if cfg.instance_by_name(instance.name) is not None:
+                raise errors.OpExecError("Instance %s appeared meanwhile"
+                                         % instance.name)
+            disks = dict(cfg.disks)
+            disks.update({d.uuid: d for d in self.disks})
+            instances = dict(cfg.instances)
+            instances[instance.uuid] = instance
+            cluster = cfg.cluster
+            if port is not None:
+                cluster = attrs.evolve(cluster, highest_used_port=port)
+            return attrs.evolve(cfg, disks=disks, instances=instances,
+                                cluster=cluster)
+        self.ctx.config.update(change)
+
+    def _remove_from_config(self, instance):
+        remove_instance_from_config(self.ctx.config, instance.uuid)
+
+
+def cfg_instance(cfg, instance_uuid):
+    """:return: the stored instance with that uuid."""
+    return cfg.instances[instance_uuid]
+
+
+def remove_instance_from_config(writer, instance_uuid):
+    """Drop an instance and its disks from the configuration."""
+    def change(cfg):
+        instances = dict(cfg.instances)
+        instance = instances.pop(instance_uuid, None)
+        if instance is None:
+            return cfg
+        disks = {k: v for k, v in cfg.disks.items() if k not in instance.disks}
+        return attrs.evolve(cfg, instances=instances, disks=disks)
+    writer.update(change)
+
+
+def _instance_hvparams(hypervisor, hvparams):
+    params = paramsmod.force_types(hvparams, constants.HV_DEFAULTS[hypervisor],
+                                   "hypervisor")
+    globals_ = sorted(set(params) & set(constants.HV_GLOBALS))
+    if globals_:
+        raise _wrong("The following hypervisor parameters are global and cannot"
+                     " be customized at instance level, please modify them at"
+                     " cluster level: %s" % ", ".join(globals_))
+    return params
+
+
+def _allocate_port(cfg):
+    return max(cfg.cluster.highest_used_port, FIRST_PORT - 1) + 1
+
+
+class LUInstanceRemove(_InstanceLU):
+    """``gnt-instance remove``: stop it, remove its disks and config entry."""
+
+    @inlineCallbacks
+    def execute(self):
+        instance, node = self.instance, self.pnode
+        ignore = self.op["ignore_failures"]
+        self.feedback("Shutting down instance %s on node %s"
+                      % (instance.name, node.name))
+        try:
+            running = yield self.is_running()
+            if running:
+                yield self.stop(instance, self.op["shutdown_timeout"])
+        except errors.GenericError as e:
+            if not ignore:
+                raise
+            self.log_warning("Could not shutdown instance: %s" % e)
+        self.feedback("Removing block devices for instance %s" % instance.name)
+        for disk in instance_disks(self.cfg, instance):
+            try:
+                yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict(),
+                                what="Could not remove disk %s" % disk.iv_name)
+            except errors.GenericError as e:
+                if not ignore:
+                    raise
+                self.log_warning(str(e))
+        self.feedback("Removing instance %s out of cluster config" % instance.name)
+        remove_instance_from_config(self.ctx.config, instance.uuid)
+
+
+class LUInstanceStartup(_InstanceLU):
+    """``gnt-instance startup``."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        instance = self.instance
+        self.hvparams = _instance_hvparams(instance.hypervisor, self.op["hvparams"])
+        self.beparams = paramsmod.force_types(self.op["beparams"],
+                                              constants.BE_DEFAULTS, "backend")
+        if self.pnode.offline and not self.op["ignore_offline_nodes"]:
+            raise errors.OpPrereqError("Instance %s's primary node %s is offline"
+                                       % (instance.name, self.pnode.name),
+                                       "wrong_state")
+        self.running = yield self.is_running()
+        if not self.running:
+            memory = dict(fill_beparams(self.cfg.cluster, instance.beparams),
+                          **self.beparams)["maxmem"]
+            yield self.check_free_memory(self.pnode, memory,
+                                         "starting instance %s" % instance.name)
+
+    @inlineCallbacks
+    def execute(self):
+        if not self.op["no_remember"]:
+            self.update_instance(admin_state=constants.ADMINST_UP,
+                                 admin_state_source="admin")
+        if self.running:
+            self.log_info("Instance %s is already running" % self.instance.name)
+            return
+        yield self.start(self.instance, self.op["startup_paused"], self.hvparams,
+                         self.beparams)
+
+
+class LUInstanceShutdown(_InstanceLU):
+    """``gnt-instance shutdown``."""
+
+    @inlineCallbacks
+    def execute(self):
+        instance = self.instance
+        if not self.op["no_remember"]:
+            self.update_instance(admin_state=constants.ADMINST_DOWN,
+                                 admin_state_source=self.op["admin_state_source"]
+                                 or "admin")
+        running = yield self.is_running()
+        if not running:
+            self.log_warning("Instance %s is not running" % instance.name)
+            return
+        yield self.stop(instance, self.op["timeout"], self.op["force"])
+
+
+class LUInstanceReboot(_InstanceLU):
+    """``gnt-instance reboot``: soft (in the guest), hard or full."""
+
+    @inlineCallbacks
+    def execute(self):
+        instance, kind = self.instance, self.op["reboot_type"]
+        running = yield self.is_running()
+        if running and kind == "soft":
+            yield call_node(self.ctx, self.pnode, "instance_reboot", instance.name,
+                            instance.hypervisor,
+                            what="Could not reboot instance %s" % instance.name)
+        else:
+            if running:
+                yield self.stop(instance, self.op["shutdown_timeout"],
+                                force=(kind == "hard"))
+            yield self.start(instance)
+        self.update_instance(admin_state=constants.ADMINST_UP,
+                             admin_state_source="admin")
+
+
+class LUInstanceReinstall(_InstanceLU):
+    """``gnt-instance reinstall``: run the OS create script again."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        yield self.require_stopped("cannot reinstall")
+        self.os_name = self.op["os_type"] or self.instance.os
+        if not self.os_name:
+            raise _wrong("Instance %s has no OS and none was given"
+                         % self.instance.name)
+        yield call_node(self.ctx, self.pnode, "os_check", self.os_name,
+                        self.op["osparams"] or {},
+                        what="OS '%s' not suitable" % self.os_name)
+
+    @inlineCallbacks
+    def execute(self):
+        changes = {"os": self.os_name}
+        if self.op["osparams"] is not None:
+            changes["osparams"] = self.op["osparams"]
+        self.update_instance(**changes)
+        instance = self.instance
+        devices = yield self.block_devices(instance)
+        self.feedback("Running the instance OS create scripts...")
+        yield call_node(self.ctx, self.pnode, "instance_os_add",
+                        self.node_instance(instance), devices, True,
+                        self.op.get("debug_level") or 0,
+                        what="Could not install OS for instance %s" % instance.name)
+
+
+class LUInstanceRename(_InstanceLU):
+    """``gnt-instance rename``."""
+
+    def needed_locks(self):
+        result = super().needed_locks()
+        names = sorted({self.op["instance_name"], self.op["new_name"]})
+        return [(level, names if level == locks.LEVEL_INSTANCE else which, shared)
+                for level, which, shared in result]
+
+    @inlineCallbacks
+    def check_prereq(self):
+        yield self.require_stopped("cannot rename")
+        new_name = self.op["new_name"]
+        if self.op["name_check"]:
+            new_name, ip = yield netutils.resolve_async(
+                self.ctx.reactor, new_name, self.ctx.paths)
+            if self.op["ip_check"]:
+                answers = yield netutils.tcp_ping(self.ctx.reactor, ip, 22)
+                if answers:
+                    raise errors.OpPrereqError("IP %s of instance %s already in"
+                                               " use" % (ip, new_name),
+                                               "already_exists")
+        if new_name != self.instance.name and \
+                self.cfg.instance_by_name(new_name) is not None:
+            raise errors.OpPrereqError("Instance '%s' is already in the cluster"
+                                       % new_name, "already_exists")
+        self.new_name = new_name
+
+    @inlineCallbacks
+    def execute(self):
+        old_name = self.instance.name
+        self.update_instance(name=self.new_name)
+        instance = cfg_instance(self.cfg, self.instance_uuid())
+        if instance.os:
+            devices = yield self.block_devices(instance)
+            try:
+                yield call_node(self.ctx, self.pnode, "instance_run_rename",
+                                self.node_instance(instance), devices, old_name,
+                                self.op.get("debug_level") or 0,
+                                what="Could not run OS rename script for"
+                                     " instance %s" % self.new_name)
+            except errors.GenericError as e:
+                self.log_warning(str(e))
+        returnValue(self.new_name)
+
+    def instance_uuid(self):
+        return self.cfg.instance_by_name(self.new_name).uuid
+
+    @property
+    def instance(self):
+        found = self.cfg.instance_by_name(self.op["instance_name"])
+        return found or get_instance(self.cfg, getattr(self, "new_name",
+                                                       self.op["instance_name"]))
+
+
+class LUInstanceGrowDisk(_InstanceLU):
+    """``gnt-instance grow-disk``."""
+
+    def check_prereq(self):
+        instance = self.instance
+        disks = instance_disks(self.cfg, instance)
+        index = self.op["disk"]
+        if index >= len(disks):
+            raise _wrong("Invalid disk index %s (instance has %d disks)"
+                         % (index, len(disks)))
+        self.disk = disks[index]
+        if self.disk.dev_type not in ("file", "sharedfile", "plain"):
+            raise errors.OpPrereqError(
+                "Instance's disk layout '%s' does not support growing"
+                % self.disk.dev_type, "wrong_state")
+        amount = self.op["amount"]
+        self.target = amount if self.op["absolute"] else self.disk.size + amount
+        if self.target < self.disk.size:
+            raise _wrong("Requested size (%s) is smaller than current disk size"
+                         " (%s)" % (self.target, self.disk.size))
+        self.delta = self.target - self.disk.size
+
+    @inlineCallbacks
+    def execute(self):
+        disk = self.disk
+        self.feedback("Growing disk %s of instance '%s' by %s to %s"
+                      % (self.op["disk"], self.instance.name,
+                         _unit(self.delta), _unit(self.target)))
+        if self.delta:
+            yield call_node(self.ctx, self.pnode, "blockdev_grow", disk.to_dict(),
+                            self.delta, what="Grow request failed")
+
+        def change(cfg):
+            disks = dict(cfg.disks)
+            disks[disk.uuid] = attrs.evolve(disks[disk.uuid], size=self.target,
+                                            serial_no=disk.serial_no + 1)
+            return attrs.evolve(cfg, disks=disks)
+        self.ctx.config.update(change)
+
+
+def _unit(mib):
+    if mib < 1024:
+        return "%dM" % mib
+    return "%.1fG" % (mib / 1024.0)
+
+
+class LUInstanceActivateDisks(_InstanceLU):
+    """``gnt-instance activate-disks``: make the disks usable on the node."""
+
+    @inlineCallbacks
+    def execute(self):
+        instance = self.instance
+        devices = yield self.block_devices(instance)
+        self.update_instance(disks_active=True)
+        returnValue([[self.pnode.name, "disk/%d" % index, device["path"]]
+                     for index, device in enumerate(devices)])
+
+
+class LUInstanceDeactivateDisks(_InstanceLU):
+    """``gnt-instance deactivate-disks``."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        if not self.op["force"]:
+            running = yield self.is_running()
+            if running:
+                raise errors.OpPrereqError(
+                    "Instance %s is running, can't shutdown block devices."
+                    % self.instance.name, "wrong_state")
+
+    @inlineCallbacks
+    def execute(self):
+        disks = [d.to_dict() for d in instance_disks(self.cfg, self.instance)]
+        yield call_node(self.ctx, self.pnode, "blockdev_shutdown_all", disks,
+                        what="Could not shutdown block devices")
+        self.update_instance(disks_active=False)
+
+
+class LUInstanceRecreateDisks(_InstanceLU):
+    """``gnt-instance recreate-disks``: create the disks again (empty)."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        yield self.require_stopped("cannot recreate disks")
+        disks = instance_disks(self.cfg, self.instance)
+        wanted = {}
+        for item in self.op["disks"]:
+            if isinstance(item, int):
+                index, changes = item, {}
+            else:
+                index, changes = item[0], item[1]
+            if not 0 <= index < len(disks):
+                raise _wrong("Invalid disk index '%s'" % index)
+            wanted[index] = changes
+        if not self.op["disks"]:
+            wanted = {index: {} for index in range(len(disks))}
+        self.wanted = [(disks[i], wanted[i]) for i in sorted(wanted)]
+
+    @inlineCallbacks
+    def execute(self):
+        node = self.pnode
+        for disk, changes in self.wanted:
+            new = attrs.evolve(disk, size=changes.get("size", disk.size),
+                               mode=changes.get("mode", disk.mode))
+            yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict())
+            yield call_node(self.ctx, node, "blockdev_create", new.to_dict(),
+                            self.instance.name,
+                            what="Could not create disk %s" % disk.iv_name)
+
+            def change(cfg, new=new):
+                disks = dict(cfg.disks)
+                disks[new.uuid] = attrs.evolve(new, serial_no=new.serial_no + 1)
+                return attrs.evolve(cfg, disks=disks)
+            self.ctx.config.update(change)
+
+
+class LUInstanceConsole(_InstanceLU):
+    """``gnt-instance console``: how to reach the instance's console."""
+
+    NODE_SHARED = True
+
+    @inlineCallbacks
+    def check_prereq(self):
+        running = yield self.is_running()
+        if not running:
+            state = ("stopped" if self.instance.admin_state != constants.ADMINST_UP
+                     else "not running")
+            raise errors.OpPrereqError("Instance %s is %s" % (
+                self.instance.name, state), "wrong_state")
+
+    def execute(self):
+        return call_node(self.ctx, self.pnode, "instance_console",
+                         self.node_instance(), what="Cannot get console")
+
+
+class LUInstanceSetParams(_InstanceLU):
+    """``gnt-instance modify``: parameters, OS, disks and NICs."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        op, instance, cfg = self.op, self.instance, self.cfg
+        self.changes = {}
+        self.result = []
+        if op["hvparams"]:
+            merged = dict(instance.hvparams)
+            for key, value in _instance_hvparams(instance.hypervisor,
+                                                 op["hvparams"]).items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+                self.result.append(["hv/%s" % key, value])
+            self.changes["hvparams"] = merged
+        if op["beparams"]:
+            merged = dict(instance.beparams)
+            for key, value in paramsmod.force_types(
+                    op["beparams"], constants.BE_DEFAULTS, "backend").items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+                self.result.append(["be/%s" % key, value])
+            self.changes["beparams"] = merged
+        if op["osparams"]:
+            merged = dict(instance.osparams)
+            for key, value in op["osparams"].items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+                self.result.append(["os/%s" % key, value])
+            self.changes["osparams"] = merged
+        if op["os_name"]:
+            yield call_node(self.ctx, self.pnode, "os_check", op["os_name"],
+                            self.changes.get("osparams", instance.osparams),
+                            what="OS '%s' not suitable" % op["os_name"])
+            self.changes["os"] = op["os_name"]
+            self.result.append(["os", op["os_name"]])
+        if op["disk_template"] or op["pnode"] or op["runtime_mem"] \
+                or op["offline"] is not None:
+            raise _wrong("Changing the disk template, primary node, runtime"
+                         " memory or offline state is not supported yet")
+        self.disk_ops = self._parse_mods(op["disks"], "disk")
+        self.nic_ops = self._parse_mods(op["nics"], "NIC")
+        if (self.disk_ops or self.nic_ops) and instance.admin_state == constants.ADMINST_UP:
+            running = yield self.is_running()
+            if running:
+                raise errors.OpPrereqError(
+                    "Instance %s is running; disk and NIC changes need it"
+                    " stopped (hotplug is not supported yet)" % instance.name,
+                    "wrong_state")
+        if not (self.changes or self.disk_ops or self.nic_ops):
+            raise _wrong("No changes submitted")
+        if "beparams" in self.changes:
+            memory = fill_beparams(cfg.cluster, self.changes["beparams"])["maxmem"]
+            running = yield self.is_running()
+            if running and memory > fill_beparams(cfg.cluster, instance.beparams)["maxmem"]:
+                yield self.check_free_memory(
+                    self.pnode, memory - fill_beparams(cfg.cluster,
+                                                       instance.beparams)["maxmem"],
+                    "increasing memory of instance %s" % instance.name)
+
+    @staticmethod
+    def _parse_mods(mods, what):
+        """Normalize Ganeti's three modification list shapes to (op, index, params)."""
+        result = []
+        for mod in mods:
+            if len(mod) == 2:
+                action, params = mod
+                if action in ("add", "remove", "attach", "detach"):
+                    index = -1
+                else:
+                    index, action = action, "modify"
+            elif len(mod) == 3:
+                action, index, params = mod
+            else:
+                raise _wrong("Invalid %s modification %r" % (what, mod))
+            if action not in ("add", "remove", "modify"):
+                raise _wrong("Unsupported %s modification '%s'" % (what, action))
+            result.append((action, index, params or {}))
+        return result
+
+    @inlineCallbacks
+    def execute(self):
+        if self.changes:
+            self.update_instance(**self.changes)
+        for action, index, params in self.disk_ops:
+            yield self._modify_disk(action, index, params)
+        for action, index, params in self.nic_ops:
+            self._modify_nic(action, index, params)
+        returnValue(self.result)
+
+    def _index(self, items, index, what):
+        if isinstance(index, str) and not index.lstrip("-").isdigit():
+            for position, item in enumerate(items):
+                if item == index:
+                    return position
+            raise _wrong("Unknown %s '%s'" % (what, index))
+        index = int(index)
+        if index == -1:
+            index = len(items) - 1
+        if not 0 <= index < len(items):
+            raise _wrong("Invalid %s index %s" % (what, index))
+        return index
+
+    @inlineCallbacks
+    def _modify_disk(self, action, index, params):
+        instance = self.instance
+        disks = instance_disks(self.cfg, instance)
+        if action == "add":
+            if instance.disk_template == "diskless":
+                raise _wrong("Diskless instances cannot have disks")
+            size = params.get("size")
+            if isinstance(size, str):
+                from ganeti.cli.table import parse_unit
+                size = parse_unit(size)
+            disk = build_disk(self.cfg.cluster, instance.disk_template,
+                              instance.name, len(disks), dict(params, size=size),
+                              None)
+            yield call_node(self.ctx, self.pnode, "blockdev_create",
+                            disk.to_dict(), instance.name,
+                            what="Could not create disk")
+
+            def change(cfg):
+                d = dict(cfg.disks)
+                d[disk.uuid] = disk
+                return attrs.evolve(cfg, disks=d)
+            self.ctx.config.update(change)
+            self.update_instance(disks=list(instance.disks) + [disk.uuid])
+            self.result.append(["disk/%d" % len(disks), "add:size=%s,mode=%s"
+                                % (disk.size, disk.mode)])
+        elif action == "remove":
+            position = self._index([d.name for d in disks], index, "disk")
+            disk = disks[position]
+            yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                            disk.to_dict(), what="Could not remove disk")
+            self.update_instance(disks=[u for u in instance.disks if u != disk.uuid])
+
+            def change(cfg):
+                d = dict(cfg.disks)
+                d.pop(disk.uuid, None)
+                return attrs.evolve(cfg, disks=d)
+            self.ctx.config.update(change)
+            self.result.append(["disk/%d" % position, "remove"])
+        else:
+            position = self._index([d.name for d in disks], index, "disk")
+            disk = disks[position]
+            updated = attrs.evolve(disk, mode=params.get("mode", disk.mode),
+                                   name=params.get("name", disk.name))
+
+            def change(cfg):
+                d = dict(cfg.disks)
+                d[disk.uuid] = updated
+                return attrs.evolve(cfg, disks=d)
+            self.ctx.config.update(change)
+            self.result.append(["disk.mode/%d" % position, updated.mode])
+
+    def _modify_nic(self, action, index, params):
+        instance = self.instance
+        nics = list(instance.nics)
+        if action == "add":
+            mac = (params.get("mac") or "auto").lower()
+            if mac in ("auto", "generate"):
+                mac = generate_mac(self.cfg)
+            elif not _MAC_RE.match(mac):
+                raise _wrong("Invalid MAC address specified: %s" % mac)
+            nicparams = {k: params[k] for k in ("mode", "link", "vlan")
+                         if params.get(k) is not None}
+            nics.append(NIC(mac=mac, uuid=_new_uuid(), ip=params.get("ip"),
+                            name=params.get("name"), nicparams=nicparams))
+            self.result.append(["nic.%d" % (len(nics) - 1),
+                                "add:mac=%s,ip=%s" % (mac, params.get("ip"))])
+        elif action == "remove":
+            position = self._index([n.name for n in nics], index, "NIC")
+            nics.pop(position)
+            self.result.append(["nic.%d" % position, "remove"])
+        else:
+            position = self._index([n.name for n in nics], index, "NIC")
+            nic = nics[position]
+            nicparams = dict(nic.nicparams, **{k: params[k] for k in
+                                               ("mode", "link", "vlan")
+                                               if k in params})
+            nics[position] = attrs.evolve(nic, ip=params.get("ip", nic.ip),
+                                          mac=params.get("mac", nic.mac),
+                                          nicparams=nicparams)
+            for key, value in sorted(params.items()):
+                self.result.append(["nic.%s/%d" % (key, position), value])
+        self.update_instance(nics=nics)

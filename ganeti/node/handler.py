@@ -1,0 +1,205 @@
+# -*- test-case-name: tests.test_node_handler -*-
+"""
+What a node does when the master asks: one method per node RPC method.
+
+The providers (hypervisors, storage, OS definitions) are imported when
+first used, which keeps the node daemon's start light.
+
+The node trusts the master's decisions (it checked prerequisites) but
+not its arithmetic on this node's state: it reports what really is, and
+every failure travels back as a Ganeti error with its message.
+"""
+
+from twisted.internet.defer import inlineCallbacks, returnValue
+from twisted.internet.task import deferLater
+
+from ganeti import constants, errors, ssconf
+
+
+class NodeHandler:
+    """
+    :param paths: this node's L{ganeti.paths.Paths}.
+    :param reactor: the reactor.
+    """
+
+    def __init__(self, paths, reactor):
+        self._paths = paths
+        self._reactor = reactor
+        self._hypervisors = {}
+        self._storage = {}
+
+    # --- providers ----------------------------------------------------------
+
+    def _hv(self, name):
+        if name not in self._hypervisors:
+            if name not in constants.HYPERVISORS:
+                raise errors.HypervisorError("Unknown hypervisor '%s'" % name)
+            from ganeti.hypervisor.registry import get_hypervisor
+            self._hypervisors[name] = get_hypervisor(name, self._paths,
+                                                     self._reactor)
+        return self._hypervisors[name]
+
+    def _disks(self, template):
+        if template not in self._storage:
+            from ganeti.storage.registry import get_storage
+            self._storage[template] = get_storage(template, self._paths,
+                                                  self._reactor)
+        return self._storage[template]
+
+    # --- node ----------------------------------------------------------------
+
+    def version(self):
+        return constants.PROTOCOL_VERSION
+
+    def master_node_name(self):
+        return ssconf.read(self._paths, "master_node")
+
+    @inlineCallbacks
+    def node_info(self, hypervisors):
+        """Memory and CPU facts of the first hypervisor given (as Ganeti)."""
+        info = {}
+        if hypervisors:
+            info = yield self._hv(hypervisors[0]).get_node_info()
+        returnValue(info)
+
+    def test_delay(self, duration):
+        if duration < 0:
+            raise errors.OpExecError("Negative delay %s" % duration)
+        return deferLater(self._reactor, duration, lambda: True)
+
+    def hypervisor_check(self, hypervisor, hvparams):
+        self._hv(hypervisor).check_parameters(hvparams)
+        return True
+
+    # --- instances ------------------------------------------------------------
+
+    def instance_info(self, name, hypervisor):
+        return self._hv(hypervisor).get_instance_info(name)
+
+    @inlineCallbacks
+    def all_instances_info(self, hypervisors):
+        result = {}
+        for name in hypervisors:
+            infos = yield self._hv(name).get_all_instances_info()
+            for info in infos:
+                result[info["name"]] = dict(info, hypervisor=name)
+        returnValue(result)
+
+    def instance_start(self, instance, block_devices, startup_paused):
+        return self._hv(instance["hypervisor"]).start_instance(
+            instance, block_devices, startup_paused)
+
+    def instance_shutdown(self, name, hypervisor, timeout, force):
+        return self._hv(hypervisor).stop_instance(name, force=force,
+                                                  timeout=timeout)
+
+    def instance_reboot(self, name, hypervisor):
+        return self._hv(hypervisor).reboot_instance(name)
+
+    def instance_console(self, instance):
+        return self._hv(instance["hypervisor"]).get_console(instance)
+
+    # --- OS definitions -------------------------------------------------------
+
+    def _find_os(self, full_name):
+        from ganeti import osdef
+        name, variant = osdef.split_name(full_name)
+        definition = osdef.find_os(self._paths.os_search_path, name)
+        if definition is None or not definition.valid:
+            reason = definition.error if definition is not None else (
+                "OS dir not found in search path")
+            raise errors.OpPrereqError("OS '%s' not valid on this node: %s"
+                                       % (name, reason), "wrong_input")
+        if definition.variants and variant is None:
+            raise errors.OpPrereqError(
+                "OS name %s must include a variant (one of: %s)"
+                % (name, ", ".join(definition.variants)), "wrong_input")
+        if variant is not None and variant not in definition.variants:
+            raise errors.OpPrereqError("Unsupported OS variant %s for %s"
+                                       % (variant, name), "wrong_input")
+        return definition, variant
+
+    @inlineCallbacks
+    def os_check(self, name, osparams):
+        from ganeti import osdef
+        definition, _ = self._find_os(name)
+        known = {param for param, _ in definition.parameters}
+        unknown = sorted(set(osparams) - known)
+        if unknown:
+            raise errors.OpPrereqError(
+                "The following OS parameters are not supported by the OS %s:"
+                " %s" % (name, ", ".join(unknown)), "wrong_input")
+        if osparams:
+            yield osdef.verify_parameters(self._reactor, definition, osparams)
+        returnValue(True)
+
+    def os_diagnose(self):
+        from ganeti import osdef
+        return [definition.to_dict() if hasattr(definition, "to_dict")
+                else _os_dict(definition)
+                for definition in osdef.diagnose(self._paths.os_search_path)]
+
+    def _run_os(self, script, instance, block_devices, debug, **extra):
+        from ganeti import osdef
+        definition, variant = self._find_os(instance["os"])
+        env = osdef.build_environment(
+            definition, variant, instance, block_devices, instance["nics"],
+            instance.get("osparams", {}), instance["hypervisor"], debug)
+        env.update(extra)
+        return osdef.run_script(self._reactor, definition, script, env,
+                                self._paths.os_log_dir, instance["name"],
+                                timeout=None)
+
+    def instance_os_add(self, instance, block_devices, reinstall, debug):
+        extra = {"INSTANCE_REINSTALL": "1"} if reinstall else {}
+        return self._run_os("create", instance, block_devices, debug, **extra)
+
+    def instance_run_rename(self, instance, block_devices, old_name, debug):
+        return self._run_os("rename", instance, block_devices, debug,
+                            OLD_INSTANCE_NAME=old_name)
+
+    # --- disks ----------------------------------------------------------------
+
+    def blockdev_create(self, disk, instance_name):
+        return self._disks(disk["dev_type"]).create(disk, instance_name)
+
+    def blockdev_remove(self, disk):
+        return self._disks(disk["dev_type"]).remove(disk)
+
+    def blockdev_grow(self, disk, amount):
+        return self._disks(disk["dev_type"]).grow(disk, amount)
+
+    @inlineCallbacks
+    def blockdev_assemble_all(self, disks, instance_name):
+        devices = []
+        for disk in disks:
+            path = yield self._disks(disk["dev_type"]).assemble(disk)
+            devices.append({"path": path, "mode": disk.get("mode", "rw"),
+                            "uuid": disk["uuid"], "size": disk.get("size"),
+                            "name": disk.get("name"),
+                            "dev_type": disk["dev_type"]})
+        returnValue(devices)
+
+    @inlineCallbacks
+    def blockdev_shutdown_all(self, disks):
+        for disk in disks:
+            yield self._disks(disk["dev_type"]).shutdown(disk)
+        returnValue(True)
+
+    def _node_storage(self):
+        from ganeti.storage.registry import get_node_storage
+        return get_node_storage(self._paths, self._reactor)
+
+    def storage_list(self, storage_type, name):
+        return self._node_storage().list_storage(storage_type, name)
+
+    def node_volumes(self):
+        return self._node_storage().list_volumes()
+
+
+def _os_dict(definition):
+    return {"name": definition.name, "path": definition.path,
+            "valid": definition.valid, "error": definition.error,
+            "api_versions": list(definition.api_versions),
+            "variants": list(definition.variants),
+            "parameters": [list(p) for p in definition.parameters]}
