@@ -93,6 +93,22 @@ CONFIG_VALUES = {
 }
 
 
+def _apply_os_list(current, modifications):
+    """Apply Ganeti's ``[[add|remove, os], ...]`` changes to an OS list."""
+    result = list(current)
+    for item in modifications:
+        if not (isinstance(item, list) and len(item) == 2
+                and item[0] in ("add", "remove")):
+            raise errors.OpPrereqError("Invalid OS list modification %r" % (item,),
+                                       "wrong_input")
+        action, name = item
+        if action == "add" and name not in result:
+            result.append(name)
+        elif action == "remove" and name in result:
+            result.remove(name)
+    return result
+
+
 class LUClusterPostInit(LogicalUnit):
     """Runs once after ``gnt-cluster init``; checks the config loads."""
 
@@ -182,8 +198,8 @@ class LUClusterSetParams(LogicalUnit):
     _SIMPLE = ("candidate_pool_size", "max_running_jobs", "max_tracked_jobs",
                "maintain_node_health", "prealloc_wipe_disks", "drbd_helper",
                "default_iallocator", "default_iallocator_params", "mac_prefix",
-               "master_netdev", "master_netmask", "reserved_lvs", "hidden_os",
-               "blacklisted_os", "use_external_mip_script", "modify_etc_hosts",
+               "master_netdev", "master_netmask", "reserved_lvs",
+               "use_external_mip_script", "modify_etc_hosts",
                "file_storage_dir", "shared_file_storage_dir", "install_image",
                "zeroing_image", "compression_tools", "enabled_user_shutdown",
                "uid_pool", "vg_name")
@@ -202,6 +218,9 @@ class LUClusterSetParams(LogicalUnit):
         for name in self._SIMPLE:
             if op.get(name) is not None:
                 changes[self._RENAMED.get(name, name)] = op[name]
+        for key in ("hidden_os", "blacklisted_os"):
+            if op.get(key) is not None:
+                changes[key] = _apply_os_list(getattr(cluster, key), op[key])
         enabled_hv = op.get("enabled_hypervisors")
         if enabled_hv is not None:
             paramsmod.check_hypervisors(enabled_hv)

@@ -4,7 +4,7 @@ Which logical unit runs which opcode.
 """
 
 from ganeti import errors
-from ganeti.cmdlib import cluster, instance, tags, test, verify
+from ganeti.cmdlib import cluster, instance, node, tags, test, verify
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -33,6 +33,9 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_DEACTIVATE_DISKS": instance.LUInstanceDeactivateDisks,
     "OP_INSTANCE_RECREATE_DISKS": instance.LUInstanceRecreateDisks,
     "OP_INSTANCE_CONSOLE": instance.LUInstanceConsole,
+    "OP_OS_DIAGNOSE": node.LUOsDiagnose,
+    "OP_NODE_QUERY_STORAGE": node.LUNodeQueryStorage,
+    "OP_NODE_QUERYVOLS": node.LUNodeQueryvols,
     "OP_TAGS_GET": tags.LUTagsGet,
     "OP_TAGS_SEARCH": tags.LUTagsSearch,
     "OP_TAGS_SET": tags.LUTagsSet,

@@ -12,8 +12,17 @@ import time
 
 from ganeti import errors, ht
 from ganeti.cmdlib import cluster
-from ganeti.master import queries
+from ganeti.master import queries, query_instance, query_node
 from ganeti.utils.io import atomic_write, remove_file
+
+
+_FIELDSETS = {
+    "job": queries.JOB_FIELDS,
+    "lock": queries.LOCK_FIELDS,
+    "instance": query_instance.INSTANCE_FIELDS,
+    "node": query_node.NODE_FIELDS,
+    "os": query_node.OS_FIELDS,
+}
 
 
 def _require(check, value, name):
@@ -96,19 +105,26 @@ class LuxiHandler:
     # --- queries ------------------------------------------------------------
 
     def _resource(self, what):
-        if what == "job":
-            return queries.JOB_FIELDS
-        if what == "lock":
-            return queries.LOCK_FIELDS
-        raise errors.OpPrereqError("Resource type '%s' unknown" % (what,),
-                                   "wrong_input")
+        fieldset = _FIELDSETS.get(what)
+        if fieldset is None:
+            raise errors.OpPrereqError("Resource type '%s' unknown" % (what,),
+                                       "wrong_input")
+        return fieldset
 
     def Query(self, what, fields, qfilter):
         _require(ht.TListOf(ht.TString), fields, "fields")
-        fieldset = self._resource(what)
+        self._resource(what)
+        ctx = self._master.context
         if what == "job":
             return queries.query_jobs(self._queue, fields, qfilter)
-        return fieldset.query(None, self._master.locks.describe(), fields, qfilter)
+        if what == "instance":
+            return query_instance.query_instances(ctx, fields, qfilter)
+        if what == "node":
+            return query_node.query_nodes(ctx, fields, qfilter)
+        if what == "os":
+            return query_node.query_os(ctx, fields, qfilter)
+        return queries.LOCK_FIELDS.query(None, self._master.locks.describe(),
+                                         fields, qfilter)
 
     def QueryFields(self, what, fields):
         fieldset = self._resource(what)

@@ -1,0 +1,554 @@
+# -*- test-case-name: tests.test_cli_instance -*-
+"""
+``gnt-instance``: create, list, start, stop, modify and remove instances.
+"""
+
+import os
+import sys
+
+from ganeti import errors
+from ganeti.cli import base
+from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli.info import format_generic_info, format_time
+
+DEFAULT_FIELDS = ["name", "hypervisor", "os", "pnode", "status", "oper_ram"]
+
+
+def _parse_size(text, what):
+    from ganeti.cli.table import parse_unit
+    try:
+        return parse_unit(text)
+    except errors.UnitParseError as e:
+        raise UsageError("Invalid %s size '%s': %s" % (what, text, e))
+
+
+def _indexed_options(values, option):
+    """``--disk 0:size=1G`` style options -> list of dicts by index."""
+    items = {}
+    for text in values or []:
+        if ":" in text:
+            index, rest = text.split(":", 1)
+        else:
+            index, rest = text, ""
+        try:
+            number = int(index)
+        except ValueError:
+            raise UsageError("Invalid %s index passed: '%s'" % (option, index))
+        if number in items:
+            raise UsageError("Duplicate %s index %d" % (option, number))
+        items[number] = base.parse_key_values(rest, option)
+    if items and sorted(items) != list(range(len(items))):
+        raise UsageError("Missing %s index: indices must be 0..%d"
+                         % (option, len(items) - 1))
+    return [items[i] for i in sorted(items)]
+
+
+def _disks(opts):
+    if opts.sd_size is not None:
+        if opts.disks:
+            raise UsageError("Please use either the '--disk' or '-s' option")
+        return [{"size": _parse_size(opts.sd_size, "disk")}]
+    disks = []
+    for index, spec in enumerate(_indexed_options(opts.disks, "--disk")):
+        disk = dict(spec)
+        if "size" in disk:
+            disk["size"] = _parse_size(str(disk["size"]), "disk %d" % index)
+        elif "adopt" not in disk:
+            raise UsageError("Missing size or adoption source for disk %d" % index)
+        disks.append(disk)
+    return disks
+
+
+def _nics(opts):
+    if opts.no_nics:
+        if opts.nics:
+            raise UsageError("Cannot specify both --no-nics and --net")
+        return []
+    nics = _indexed_options(opts.nics, "--net")
+    return nics or [{}]
+
+
+def _hv_option(text):
+    if not text:
+        return None, {}
+    return base.parse_ident_key_values(text, "-H")
+
+
+def add_instance(opts, args):
+    """``gnt-instance add``."""
+    hypervisor, hvparams = _hv_option(opts.hypervisor)
+    op = {
+        "OP_ID": "OP_INSTANCE_CREATE", "instance_name": args[0],
+        "disk_template": opts.disk_template, "disks": _disks(opts),
+        "nics": _nics(opts), "os_type": opts.os,
+        "pnode": opts.node.split(":")[0] if opts.node else None,
+        "hypervisor": hypervisor, "hvparams": hvparams or {},
+        "beparams": base.parse_key_values(opts.beparams, "-B"),
+        "osparams": base.parse_key_values(opts.osparams, "-O"),
+        "start": opts.start and not opts.no_install,
+        "no_install": opts.no_install, "name_check": opts.name_check,
+        "ip_check": opts.ip_check and opts.name_check,
+        "file_storage_dir": opts.file_storage_dir,
+        "file_driver": opts.file_driver, "mode": "create",
+        "tags": [t for t in (opts.tags or "").split(",") if t],
+    }
+    base.submit_opcode(op, opts)
+    return 0
+
+
+def remove_instance(opts, args):
+    """``gnt-instance remove``."""
+    name = args[0]
+    if not opts.force and not base.ask_user(
+            "This will remove the volumes of the instance %s (including"
+            " mirrors), thus removing all the data of the instance. Continue?"
+            % name):
+        return base.EXIT_CONFIRMATION
+    base.submit_opcode({"OP_ID": "OP_INSTANCE_REMOVE", "instance_name": name,
+                        "ignore_failures": opts.ignore_failures,
+                        "shutdown_timeout": opts.shutdown_timeout}, opts)
+    return 0
+
+
+def list_instances(opts, args):
+    """``gnt-instance list``."""
+    return base.generic_list("instance", None, args, opts, DEFAULT_FIELDS)
+
+
+def list_fields(opts, args):
+    """``gnt-instance list-fields``."""
+    return base.generic_list_fields("instance", args, opts)
+
+
+def _for_each(opts, args, make_op):
+    """Run one job per named instance; :return: the exit code."""
+    if not args:
+        raise UsageError("Error: Command expects at least 1 argument(s)")
+    if len(args) > 1 and not getattr(opts, "force_multiple", False):
+        if not base.ask_user("The %s will operate on %d instances.\nDo you want"
+                             " to continue?" % (sys.argv[1], len(args))):
+            return base.EXIT_CONFIRMATION
+    code = 0
+    for name in args:
+        try:
+            base.submit_opcode(make_op(name), opts)
+        except errors.GenericError as e:
+            if len(args) == 1:
+                raise
+            base.to_stderr(base.format_error(e)[1])
+            code = 1
+    return code
+
+
+def startup(opts, args):
+    """``gnt-instance startup``."""
+    _, hvparams = _hv_option(opts.hvparams)
+    return _for_each(opts, args, lambda name: {
+        "OP_ID": "OP_INSTANCE_STARTUP", "instance_name": name,
+        "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
+        "hvparams": hvparams, "beparams": base.parse_key_values(opts.beparams, "-B"),
+        "no_remember": opts.no_remember, "startup_paused": opts.startup_paused})
+
+
+def shutdown(opts, args):
+    """``gnt-instance shutdown``."""
+    return _for_each(opts, args, lambda name: {
+        "OP_ID": "OP_INSTANCE_SHUTDOWN", "instance_name": name,
+        "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
+        "timeout": opts.timeout, "no_remember": opts.no_remember})
+
+
+def reboot(opts, args):
+    """``gnt-instance reboot``."""
+    return _for_each(opts, args, lambda name: {
+        "OP_ID": "OP_INSTANCE_REBOOT", "instance_name": name,
+        "reboot_type": opts.reboot_type,
+        "ignore_secondaries": opts.ignore_secondaries,
+        "shutdown_timeout": opts.shutdown_timeout})
+
+
+def reinstall(opts, args):
+    """``gnt-instance reinstall``."""
+    if not opts.force and not base.ask_user(
+            "This will reinstall the instance(s) %s and remove all data."
+            " Continue?" % ", ".join(args)):
+        return base.EXIT_CONFIRMATION
+    osparams = base.parse_key_values(opts.osparams, "-O") if opts.osparams else None
+    return _for_each(opts, args, lambda name: {
+        "OP_ID": "OP_INSTANCE_REINSTALL", "instance_name": name,
+        "os_type": opts.os, "osparams": osparams})
+
+
+def rename(opts, args):
+    """``gnt-instance rename``."""
+    base.submit_opcode({"OP_ID": "OP_INSTANCE_RENAME", "instance_name": args[0],
+                        "new_name": args[1], "name_check": opts.name_check,
+                        "ip_check": opts.ip_check and opts.name_check}, opts)
+    return 0
+
+
+def _modifications(values, option):
+    mods = []
+    for text in values or []:
+        ident, params = base.parse_ident_key_values(text, option)
+        if params is None:
+            params = {}
+        action = None
+        for word in ("add", "remove", "modify", "attach", "detach"):
+            if word in params:
+                params.pop(word)
+                action = word
+        if ident in ("add", "remove"):
+            action, ident = ident, "-1"
+        if action is None:
+            action = "modify"
+        mods.append([action, int(ident) if ident.lstrip("-").isdigit() else ident,
+                     params])
+    return mods
+
+
+def modify(opts, args):
+    """``gnt-instance modify``."""
+    hv = {}
+    if opts.hvparams:
+        hv = base.parse_key_values(opts.hvparams, "-H")
+    op = {"OP_ID": "OP_INSTANCE_SET_PARAMS", "instance_name": args[0],
+          "hvparams": hv, "beparams": base.parse_key_values(opts.beparams, "-B"),
+          "osparams": base.parse_key_values(opts.osparams, "-O"),
+          "os_name": opts.os, "force": opts.force,
+          "disks": _modifications(opts.disks, "--disk"),
+          "nics": _modifications(opts.nics, "--net")}
+    for mod in op["disks"]:
+        if mod[0] == "add" and "size" in mod[2]:
+            mod[2]["size"] = _parse_size(str(mod[2]["size"]), "disk")
+    if not (hv or op["beparams"] or op["osparams"] or op["os_name"]
+            or op["disks"] or op["nics"]):
+        base.to_stderr("Please give at least one of the parameters.")
+        return 1
+    result = base.submit_opcode(op, opts)
+    if result:
+        base.to_stdout("Modified instance %s" % args[0])
+        for param, value in result:
+            base.to_stdout(" - %-5s -> %s" % (param, value))
+        base.to_stdout("Please don't forget that most parameters take effect"
+                       " only at the next (re)start of the instance initiated"
+                       " by ganeti; restarting from within the instance will"
+                       " not be enough.")
+    return 0
+
+
+def activate_disks(opts, args):
+    """``gnt-instance activate-disks``: prints ``node:disk/N:path``."""
+    result = base.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
+                                 "instance_name": args[0],
+                                 "ignore_size": opts.ignore_size}, opts)
+    for node, disk, path in result or []:
+        base.to_stdout("%s:%s:%s" % (node, disk, path))
+    return 0
+
+
+def deactivate_disks(opts, args):
+    """``gnt-instance deactivate-disks``."""
+    base.submit_opcode({"OP_ID": "OP_INSTANCE_DEACTIVATE_DISKS",
+                        "instance_name": args[0], "force": opts.force}, opts)
+    return 0
+
+
+def grow_disk(opts, args):
+    """``gnt-instance grow-disk <instance> <disk> <amount>``."""
+    try:
+        disk = int(args[1])
+    except ValueError:
+        raise errors.OpPrereqError("Invalid disk index: %s" % args[1],
+                                   "wrong_input")
+    amount = _parse_size(args[2], "grow")
+    base.submit_opcode({"OP_ID": "OP_INSTANCE_GROW_DISK", "instance_name": args[0],
+                        "disk": disk, "amount": amount,
+                        "absolute": opts.absolute,
+                        "wait_for_sync": opts.wait_for_sync}, opts)
+    return 0
+
+
+def recreate_disks(opts, args):
+    """``gnt-instance recreate-disks``."""
+    disks = []
+    for index, spec in enumerate(_indexed_options(opts.disks, "--disk")):
+        if "size" in spec:
+            spec["size"] = _parse_size(str(spec["size"]), "disk")
+        disks.append([index, spec] if spec else index)
+    base.submit_opcode({"OP_ID": "OP_INSTANCE_RECREATE_DISKS",
+                        "instance_name": args[0], "disks": disks}, opts)
+    return 0
+
+
+def console(opts, args):
+    """``gnt-instance console``: attach to the serial console."""
+    result = base.submit_opcode({"OP_ID": "OP_INSTANCE_CONSOLE",
+                                 "instance_name": args[0]}, opts)
+    kind = result.get("kind")
+    if kind == "msg":
+        base.to_stderr(result.get("message", ""))
+        return 1
+    if kind == "vnc":
+        base.to_stdout("Instance %s has VNC listening on %s:%s (display %s),"
+                       " please use a VNC client to connect"
+                       % (args[0], result.get("host"), result.get("port"),
+                          result.get("display")))
+        return 0
+    command = result.get("command")
+    if not command:
+        base.to_stderr("No console available for instance %s" % args[0])
+        return 1
+    if opts.show_command:
+        import shlex
+        base.to_stdout(" ".join(shlex.quote(a) for a in command))
+        return 0
+    sys.stdout.flush()
+    os.execvp(command[0], command)
+
+
+def show_info(opts, args):
+    """``gnt-instance info``."""
+    fields = ["name", "uuid", "serial_no", "ctime", "mtime", "admin_state",
+              "status", "pnode", "pnode.group", "os", "hypervisor",
+              "network_port", "custom_hvparams", "hvparams", "custom_beparams",
+              "beparams", "custom_osparams", "osparams", "nic.macs", "nic.ips",
+              "nic.modes", "nic.links", "nic.names", "nic.uuids",
+              "disk_template", "disk.sizes", "disk.names", "disk.uuids", "tags"]
+    from ganeti import qlang
+    qfilter = qlang.make_filter(args, name_field="name") if args else None
+    if opts.static:
+        fields.remove("status")
+    result = base.get_client().call("Query", "instance", fields, qfilter)
+    blocks = []
+    for row in result["data"]:
+        v = dict(zip(fields, [cell[1] for cell in row]))
+        state = "configured to be %s" % v["admin_state"]
+        if not opts.static:
+            state += ", actual state is %s" % (
+                "up" if v["status"] in ("running", "ERROR_up") else "down")
+        nics = [("nic/%d" % i, [("MAC", mac), ("IP", ip), ("mode", mode),
+                                ("link", link), ("name", name), ("UUID", uuid)])
+                for i, (mac, ip, mode, link, name, uuid) in enumerate(zip(
+                    v["nic.macs"], v["nic.ips"], v["nic.modes"], v["nic.links"],
+                    v["nic.names"], v["nic.uuids"]))]
+        disks = [("disk/%d" % i, [("size", "%s MiB" % size), ("name", name),
+                                  ("UUID", uuid)])
+                 for i, (size, name, uuid) in enumerate(zip(
+                     v["disk.sizes"], v["disk.names"], v["disk.uuids"]))]
+        blocks.append([
+            ("Instance name", v["name"]), ("UUID", v["uuid"]),
+            ("Serial number", v["serial_no"]),
+            ("Creation time", format_time(v["ctime"])),
+            ("Modification time", format_time(v["mtime"])),
+            ("State", state),
+            ("Nodes", [[("primary", v["pnode"]), ("group", v["pnode.group"])],
+                       [("secondaries", "")]]),
+            ("Operating system", v["os"]),
+            ("Operating system parameters", _params(v["osparams"], v["custom_osparams"])),
+            ("Allocated network port", v["network_port"]),
+            ("Hypervisor", v["hypervisor"]),
+            ("Hypervisor parameters", _params(v["hvparams"], v["custom_hvparams"])),
+            ("Back-end parameters", _params(v["beparams"], v["custom_beparams"])),
+            ("NICs", nics or ""),
+            ("Disk template", v["disk_template"]),
+            ("Disks", disks or ""),
+            ("Tags", ", ".join(v["tags"]) if v["tags"] else "(none)"),
+        ])
+    if args and not blocks:
+        raise errors.OpPrereqError("No such instance: %s" % ", ".join(args),
+                                   "noent")
+    for block in blocks:
+        base.to_stdout(format_generic_info(block))
+    return 0
+
+
+def _params(merged, custom):
+    """Ganeti shows inherited values as ``default (value)``."""
+    return [(key, str(merged[key]) if key in custom
+             else "default (%s)" % (merged[key],)) for key in sorted(merged)]
+
+
+def _tags_op(op_id, opts, args):
+    tags = list(args[1:])
+    if getattr(opts, "tags_source", None):
+        with open(opts.tags_source) as f:
+            tags.extend(line.strip() for line in f if line.strip())
+    return base.submit_opcode({"OP_ID": op_id, "kind": "instance",
+                               "name": args[0], "tags": tags}, opts)
+
+
+def list_tags(opts, args):
+    """``gnt-instance list-tags``."""
+    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "instance",
+                                   "name": args[0]}, opts):
+        base.to_stdout(tag)
+    return 0
+
+
+def add_tags(opts, args):
+    """``gnt-instance add-tags``."""
+    _tags_op("OP_TAGS_SET", opts, args)
+    return 0
+
+
+def remove_tags(opts, args):
+    """``gnt-instance remove-tags``."""
+    _tags_op("OP_TAGS_DEL", opts, args)
+    return 0
+
+
+_FORCE_MULTIPLE = opt("--force-multiple", action="store_true", default=False,
+                      help="Do not ask for confirmation when more than one"
+                           " instance is affected")
+_IGNORE_OFFLINE = opt("--ignore-offline", action="store_true", default=False,
+                      help="Ignore offline nodes and do as much as possible")
+_NO_REMEMBER = opt("--no-remember", action="store_true", default=False,
+                   help="Perform but do not record the change in the"
+                        " configuration")
+_SHUTDOWN_TIMEOUT = opt("--shutdown-timeout", type=int, default=120,
+                        help="Maximum time to wait for instance shutdown")
+_OS_OPT = opt("-o", "--os-type", dest="os", default=None,
+              help="What OS to run")
+_OSPARAMS = opt("-O", "--os-parameters", dest="osparams", default=None,
+                help="OS parameters")
+_BEPARAMS = opt("-B", "--backend-parameters", dest="beparams", default=None,
+                help="Backend parameters")
+_NAME_CHECK = [
+    opt("--name-check", dest="name_check", action="store_true", default=True,
+        help="Check that the instance name resolves"),
+    opt("--no-name-check", dest="name_check", action="store_false",
+        help="Don't check that the instance's name is resolvable"),
+    opt("--ip-check", dest="ip_check", action="store_true", default=True,
+        help="Check that the instance's IP is not in use"),
+    opt("--no-ip-check", dest="ip_check", action="store_false",
+        help="Don't check that the instance's IP is alive"),
+]
+_DISK_OPT = opt("--disk", dest="disks", action="append", default=[],
+                help="Disk parameters")
+_NET_OPT = opt("--net", dest="nics", action="append", default=[],
+               help="NIC parameters")
+_TAGS_SRC = opt("--from", dest="tags_source", default=None,
+                help="File with tag names")
+
+COMMANDS = {
+    "add": Command(add_instance, Args(1, 1), base.JOB_OPTS + [
+        base.DRY_RUN_OPT, _OS_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
+        opt("-t", "--disk-template", dest="disk_template", default=None,
+            help="Disk template"),
+        opt("-s", "--os-size", dest="sd_size", default=None,
+            help="Disk size, for a single disk"),
+        opt("--no-nics", action="store_true", default=False,
+            help="Do not create any network cards for the instance"),
+        opt("-n", "--node", default=None, help="Target node and optional"
+            " secondary node (pnode[:snode])"),
+        opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
+            help="Hypervisor and hypervisor options, in the format"
+                 " hypervisor:option=value,option=value,..."),
+        opt("--no-start", dest="start", action="store_false", default=True,
+            help="Don't start the instance after creation"),
+        opt("--no-install", action="store_true", default=False,
+            help="Do not install the OS (will enable no-start)"),
+        opt("--file-storage-dir", default=None, help="Relative path under the"
+            " default file storage dir to store file-based disks"),
+        opt("--file-driver", default=None, choices=["loop", "blktap", "blktap2"],
+            help="Driver to use for image files"),
+        opt("--tags", default=None, help="Comma-separated list of instance tags"),
+    ] + _NAME_CHECK, "[...] -t disk-type -n node[:secondary-node] -o os-type"
+        " <name>", "Creates and adds a new instance to the cluster"),
+    "remove": Command(remove_instance, Args(1, 1), base.JOB_OPTS + [
+        base.FORCE_OPT, _SHUTDOWN_TIMEOUT,
+        opt("--ignore-failures", action="store_true", default=False,
+            help="Remove the instance from the cluster configuration even if"
+                 " there are failures during the removal process")],
+        "[--ignore-failures] <instance>", "Shuts down the instance and removes"
+        " it"),
+    "list": Command(list_instances, Args(0, None), base.LIST_OPTS,
+                    "[<instance>...]", "Lists the instances and their status."
+                    " The available fields can be shown using the"
+                    " \"list-fields\" command (see the man page for details)."
+                    " The default field list is (in order): %s."
+                    % ", ".join(DEFAULT_FIELDS)),
+    "list-fields": Command(list_fields, Args(0, None),
+                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           "Lists all available fields for instances"),
+    "info": Command(show_info, Args(0, None), [
+        opt("-s", "--static", action="store_true", default=False,
+            help="Only show configuration data, not runtime data"),
+        opt("--all", dest="show_all", action="store_true", default=False,
+            help="Show info on all instances on the cluster."),
+        opt("--roman", action="store_true", default=False,
+            help="Use roman numbers for positive integers")],
+        "[-s] {--all | <instance>...}",
+        "Show information on the specified instance(s)"),
+    "startup": Command(startup, Args(0, None), base.JOB_OPTS + [
+        base.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+        _BEPARAMS,
+        opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
+            help="Temporary hypervisor parameters"),
+        opt("--paused", dest="startup_paused", action="store_true",
+            default=False, help="Pause instance at startup")],
+        "<instance>", "Starts an instance"),
+    "shutdown": Command(shutdown, Args(0, None), base.JOB_OPTS + [
+        base.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+        opt("--timeout", type=int, default=120,
+            help="Maximum time to wait for instance shutdown")],
+        "<instance>", "Stops an instance"),
+    "reboot": Command(reboot, Args(0, None), base.JOB_OPTS + [
+        _FORCE_MULTIPLE, _SHUTDOWN_TIMEOUT,
+        opt("-t", "--type", dest="reboot_type", default="hard",
+            choices=["soft", "hard", "full"], help="Type of reboot"),
+        opt("--ignore-secondaries", action="store_true", default=False,
+            help="Ignore errors from secondaries")],
+        "[-t {soft|hard|full}] <instance>", "Reboots an instance"),
+    "reinstall": Command(reinstall, Args(0, None), base.JOB_OPTS + [
+        base.FORCE_OPT, _FORCE_MULTIPLE, _OS_OPT, _OSPARAMS],
+        "[-f] <instance>", "Reinstall a stopped instance"),
+    "rename": Command(rename, Args(2, 2), base.JOB_OPTS + _NAME_CHECK,
+                      "<instance> <new_name>", "Rename the instance"),
+    "modify": Command(modify, Args(1, 1), base.JOB_OPTS + [
+        base.FORCE_OPT, _BEPARAMS, _OSPARAMS, _DISK_OPT, _NET_OPT,
+        opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
+            help="Hypervisor parameters"),
+        opt("-o", "--os-type", dest="os", default=None,
+            help="Change the instance's OS (needs a reinstall)")],
+        "<instance>", "Alters the parameters of an instance"),
+    "activate-disks": Command(activate_disks, Args(1, 1), base.JOB_OPTS + [
+        opt("--ignore-size", action="store_true", default=False,
+            help="Ignore current recorded size (useful for forcing activation"
+                 " when the recorded size is wrong)")],
+        "<instance>", "Activate an instance's disks"),
+    "deactivate-disks": Command(deactivate_disks, Args(1, 1),
+                                base.JOB_OPTS + [base.FORCE_OPT],
+                                "[-f] <instance>", "Deactivate an instance's"
+                                " disks"),
+    "recreate-disks": Command(recreate_disks, Args(1, 1),
+                              base.JOB_OPTS + [_DISK_OPT], "<instance>",
+                              "Recreate an instance's disks"),
+    "grow-disk": Command(grow_disk, Args(3, 3), base.JOB_OPTS + [
+        opt("--absolute", action="store_true", default=False,
+            help="Marks the grow as absolute instead of the (default)"
+                 " relative mode"),
+        opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
+            default=True, help="Don't wait for sync (DANGEROUS!)")],
+        "<instance> <disk> <size>", "Grow an instance's disk"),
+    "console": Command(console, Args(1, 1), [
+        opt("--show-cmd", dest="show_command", action="store_true",
+            default=False, help="Show command instead of executing it")],
+        "[--show-cmd] <instance>", "Opens a console on the specified instance"),
+    "list-tags": Command(list_tags, Args(1, 1), [], "<instance_name>",
+                         "List the tags of the given instance"),
+    "add-tags": Command(add_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
+                        "<instance_name> tag...", "Add tags to the given"
+                        " instance"),
+    "remove-tags": Command(remove_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
+                           "<instance_name> tag...", "Remove tags from given"
+                           " instance"),
+}
+
+ALIASES = {"start": "startup", "stop": "shutdown", "show": "info"}
+
+
+def main():
+    """Entry point of ``gnt-instance``."""
+    base.run(COMMANDS, ALIASES)

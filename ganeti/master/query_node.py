@@ -1,0 +1,292 @@
+# -*- test-case-name: tests.test_query_node -*-
+"""
+Node and OS query fields (``gnt-node list``, ``gnt-os list``).
+"""
+
+from twisted.internet.defer import DeferredList, inlineCallbacks, returnValue
+
+from ganeti import constants
+from ganeti.query import (
+    Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable, nice_sort)
+
+#: Node fields that need the node itself.
+LIVE_FIELDS = frozenset(["mtotal", "mnode", "mfree", "dtotal", "dfree",
+                         "ctotal", "cnos", "cnodes", "csockets", "bootid",
+                         "sptotal", "spfree"])
+
+
+class NodeContext:
+    """Config plus, for live fields, ``{node uuid: info or None}``."""
+
+    def __init__(self, cfg, live=None):
+        self.cfg = cfg
+        self.live = live or {}
+
+
+def _role(ctx, node):
+    if node.uuid == ctx.cfg.cluster.master_node:
+        return "M"
+    if node.master_candidate:
+        return "C"
+    if node.drained:
+        return "D"
+    if node.offline:
+        return "O"
+    return "R"
+
+
+def _instances(ctx, node):
+    return nice_sort(i.name for i in ctx.cfg.instances.values()
+                     if i.primary_node == node.uuid)
+
+
+def _live(key):
+    def getter(ctx, node):
+        if node.offline:
+            return Offline
+        if not node.vm_capable:
+            return Unavailable
+        info = ctx.live.get(node.uuid)
+        if info is None:
+            return NoData
+        value = info.get(key)
+        return Unavailable if value is None else value
+    return getter
+
+
+def _ndparams(ctx, node):
+    return dict(ctx.cfg.cluster.ndparams, **node.ndparams)
+
+
+def _node_fields():
+    f = Field
+    fields = [
+        f("name", "Node", QFT_TEXT, "Node name", lambda c, n: n.name),
+        f("uuid", "UUID", QFT_TEXT, "Node UUID", lambda c, n: n.uuid),
+        f("pip", "PrimaryIP", QFT_TEXT, "Primary IP address",
+          lambda c, n: n.primary_ip),
+        f("sip", "SecondaryIP", QFT_TEXT, "Secondary IP address",
+          lambda c, n: n.secondary_ip),
+        f("master", "IsMaster", QFT_BOOL, "Whether node is master",
+          lambda c, n: n.uuid == c.cfg.cluster.master_node),
+        f("master_candidate", "MasterC", QFT_BOOL,
+          "Whether node is a master candidate", lambda c, n: n.master_candidate),
+        f("master_capable", "MasterCapable", QFT_BOOL,
+          "Whether node can become a master candidate",
+          lambda c, n: n.master_capable),
+        f("vm_capable", "VMCapable", QFT_BOOL, "Whether node can host instances",
+          lambda c, n: n.vm_capable),
+        f("drained", "Drained", QFT_BOOL, "Whether node is drained",
+          lambda c, n: n.drained),
+        f("offline", "Offline", QFT_BOOL, "Whether node is marked offline",
+          lambda c, n: n.offline),
+        f("role", "Role", QFT_TEXT, "Node role; \"M\" for master, \"C\" for"
+          " master candidate, \"R\" for regular, \"D\" for drained, \"O\" for"
+          " offline", _role),
+        f("group", "Group", QFT_TEXT, "Node group",
+          lambda c, n: c.cfg.nodegroups[n.group].name),
+        f("group.uuid", "GroupUUID", QFT_TEXT, "UUID of node group",
+          lambda c, n: n.group),
+        f("pinst_cnt", "Pinst", QFT_NUMBER,
+          "Number of instances with this node as primary",
+          lambda c, n: len(_instances(c, n))),
+        f("sinst_cnt", "Sinst", QFT_NUMBER,
+          "Number of instances with this node as secondary", lambda c, n: 0),
+        f("pinst_list", "PriInstances", QFT_OTHER,
+          "List of instances with this node as primary", _instances),
+        f("sinst_list", "SecInstances", QFT_OTHER,
+          "List of instances with this node as secondary", lambda c, n: []),
+        f("tags", "Tags", QFT_OTHER, "Tags", lambda c, n: list(n.tags)),
+        f("powered", "Powered", QFT_BOOL, "Whether node is thought to be"
+          " powered on", lambda c, n: Unavailable),
+        f("ndparams", "NodeParameters", QFT_OTHER, "Merged node parameters",
+          _ndparams),
+        f("custom_ndparams", "CustomNodeParameters", QFT_OTHER,
+          "Custom node parameters", lambda c, n: dict(n.ndparams)),
+        f("hv_state", "HypervisorState", QFT_OTHER, "Hypervisor state",
+          lambda c, n: {}),
+        f("disk_state", "DiskState", QFT_OTHER, "Disk state", lambda c, n: {}),
+        f("serial_no", "SerialNo", QFT_NUMBER, "Node object serial number,"
+          " incremented on each modification", lambda c, n: n.serial_no),
+        f("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
+          lambda c, n: n.ctime),
+        f("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
+          lambda c, n: n.mtime),
+        f("mtotal", "MTotal", QFT_UNIT, "Total amount of memory of physical"
+          " machine", _live("memory_total")),
+        f("mnode", "MNode", QFT_UNIT, "Amount of memory used by node (dom0 for"
+          " Xen)", _live("memory_dom0")),
+        f("mfree", "MFree", QFT_UNIT, "Memory available for instance"
+          " allocations", _live("memory_free")),
+        f("dtotal", "DTotal", QFT_UNIT, "Total amount of disk space in the"
+          " default storage", _live("storage_size")),
+        f("dfree", "DFree", QFT_UNIT, "Available disk space in the default"
+          " storage", _live("storage_free")),
+        f("ctotal", "CTotal", QFT_NUMBER, "Number of logical processors",
+          _live("cpu_total")),
+        f("cnos", "CNOs", QFT_NUMBER, "Number of logical processors used by"
+          " the node OS (dom0 for Xen)", _live("cpu_dom0")),
+        f("cnodes", "CNodes", QFT_NUMBER, "Number of NUMA domains on node",
+          _live("cpu_nodes")),
+        f("csockets", "CSockets", QFT_NUMBER, "Number of physical CPU sockets",
+          _live("cpu_sockets")),
+        f("bootid", "BootID", QFT_TEXT, "Random UUID renewed for each system"
+          " reboot, can be used for detecting reboots by tracking changes",
+          _live("bootid")),
+        f("sptotal", "SpTotal", QFT_NUMBER, "Total number of physical disk"
+          " spindles", lambda c, n: Unavailable),
+        f("spfree", "SpFree", QFT_NUMBER, "Available number of physical disk"
+          " spindles", lambda c, n: Unavailable),
+    ]
+    for name in sorted(constants.ND_DEFAULTS):
+        fields.append(f("ndp/%s" % name, name, QFT_OTHER,
+                        "The \"%s\" node parameter" % name,
+                        lambda c, n, name=name: _ndparams(c, n)[name]))
+    return fields
+
+
+NODE_FIELDS = FieldSet(_node_fields(), item_kind="Node")
+
+
+def _default_storage(cluster):
+    for template in cluster.enabled_disk_templates:
+        if template in ("file", "sharedfile"):
+            return template
+        if template in ("plain", "drbd"):
+            return "lvm-vg"
+    return None
+
+
+@inlineCallbacks
+def live_node_info(ctx, cfg, nodes):
+    """:return: (Deferred) ``{node uuid: merged info or None}``."""
+    targets = [(n.name, n.primary_ip) for n in nodes
+               if not n.offline and n.vm_capable]
+    if not targets:
+        returnValue({})
+    storage = _default_storage(cfg.cluster)
+    calls = [ctx.rpc.call(targets, "node_info",
+                          list(cfg.cluster.enabled_hypervisors))]
+    if storage:
+        calls.append(ctx.rpc.call(targets, "storage_list", storage, None))
+    results = yield DeferredList(calls, fireOnOneErrback=True, consumeErrors=True)
+    info_results = results[0][1]
+    storage_results = results[1][1] if storage else {}
+    live = {}
+    for node in nodes:
+        result = info_results.get(node.name)
+        if result is None or not result.ok:
+            live[node.uuid] = None
+            continue
+        info = dict(result.payload)
+        units = storage_results.get(node.name)
+        if units is not None and units.ok and units.payload:
+            info["storage_size"] = sum(u.get("size") or 0 for u in units.payload)
+            info["storage_free"] = sum(u.get("free") or 0 for u in units.payload)
+        live[node.uuid] = info
+    returnValue(live)
+
+
+@inlineCallbacks
+def query_nodes(ctx, fields, qfilter):
+    """:return: (Deferred) a query result for nodes."""
+    cfg = ctx.config.config
+    nodes = list(cfg.nodes.values())
+    live = {}
+    if set(fields) & LIVE_FIELDS:
+        live = yield live_node_info(ctx, cfg, nodes)
+    returnValue(NODE_FIELDS.query(NodeContext(cfg, live), nodes, fields, qfilter))
+
+
+# --- operating systems --------------------------------------------------------
+
+def _os_fields():
+    f = Field
+    return [
+        f("name", "Name", QFT_TEXT, "Operating system name",
+          lambda c, o: o["name"]),
+        f("valid", "Valid", QFT_BOOL, "Whether operating system definition is"
+          " valid", lambda c, o: o["valid"]),
+        f("hidden", "Hidden", QFT_BOOL, "Whether operating system is hidden",
+          lambda c, o: o["name"] in c.cluster.hidden_os),
+        f("blacklisted", "Blacklisted", QFT_BOOL,
+          "Whether operating system is blacklisted",
+          lambda c, o: o["name"] in c.cluster.blacklisted_os),
+        f("variants", "Variants", QFT_OTHER, "Operating system variants",
+          lambda c, o: o["variants"]),
+        f("api_versions", "ApiVersions", QFT_OTHER,
+          "Operating system API versions", lambda c, o: o["api_versions"]),
+        f("parameters", "Parameters", QFT_OTHER,
+          "Operating system parameters", lambda c, o: o["parameters"]),
+        f("node_status", "NodeStatus", QFT_OTHER,
+          "Status from node", lambda c, o: o["node_status"]),
+        f("os_hvp", "OsHypervisorParams", QFT_OTHER,
+          "Operating system specific hypervisor parameters",
+          lambda c, o: c.cluster.os_hvp.get(o["name"], {})),
+        f("osparams", "OsParameters", QFT_OTHER,
+          "Operating system specific parameters",
+          lambda c, o: c.cluster.osparams.get(o["name"], {})),
+        f("trusted", "Trusted", QFT_BOOL, "Whether this OS is trusted",
+          lambda c, o: True),
+    ]
+
+
+OS_FIELDS = FieldSet(_os_fields(), item_kind="OS")
+
+
+def merge_os_reports(reports):
+    """
+    Combine per-node OS diagnoses into one entry per OS name: valid only
+    where valid on every node, variants and API versions common to all.
+
+    :param reports: ``{node name: [os dict, ...] or None}``.
+    """
+    merged = {}
+    answered = [n for n, r in reports.items() if r is not None]
+    for node, report in sorted(reports.items()):
+        for entry in report or []:
+            item = merged.setdefault(entry["name"], {
+                "name": entry["name"], "valid": True, "variants": None,
+                "api_versions": None, "parameters": None, "node_status": {}})
+            item["node_status"][node] = [[entry["path"], entry["valid"],
+                                          entry.get("error") or "",
+                                          entry["variants"],
+                                          entry["parameters"],
+                                          entry["api_versions"]]]
+            item["valid"] = item["valid"] and entry["valid"]
+            for key in ("variants", "api_versions"):
+                values = entry[key]
+                item[key] = (list(values) if item[key] is None else
+                             [v for v in item[key] if v in values])
+            if item["parameters"] is None:
+                item["parameters"] = [list(p) for p in entry["parameters"]]
+    for item in merged.values():
+        if set(item["node_status"]) != set(answered):
+            item["valid"] = False
+        for key in ("variants", "api_versions", "parameters"):
+            item[key] = item[key] or []
+    return list(merged.values())
+
+
+class _OsContext:
+    def __init__(self, cluster):
+        self.cluster = cluster
+
+
+@inlineCallbacks
+def diagnose_os(ctx, cfg):
+    """:return: (Deferred) merged OS entries from every vm_capable node."""
+    nodes = [n for n in cfg.nodes.values() if n.vm_capable and not n.offline]
+    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
+                                 "os_diagnose")
+    returnValue(merge_os_reports(
+        {name: (r.payload if r.ok else None) for name, r in results.items()}))
+
+
+@inlineCallbacks
+def query_os(ctx, fields, qfilter):
+    """:return: (Deferred) a query result for operating systems."""
+    cfg = ctx.config.config
+    entries = yield diagnose_os(ctx, cfg)
+    returnValue(OS_FIELDS.query(_OsContext(cfg.cluster), entries, fields, qfilter))
