@@ -8,6 +8,7 @@ whole call and never a hang past the timeout.
 """
 
 import attrs
+from zope.interface import Interface, implementer
 from twisted.internet.defer import CancelledError, Deferred, DeferredList, TimeoutError
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.protocol import Factory
@@ -59,6 +60,20 @@ class RpcResult:
         return self.payload
 
 
+class INodeRpc(Interface):
+    """Calls node RPC methods on many nodes at once."""
+
+    def call(nodes, method, *args, timeout=None):
+        """
+        Call C{method} with C{args} on every node in parallel.
+
+        :param nodes: ``(name, address)`` pairs.
+        :return: a Deferred firing with ``{name: RpcResult}``; it never
+            fails: a node's failure is in its L{RpcResult}.
+        """
+
+
+@implementer(INodeRpc)
 class NodeRpc:
     """
     :param reactor: the reactor.

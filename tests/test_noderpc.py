@@ -10,10 +10,13 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import SSL4ServerEndpoint
 from twisted.trial.unittest import TestCase
 
-from ganeti import constants, crypto
+from zope.interface.verify import verifyObject
+
+from ganeti import constants, crypto, errors
 from ganeti.node.service import NodeHandler, node_factory
 from ganeti.protocols import tls
-from ganeti.rpc import NodeRpc
+from ganeti.rpc import INodeRpc, NodeRpc
+from ganeti.testing.rpc import LocalRpc
 from tests.util import make_paths
 
 _PEMS = {}
@@ -26,7 +29,57 @@ def cluster_pem(name):
     return _PEMS[name]
 
 
-class NodeRpcTests(TestCase):
+class INodeRpcTestsMixin:
+    """What every node RPC client does; C{make_rpc} builds one."""
+
+    @inlineCallbacks
+    def test_interface(self):
+        """It provides INodeRpc."""
+        self.assertTrue(verifyObject(INodeRpc, self.make_rpc()))
+        yield None
+
+    @inlineCallbacks
+    def test_version(self):
+        """A member of the cluster gets the node's answer."""
+        results = yield self.make_rpc().call([("node1", "127.0.0.1")], "version")
+        self.assertTrue(results["node1"].ok)
+        self.assertEqual(results["node1"].payload, constants.PROTOCOL_VERSION)
+
+    @inlineCallbacks
+    def test_parallel_per_node(self):
+        """Calls to several nodes come back per node."""
+        results = yield self.make_rpc().call(
+            [("node1", "127.0.0.1"), ("node2", "127.0.0.1")], "test_delay", 0.05)
+        self.assertEqual(sorted(results), ["node1", "node2"])
+        self.assertTrue(all(r.ok and r.payload is True for r in results.values()))
+
+    @inlineCallbacks
+    def test_node_error(self):
+        """An error on the node is that node's failure, with its message."""
+        results = yield self.make_rpc().call([("node1", "127.0.0.1")],
+                                             "test_delay", -1)
+        self.assertFalse(results["node1"].ok)
+        self.assertIn("Negative delay", results["node1"].fail_msg)
+        e = self.assertRaises(errors.OpExecError,
+                              results["node1"].raise_on_failure, "Delay")
+        self.assertIn("node1", str(e))
+
+
+class LocalRpcTests(INodeRpcTestsMixin, TestCase):
+    """The in-process client used by logical-unit tests."""
+
+    def make_rpc(self):
+        handler = NodeHandler(make_paths(self), reactor)
+        return LocalRpc({"node1": handler, "node2": handler})
+
+    @inlineCallbacks
+    def test_down_node(self):
+        """A node without a handler is down: a per-node failure."""
+        results = yield LocalRpc({"node1": None}).call([("node1", "x")], "version")
+        self.assertFalse(results["node1"].ok)
+
+
+class NodeRpcTests(INodeRpcTestsMixin, TestCase):
     """The master's client against the real node service over loopback TLS."""
 
     @inlineCallbacks
@@ -44,27 +97,7 @@ class NodeRpcTests(TestCase):
         return NodeRpc(reactor, pem or self.pem, port=self.number,
                        timeout=timeout)
 
-    @inlineCallbacks
-    def test_version(self):
-        """A member of the cluster gets the node's answer."""
-        results = yield self.rpc().call([("node1", "127.0.0.1")], "version")
-        self.assertTrue(results["node1"].ok)
-        self.assertEqual(results["node1"].payload, constants.PROTOCOL_VERSION)
-
-    @inlineCallbacks
-    def test_parallel_per_node(self):
-        """Calls to several nodes come back per node."""
-        results = yield self.rpc().call(
-            [("a", "127.0.0.1"), ("b", "127.0.0.1")], "test_delay", 0.05)
-        self.assertEqual(sorted(results), ["a", "b"])
-        self.assertTrue(all(r.ok and r.payload is True for r in results.values()))
-
-    @inlineCallbacks
-    def test_node_error(self):
-        """An error on the node is that node's failure, with its message."""
-        results = yield self.rpc().call([("node1", "127.0.0.1")], "test_delay", -1)
-        self.assertFalse(results["node1"].ok)
-        self.assertIn("Negative delay", results["node1"].fail_msg)
+    make_rpc = rpc
 
     @inlineCallbacks
     def test_foreign_certificate_refused(self):
