@@ -44,7 +44,7 @@ class Master:
     """
 
     def __init__(self, testcase, paths=None, clock=None, start=True,
-                 max_running=20):
+                 max_running=20, rpc=None):
         self.paths = paths or make_paths(testcase)
         if not os.path.exists(self.paths.config_data):
             write_config(self.paths)
@@ -53,8 +53,30 @@ class Master:
         self.locks = LockManager()
         self.queue = JobQueue(self.paths, self.clock,
                               max_running=lambda: max_running)
-        context = MasterContext(self.config, self.paths, self.clock, self.queue)
+        context = MasterContext(self.config, self.paths, self.clock, self.queue,
+                                rpc)
+        self.context = context
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(context))
         if start:
             self.queue.startService()
+
+
+def local_cluster(testcase, clock=None, reactor=None, **kwargs):
+    """
+    A one-node master whose node RPC goes straight to a real node handler
+    (fake hypervisor, real storage) below the same root.
+
+    :return: the L{Master}.
+    """
+    from ganeti.node.handler import NodeHandler
+    from ganeti.testing.rpc import LocalRpc
+    paths = make_paths(testcase)
+    for key in ("file_storage_dir", "shared_file_storage_dir"):
+        os.makedirs(getattr(paths, key), exist_ok=True)
+    os.makedirs(os.path.join(paths.run_dir, "fake-hypervisor"), exist_ok=True)
+    write_config(paths, **kwargs)
+    clock = clock or Clock()
+    handler = NodeHandler(paths, reactor or clock)
+    return Master(testcase, paths=paths, clock=clock,
+                  rpc=LocalRpc({SETTINGS["node_name"]: handler}))

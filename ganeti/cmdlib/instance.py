@@ -8,7 +8,6 @@ The master decides and records; every change on a node is a node RPC
 created, so bad input leaves nothing behind.
 """
 
-import os
 import random
 import re
 import uuid as uuidmod
@@ -51,46 +50,24 @@ def generate_mac(cfg, prefix=None):
     raise errors.OpExecError("Could not generate a unique MAC address")
 
 
-def file_disk_path(cluster, template, instance_name, disk_uuid, index,
-                   subdir=None):
-    """
-    Where a file-based disk lives (Ganeti's layout):
-    ``<storage dir>/<instance or subdir>/<uuid>.file.disk<N>``.
-    """
-    base = (cluster.shared_file_storage_dir if template == "sharedfile"
-            else cluster.file_storage_dir)
-    directory = os.path.normpath(os.path.join(base, subdir or instance_name))
-    if not directory.startswith(os.path.normpath(base) + os.sep):
-        raise _wrong("File storage directory '%s' is outside %s" % (subdir, base))
-    return os.path.join(directory, "%s.file.disk%d" % (disk_uuid, index))
-
-
 def build_disk(cluster, template, instance_name, index, spec, file_driver,
                subdir=None):
     """:return: a new L{Disk} from a ``--disk`` specification."""
+    from ganeti.storage.registry import logical_id_for
     size = spec.get("size")
-    adopt = spec.get("adopt")
-    if template == "blockdev":
-        if not adopt:
-            raise _wrong("Disk template blockdev requires disk adoption,"
-                         " but no 'adopt' parameter given")
-        logical_id = ["manual", adopt]
-    elif template in ("file", "sharedfile"):
-        disk_uuid = _new_uuid()
-        logical_id = [file_driver or "loop", file_disk_path(
-            cluster, template, instance_name, disk_uuid, index, subdir)]
-    elif template == "plain":
-        disk_uuid = _new_uuid()
-        logical_id = [cluster.volume_group_name or constants.DEFAULT_VG,
-                      "%s.disk%d" % (disk_uuid, index)]
-    else:
+    if template not in ("file", "sharedfile", "blockdev", "plain"):
         raise _wrong("Disk template '%s' is not supported yet" % template)
     if template != "blockdev" and not isinstance(size, int):
         raise _wrong("Missing or invalid size for disk %d" % index)
     mode = spec.get("mode", "rw")
     if mode not in ("rw", "ro"):
         raise _wrong("Invalid disk access mode '%s'" % mode)
-    disk_uuid = locals().get("disk_uuid") or _new_uuid()
+    disk_uuid = _new_uuid()
+    logical_id = logical_id_for(template, cluster, instance_name, disk_uuid,
+                                index, adopt=spec.get("adopt"),
+                                vg=spec.get("vg"),
+                                file_driver=file_driver or "loop",
+                                file_storage_subdir=subdir)
     return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
                 logical_id=logical_id, iv_name="disk/%d" % index,
                 name=spec.get("name"), params={})

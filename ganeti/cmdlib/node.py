@@ -9,7 +9,8 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import errors
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_node
-from ganeti.master.query_node import OS_FIELDS, _OsContext, diagnose_os
+from ganeti.master.query_node import (
+    OS_FIELDS, _OsContext, default_storage_type, diagnose_os)
 
 STORAGE_FIELDS = ("node", "type", "name", "size", "used", "free", "allocatable")
 VOLUME_FIELDS = ("node", "phys", "vg", "name", "size", "instance")
@@ -39,18 +40,30 @@ def _nodes(cfg, names):
                   key=lambda n: n.name)
 
 
-class LUNodeQueryStorage(LogicalUnit):
-    """``gnt-node list-storage``."""
+class _FieldsLU(LogicalUnit):
+    """A query whose C{output_fields} must be among C{FIELDS}."""
+
+    FIELDS = ()
 
     def check_prereq(self):
-        unknown = [f for f in self.op["output_fields"] if f not in STORAGE_FIELDS]
+        unknown = [f for f in self.op["output_fields"] if f not in self.FIELDS]
         if unknown:
             raise errors.OpPrereqError("Unknown output fields selected: %s"
                                        % ", ".join(unknown), "wrong_input")
 
+
+class LUNodeQueryStorage(_FieldsLU):
+    """``gnt-node list-storage``."""
+
+    FIELDS = STORAGE_FIELDS
+
     @inlineCallbacks
     def execute(self):
-        storage_type = self.op["storage_type"] or _default_type(self.cfg.cluster)
+        storage_type = self.op["storage_type"] or default_storage_type(
+            self.cfg.cluster)
+        if storage_type is None:
+            raise errors.OpPrereqError("No storage type could be derived from"
+                                       " the enabled disk templates", "wrong_input")
         nodes = _nodes(self.cfg, self.op["nodes"])
         results = yield self.ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
                                           "storage_list", storage_type,
@@ -68,24 +81,10 @@ class LUNodeQueryStorage(LogicalUnit):
         returnValue(rows)
 
 
-def _default_type(cluster):
-    for template in cluster.enabled_disk_templates:
-        if template in ("file", "sharedfile"):
-            return template
-        if template in ("plain", "drbd"):
-            return "lvm-vg"
-    raise errors.OpPrereqError("No storage type could be derived from the"
-                               " enabled disk templates", "wrong_input")
-
-
-class LUNodeQueryvols(LogicalUnit):
+class LUNodeQueryvols(_FieldsLU):
     """``gnt-node volumes``: logical volumes and who uses them."""
 
-    def check_prereq(self):
-        unknown = [f for f in self.op["output_fields"] if f not in VOLUME_FIELDS]
-        if unknown:
-            raise errors.OpPrereqError("Unknown output fields selected: %s"
-                                       % ", ".join(unknown), "wrong_input")
+    FIELDS = VOLUME_FIELDS
 
     @inlineCallbacks
     def execute(self):

@@ -149,7 +149,8 @@ def _node_fields():
 NODE_FIELDS = FieldSet(_node_fields(), item_kind="Node")
 
 
-def _default_storage(cluster):
+def default_storage_type(cluster):
+    """:return: the storage type of the cluster's default disk template."""
     for template in cluster.enabled_disk_templates:
         if template in ("file", "sharedfile"):
             return template
@@ -165,7 +166,7 @@ def live_node_info(ctx, cfg, nodes):
                if not n.offline and n.vm_capable]
     if not targets:
         returnValue({})
-    storage = _default_storage(cfg.cluster)
+    storage = default_storage_type(cfg.cluster)
     calls = [ctx.rpc.call(targets, "node_info",
                           list(cfg.cluster.enabled_hypervisors))]
     if storage:

@@ -26,7 +26,7 @@ class NodeHandler:
         self._paths = paths
         self._reactor = reactor
         self._hypervisors = {}
-        self._storage = {}
+        self._storage = None
 
     # --- providers ----------------------------------------------------------
 
@@ -40,11 +40,10 @@ class NodeHandler:
         return self._hypervisors[name]
 
     def _disks(self, template):
-        if template not in self._storage:
-            from ganeti.storage.registry import get_storage
-            self._storage[template] = get_storage(template, self._paths,
-                                                  self._reactor)
-        return self._storage[template]
+        if self._storage is None:
+            from ganeti.storage.registry import BlockStorageRegistry
+            self._storage = BlockStorageRegistry(self._reactor, self._paths)
+        return self._storage.get(template)
 
     # --- node ----------------------------------------------------------------
 
@@ -174,10 +173,7 @@ class NodeHandler:
         devices = []
         for disk in disks:
             path = yield self._disks(disk["dev_type"]).assemble(disk)
-            devices.append({"path": path, "mode": disk.get("mode", "rw"),
-                            "uuid": disk["uuid"], "size": disk.get("size"),
-                            "name": disk.get("name"),
-                            "dev_type": disk["dev_type"]})
+            devices.append(dict(disk, path=path))
         returnValue(devices)
 
     @inlineCallbacks
@@ -187,8 +183,12 @@ class NodeHandler:
         returnValue(True)
 
     def _node_storage(self):
-        from ganeti.storage.registry import get_node_storage
-        return get_node_storage(self._paths, self._reactor)
+        from ganeti.storage.registry import NodeStorage
+        return NodeStorage(
+            self._reactor, self._paths,
+            file_storage_dir=ssconf.read(self._paths, "file_storage_dir"),
+            shared_file_storage_dir=ssconf.read(self._paths,
+                                                "shared_file_storage_dir"))
 
     def storage_list(self, storage_type, name):
         return self._node_storage().list_storage(storage_type, name)

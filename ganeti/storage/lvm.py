@@ -62,10 +62,20 @@ _NOT_FOUND_MARKERS = ("failed to find logical volume", "not found")
 
 def device_mapper_available():
     """
-    :return: whether this node can create and activate logical volumes
-        (the device-mapper control node exists).
+    :return: whether this node can create and activate logical volumes:
+        the kernel has registered device-mapper, or opening its control
+        node works (which also loads the module if needed).  The node
+        merely existing proves nothing: ``libdevmapper`` creates it even
+        where the kernel has no driver behind it.
     """
-    return os.path.exists(DM_CONTROL)
+    if os.path.exists("/sys/class/misc/device-mapper"):
+        return True
+    try:
+        fd = os.open(DM_CONTROL, os.O_RDWR)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
 
 
 def validate_name(name):
@@ -97,7 +107,10 @@ def _size(text):
     """
     :return: an LVM size in MiB (printed like ``1020.00``) as an L{int}.
     """
-    return int(round(float(text)))
+    try:
+        return int(round(float(text)))
+    except ValueError:
+        raise StorageError("Can't parse LVM size %r" % (text,))
 
 
 def parse_report(output, field_count):

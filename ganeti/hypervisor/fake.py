@@ -1,0 +1,240 @@
+# -*- test-case-name: tests.test_hypervisor_fake -*-
+"""
+The ``fake`` hypervisor: instances that are only state files.
+
+Nothing runs.  A "running" instance is a file named after it in
+``<run_dir>/fake-hypervisor/`` holding three lines, as in Ganeti: an id
+(always ``0``), the memory in MiB and the number of virtual CPUs.  That is
+enough for the master to see instances start, stop, fail over and migrate,
+so whole clusters can be exercised without virtualisation, and it is the
+reference the kvm provider's contract tests are written against.
+
+File operations here are a few bytes on the run directory (normally a
+tmpfs) and are done inline; the results still come as Deferreds, as the
+interface asks.
+"""
+
+import os
+
+from twisted.internet.defer import fail, succeed
+from twisted.logger import Logger
+from zope.interface import implementer
+
+from ganeti import constants
+from ganeti.errors import HypervisorError
+from ganeti.hypervisor.interfaces import (
+    STATE_RUNNING,
+    IHypervisor,
+    check_instance_name,
+    console_message,
+    instance_info,
+    linux_node_info,
+)
+from ganeti.utils.io import atomic_write, remove_file
+
+_log = Logger()
+
+#: The parameters the fake hypervisor knows, and their accepted values.
+_MIGRATION_MODES = ("live", "non-live")
+
+
+def _deferred(method):
+    """
+    Run a synchronous method and deliver its outcome as a Deferred.
+    """
+    def wrapper(*args, **kwargs):
+        try:
+            return succeed(method(*args, **kwargs))
+        except Exception:
+            return fail()
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+@implementer(IHypervisor)
+class FakeHypervisor:
+    """
+    Instances as state files below C{paths.run_dir}.
+
+    :ivar state_dir: the directory of instance files.
+    """
+
+    name = "fake"
+
+    def __init__(self, paths, reactor=None, meminfo="/proc/meminfo",
+                 cpuinfo="/proc/cpuinfo"):
+        """
+        :param paths: the node's L{ganeti.paths.Paths}.
+        :param reactor: unused; accepted so every provider is built alike.
+        :param meminfo: the file to read memory figures from (tests).
+        :param cpuinfo: the file to read CPU figures from (tests).
+        """
+        self.state_dir = os.path.join(paths.run_dir, "fake-hypervisor")
+        self._meminfo = meminfo
+        self._cpuinfo = cpuinfo
+        # As Ganeti: the directory is made when the hypervisor is loaded,
+        # so verify() reports it only if it disappears afterwards.
+        os.makedirs(self.state_dir, exist_ok=True)
+
+    def _file(self, name):
+        check_instance_name(name)
+        return os.path.join(self.state_dir, name)
+
+    def _read(self, name):
+        """
+        :return: the instance info of C{name}, or C{None} if not running.
+        """
+        try:
+            with open(self._file(name)) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return None
+        except OSError as e:
+            raise HypervisorError("Failed to read instance %s: %s"
+                                  % (name, e))
+        try:
+            memory, vcpus = int(lines[1]), int(lines[2])
+        except (IndexError, ValueError):
+            raise HypervisorError("Corrupt state file for instance %s"
+                                  % (name,))
+        return instance_info(name, lines[0].strip(), memory, vcpus,
+                             STATE_RUNNING, 0)
+
+    def _names(self):
+        try:
+            entries = os.listdir(self.state_dir)
+        except OSError as e:
+            raise HypervisorError("Failed to list instances: %s" % (e,))
+        # Skip atomic_write's temporary files (".<name>.*.tmp").
+        return sorted(n for n in entries if not n.startswith("."))
+
+    def _mark_up(self, name, memory, vcpus):
+        atomic_write(self._file(name),
+                     b"0\n%d\n%d\n" % (int(memory), int(vcpus)), fsync=False)
+
+    @_deferred
+    def start_instance(self, instance, block_devices, startup_paused=False):
+        """
+        Write the instance's state file; see L{IHypervisor.start_instance}.
+        """
+        name = instance["name"]
+        if os.path.exists(self._file(name)):
+            raise HypervisorError("Failed to start instance %s: already"
+                                  " running" % (name,))
+        self.check_parameters(instance.get("hvparams", {}))
+        beparams = dict(constants.BE_DEFAULTS, **instance.get("beparams", {}))
+        try:
+            self._mark_up(name, beparams["maxmem"], beparams["vcpus"])
+        except OSError as e:
+            raise HypervisorError("Failed to start instance %s: %s"
+                                  % (name, e))
+        _log.info("fake instance {name} started", name=name)
+
+    @_deferred
+    def stop_instance(self, name, force=False, timeout=120):
+        """
+        Remove the instance's state file; see L{IHypervisor.stop_instance}.
+        """
+        path = self._file(name)
+        if not os.path.exists(path):
+            raise HypervisorError("Failed to stop instance %s: not running"
+                                  % (name,))
+        remove_file(path)
+        _log.info("fake instance {name} stopped", name=name)
+
+    @_deferred
+    def reboot_instance(self, name):
+        """
+        Nothing to do, but the instance must be running.
+        """
+        if not os.path.exists(self._file(name)):
+            raise HypervisorError("Failed to reboot instance %s: not running"
+                                  % (name,))
+
+    @_deferred
+    def cleanup_instance(self, name):
+        """
+        A fake instance leaves nothing behind; refuses a running one.
+        """
+        if os.path.exists(self._file(name)):
+            raise HypervisorError("Cannot clean up running instance %s"
+                                  % (name,))
+
+    @_deferred
+    def list_instances(self):
+        """
+        :return: (via a Deferred) the names of the state files.
+        """
+        return self._names()
+
+    @_deferred
+    def get_instance_info(self, name):
+        """
+        :return: (via a Deferred) the info read from the state file, or
+            C{None}.
+        """
+        return self._read(name)
+
+    def _all_info(self):
+        return [info for info in map(self._read, self._names())
+                if info is not None]
+
+    @_deferred
+    def get_all_instances_info(self):
+        """
+        :return: (via a Deferred) the info of every state file.
+        """
+        return self._all_info()
+
+    @_deferred
+    def get_node_info(self, hvparams=None):
+        """
+        The node's Linux figures, minus the memory of fake instances.
+        """
+        result = linux_node_info(self._meminfo, self._cpuinfo)
+        used = sum(info["memory"] for info in self._all_info())
+        result["memory_free"] -= min(result["memory_free"], used)
+        result["hv_version"] = [int(part) for part in
+                                constants.RELEASE_VERSION.split(".")]
+        return result
+
+    def get_console(self, instance):
+        """
+        :return: a message console, as Ganeti's fake hypervisor.
+        """
+        return console_message(instance["name"],
+                               "Console not available for fake hypervisor")
+
+    @_deferred
+    def verify(self, hvparams=None):
+        """
+        :return: (via a Deferred) C{None}, or a message if the state
+            directory is missing.
+        """
+        if os.path.isdir(self.state_dir):
+            return None
+        return "The required directory '%s' does not exist" % (
+            self.state_dir,)
+
+    def check_parameters(self, hvparams):
+        """
+        Only ``migration_mode`` exists; it must be ``live`` or ``non-live``.
+
+        :raise HypervisorError: for an unknown parameter or a bad value.
+        """
+        unknown = sorted(set(hvparams) - set(constants.HV_DEFAULTS["fake"]))
+        if unknown:
+            raise HypervisorError("Unknown fake hypervisor parameters: %s"
+                                  % (", ".join(unknown),))
+        mode = hvparams.get("migration_mode", "live")
+        if mode not in _MIGRATION_MODES:
+            raise HypervisorError(
+                "Invalid value %r for migration_mode (valid: %s)"
+                % (mode, ", ".join(_MIGRATION_MODES)))
+
+    def validate_parameters(self, hvparams):
+        """
+        Nothing on the node to check beyond L{check_parameters}.
+        """
+        self.check_parameters(hvparams)

@@ -1,0 +1,293 @@
+# -*- test-case-name: tests.test_hypervisor_fake,tests.test_hypervisor_kvm -*-
+"""
+The contract every L{IHypervisor} provider must honour.
+
+L{IHypervisorTestsMixin} is run by C{tests.test_hypervisor_fake} against
+the fake (synchronously) and by C{tests.test_hypervisor_kvm} against real
+qemu (on the real reactor).  The tests are written once as generators of
+Deferreds (L{scenario}); each test case decides how to wait for them
+through its C{finish} method.
+"""
+
+import functools
+
+from twisted.internet.defer import gatherResults, inlineCallbacks
+from zope.interface.verify import verifyObject
+
+from ganeti.errors import HypervisorError
+from ganeti.hypervisor.interfaces import (
+    CONS_MESSAGE,
+    CONS_SPICE,
+    CONS_SSH,
+    CONS_VNC,
+    NODE_INFO_KEYS,
+    STATE_RUNNING,
+    IHypervisor,
+)
+
+
+def scenario(generator):
+    """
+    Turn a generator of Deferreds into a test method.
+
+    The generator runs under L{inlineCallbacks}; the resulting Deferred is
+    handed to C{self.finish}, which a synchronous test case implements
+    with C{successResultOf} and an asynchronous one by returning it.
+    """
+    run = inlineCallbacks(generator)
+
+    @functools.wraps(generator)
+    def test(self):
+        return self.finish(run(self))
+    return test
+
+
+class IHypervisorTestsMixin:
+    """
+    Tests for an L{IHypervisor} provider.
+
+    Subclasses (mixed with a trial test case) provide:
+      - C{make_hypervisor()}: a fresh provider on a fresh node root;
+      - C{make_instance(name)}: an instance dict it can start;
+      - C{finish(d)}: wait for a Deferred (see L{scenario}).
+    """
+
+    #: The instance name the tests use.
+    instance_name = "inst1.example.com"
+
+    def setUp(self):
+        super().setUp()
+        self.hv = self.make_hypervisor()
+        self.addCleanup(self._stop_leftovers)
+
+    def _stop_leftovers(self):
+        # A failed test must not leave a qemu running behind it.
+        d = self.hv.list_instances()
+        d.addCallback(lambda names: gatherResults(
+            [self.hv.stop_instance(name, force=True) for name in names],
+            consumeErrors=True))
+        return self.finish(d)
+
+    def block_devices(self, name):
+        """
+        :return: the disks to start C{name} with (none by default).
+        """
+        return []
+
+    def start(self, name=None):
+        """
+        :return: a Deferred for starting an instance built by
+            C{make_instance}.
+        """
+        name = name or self.instance_name
+        return self.hv.start_instance(self.make_instance(name),
+                                      self.block_devices(name))
+
+    @inlineCallbacks
+    def assert_fails(self, d, *errors):
+        """
+        :return: a Deferred firing with the error C{d} failed with; it
+            fails the test if C{d} succeeds or fails with another error.
+        """
+        try:
+            result = yield d
+        except errors as e:
+            return e
+        self.fail("expected %s, got result %r"
+                  % ("/".join(e.__name__ for e in errors), result))
+
+    def test_interface(self):
+        """
+        The provider really provides L{IHypervisor} and has a name.
+        """
+        self.assertTrue(verifyObject(IHypervisor, self.hv))
+        self.assertIsInstance(self.hv.name, str)
+
+    @scenario
+    def test_nothing_running(self):
+        """
+        A fresh node runs no instances and knows nothing of an unknown one.
+        """
+        self.assertEqual((yield self.hv.list_instances()), [])
+        self.assertEqual((yield self.hv.get_all_instances_info()), [])
+        self.assertIsNone((yield self.hv.get_instance_info("nope.example")))
+
+    @scenario
+    def test_start_lists_instance(self):
+        """
+        A started instance is listed, with its memory and virtual CPUs in
+        its info, in the state "running".
+        """
+        yield self.start()
+        self.assertEqual((yield self.hv.list_instances()),
+                         [self.instance_name])
+        info = yield self.hv.get_instance_info(self.instance_name)
+        instance = self.make_instance(self.instance_name)
+        self.assertEqual(
+            {key: info[key] for key in ("name", "memory", "vcpus", "state")},
+            {"name": self.instance_name,
+             "memory": instance["beparams"]["maxmem"],
+             "vcpus": instance["beparams"]["vcpus"],
+             "state": STATE_RUNNING})
+        self.assertEqual(sorted(info), ["cpu_time", "id", "memory", "name",
+                                        "state", "vcpus"])
+        [again] = yield self.hv.get_all_instances_info()
+        # CPU time moves on between the calls.
+        del info["cpu_time"], again["cpu_time"]
+        self.assertEqual(again, info)
+
+    @scenario
+    def test_start_twice_fails(self):
+        """
+        Starting a running instance fails with L{HypervisorError} and
+        leaves the running one alone.
+        """
+        yield self.start()
+        error = yield self.assert_fails(self.start(), HypervisorError)
+        self.assertIn("already running", str(error))
+        self.assertEqual((yield self.hv.list_instances()),
+                         [self.instance_name])
+
+    @scenario
+    def test_two_instances(self):
+        """
+        Instances are listed sorted by name and stopped independently.
+        """
+        yield self.start("inst2.example.com")
+        yield self.start("inst1.example.com")
+        self.assertEqual((yield self.hv.list_instances()),
+                         ["inst1.example.com", "inst2.example.com"])
+        yield self.hv.stop_instance("inst2.example.com", force=True)
+        self.assertEqual((yield self.hv.list_instances()),
+                         ["inst1.example.com"])
+
+    @scenario
+    def test_forced_stop(self):
+        """
+        A forced stop ends the instance: it is no longer listed and has no
+        info.
+        """
+        yield self.start()
+        yield self.hv.stop_instance(self.instance_name, force=True)
+        self.assertEqual((yield self.hv.list_instances()), [])
+        self.assertIsNone((yield self.hv.get_instance_info(
+            self.instance_name)))
+
+    @scenario
+    def test_stop_with_timeout(self):
+        """
+        A soft stop ends the instance within the timeout plus the time a
+        kill takes, whether or not the guest reacts to the request.
+        """
+        yield self.start()
+        yield self.hv.stop_instance(self.instance_name, timeout=1)
+        self.assertEqual((yield self.hv.list_instances()), [])
+
+    @scenario
+    def test_restart_after_stop(self):
+        """
+        A stopped instance can be started again.
+        """
+        yield self.start()
+        yield self.hv.stop_instance(self.instance_name, force=True)
+        yield self.start()
+        self.assertEqual((yield self.hv.list_instances()),
+                         [self.instance_name])
+
+    @scenario
+    def test_stop_unknown_fails(self):
+        """
+        Stopping an instance that does not run fails with
+        L{HypervisorError}.
+        """
+        error = yield self.assert_fails(
+            self.hv.stop_instance("nope.example.com"), HypervisorError)
+        self.assertIn("not running", str(error))
+
+    @scenario
+    def test_reboot(self):
+        """
+        Rebooting a running instance succeeds and it keeps running.
+        """
+        yield self.start()
+        yield self.hv.reboot_instance(self.instance_name)
+        self.assertEqual((yield self.hv.list_instances()),
+                         [self.instance_name])
+
+    @scenario
+    def test_reboot_unknown_fails(self):
+        """
+        Rebooting an instance that does not run fails with
+        L{HypervisorError}.
+        """
+        yield self.assert_fails(self.hv.reboot_instance("nope.example.com"),
+                                HypervisorError)
+
+    @scenario
+    def test_cleanup(self):
+        """
+        Cleaning up a running instance is refused; a stopped one is fine.
+        """
+        yield self.start()
+        yield self.assert_fails(self.hv.cleanup_instance(self.instance_name),
+                                HypervisorError)
+        yield self.hv.stop_instance(self.instance_name, force=True)
+        yield self.hv.cleanup_instance(self.instance_name)
+
+    @scenario
+    def test_invalid_names(self):
+        """
+        Names that could escape the state directory are refused.
+        """
+        for name in ("", "../etc", "a/b", ".hidden"):
+            instance = self.make_instance("x.example.com")
+            instance["name"] = name
+            yield self.assert_fails(self.hv.start_instance(instance, []),
+                                    HypervisorError)
+            yield self.assert_fails(self.hv.stop_instance(name),
+                                    HypervisorError)
+
+    @scenario
+    def test_node_info(self):
+        """
+        Node info has every key, with plausible memory and CPU figures.
+        """
+        info = yield self.hv.get_node_info()
+        self.assertEqual(sorted(info), sorted(NODE_INFO_KEYS))
+        self.assertGreater(info["memory_total"], 0)
+        self.assertLessEqual(info["memory_free"], info["memory_total"])
+        self.assertGreaterEqual(info["cpu_total"], 1)
+        self.assertGreaterEqual(info["cpu_nodes"], 1)
+        self.assertGreaterEqual(info["cpu_sockets"], 1)
+        self.assertTrue(all(isinstance(v, int) for v in info["hv_version"]))
+
+    def test_console(self):
+        """
+        The console description has the instance's name, a known kind and
+        the members that kind needs.
+        """
+        console = self.hv.get_console(self.make_instance(self.instance_name))
+        self.assertEqual(console["instance"], self.instance_name)
+        needed = {CONS_MESSAGE: ["message"], CONS_SSH: ["command", "user"],
+                  CONS_VNC: ["host", "port", "display"],
+                  CONS_SPICE: ["host", "port"]}
+        self.assertIn(console["kind"], needed)
+        for key in needed[console["kind"]]:
+            self.assertTrue(console[key], key)
+
+    @scenario
+    def test_verify(self):
+        """
+        A working node verifies without problems.
+        """
+        self.assertIsNone((yield self.hv.verify()))
+
+    def test_check_parameters(self):
+        """
+        The instance's own parameters pass; an unknown one is refused.
+        """
+        hvparams = self.make_instance(self.instance_name)["hvparams"]
+        self.hv.check_parameters(hvparams)
+        self.hv.validate_parameters(hvparams)
+        self.assertRaises(HypervisorError, self.hv.check_parameters,
+                          dict(hvparams, no_such_parameter=1))

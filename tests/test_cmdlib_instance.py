@@ -1,0 +1,135 @@
+"""
+Tests for the instance logical units, run as jobs through the real queue
+on a Clock, with the real node handler and the fake hypervisor.
+"""
+
+import os
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from ganeti.master.query_instance import query_instances
+from tests.util import local_cluster
+
+NAME = "inst1.example.com"
+
+
+def create(**params):
+    op = {"OP_ID": "OP_INSTANCE_CREATE", "instance_name": NAME,
+          "disk_template": "diskless", "disks": [], "nics": [{}],
+          "pnode": "node1.example.com", "no_install": True,
+          "hypervisor": "fake", "start": False}
+    op.update(params)
+    return op
+
+
+class InstanceJobTests(SynchronousTestCase):
+    """Diskless fake instances from creation to removal."""
+
+    def setUp(self):
+        self.master = local_cluster(self)
+        self.queue = self.master.queue
+
+    def run_job(self, *ops):
+        job_id = self.queue.submit(list(ops))
+        job = self.queue.get(job_id)
+        return job
+
+    def status(self, name=NAME):
+        result = self.successResultOf(query_instances(
+            self.master.context, ["name", "status", "admin_state", "oper_ram"],
+            None))
+        rows = {row[0][1]: [cell[1] for cell in row[1:]] for row in result["data"]}
+        return rows.get(name)
+
+    def assert_ok(self, job):
+        self.assertEqual(job.status, "success", job.ops[-1].result)
+
+    def test_create_stopped(self):
+        """An instance added with --no-start exists and is ADMIN_down."""
+        job = self.run_job(create())
+        self.assert_ok(job)
+        self.assertEqual(job.ops[0].result, ["node1.example.com"])
+        self.assertEqual(self.status()[:2], ["ADMIN_down", "down"])
+
+    def test_create_started(self):
+        """An instance added with start runs and reports its memory."""
+        self.assert_ok(self.run_job(create(start=True,
+                                           os_type=None)))
+        self.assertEqual(self.status(), ["running", "up", 128])
+
+    def test_life_cycle(self):
+        """Shutdown, startup, reboot and remove change what the node runs."""
+        self.assert_ok(self.run_job(create(start=True)))
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_SHUTDOWN",
+                                     "instance_name": NAME}))
+        self.assertEqual(self.status()[0], "ADMIN_down")
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_STARTUP",
+                                     "instance_name": NAME}))
+        self.assertEqual(self.status()[0], "running")
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_REBOOT",
+                                     "instance_name": NAME,
+                                     "reboot_type": "hard"}))
+        self.assertEqual(self.status()[0], "running")
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_REMOVE",
+                                     "instance_name": NAME}))
+        self.assertIsNone(self.status())
+        state_dir = os.path.join(self.master.paths.run_dir, "fake-hypervisor")
+        self.assertEqual(os.listdir(state_dir), [])
+
+    def test_duplicate_refused(self):
+        """A second instance of the same name is refused; nothing changes."""
+        self.assert_ok(self.run_job(create()))
+        serial = self.master.config.config.serial_no
+        job = self.run_job(create())
+        self.assertEqual(job.status, "error")
+        self.assertEqual(job.ops[0].result[0], "OpPrereqError")
+        self.assertIn("already in the cluster", job.ops[0].result[1][0])
+        self.assertEqual(self.master.config.config.serial_no, serial)
+
+    def test_too_much_memory(self):
+        """Memory beyond the node's free memory is refused before anything."""
+        job = self.run_job(create(start=True,
+                                  beparams={"maxmem": 100 * 1024 * 1024}))
+        self.assertEqual(job.status, "error")
+        self.assertIn("Not enough memory on node", job.ops[0].result[1][0])
+        self.assertIsNone(self.status())
+
+    def test_unknown_hypervisor_parameter(self):
+        """An unknown -H parameter is named and refused."""
+        job = self.run_job(create(hvparams={"nosuch": "1"}))
+        self.assertEqual(job.status, "error")
+        self.assertIn("Unknown hypervisor parameter 'nosuch'",
+                      job.ops[0].result[1][0])
+
+    def test_disabled_template(self):
+        """A disk template the cluster does not enable is refused."""
+        job = self.run_job(create(disk_template="plain",
+                                  disks=[{"size": 1024}]))
+        self.assertEqual(job.status, "error")
+        self.assertIn("not enabled in cluster", job.ops[0].result[1][0])
+
+    def test_modify_and_query(self):
+        """-B changes show in the merged and custom parameters."""
+        self.assert_ok(self.run_job(create()))
+        job = self.run_job({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                            "instance_name": NAME, "beparams": {"maxmem": "256"}})
+        self.assert_ok(job)
+        self.assertEqual(job.ops[0].result, [["be/maxmem", 256]])
+        instance = self.master.config.config.instance_by_name(NAME)
+        self.assertEqual(instance.beparams, {"maxmem": 256})
+
+    def test_rename(self):
+        """A stopped instance can be renamed."""
+        self.assert_ok(self.run_job(create()))
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_RENAME",
+                                     "instance_name": NAME,
+                                     "new_name": "inst2.example.com"}))
+        self.assertIsNone(self.status())
+        self.assertEqual(self.status("inst2.example.com")[0], "ADMIN_down")
+
+    def test_console_needs_running(self):
+        """The console of a stopped instance is refused."""
+        self.assert_ok(self.run_job(create()))
+        job = self.run_job({"OP_ID": "OP_INSTANCE_CONSOLE", "instance_name": NAME})
+        self.assertEqual(job.status, "error")
+        self.assertIn("is stopped", job.ops[0].result[1][0])

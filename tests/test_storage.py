@@ -1,0 +1,1065 @@
+# -*- test-case-name: tests.test_storage -*-
+"""
+Tests for L{ganeti.storage}.
+
+Command lines and the parsing of LVM's answers are tested on
+L{ProcessClock}; the shared contract of L{tests.storage_mixin} runs against
+each real backend: image files made by the real ``qemu-img``, a real loop
+device for ``blockdev``, and a real volume group for ``plain`` where the
+machine allows it (see the skip reasons).
+"""
+
+import os
+import shutil
+
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from zope.interface.verify import verifyObject
+
+from ganeti.errors import (
+    BlockDeviceError,
+    FileStoragePathError,
+    OpPrereqError,
+    ProgrammerError,
+    StorageError,
+)
+from ganeti.paths import Paths
+from ganeti.process import DEFAULT_PATH
+from ganeti.storage import blockdev, lvm
+from ganeti.storage.blockdev import AdoptedBlockDevice
+from ganeti.storage.filestorage import (
+    FileStorage,
+    allowed_paths_file,
+    check_file_storage_path,
+    describe_storage_dir,
+    is_below,
+    load_allowed_paths,
+)
+from ganeti.storage.interfaces import IBlockStorage, INodeStorage, disk_dict
+from ganeti.storage.lvm import LVM_ENV, LogicalVolumeStorage, instance_tag
+from ganeti.storage.registry import (
+    BlockStorageRegistry,
+    NodeStorage,
+    file_storage_dir_for,
+    logical_id_for,
+)
+from ganeti.testing.process import ProcessClock
+from tests.storage_mixin import (
+    IBlockStorageTestsMixin,
+    loop_skip_reason,
+    lvm_create_skip_reason,
+    lvm_tools_skip_reason,
+    make_loop_device,
+    make_volume_group,
+)
+
+MIB = 1024 * 1024
+INSTANCE = "inst1.example.com"
+
+
+def qemu_img_skip_reason():
+    """
+    :return: why real image files cannot be made here, or C{None}.
+    """
+    if shutil.which("qemu-img", path=DEFAULT_PATH) is None:
+        return "qemu-img not installed (Debian package qemu-utils)"
+    return None
+
+
+def make_file_paths(testcase):
+    """
+    :return: L{Paths} below a temporary root whose ``file-storage-paths``
+        allows its file and shared file storage directories.
+    """
+    paths = Paths(os.path.realpath(testcase.mktemp()))
+    os.makedirs(paths.conf_dir)
+    with open(allowed_paths_file(paths), "w") as f:
+        f.write("# allowed\n%s\n%s\n" % (paths.file_storage_dir,
+                                         paths.shared_file_storage_dir))
+    return paths
+
+
+def cluster_dirs(paths):
+    """
+    :return: the cluster settings L{logical_id_for} needs, for C{paths}.
+    """
+    return {"file_storage_dir": paths.file_storage_dir,
+            "shared_file_storage_dir": paths.shared_file_storage_dir,
+            "volume_group_name": "xenvg"}
+
+
+def file_disk(paths, template="file", index=0, size=10, uuid="d-uuid"):
+    """
+    :return: a disk dict of a file-based template below C{paths}.
+    """
+    return {"uuid": uuid, "dev_type": template, "size": size, "mode": "rw",
+            "logical_id": logical_id_for(template, cluster_dirs(paths),
+                                         INSTANCE, uuid, index),
+            "params": {}}
+
+
+class LogicalIdTests(SynchronousTestCase):
+    """
+    Tests for L{logical_id_for} and L{file_storage_dir_for}.
+    """
+
+    cluster = {"file_storage_dir": "/srv/ganeti/file-storage",
+               "shared_file_storage_dir": "/srv/shared",
+               "volume_group_name": "xenvg"}
+
+    def test_file(self):
+        """
+        File disks live in ``<dir>/<instance>/<uuid>.file.disk<N>``.
+        """
+        self.assertEqual(
+            logical_id_for("file", self.cluster, "i1", "u1", 2),
+            ["loop", "/srv/ganeti/file-storage/i1/u1.file.disk2"])
+        self.assertEqual(
+            logical_id_for("sharedfile", self.cluster, "i1", "u1", 0,
+                           file_driver="blktap2", file_storage_subdir="sub"),
+            ["blktap2", "/srv/shared/sub/i1/u1.file.disk0"])
+
+    def test_cluster_object(self):
+        """
+        A L{ganeti.objects.Cluster} is accepted as well as a dict.
+        """
+        from ganeti import objects
+        cluster = objects.Cluster(
+            cluster_name="c", uuid="u", master_node="n", master_ip="1",
+            master_netdev="lo", file_storage_dir="/fs",
+            volume_group_name="vg1")
+        self.assertEqual(logical_id_for("file", cluster, "i", "u", 0),
+                         ["loop", "/fs/i/u.file.disk0"])
+        self.assertEqual(logical_id_for("plain", cluster, "i", "u", 1),
+                         ["vg1", "u.disk1"])
+
+    def test_plain(self):
+        """
+        Plain disks are ``[vg, "<uuid>.disk<N>"]``, the VG overridable.
+        """
+        self.assertEqual(logical_id_for("plain", self.cluster, "i", "u", 1),
+                         ["xenvg", "u.disk1"])
+        self.assertEqual(logical_id_for("plain", self.cluster, "i", "u", 1,
+                                        vg="other"), ["other", "u.disk1"])
+        self.assertRaises(OpPrereqError, logical_id_for, "plain",
+                          {"volume_group_name": ""}, "i", "u", 0)
+
+    def test_blockdev(self):
+        """
+        Adopted devices are ``["manual", device]``; one is required.
+        """
+        self.assertEqual(logical_id_for("blockdev", self.cluster, "i", "u",
+                                        0, adopt="/dev/sdb"),
+                         ["manual", "/dev/sdb"])
+        self.assertRaises(OpPrereqError, logical_id_for, "blockdev",
+                          self.cluster, "i", "u", 0)
+
+    def test_errors(self):
+        """
+        Missing directories, escaping names, bad drivers and templates
+        without disks are refused.
+        """
+        self.assertRaises(OpPrereqError, logical_id_for, "file", {}, "i",
+                          "u", 0)
+        for name in ("../etc", "a/../../b", "/abs", ""):
+            self.assertRaises(OpPrereqError, file_storage_dir_for, "file",
+                              self.cluster, name)
+        self.assertRaises(OpPrereqError, logical_id_for, "file",
+                          self.cluster, "i", "u", 0, file_driver="nbd")
+        self.assertRaises(ProgrammerError, logical_id_for, "diskless",
+                          self.cluster, "i", "u", 0)
+
+
+class FileStoragePathTests(SynchronousTestCase):
+    """
+    Tests for L{check_file_storage_path}: file disks stay in the allowed
+    directories.
+    """
+
+    def setUp(self):
+        self.top = os.path.realpath(self.mktemp())
+        self.allowed = os.path.join(self.top, "storage")
+        os.makedirs(self.allowed)
+        self.allowed_file = os.path.join(self.top, "file-storage-paths")
+        with open(self.allowed_file, "w") as f:
+            f.write("# comment\n\nrelative/ignored\n%s\n" % (self.allowed,))
+
+    def check(self, path, **kwargs):
+        """
+        Check C{path} against this test's allowed directories.
+        """
+        return check_file_storage_path(path, self.allowed_file, **kwargs)
+
+    def assertRefused(self, path, fragment, **kwargs):
+        """
+        Assert that C{path} is refused with a message containing
+        C{fragment}.
+        """
+        e = self.assertRaises(FileStoragePathError, self.check, path,
+                              **kwargs)
+        self.assertIn(fragment, str(e))
+
+    def test_allowed(self):
+        """
+        A path below an allowed directory is accepted.
+        """
+        path = os.path.join(self.allowed, "i1", "d.file.disk0")
+        self.assertEqual(self.check(path), path)
+
+    def test_list_parsing(self):
+        """
+        Comments, blank lines and relative entries are ignored.
+        """
+        self.assertEqual(load_allowed_paths(self.allowed_file),
+                         [self.allowed])
+
+    def test_dotdot(self):
+        """
+        ``..`` (or any non-normalised path) is refused even if it would
+        resolve inside the directory.
+        """
+        self.assertRefused(os.path.join(self.allowed, "..", "x"),
+                           "not normalised")
+        self.assertRefused(self.allowed + "/i1/../i2/d", "not normalised")
+        self.assertRefused(self.allowed + "//d", "not normalised")
+
+    def test_outside(self):
+        """
+        Paths elsewhere, or merely sharing a prefix, are refused.
+        """
+        self.assertRefused(os.path.join(self.top, "other", "d"),
+                           "not acceptable for file storage")
+        self.assertRefused(self.allowed + "-evil/d",
+                           "not acceptable for file storage")
+
+    def test_directory_itself(self):
+        """
+        The allowed directory itself is only accepted when asked.
+        """
+        self.assertRefused(self.allowed, "not acceptable")
+        self.assertEqual(self.check(self.allowed, exact_match_ok=True),
+                         self.allowed)
+
+    def test_relative(self):
+        """
+        Relative paths are refused.
+        """
+        self.assertRefused("storage/d", "must be absolute")
+
+    def test_forbidden(self):
+        """
+        System directories are refused even when listed.
+        """
+        with open(self.allowed_file, "a") as f:
+            f.write("/etc\n/usr/lib\n")
+        self.assertRefused("/etc/passwd", "forbidden prefix")
+        self.assertRefused("/usr/lib/x", "forbidden prefix")
+
+    def test_symlink_escape(self):
+        """
+        A symlink inside the directory cannot lead outside it.
+        """
+        os.symlink(self.top, os.path.join(self.allowed, "link"))
+        self.assertRefused(os.path.join(self.allowed, "link", "x"),
+                           "outside the file storage directory")
+
+    def test_no_list(self):
+        """
+        Without a readable ``file-storage-paths`` nothing is allowed.
+        """
+        os.remove(self.allowed_file)
+        self.assertRefused(os.path.join(self.allowed, "d"),
+                           "No paths are valid")
+
+    def test_is_below(self):
+        """
+        L{is_below} compares whole path components.
+        """
+        self.assertTrue(is_below("/a", "/a/b"))
+        self.assertTrue(is_below("/", "/a"))
+        self.assertFalse(is_below("/a", "/a"))
+        self.assertFalse(is_below("/a", "/ab"))
+
+
+class FileStorageUnitTests(SynchronousTestCase):
+    """
+    Tests for L{FileStorage}'s command lines on L{ProcessClock}.
+    """
+
+    def setUp(self):
+        self.paths = make_file_paths(self)
+        self.clock = ProcessClock()
+        self.storage = FileStorage(self.clock, self.paths)
+        self.disk = file_disk(self.paths)
+        self.path = self.disk["logical_id"][1]
+
+    def test_create(self):
+        """
+        C{create} makes the instance directory and runs ``qemu-img create``
+        for a raw image of the disk's size.
+        """
+        d = self.storage.create(self.disk, INSTANCE)
+        [proc] = self.clock.processes
+        self.assertEqual(proc.argv, ["qemu-img", "create", "-f", "raw",
+                                     self.path, "10M"])
+        self.assertTrue(os.path.isdir(os.path.dirname(self.path)))
+        proc.exit(0)
+        self.assertEqual(self.successResultOf(d), self.path)
+
+    def test_create_failure(self):
+        """
+        A failing ``qemu-img`` fails C{create} with its message.
+        """
+        d = self.storage.create(self.disk, INSTANCE)
+        proc = self.clock.processes[0]
+        proc.feed_stderr(b"qemu-img: disk full\n")
+        proc.exit(1)
+        message = str(self.failureResultOf(d, BlockDeviceError).value)
+        self.assertIn("can't create", message)
+        self.assertIn("qemu-img: disk full", message)
+
+    def test_create_existing(self):
+        """
+        An existing image is never overwritten.
+        """
+        os.makedirs(os.path.dirname(self.path))
+        open(self.path, "w").close()
+        self.failureResultOf(self.storage.create(self.disk, INSTANCE),
+                             BlockDeviceError)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_create_bad_size(self):
+        """
+        A size that is not a positive integer is refused.
+        """
+        for size in (0, -1, 1.5, "10"):
+            self.failureResultOf(
+                self.storage.create(dict(self.disk, size=size), INSTANCE),
+                BlockDeviceError)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_refused_path(self):
+        """
+        A disk outside the allowed directories is refused before anything
+        runs or is created.
+        """
+        disk = dict(self.disk, logical_id=["loop", "/tmp/evil/d"])
+        self.failureResultOf(self.storage.create(disk, INSTANCE),
+                             FileStoragePathError)
+        self.failureResultOf(self.storage.remove(disk), FileStoragePathError)
+        self.assertEqual(self.clock.processes, [])
+        self.assertFalse(os.path.exists("/tmp/evil"))
+
+    def test_bad_driver(self):
+        """
+        Unknown drivers are refused.
+        """
+        disk = dict(self.disk, logical_id=["nbd", self.path])
+        self.failureResultOf(self.storage.exists(disk), BlockDeviceError)
+
+    def test_grow(self):
+        """
+        C{grow} runs ``qemu-img resize`` by the amount and reports the new
+        size.
+        """
+        os.makedirs(os.path.dirname(self.path))
+        with open(self.path, "wb") as f:
+            f.truncate(10 * MIB)
+        d = self.storage.grow(self.disk, 6)
+        [proc] = self.clock.processes
+        self.assertEqual(proc.argv, ["qemu-img", "resize", "-f", "raw",
+                                     self.path, "+6M"])
+        with open(self.path, "ab") as f:
+            f.truncate(16 * MIB)
+        proc.exit(0)
+        self.assertEqual(self.successResultOf(d), 16)
+
+    def test_grow_missing(self):
+        """
+        Growing a missing image fails without running anything.
+        """
+        self.failureResultOf(self.storage.grow(self.disk, 1),
+                             BlockDeviceError)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_remove_directory(self):
+        """
+        An instance directory can be removed once empty, and not before.
+        """
+        directory = os.path.dirname(self.path)
+        os.makedirs(directory)
+        open(self.path, "w").close()
+        self.failureResultOf(self.storage.remove_directory(directory),
+                             BlockDeviceError)
+        self.successResultOf(self.storage.remove(self.disk))
+        self.successResultOf(self.storage.remove_directory(directory))
+        self.assertFalse(os.path.exists(directory))
+        self.successResultOf(self.storage.remove_directory(directory))
+
+    def test_threadpool(self):
+        """
+        With a thread pool, file system calls go through it.
+        """
+        calls = []
+
+        class Pool:
+            def callInThreadWithCallback(self, on_result, f, *a, **kw):
+                calls.append(f)
+                on_result(True, f(*a, **kw))
+
+        class Reactor(ProcessClock):
+            def callFromThread(self, f, *a, **kw):
+                f(*a, **kw)
+
+        storage = FileStorage(Reactor(), self.paths, threadpool=Pool())
+        self.assertIs(self.successResultOf(storage.exists(self.disk)), False)
+        self.assertEqual(calls, [os.path.isfile])
+
+    def test_templates(self):
+        """
+        The shared variant reports the shared directory; other templates
+        are refused.
+        """
+        shared = FileStorage(self.clock, self.paths, "sharedfile")
+        self.assertEqual((shared.template, shared.storage_dir),
+                         ("sharedfile", self.paths.shared_file_storage_dir))
+        self.assertRaises(ValueError, FileStorage, self.clock, self.paths,
+                          "plain")
+
+
+class BlockdevUnitTests(SynchronousTestCase):
+    """
+    Tests for L{AdoptedBlockDevice} without a real device.
+    """
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.storage = AdoptedBlockDevice(self.clock)
+        self.disk = {"uuid": "u", "dev_type": "blockdev", "size": 0,
+                     "logical_id": ["manual", "/dev/sdx"]}
+
+    def test_get_size(self):
+        """
+        The size comes from ``blockdev --getsize64``.
+        """
+        self.patch(blockdev, "_is_block_device", lambda path: True)
+        d = self.storage.get_size(self.disk)
+        [proc] = self.clock.processes
+        self.assertEqual(proc.argv, ["blockdev", "--getsize64", "/dev/sdx"])
+        proc.feed_stdout(b"%d\n" % (3 * MIB + 5,))
+        proc.exit(0)
+        self.assertEqual(self.successResultOf(d), 3)
+
+    def test_get_size_garbage(self):
+        """
+        Output that is not a number fails clearly.
+        """
+        self.patch(blockdev, "_is_block_device", lambda path: True)
+        d = self.storage.get_size(self.disk)
+        self.clock.processes[0].feed_stdout(b"what\n")
+        self.clock.processes[0].exit(0)
+        self.failureResultOf(d, BlockDeviceError)
+
+    def test_outside_dev(self):
+        """
+        Only devices below ``/dev`` can be adopted.
+        """
+        disk = dict(self.disk, logical_id=["manual", "/tmp/file"])
+        self.failureResultOf(self.storage.create(disk, INSTANCE),
+                             BlockDeviceError)
+        disk = dict(self.disk, logical_id=["manual", "/dev/../etc/passwd"])
+        self.failureResultOf(self.storage.exists(disk), BlockDeviceError)
+
+    def test_not_block_device(self):
+        """
+        A character device is not a block device.
+        """
+        disk = dict(self.disk, logical_id=["manual", "/dev/null"])
+        f = self.failureResultOf(self.storage.create(disk, INSTANCE),
+                                 BlockDeviceError)
+        self.assertIn("/dev/null is not a block device", str(f.value))
+
+    def test_wrong_driver(self):
+        """
+        Only the ``manual`` driver exists.
+        """
+        disk = dict(self.disk, logical_id=["auto", "/dev/sdx"])
+        self.failureResultOf(self.storage.create(disk, INSTANCE),
+                             BlockDeviceError)
+
+    def test_remove_keeps_data(self):
+        """
+        Removing runs nothing: the data belongs to the administrator.
+        """
+        self.successResultOf(self.storage.remove(self.disk))
+        self.assertEqual(self.clock.processes, [])
+
+
+VGS_OUTPUT = b"  xenvg|1020.00|500.00|wz--n-\n  other|100.00|100.00|wz--n-\n"
+PVS_OUTPUT = (b"  /dev/sda3|xenvg|510.00|300.00|210.00|a--\n"
+              b"  /dev/sdb1|xenvg|510.00|220.00|290.00|a--\n"
+              b"  /dev/sdc1|xenvg|100.00|0|100.00|---\n"
+              b"  /dev/sdd1|other|100.00|0|100.00|a--\n")
+DM_ERROR = (b"  /dev/mapper/control: open failed: No such device\n"
+            b"  Failure to communicate with kernel device-mapper driver.\n")
+
+
+class LVMUnitTests(SynchronousTestCase):
+    """
+    Tests for L{ganeti.storage.lvm} on L{ProcessClock}.
+    """
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.storage = LogicalVolumeStorage(self.clock)
+        self.disk = {"uuid": "u", "dev_type": "plain", "size": 100,
+                     "mode": "rw", "logical_id": ["xenvg", "u.disk0"],
+                     "params": {"stripes": 2}}
+
+    def answer(self, index, stdout=b"", code=0, stderr=b""):
+        """
+        Play child C{index}: print C{stdout}/C{stderr}, exit with C{code}.
+
+        :return: the L{FakeProcess}.
+        """
+        proc = self.clock.processes[index]
+        if stdout:
+            proc.feed_stdout(stdout)
+        if stderr:
+            proc.feed_stderr(stderr)
+        proc.exit(code)
+        return proc
+
+    def test_list_vgs(self):
+        """
+        ``vgs`` runs with Ganeti's report options; sizes become integers,
+        used is size minus free.
+        """
+        d = lvm.list_vgs(self.clock)
+        proc = self.answer(0, VGS_OUTPUT)
+        self.assertEqual(proc.argv, [
+            "vgs", "--noheadings", "--nosuffix", "--units=m", "--unbuffered",
+            "--separator=|", "-ovg_name,vg_size,vg_free,vg_attr"])
+        self.assertEqual(proc.env, LVM_ENV)
+        self.assertEqual(self.successResultOf(d), [
+            {"type": "lvm-vg", "name": "xenvg", "size": 1020, "used": 520,
+             "free": 500, "allocatable": True},
+            {"type": "lvm-vg", "name": "other", "size": 100, "used": 0,
+             "free": 100, "allocatable": True}])
+
+    def test_list_pvs(self):
+        """
+        ``pvs`` gives one unit per PV; ``a`` in the attributes means
+        allocatable.
+        """
+        d = lvm.list_pvs(self.clock, "/dev/sdc1")
+        proc = self.answer(0, PVS_OUTPUT.splitlines(True)[2])
+        self.assertEqual(proc.argv[-2:], [
+            "-opv_name,vg_name,pv_size,pv_used,pv_free,pv_attr",
+            "/dev/sdc1"])
+        self.assertEqual(self.successResultOf(d), [
+            {"type": "lvm-pv", "name": "/dev/sdc1", "vg": "xenvg",
+             "size": 100, "used": 0, "free": 100, "allocatable": False}])
+
+    def test_list_volumes_bad_size(self):
+        """
+        A size LVM should never print is refused as a L{StorageError}.
+        """
+        d = lvm.list_volumes(self.clock)
+        proc = self.answer(0, b"  thin||xenvg|\n")
+        self.assertEqual(proc.argv[-1], "-olv_name,lv_size,devices,vg_name")
+        self.failureResultOf(d, StorageError)
+
+    def test_list_volumes_multi_pv(self):
+        """
+        An LV over two PVs is listed twice; one without devices once.
+        """
+        d = lvm.list_volumes(self.clock)
+        self.answer(0, b"  a.disk0|1024.00|/dev/sda3(0),/dev/sdb1(5)|xenvg\n"
+                       b"  b|8.00||xenvg\n")
+        self.assertEqual(self.successResultOf(d), [
+            {"name": "a.disk0", "size": 1024, "dev": "/dev/sda3",
+             "vg": "xenvg"},
+            {"name": "a.disk0", "size": 1024, "dev": "/dev/sdb1",
+             "vg": "xenvg"},
+            {"name": "b", "size": 8, "dev": "", "vg": "xenvg"}])
+
+    def test_report_failure(self):
+        """
+        A failing report command is a L{StorageError} with its reason.
+        """
+        d = lvm.list_vgs(self.clock, "nope")
+        self.answer(0, code=5,
+                    stderr=b'  Volume group "nope" not found\n')
+        self.assertIn('Volume group "nope" not found',
+                      str(self.failureResultOf(d, StorageError).value))
+
+    def test_bad_line(self):
+        """
+        Output with the wrong number of fields is refused.
+        """
+        d = lvm.list_vgs(self.clock)
+        self.answer(0, b"  xenvg|1020.00\n")
+        self.failureResultOf(d, StorageError)
+
+    def test_create(self):
+        """
+        C{create} checks the PVs, then runs ``lvcreate`` striped over the
+        allocatable PVs of the VG (most free first), tagged with the
+        instance.
+        """
+        d = self.storage.create(self.disk, INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        proc = self.answer(1)
+        self.assertEqual(proc.argv, [
+            "lvcreate", "-Wn", "-L100m", "-nu.disk0", "--addtag",
+            "originstname+inst1.example.com", "-i2", "xenvg", "/dev/sdb1",
+            "/dev/sda3"])
+        self.assertEqual(self.successResultOf(d), "/dev/xenvg/u.disk0")
+
+    def test_create_fewer_stripes(self):
+        """
+        When the wide stripe cannot be allocated, fewer stripes are tried.
+        """
+        d = self.storage.create(self.disk, INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        self.answer(1, code=5, stderr=b"  Insufficient suitable allocatable"
+                                      b" extents\n")
+        proc = self.answer(2)
+        self.assertIn("-i1", proc.argv)
+        self.assertEqual(self.successResultOf(d), "/dev/xenvg/u.disk0")
+
+    def test_create_all_fail(self):
+        """
+        When every attempt fails, the last reason is given.
+        """
+        d = self.storage.create(self.disk, INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        self.answer(1, code=5, stderr=b"  first\n")
+        self.answer(2, code=5, stderr=b"  second\n")
+        message = str(self.failureResultOf(d, BlockDeviceError).value)
+        self.assertIn("LV create failed", message)
+        self.assertIn("second", message)
+
+    def test_create_without_device_mapper(self):
+        """
+        Without device-mapper the error says so and quotes ``lvcreate``;
+        no other stripe count is tried.
+        """
+        d = self.storage.create(dict(self.disk, params={}), INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        self.answer(1, code=3, stderr=DM_ERROR)
+        message = str(self.failureResultOf(d, BlockDeviceError).value)
+        self.assertIn("device-mapper is not available on this node",
+                      message)
+        self.assertIn("lvcreate said: /dev/mapper/control: open failed: No"
+                      " such device Failure to communicate", message)
+        self.assertEqual(len(self.clock.processes), 2)
+
+    def test_create_no_space(self):
+        """
+        A VG without enough free space is refused before ``lvcreate``.
+        """
+        d = self.storage.create(dict(self.disk, size=1000), INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        self.assertIn("required 1000 MiB, available 500 MiB",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_create_unknown_vg(self):
+        """
+        A VG without PVs (or that does not exist) is refused.
+        """
+        disk = dict(self.disk, logical_id=["novg", "x"])
+        d = self.storage.create(disk, INSTANCE)
+        self.answer(0, PVS_OUTPUT)
+        self.assertIn("no allocatable physical volumes",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+
+    def test_invalid_names(self):
+        """
+        Names LVM would refuse (or misread) are refused before running.
+        """
+        for vg, lv in (("xenvg", "a/b"), ("xenvg", ".."), ("x y", "a"),
+                       ("xenvg", "a_mlog"), ("xenvg", "snapshot"),
+                       ("xenvg", "")):
+            disk = dict(self.disk, logical_id=[vg, lv])
+            self.failureResultOf(self.storage.create(disk, INSTANCE),
+                                 BlockDeviceError)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_remove_missing(self):
+        """
+        Removing an LV that ``lvs`` does not know runs no ``lvremove``.
+        """
+        d = self.storage.remove(self.disk)
+        proc = self.answer(0, code=5, stderr=b'  Failed to find logical'
+                                             b' volume "xenvg/u.disk0"\n')
+        self.assertEqual(proc.argv[-2:], ["-olv_name,lv_size",
+                                          "xenvg/u.disk0"])
+        self.assertIsNone(self.successResultOf(d))
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_remove(self):
+        """
+        An existing LV is removed with ``lvremove -f``.
+        """
+        d = self.storage.remove(self.disk)
+        self.answer(0, b"  u.disk0|100.00\n")
+        proc = self.answer(1)
+        self.assertEqual(proc.argv, ["lvremove", "-f", "xenvg/u.disk0"])
+        self.assertIsNone(self.successResultOf(d))
+
+    def test_lvs_other_failure(self):
+        """
+        An ``lvs`` failure that is not "not found" is an error.
+        """
+        d = self.storage.exists(self.disk)
+        self.answer(0, code=5, stderr=b"  Locking failed\n")
+        self.failureResultOf(d, BlockDeviceError)
+
+    def test_exists_and_size(self):
+        """
+        C{exists} and C{get_size} ask ``lvs``.
+        """
+        d = self.storage.exists(self.disk)
+        self.answer(0, b"  u.disk0|100.00\n")
+        self.assertIs(self.successResultOf(d), True)
+        d = self.storage.get_size(self.disk)
+        self.answer(1, b"  u.disk0|104.00\n")
+        self.assertEqual(self.successResultOf(d), 104)
+        d = self.storage.get_size(self.disk)
+        self.answer(2, code=5, stderr=b'  Volume group "xenvg" not found\n')
+        self.failureResultOf(d, BlockDeviceError)
+
+    def test_grow(self):
+        """
+        C{grow} tries ``lvextend`` with ever looser allocation policies.
+        """
+        d = self.storage.grow(self.disk, 20)
+        self.answer(0, b"  u.disk0|100.00\n")
+        first = self.answer(1, code=5, stderr=b"  Insufficient\n")
+        second = self.answer(2)
+        self.answer(3, b"  u.disk0|120.00\n")
+        self.assertEqual(first.argv, ["lvextend", "-L+20m", "--alloc",
+                                      "contiguous", "/dev/xenvg/u.disk0"])
+        self.assertEqual(second.argv[3], "cling")
+        self.assertEqual(self.successResultOf(d), 120)
+
+    def test_grow_fails(self):
+        """
+        When no policy works, C{grow} fails with the last reason.
+        """
+        d = self.storage.grow(self.disk, 20)
+        self.answer(0, b"  u.disk0|100.00\n")
+        for index in (1, 2, 3):
+            self.answer(index, code=5, stderr=b"  no room\n")
+        self.assertIn("no room",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+
+    def test_assemble(self):
+        """
+        C{assemble} activates the LV with ``lvchange -ay``.
+        """
+        d = self.storage.assemble(self.disk)
+        proc = self.answer(0)
+        self.assertEqual(proc.argv, ["lvchange", "-ay",
+                                     "/dev/xenvg/u.disk0"])
+        self.assertEqual(self.successResultOf(d), "/dev/xenvg/u.disk0")
+
+    def test_assemble_without_device_mapper(self):
+        """
+        Activation without device-mapper says why it failed.
+        """
+        d = self.storage.assemble(self.disk)
+        self.answer(0, code=5, stderr=DM_ERROR)
+        self.assertIn("device-mapper is not available",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+
+    def test_instance_tag(self):
+        """
+        Tags keep only the characters LVM allows, and 128 of them.
+        """
+        self.assertEqual(instance_tag("a b/c"), "originstname+a_b_c")
+        self.assertEqual(len(instance_tag("x" * 300)), 128)
+
+
+class RegistryTests(SynchronousTestCase):
+    """
+    Tests for L{BlockStorageRegistry} and L{NodeStorage}.
+    """
+
+    def setUp(self):
+        self.paths = make_file_paths(self)
+        self.clock = ProcessClock()
+
+    def test_providers(self):
+        """
+        Each supported template has a provider for it.
+        """
+        registry = BlockStorageRegistry(self.clock, self.paths)
+        self.assertEqual(registry.templates,
+                         ("blockdev", "file", "plain", "sharedfile"))
+        for template in registry.templates:
+            provider = registry.get(template)
+            self.assertTrue(verifyObject(IBlockStorage, provider))
+            self.assertEqual(provider.template, template)
+        self.assertIs(registry.for_disk({"dev_type": "plain"}),
+                      registry.get("plain"))
+        for template in ("diskless", "drbd", "nope"):
+            self.assertRaises(BlockDeviceError, registry.get, template)
+
+    def test_disk_dict(self):
+        """
+        L{disk_dict} fills defaults and insists on a C{logical_id}.
+        """
+        self.assertEqual(disk_dict({"uuid": "u", "logical_id": ("a", "b")}),
+                         {"uuid": "u", "logical_id": ["a", "b"],
+                          "mode": "rw", "params": {}, "size": 0})
+        self.assertRaises(ProgrammerError, disk_dict, {"uuid": "u"})
+
+    def test_file_storage(self):
+        """
+        File storage reports the file system's size and free space and the
+        size of the files in the directory, in MiB.
+        """
+        directory = os.path.join(self.paths.file_storage_dir, "i1")
+        os.makedirs(directory)
+        with open(os.path.join(directory, "d"), "wb") as f:
+            f.truncate(5 * MIB)
+        node = NodeStorage(self.clock, self.paths, node_name="node1")
+        self.assertTrue(verifyObject(INodeStorage, node))
+        [unit] = self.successResultOf(node.list_storage("file"))
+        st = os.statvfs(self.paths.file_storage_dir)
+        self.assertEqual(unit, {
+            "node": "node1", "type": "file",
+            "name": self.paths.file_storage_dir,
+            "size": st.f_frsize * st.f_blocks // MIB, "used": 5,
+            "free": unit["free"], "allocatable": True})
+        self.assertLessEqual(unit["free"], unit["size"])
+
+    def test_shared_file_storage(self):
+        """
+        Shared file storage reports its own directory; a name picks another.
+        """
+        os.makedirs(self.paths.shared_file_storage_dir)
+        node = NodeStorage(self.clock, self.paths)
+        [unit] = self.successResultOf(node.list_storage("sharedfile"))
+        self.assertEqual((unit["type"], unit["name"], unit["used"]),
+                         ("sharedfile", self.paths.shared_file_storage_dir,
+                          0))
+        self.assertNotIn("node", unit)
+        [unit] = self.successResultOf(
+            node.list_storage("file", self.paths.conf_dir))
+        self.assertEqual(unit["name"], self.paths.conf_dir)
+
+    def test_missing_directory(self):
+        """
+        A missing directory is a L{StorageError}.
+        """
+        node = NodeStorage(self.clock, self.paths)
+        self.assertIn("Failed to retrieve file system information", str(
+            self.failureResultOf(node.list_storage("file"),
+                                 StorageError).value))
+
+    def test_unknown_type(self):
+        """
+        Unknown storage types are refused.
+        """
+        node = NodeStorage(self.clock, self.paths)
+        self.failureResultOf(node.list_storage("gluster"), StorageError)
+
+    def test_lvm_types(self):
+        """
+        ``lvm-vg`` and ``lvm-pv`` units come from ``vgs``/``pvs``, with the
+        node name added; volumes from ``lvs``.
+        """
+        node = NodeStorage(self.clock, self.paths, node_name="n1")
+        d = node.list_storage("lvm-pv", "/dev/sdd1")
+        proc = self.clock.processes[0]
+        self.assertEqual(proc.argv[0], "pvs")
+        proc.feed_stdout(PVS_OUTPUT.splitlines(True)[3])
+        proc.exit(0)
+        self.assertEqual(self.successResultOf(d), [
+            {"node": "n1", "type": "lvm-pv", "name": "/dev/sdd1",
+             "size": 100, "used": 0, "free": 100, "allocatable": True}])
+        d = node.list_storage("lvm-vg")
+        self.clock.processes[1].feed_stdout(VGS_OUTPUT)
+        self.clock.processes[1].exit(0)
+        self.assertEqual([u["name"] for u in self.successResultOf(d)],
+                         ["xenvg", "other"])
+        d = node.list_volumes()
+        self.assertEqual(self.clock.processes[2].argv[0], "lvs")
+        self.clock.processes[2].exit(0)
+        self.assertEqual(self.successResultOf(d), [])
+
+    def test_describe_storage_dir(self):
+        """
+        L{describe_storage_dir} counts the apparent size of nested files.
+        """
+        top = os.path.realpath(self.mktemp())
+        os.makedirs(os.path.join(top, "a", "b"))
+        for name, size in (("a/x", 2 * MIB), ("a/b/y", 3 * MIB)):
+            with open(os.path.join(top, name), "wb") as f:
+                f.truncate(size)
+        self.assertEqual(describe_storage_dir(top, "sharedfile")["used"], 5)
+
+
+class FileContractTests(IBlockStorageTestsMixin, TestCase):
+    """
+    The contract for ``file`` disks, with the real ``qemu-img``.
+    """
+
+    skip = qemu_img_skip_reason()
+    template = "file"
+
+    def setUp(self):
+        from twisted.internet import reactor
+
+        self.paths = make_file_paths(self)
+        self.storage = FileStorage(reactor, self.paths, self.template)
+
+    def new_disk(self, index=0):
+        return file_disk(self.paths, self.template, index,
+                         size=self.disk_size, uuid="uuid-%d" % (index,))
+
+    def missing_disk(self):
+        return self.new_disk(9)
+
+    def expected_path(self, disk):
+        return disk["logical_id"][1]
+
+    async def test_image_is_sparse_raw(self):
+        """
+        The image is a raw file of exactly the size, taking (almost) no
+        space until written.
+        """
+        disk = self.new_disk()
+        path = await self.storage.create(disk, self.instance_name)
+        st = os.stat(path)
+        self.assertEqual(st.st_size, self.disk_size * MIB)
+        self.assertLess(st.st_blocks * 512, MIB)
+
+
+class SharedFileContractTests(FileContractTests):
+    """
+    The contract for ``sharedfile`` disks.
+    """
+
+    template = "sharedfile"
+
+
+class BlockdevContractTests(IBlockStorageTestsMixin, TestCase):
+    """
+    The contract for adopted block devices, on a real loop device.
+    """
+
+    skip = loop_skip_reason()
+    template = "blockdev"
+    creates_data = False
+    supports_grow = False
+
+    async def setUp(self):
+        from twisted.internet import reactor
+
+        self.storage = AdoptedBlockDevice(reactor)
+        self.device = await make_loop_device(self, reactor, self.disk_size)
+
+    def new_disk(self, index=0):
+        return {"uuid": "uuid-%d" % (index,), "dev_type": "blockdev",
+                "size": self.disk_size, "mode": "rw",
+                "logical_id": ["manual", self.device], "params": {}}
+
+    def missing_disk(self):
+        return dict(self.new_disk(),
+                    logical_id=["manual", "/dev/ganeti-test-no-such-device"])
+
+    def expected_path(self, disk):
+        return self.device
+
+
+class PlainContractTests(IBlockStorageTestsMixin, TestCase):
+    """
+    The contract for LVM ``plain`` disks, on a volume group on a loop
+    device.
+    """
+
+    skip = lvm_create_skip_reason()
+    template = "plain"
+
+    async def setUp(self):
+        from twisted.internet import reactor
+
+        self.storage = LogicalVolumeStorage(reactor)
+        self.vg, _ = await make_volume_group(self, reactor)
+
+    def new_disk(self, index=0):
+        return {"uuid": "uuid-%d" % (index,), "dev_type": "plain",
+                "size": self.disk_size, "mode": "rw",
+                "logical_id": lvm.logical_id(self.vg, "uuid", index),
+                "params": {"stripes": 1}}
+
+    def missing_disk(self):
+        return self.new_disk(9)
+
+    def expected_path(self, disk):
+        return "/dev/%s/%s" % tuple(disk["logical_id"])
+
+
+class RealLVMTests(TestCase):
+    """
+    The LVM tools for real, on a volume group on a loop device: reports
+    work everywhere; where device-mapper is missing, C{create} must say so.
+    """
+
+    skip = lvm_tools_skip_reason()
+
+    async def setUp(self):
+        from twisted.internet import reactor
+
+        self.reactor = reactor
+        self.vg, self.pv = await make_volume_group(self, reactor, 64)
+        self.node = NodeStorage(reactor, Paths("/nonexistent"), "n1")
+
+    async def test_reports(self):
+        """
+        ``vgs`` and ``pvs`` describe the new VG and its PV; ``lvs`` lists
+        no volume in it.
+        """
+        [vg] = await self.node.list_storage("lvm-vg", self.vg)
+        self.assertEqual((vg["node"], vg["type"], vg["name"],
+                          vg["allocatable"], vg["used"]),
+                         ("n1", "lvm-vg", self.vg, True, 0))
+        # 64 MiB minus LVM's metadata, in whole extents.
+        self.assertTrue(56 <= vg["size"] <= 64, vg)
+        self.assertEqual(vg["free"], vg["size"])
+        [pv] = await self.node.list_storage("lvm-pv", self.pv)
+        self.assertEqual((pv["name"], pv["size"], pv["free"],
+                          pv["allocatable"]),
+                         (self.pv, vg["size"], vg["free"], True))
+        volumes = await self.node.list_volumes()
+        self.assertEqual([v for v in volumes if v["vg"] == self.vg], [])
+
+    async def test_unknown_vg(self):
+        """
+        Asking for a VG that does not exist is a L{StorageError}.
+        """
+        with self.assertRaises(StorageError):
+            await self.node.list_storage("lvm-vg", self.vg + "x")
+
+    async def test_create_reports_missing_device_mapper(self):
+        """
+        Where device-mapper is missing, C{create} fails saying so, with
+        ``lvcreate``'s own words.
+        """
+        if lvm.device_mapper_available():
+            self.skipTest("device-mapper is available here")
+        storage = LogicalVolumeStorage(self.reactor)
+        disk = {"uuid": "u", "dev_type": "plain", "size": 8,
+                "logical_id": [self.vg, "u.disk0"], "params": {}}
+        with self.assertRaises(BlockDeviceError) as caught:
+            await storage.create(disk, INSTANCE)
+        message = str(caught.exception)
+        self.assertIn("device-mapper is not available on this node",
+                      message)
+        self.assertIn("lvcreate said:", message)
+        self.assertIs(await storage.exists(disk), False)
