@@ -49,7 +49,8 @@ class IHypervisorTestsMixin:
     Subclasses (mixed with a trial test case) provide:
       - C{make_hypervisor()}: a fresh provider on a fresh node root;
       - C{make_instance(name)}: an instance dict it can start;
-      - C{finish(d)}: wait for a Deferred (see L{scenario}).
+      - C{finish(d)}: wait for a Deferred (see L{scenario});
+    and may override L{node_hvparams} and L{block_devices}.
     """
 
     #: The instance name the tests use.
@@ -67,6 +68,13 @@ class IHypervisorTestsMixin:
             [self.hv.stop_instance(name, force=True) for name in names],
             consumeErrors=True))
         return self.finish(d)
+
+    def node_hvparams(self):
+        """
+        :return: the hvparams for node-wide calls (C{get_node_info},
+            C{verify}); C{None} means the defaults.
+        """
+        return None
 
     def block_devices(self, name):
         """
@@ -252,7 +260,7 @@ class IHypervisorTestsMixin:
         """
         Node info has every key, with plausible memory and CPU figures.
         """
-        info = yield self.hv.get_node_info()
+        info = yield self.hv.get_node_info(self.node_hvparams())
         self.assertEqual(sorted(info), sorted(NODE_INFO_KEYS))
         self.assertGreater(info["memory_total"], 0)
         self.assertLessEqual(info["memory_free"], info["memory_total"])
@@ -280,7 +288,7 @@ class IHypervisorTestsMixin:
         """
         A working node verifies without problems.
         """
-        self.assertIsNone((yield self.hv.verify()))
+        self.assertIsNone((yield self.hv.verify(self.node_hvparams())))
 
     def test_check_parameters(self):
         """

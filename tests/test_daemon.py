@@ -271,3 +271,114 @@ class RecoveryTests(SynchronousTestCase):
         code, out, err = c.run("gnt-job", "wait", str(running))
         self.assertEqual(code, 1)
         self.assertIn("master daemon stopped", err)
+
+
+def write_os(root, name, create_script):
+    """Install an API 20 OS definition with the given create script."""
+    path = os.path.join(root, "srv/ganeti/os", name)
+    os.makedirs(path)
+    files = {"ganeti_api_version": "20\n", "variants.list": "default\n",
+             "parameters.list": "greeting Text to write into the disk\n",
+             "create": create_script}
+    for script in ("export", "import", "rename", "verify"):
+        files[script] = "#!/bin/sh\nexit 0\n"
+    for filename, text in files.items():
+        with open(os.path.join(path, filename), "w") as f:
+            f.write(text)
+        if filename not in ("ganeti_api_version", "variants.list",
+                            "parameters.list"):
+            os.chmod(os.path.join(path, filename), 0o755)
+
+
+GOOD_OS = """#!/bin/sh
+set -e
+printf 'INSTALLED %s %s\\n' "$INSTANCE_NAME" "${OSP_GREETING:-hello}" |
+  dd of="$DISK_0_PATH" conv=notrunc 2>/dev/null
+"""
+
+BAD_OS = """#!/bin/sh
+echo "disk is cursed" >&2
+exit 3
+"""
+
+
+class InstanceCommandTests(SynchronousTestCase):
+    """gnt-instance and gnt-os against a running master (fake hypervisor)."""
+
+    skip = _skip_reason() or (
+        None if shutil.which("qemu-img") else "qemu-img (qemu-utils) is missing")
+
+    def setUp(self):
+        self.cluster = Cluster(self)
+        self.cluster.init()
+
+    def test_fake_life_cycle(self):
+        """A diskless fake instance is added, stopped, started and removed."""
+        c = self.cluster
+        c.ok("gnt-instance", "add", "-t", "diskless", "--no-name-check",
+             "--no-ip-check", "--no-install", "-n", c.node, "inst1")
+        self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "inst1"))
+        c.ok("gnt-instance", "startup", "inst1")
+        listing = c.ok("gnt-instance", "list", "--no-headers", "-o",
+                       "name,status,oper_state")
+        self.assertEqual(listing.split(), ["inst1", "running", "Y"])
+        c.ok("gnt-instance", "reboot", "inst1")
+        c.ok("gnt-instance", "shutdown", "inst1")
+        self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "inst1"))
+        c.ok("gnt-instance", "remove", "-f", "inst1")
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers"), "")
+        code, out, err = c.run("gnt-instance", "startup", "inst1")
+        self.assertEqual(code, 1)
+        self.assertIn("Instance 'inst1' not known", err)
+
+    def test_file_disk_and_os(self):
+        """A file disk is created, the OS installs into it, it grows."""
+        c = self.cluster
+        write_os(c.root, "demo", GOOD_OS)
+        self.assertEqual(c.ok("gnt-os", "list").split(), ["Name", "demo+default"])
+        c.ok("gnt-instance", "add", "-t", "file", "--disk", "0:size=64M",
+             "-o", "demo+default", "-O", "greeting=hi", "--no-name-check",
+             "--no-ip-check", "--no-start", "web1")
+        [image] = os.listdir(os.path.join(c.root, "srv/ganeti/file-storage/web1"))
+        path = os.path.join(c.root, "srv/ganeti/file-storage/web1", image)
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(16), b"INSTALLED web1 h")
+        self.assertEqual(os.path.getsize(path), 64 * 1024 * 1024)
+        c.ok("gnt-instance", "grow-disk", "web1", "0", "32M")
+        self.assertEqual(os.path.getsize(path), 96 * 1024 * 1024)
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers", "-o",
+                              "disk.size/0", "web1").strip(), "96M")
+        c.ok("gnt-instance", "remove", "-f", "web1")
+        self.assertFalse(os.path.exists(path))
+
+    def test_failed_install_leaves_nothing(self):
+        """A failing OS create script shows its log; disks and config go."""
+        c = self.cluster
+        write_os(c.root, "broken", BAD_OS)
+        code, out, err = c.run("gnt-instance", "add", "-t", "file", "--disk",
+                               "0:size=64M", "-o", "broken+default",
+                               "--no-name-check", "--no-ip-check", "x1")
+        self.assertEqual(code, 1)
+        self.assertIn("disk is cursed", err)
+        self.assertIn("var/log/ganeti/os/", err)
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers"), "")
+        self.assertEqual(os.listdir(os.path.join(c.root,
+                                                 "srv/ganeti/file-storage")), [])
+
+    def test_bad_input(self):
+        """Unknown OS, bad size unit, too much memory: refused, no trace."""
+        c = self.cluster
+        write_os(c.root, "demo", GOOD_OS)
+        for args, message in (
+                (["-o", "nosuch", "--disk", "0:size=64M"], "OS 'nosuch'"),
+                (["-o", "demo+default", "--disk", "0:size=64Q"], "Unknown unit"),
+                (["-o", "demo+default", "--disk", "0:size=64M", "-B",
+                  "maxmem=99999999"], "Not enough memory"),
+                (["-o", "demo+default", "--disk", "0:size=64M", "-H",
+                  "fake:nosuch=1"], "Unknown hypervisor parameter")):
+            code, out, err = c.run("gnt-instance", "add", "-t", "file",
+                                   "--no-name-check", "--no-ip-check",
+                                   *args, "x1")
+            self.assertEqual(code, 1, args)
+            self.assertIn(message, err, args)
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers"), "")

@@ -96,7 +96,7 @@ class FakeHypervisorTests(SynchronousTestCase):
             self.assertEqual(f.read(), "0\n512\n3\n")
         info = self.successResultOf(self.hv.get_instance_info(
             "web.example.com"))
-        self.assertEqual(info["id"], "0")
+        self.assertEqual(info["id"], 0)
         self.successResultOf(self.hv.stop_instance("web.example.com"))
         self.assertFalse(os.path.exists(path))
 

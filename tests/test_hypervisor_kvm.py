@@ -13,13 +13,20 @@ missing, when qemu, the kernel or a static busybox is not installed
 import json
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Protocol
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
 from ganeti import constants
@@ -28,12 +35,19 @@ from ganeti.hypervisor.interfaces import STATE_RUNNING
 from ganeti.hypervisor.kvm import (
     KvmHypervisor,
     RuntimeLayout,
+    _ProcessHandle,
     check_hvparams,
     fill_hvparams,
     kvm_command,
     validate_hvparams,
 )
-from ganeti.hypervisor.qmp import QmpCommandError, connect_qmp, qmp_call
+from ganeti.hypervisor.qmp import (
+    QmpCommandError,
+    QmpError,
+    QmpProtocol,
+    connect_qmp,
+    qmp_call,
+)
 from ganeti.hypervisor.registry import get_hypervisor
 from ganeti.paths import Paths
 from ganeti.process import run_command
@@ -134,6 +148,154 @@ def process_gone(pid):
             return f.read() == b""
     except OSError:
         return True
+
+
+class QmpProtocolTests(SynchronousTestCase):
+    """
+    Tests for L{QmpProtocol} against a scripted qemu.
+    """
+
+    GREETING = {"QMP": {"version": {"qemu": {"major": 7, "minor": 2,
+                                             "micro": 0}},
+                        "capabilities": []}}
+
+    def setUp(self):
+        self.transport = StringTransport()
+        self.protocol = QmpProtocol()
+        self.protocol.makeConnection(self.transport)
+
+    def sent(self):
+        """
+        :return: the JSON messages written since the last call.
+        """
+        lines = self.transport.value().splitlines()
+        self.transport.clear()
+        return [json.loads(line) for line in lines]
+
+    def receive(self, *messages):
+        for message in messages:
+            self.protocol.dataReceived(json.dumps(message).encode() + b"\r\n")
+
+    def negotiate(self):
+        self.receive(self.GREETING)
+        [request] = self.sent()
+        self.receive({"return": {}, "id": request["id"]})
+        return request
+
+    def test_negotiation(self):
+        """
+        The greeting is answered with ``qmp_capabilities``; C{ready} fires
+        with the greeting once qemu accepts it.
+        """
+        self.assertNoResult(self.protocol.ready)
+        request = self.negotiate()
+        self.assertEqual(request["execute"], "qmp_capabilities")
+        self.assertEqual(self.successResultOf(self.protocol.ready),
+                         self.GREETING["QMP"])
+
+    def test_execute_before_ready(self):
+        """
+        Commands before negotiation fail at once.
+        """
+        self.failureResultOf(self.protocol.execute("query-status"), QmpError)
+
+    def test_answers_by_id(self):
+        """
+        Answers are matched by id, whatever their order, and events in
+        between reach handlers and waiters.
+        """
+        self.negotiate()
+        events = []
+        self.protocol.add_event_handler(events.append)
+        waiting = self.protocol.wait_for_event("POWERDOWN")
+        first = self.protocol.execute("query-status")
+        second = self.protocol.execute("system_powerdown", {"x": 1})
+        one, two = self.sent()
+        self.assertEqual(two["arguments"], {"x": 1})
+        powerdown = {"event": "POWERDOWN", "timestamp": {}}
+        self.receive(powerdown, {"return": {}, "id": two["id"]},
+                     {"return": {"status": "running"}, "id": one["id"]})
+        self.assertEqual(self.successResultOf(first), {"status": "running"})
+        self.assertEqual(self.successResultOf(second), {})
+        self.assertEqual(self.successResultOf(waiting), powerdown)
+        self.assertEqual(events, [powerdown])
+
+    def test_error_answer(self):
+        """
+        An error answer fails the command with L{QmpCommandError}.
+        """
+        self.negotiate()
+        d = self.protocol.execute("nope")
+        [request] = self.sent()
+        self.receive({"error": {"class": "CommandNotFound",
+                                "desc": "The command nope has not been"
+                                        " found"}, "id": request["id"]})
+        error = self.failureResultOf(d, QmpCommandError).value
+        self.assertEqual(error.error_class, "CommandNotFound")
+        self.assertIn("nope", str(error))
+
+    def test_connection_lost(self):
+        """
+        A lost connection fails pending commands and event waiters and
+        fires L{QmpProtocol.when_closed}.
+        """
+        self.negotiate()
+        d = self.protocol.execute("query-status")
+        waiting = self.protocol.wait_for_event("SHUTDOWN")
+        closed = self.protocol.when_closed()
+        self.protocol.connectionLost(Failure(ConnectionDone()))
+        self.failureResultOf(d, QmpError)
+        self.failureResultOf(waiting, QmpError)
+        self.successResultOf(closed)
+        self.successResultOf(self.protocol.when_closed())
+
+    def test_garbage(self):
+        """
+        A line that is not JSON fails negotiation and drops the connection.
+        """
+        self.protocol.dataReceived(b"hello\r\n")
+        self.failureResultOf(self.protocol.ready, QmpError)
+        self.assertTrue(self.transport.disconnecting)
+
+
+class ProcessHandleTests(SynchronousTestCase):
+    """
+    Tests for L{_ProcessHandle} on a plain clock, where exits are polled.
+    """
+
+    def setUp(self):
+        # A stand-in for a qemu: a process that is not going anywhere.
+        self.child = subprocess.Popen(
+            [sys.executable, "-c", "import time; time.sleep(60)"])
+        self.addCleanup(self.child.wait)
+        self.addCleanup(self.child.kill)
+        self.clock = Clock()
+        self.handle = _ProcessHandle(self.clock, self.child.pid)
+        self.addCleanup(self.handle.close)
+
+    def test_timeout(self):
+        """
+        Waiting on a live process gives C{False} after the timeout.
+        """
+        d = self.handle.wait(5)
+        self.clock.advance(4.9)
+        self.assertNoResult(d)
+        self.clock.advance(0.1)
+        self.assertIs(self.successResultOf(d), False)
+        self.assertFalse(self.handle.exited())
+
+    def test_exit(self):
+        """
+        A killed process is noticed at the next poll, before the timeout.
+        """
+        d = self.handle.wait(5)
+        self.handle.send_signal(signal.SIGKILL)
+        # Wait (without reaping) until the kernel has really ended it.
+        os.waitid(os.P_PID, self.child.pid, os.WEXITED | os.WNOWAIT)
+        self.clock.advance(0.1)
+        self.assertIs(self.successResultOf(d), True)
+        self.assertEqual(self.clock.getDelayedCalls(), [])
+        self.assertIs(self.successResultOf(self.handle.wait(5)), True)
 
 
 class KvmCommandLineTests(SynchronousTestCase):
@@ -645,6 +807,9 @@ class KvmContractTests(IHypervisorTestsMixin, TestCase):
 
     def make_instance(self, name):
         return kvm_instance(name, guest_hvparams(self.guest))
+
+    def node_hvparams(self):
+        return fill_hvparams(guest_hvparams(self.guest))
 
     def finish(self, d):
         return d

@@ -94,15 +94,23 @@ def node_address(node):
     return (node.name, node.primary_ip)
 
 
-def call_node(ctx, node, method, *args, what=None, timeout=None):
+def call_node(ctx, node, method, *args, what=None, timeout=None,
+              prereq=False):
     """
     Call one node; :return: a Deferred firing with its answer.
 
+    :param prereq: the call checks a prerequisite, so a refusal is an
+        OpPrereqError (nothing was changed), not an execution error.
     :raise OpExecError: (through the Deferred) naming the node and C{what}.
     """
     if node.offline:
         raise errors.OpExecError("Node %s is offline" % node.name)
     d = ctx.rpc.call([node_address(node)], method, *args, timeout=timeout)
-    return d.addCallback(
-        lambda results: results[node.name].raise_on_failure(
-            what or "Call %s failed" % method))
+    d.addCallback(lambda results: results[node.name].raise_on_failure(
+        what or "Call %s failed" % method))
+    if prereq:
+        def refused(failure):
+            failure.trap(errors.OpExecError)
+            raise errors.OpPrereqError(str(failure.value), "environment_error")
+        d.addErrback(refused)
+    return d

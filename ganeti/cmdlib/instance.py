@@ -146,7 +146,8 @@ class _InstanceLU(LogicalUnit):
     def check_free_memory(self, node, needed, reason):
         info = yield call_node(self.ctx, node, "node_info",
                                [self.instance_hypervisor()],
-                               what="Can't get data from node %s" % node.name)
+                               what="Can't get data from node %s" % node.name,
+                               prereq=True)
         free = info.get("memory_free")
         if free is None:
             raise errors.OpPrereqError("Can't compute free memory on node %s"
@@ -242,10 +243,11 @@ class LUInstanceCreate(_InstanceLU):
         if self.install:
             yield call_node(self.ctx, self.node, "os_check", op["os_type"],
                             op["osparams"], what="OS '%s' not suitable"
-                            % op["os_type"])
+                            % op["os_type"], prereq=True)
         yield call_node(self.ctx, self.node, "hypervisor_check", self.hypervisor,
                         self.hvparams_filled(),
-                        what="Hypervisor parameter validation failed")
+                        what="Hypervisor parameter validation failed",
+                        prereq=True)
         if op["start"]:
             yield self.check_free_memory(
                 self.node, fill_beparams(cluster, self.beparams)["maxmem"],
@@ -325,7 +327,8 @@ class LUInstanceCreate(_InstanceLU):
         storage_type = "lvm-vg" if self.template == "plain" else self.template
         units = yield call_node(self.ctx, self.node, "storage_list",
                                 storage_type, None,
-                                what="Cannot get storage information")
+                                what="Cannot get storage information",
+                                prereq=True)
         free = max([u.get("free") or 0 for u in units], default=0)
         if needed > free:
             raise errors.OpPrereqError(
@@ -552,7 +555,7 @@ class LUInstanceReinstall(_InstanceLU):
                          % self.instance.name)
         yield call_node(self.ctx, self.pnode, "os_check", self.os_name,
                         self.op["osparams"] or {},
-                        what="OS '%s' not suitable" % self.os_name)
+                        what="OS '%s' not suitable" % self.os_name, prereq=True)
 
     @inlineCallbacks
     def execute(self):
@@ -799,7 +802,8 @@ class LUInstanceSetParams(_InstanceLU):
         if op["os_name"]:
             yield call_node(self.ctx, self.pnode, "os_check", op["os_name"],
                             self.changes.get("osparams", instance.osparams),
-                            what="OS '%s' not suitable" % op["os_name"])
+                            what="OS '%s' not suitable" % op["os_name"],
+                            prereq=True)
             self.changes["os"] = op["os_name"]
             self.result.append(["os", op["os_name"]])
         if op["disk_template"] or op["pnode"] or op["runtime_mem"] \

@@ -98,7 +98,11 @@ class FakeHypervisor:
         except (IndexError, ValueError):
             raise HypervisorError("Corrupt state file for instance %s"
                                   % (name,))
-        return instance_info(name, lines[0].strip(), memory, vcpus,
+        try:
+            instance_id = int(lines[0])
+        except ValueError:
+            instance_id = lines[0].strip()
+        return instance_info(name, instance_id, memory, vcpus,
                              STATE_RUNNING, 0)
 
     def _names(self):

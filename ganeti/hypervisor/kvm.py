@@ -918,15 +918,21 @@ class KvmHypervisor:
     @inlineCallbacks
     def _create_tap(self, tap, nic, hvp):
         """
-        Create a tap device and connect it as the NIC's mode says.
+        Create a tap device and connect it as the NIC's mode says:
+        ``bridged`` adds it to the bridge named by ``link`` (an untagged
+        access port of ``vlan`` if one is set), ``routed`` adds a host
+        route to the NIC's IP (in the routing table named by ``link``),
+        other modes (``ext``) only bring it up.
         """
+        mode, link = nic.get("mode", "bridged"), nic.get("link") or ""
+        if mode == "openvswitch":
+            raise HypervisorError("Open vSwitch NICs are not supported yet")
         queues = hvp["virtio_net_queues"] \
             if hvp["nic_type"] == "paravirtual" else 1
         ip_cmd = ["ip", "tuntap", "add", "dev", tap, "mode", "tap"]
         if queues > 1:
             ip_cmd.append("multi_queue")
         yield check_command(self._reactor, ip_cmd, timeout=30)
-        mode, link = nic.get("mode", "bridged"), nic.get("link") or ""
         vlan = str(nic.get("vlan") or "").lstrip(".")
         if mode == "bridged":
             if not os.path.isdir("/sys/class/net/%s/bridge" % link):
@@ -942,11 +948,6 @@ class KvmHypervisor:
                 yield check_command(self._reactor, [
                     "bridge", "vlan", "add", "dev", tap, "vid", vlan, "pvid",
                     "untagged"], timeout=30)
-        elif mode == "openvswitch":
-            command = ["ovs-vsctl", "add-port", link, tap]
-            if vlan:
-                command.append("tag=" + vlan)
-            yield check_command(self._reactor, command, timeout=30)
         yield check_command(self._reactor, ["ip", "link", "set", "dev", tap,
                                             "up"], timeout=30)
         if mode == "routed" and nic.get("ip"):
@@ -1027,6 +1028,9 @@ class KvmHypervisor:
     @inlineCallbacks
     def _start(self, instance, block_devices, startup_paused):
         name = instance["name"]
+        if "," in name:
+            # qemu would read what follows a comma in -name as options.
+            raise HypervisorError("Invalid instance name %r for kvm" % name)
         hvp = fill_hvparams(instance.get("hvparams"))
         validate_hvparams(instance.get("hvparams") or {})
         if self._alive_pid(name) is not None:
@@ -1149,8 +1153,10 @@ class KvmHypervisor:
         acpi = runtime.get("hvparams", {}).get("acpi", True)
         handle = _ProcessHandle(self._reactor, pid)
         try:
-            gone = False
-            if not force and acpi:
+            # Look again now that the pidfd pins the process: the pid read
+            # from the file may have ended (and been reused) in between.
+            gone = self._alive_pid(name) != pid
+            if not gone and not force and acpi:
                 try:
                     yield self._qmp(name, "system_powerdown")
                 except QmpError as e:

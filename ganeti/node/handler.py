@@ -10,6 +10,8 @@ not its arithmetic on this node's state: it reports what really is, and
 every failure travels back as a Ganeti error with its message.
 """
 
+import os
+
 from twisted.internet.defer import inlineCallbacks, returnValue
 from twisted.internet.task import deferLater
 
@@ -162,8 +164,17 @@ class NodeHandler:
     def blockdev_create(self, disk, instance_name):
         return self._disks(disk["dev_type"]).create(disk, instance_name)
 
+    @inlineCallbacks
     def blockdev_remove(self, disk):
-        return self._disks(disk["dev_type"]).remove(disk)
+        storage = self._disks(disk["dev_type"])
+        yield storage.remove(disk)
+        if disk["dev_type"] in ("file", "sharedfile"):
+            # The instance's directory goes with its last disk.
+            directory = os.path.dirname(disk["logical_id"][1])
+            try:
+                yield storage.remove_directory(directory)
+            except errors.GenericError:
+                pass
 
     def blockdev_grow(self, disk, amount):
         return self._disks(disk["dev_type"]).grow(disk, amount)
