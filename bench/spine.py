@@ -62,7 +62,12 @@ def main():
     os.makedirs(os.path.join(root, "etc"))
     with open(os.path.join(root, "etc/hosts"), "w") as f:
         f.write("127.0.100.2 bench-cluster.example.com\n")
-    env = dict(os.environ, GANETI_ROOT=root)
+    # The node gets its own name and address, so its node service does not
+    # collide with another cluster on this machine (a running demo).
+    with open(os.path.join(root, "etc/hosts"), "a") as f:
+        f.write("127.0.101.9 bench-node.example.com\n")
+    env = dict(os.environ, GANETI_ROOT=root,
+               GANETI_HOSTNAME="bench-node.example.com")
     ops_file = os.path.join(root, "ops.json")
     with open(ops_file, "w") as f:
         json.dump([{"OP_ID": "OP_TEST_DELAY", "duration": 0.001}], f)

@@ -39,7 +39,7 @@ def load(path):
 
 def dump(config):
     """:return: the bytes of ``config.data`` for C{config}."""
-    return json.dumps(config.to_dict(), sort_keys=True, indent=1).encode("utf-8")
+    return json.dumps(config.to_dict(), separators=(",", ":")).encode("utf-8")
 
 
 def save(path, config):

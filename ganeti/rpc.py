@@ -9,7 +9,9 @@ whole call and never a hang past the timeout.
 
 import attrs
 from zope.interface import Interface, implementer
-from twisted.internet.defer import CancelledError, Deferred, DeferredList, TimeoutError
+from twisted.internet.defer import (
+    CancelledError, Deferred, DeferredList, TimeoutError, succeed)
+from twisted.python.failure import Failure
 from twisted.internet.endpoints import HostnameEndpoint, wrapClientTLS
 from twisted.internet.protocol import Factory
 from twisted.protocols import amp
@@ -76,6 +78,9 @@ class INodeRpc(Interface):
 @implementer(INodeRpc)
 class NodeRpc:
     """
+    Keeps one TLS connection per node and sends every call over it: a TLS
+    handshake costs more than most calls, and jobs make many.
+
     :param reactor: the reactor.
     :param pem: the cluster certificate and key (bytes).
     :param port: the node service port.
@@ -87,32 +92,64 @@ class NodeRpc:
         self._options = tls.client_options(pem)
         self._port = port
         self._timeout = timeout
+        self._connected = {}
+        self._connecting = {}
+
+    def _connection(self, address, timeout):
+        """:return: a Deferred firing with a connected protocol."""
+        protocol = self._connected.get(address)
+        if protocol is not None:
+            return succeed(protocol)
+        waiting = self._connecting.get(address)
+        d = Deferred()
+        if waiting is not None:
+            waiting.append(d)
+            return d
+        waiting = self._connecting[address] = [d]
+        endpoint = wrapClientTLS(self._options, HostnameEndpoint(
+            self._reactor, address, self._port, timeout=timeout))
+
+        def connected(protocol):
+            self._connected[address] = protocol
+            protocol.lost.addCallback(lambda _: self._forget(address, protocol))
+            return protocol
+
+        def settle(outcome):
+            del self._connecting[address]
+            for waiter in waiting:
+                if isinstance(outcome, Failure):
+                    waiter.errback(outcome)
+                else:
+                    waiter.callback(outcome)
+
+        connect = endpoint.connect(Factory.forProtocol(_ClientAMP))
+        connect.addCallback(connected).addBoth(settle)
+        return d
+
+    def _forget(self, address, protocol):
+        if self._connected.get(address) is protocol:
+            del self._connected[address]
 
     def _call_one(self, name, address, method, args, timeout):
         command = NODE_COMMANDS[method]
         kwargs = dict(zip(nodeproto.METHODS[method], args))
-        endpoint = wrapClientTLS(self._options, HostnameEndpoint(
-            self._reactor, address, self._port, timeout=timeout))
+        used = []
 
         def failed(failure):
+            if failure.check(TimeoutError, CancelledError) and used:
+                # A node that stopped answering: start afresh next time.
+                used[0].transport.abortConnection()
             return RpcResult(name, fail_msg=_describe(failure))
 
         def connected(protocol):
             # The whole outcome is settled in this chain, before AMP appends
             # its own errback (which would turn a failure into None).
+            used.append(protocol)
             d = protocol.callRemote(command, **kwargs)
             d.addErrback(decode_error)
-            d.addCallbacks(lambda answer: RpcResult(name, answer["result"]),
-                           failed)
+            return d.addCallback(lambda answer: RpcResult(name, answer["result"]))
 
-            def close(result):
-                # Answer only once the connection is gone, so nothing of
-                # this call outlives it.
-                protocol.transport.loseConnection()
-                return protocol.lost.addCallback(lambda _: result)
-            return d.addCallback(close)
-
-        d = endpoint.connect(Factory.forProtocol(_ClientAMP))
+        d = self._connection(address, timeout)
         d.addCallback(connected)
         d.addTimeout(timeout, self._reactor)
         return d.addErrback(failed)
@@ -129,6 +166,17 @@ class NodeRpc:
                  for name, address in nodes]
         d = DeferredList(calls, consumeErrors=True)
         return d.addCallback(lambda results: {r.node: r for _, r in results})
+
+    def close(self):
+        """
+        Close every connection.
+
+        :return: a Deferred firing once they are all gone.
+        """
+        protocols = list(self._connected.values())
+        for protocol in protocols:
+            protocol.transport.loseConnection()
+        return DeferredList([p.lost for p in protocols])
 
 
 def _describe(failure):

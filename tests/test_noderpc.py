@@ -94,8 +94,10 @@ class NodeRpcTests(INodeRpcTestsMixin, TestCase):
         self.number = self.port.getHost().port
 
     def rpc(self, pem=None, timeout=5.0):
-        return NodeRpc(reactor, pem or self.pem, port=self.number,
-                       timeout=timeout)
+        rpc = NodeRpc(reactor, pem or self.pem, port=self.number,
+                      timeout=timeout)
+        self.addCleanup(rpc.close)
+        return rpc
 
     make_rpc = rpc
 
@@ -109,6 +111,16 @@ class NodeRpcTests(INodeRpcTestsMixin, TestCase):
         results = yield self.rpc(pem=foreign).call([("node1", "127.0.0.1")],
                                                    "version")
         self.assertFalse(results["node1"].ok)
+
+    @inlineCallbacks
+    def test_connection_reused(self):
+        """Successive calls to a node share one connection."""
+        rpc = self.rpc()
+        yield rpc.call([("node1", "127.0.0.1")], "version")
+        first = rpc._connected["127.0.0.1"]
+        results = yield rpc.call([("node1", "127.0.0.1")], "version")
+        self.assertTrue(results["node1"].ok)
+        self.assertIs(rpc._connected["127.0.0.1"], first)
 
     @inlineCallbacks
     def test_dead_node(self):

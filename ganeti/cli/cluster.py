@@ -139,8 +139,14 @@ def init_cluster(opts, args):
     if "enabled_disk_templates" in settings and not settings["enabled_disk_templates"]:
         raise UsageError("Disk templates unknown: ")
     paths = base.get_paths()
-    bootstrap.init_cluster(paths, settings)
-    daemon.start(paths, wait_for_master=True)
+    config = bootstrap.init_cluster(paths, settings)
+    try:
+        daemon.start(paths, wait_for_master=True)
+    except errors.GenericError:
+        # A cluster whose daemon cannot run is no cluster: undo the init.
+        daemon.stop(paths)
+        bootstrap.destroy_cluster(paths, config)
+        raise
     base.submit_opcode({"OP_ID": "OP_CLUSTER_POST_INIT"}, opts)
     return 0
 

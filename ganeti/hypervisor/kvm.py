@@ -340,21 +340,27 @@ class RuntimeLayout:
                 self.nic_dir]
 
     def pid_file(self, name):
+        """:return: the pid file of instance C{name}."""
         return os.path.join(self.pid_dir, name)
 
     def qmp_socket(self, name):
+        """:return: the QMP socket of instance C{name}."""
         return os.path.join(self.ctrl_dir, name + ".qmp")
 
     def serial_socket(self, name):
+        """:return: the serial console socket of instance C{name}."""
         return os.path.join(self.ctrl_dir, name + ".serial")
 
     def qga_socket(self, name):
+        """:return: the guest agent socket of instance C{name}."""
         return os.path.join(self.ctrl_dir, name + ".qga")
 
     def runtime_file(self, name):
+        """:return: the saved runtime (JSON) of instance C{name}."""
         return os.path.join(self.conf_dir, name + ".runtime")
 
     def instance_nic_dir(self, name):
+        """:return: the NIC files' directory of instance C{name}."""
         return os.path.join(self.nic_dir, name)
 
     def runtime_paths(self, name):

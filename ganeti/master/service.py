@@ -116,6 +116,10 @@ class MasterService(MultiService):
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)
 
+    def stopService(self):
+        d = MultiService.stopService(self)
+        return d.addBoth(lambda _: self.context.rpc.close())
+
     def _auto_archive(self):
         if self.queue.running:
             self.queue.auto_archive(constants.JOB_AUTOARCHIVE_AGE)

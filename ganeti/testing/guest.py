@@ -22,9 +22,11 @@ then false and soft stops time out).
 The boot line is printed only once the power button is being watched, so
 a test may ask for a soft stop as soon as it has seen the line.
 
-This is fixture code that runs before the reactor does: it reads and
-writes files directly.  Nothing is executed to build the image; the
-``newc`` cpio archive is written in Python.
+L{build_guest_image} is fixture code that runs before the reactor does:
+it reads and writes files directly.  Nothing is executed to build the
+image; the ``newc`` cpio archive is written in Python.
+L{connect_console} attaches a L{SerialConsole} to an instance's serial
+socket, on which a test waits for lines without sleeping.
 """
 
 import glob
@@ -48,7 +50,8 @@ POWERDOWN_LINE = "GANETI-GUEST-POWERDOWN"
 #: Kernel arguments that keep the console quiet and the boot short.
 KERNEL_ARGS = "quiet mitigations=off"
 
-# Bump when the image layout or /init changes, to rebuild cached images.
+# Part of the cache key with /init, busybox and the modules: bump it when
+# the archive's layout changes, so cached images are rebuilt.
 _FORMAT = b"ganeti-test-guest-1"
 
 #: Driver modules needed for the ACPI power button, relative to
