@@ -323,6 +323,15 @@ class InstanceCommandTests(SynchronousTestCase):
                        "name,status,oper_state")
         self.assertEqual(listing.split(), ["inst1", "running", "Y"])
         c.ok("gnt-instance", "reboot", "inst1")
+        # An instance that dies behind Ganeti's back is found by verify.
+        os.unlink(os.path.join(c.root, "var/run/ganeti/fake-hypervisor/inst1"))
+        self.assertIn("ERROR_down", c.ok("gnt-instance", "list", "inst1"))
+        code, out, err = c.run("gnt-cluster", "verify")
+        self.assertEqual(code, 1)
+        self.assertIn("ERROR: instance inst1: instance not running on its"
+                      " primary node", out)
+        c.ok("gnt-instance", "startup", "inst1")
+        c.ok("gnt-cluster", "verify")
         c.ok("gnt-instance", "shutdown", "inst1")
         self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "inst1"))
         c.ok("gnt-instance", "remove", "-f", "inst1")

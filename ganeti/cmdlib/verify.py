@@ -8,9 +8,12 @@ format, and a job's result is False when it found an error.
 import hashlib
 import os
 
+from twisted.internet.defer import inlineCallbacks, maybeDeferred
+
 from ganeti import config as configmod
 from ganeti import constants, ssconf
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.master.query_instance import live_instances
 
 ERROR = "ERROR"
 WARNING = "WARNING"
@@ -25,6 +28,10 @@ ENODEHV = ("node", "ENODEHV")
 ENODEFILESTORAGEPATHUNUSABLE = ("node", "ENODEFILESTORAGEPATHUNUSABLE")
 ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUSABLE")
 ENODEVERSION = ("node", "ENODEVERSION")
+ENODERPC = ("node", "ENODERPC")
+ENODEORPHANINSTANCE = ("node", "ENODEORPHANINSTANCE")
+EINSTANCEDOWN = ("instance", "EINSTANCEDOWN")
+EINSTANCEWRONGNODE = ("instance", "EINSTANCEWRONGNODE")
 
 
 class _VerifyLU(LogicalUnit):
@@ -32,8 +39,8 @@ class _VerifyLU(LogicalUnit):
 
     def execute(self):
         self.bad = False
-        self.run_checks()
-        return not self.bad
+        d = maybeDeferred(self.run_checks)
+        return d.addCallback(lambda _: not self.bad)
 
     def report(self, code, item, message, level=ERROR):
         """Log one finding; errors (not warnings) make the job's result False."""
@@ -148,6 +155,7 @@ def config_problems(cfg):
 class LUClusterVerifyGroup(_VerifyLU):
     """The nodes of one group: files, storage paths, hypervisors."""
 
+    @inlineCallbacks
     def run_checks(self):
         cfg = self.cfg
         group = cfg.group_by_name(self.op["group_name"])
@@ -162,6 +170,10 @@ class LUClusterVerifyGroup(_VerifyLU):
             self.feedback("* Empty node group, skipping verification")
             return
         self.feedback("* Gathering data (%d nodes)" % len(nodes))
+        online = [n for n in nodes if not n.offline]
+        versions = yield self.ctx.rpc.call(
+            [(n.name, n.primary_ip) for n in online], "version")
+        live = yield live_instances(self.ctx, cfg, {n.uuid for n in online})
         self.feedback("* Verifying configuration file consistency")
         self._verify_files(cfg)
         self.feedback("* Verifying node status")
@@ -172,8 +184,18 @@ class LUClusterVerifyGroup(_VerifyLU):
             role = "master" if node.uuid == cfg.cluster.master_node else (
                 "master candidate" if node.master_candidate else "regular")
             self.feedback("* Verifying node %s (%s)" % (node.name, role))
+            answer = versions[node.name]
+            if not answer.ok:
+                self.report(ENODERPC, node.name, "while contacting node: %s"
+                            % answer.fail_msg)
+                continue
+            self.report_if(answer.payload != constants.PROTOCOL_VERSION,
+                           ENODEVERSION, node.name,
+                           "incompatible protocol versions: master %s, node %s"
+                           % (constants.PROTOCOL_VERSION, answer.payload))
             self._verify_local_node(cfg, node)
         self.feedback("* Verifying instance status")
+        self._verify_instances(cfg, nodes, live)
         self.feedback("* Verifying orphan volumes")
         self.feedback("* Other Notes")
         offline = [n for n in nodes if n.offline]
@@ -182,6 +204,35 @@ class LUClusterVerifyGroup(_VerifyLU):
             self.feedback("  - NOTICE: %d offline node(s) found." % len(offline))
         if drained:
             self.feedback("  - NOTICE: %d drained node(s) found." % len(drained))
+
+    def _verify_instances(self, cfg, nodes, live):
+        group_nodes = {n.uuid for n in nodes}
+        known = set()
+        for inst in sorted(cfg.instances.values(), key=lambda i: i.name):
+            if inst.primary_node not in group_nodes:
+                continue
+            known.add(inst.name)
+            if self.op["verbose"]:
+                self.feedback("* Verifying instance %s" % inst.name)
+            answers = live.get(inst.primary_node)
+            if answers is None:
+                continue
+            running_on = [cfg.nodes[uuid].name for uuid, names in live.items()
+                          if names and inst.name in names]
+            pnode = cfg.nodes[inst.primary_node].name
+            if inst.admin_state == constants.ADMINST_UP:
+                self.report_if(pnode not in running_on, EINSTANCEDOWN, inst.name,
+                               "instance not running on its primary node %s"
+                               % pnode)
+            for other in running_on:
+                self.report_if(other != pnode, EINSTANCEWRONGNODE, inst.name,
+                               "instance should not run on node %s" % other)
+        all_names = {i.name for i in cfg.instances.values()}
+        for uuid, names in sorted(live.items()):
+            for name in sorted(set(names or {}) - all_names):
+                self.report(ENODEORPHANINSTANCE, cfg.nodes[uuid].name,
+                            "instance %s on node %s is unknown"
+                            % (name, cfg.nodes[uuid].name))
 
     def _verify_files(self, cfg):
         paths = self.ctx.paths
