@@ -8,12 +8,13 @@
 #                            fewest drivers to probe, so it boots fastest under
 #                            TCG emulation (about 3 s)
 #   socat                    instance serial consoles (and kvm's verify)
-#   iproute2                 ip/bridge, for tap devices
+#   iproute2                 ip/bridge, for tap devices and the master IP
+#   lvm2                     the plain (LVM) disk template and its tests
 # Idempotent: packages already installed are skipped, and apt is not touched
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2"
 
 missing=""
 for package in $PACKAGES; do

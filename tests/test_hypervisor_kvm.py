@@ -879,6 +879,29 @@ class KvmGuestTests(TestCase):
         self.assertEqual(runtime_files(self.hv), [])
 
     @inlineCallbacks
+    def test_resize_disk_online(self):
+        """
+        A disk grown underneath a running guest is announced to qemu,
+        which then reports the new size; a stopped instance is refused.
+        """
+        image = os.path.join(self.paths.root, "disk0.img")
+        with open(image, "wb") as f:
+            f.truncate(32 * 1024 * 1024)
+        name = "inst1.example.com"
+        yield self.hv.start_instance(self.instance(name),
+                                     [{"path": image, "mode": "rw", "uuid": "d0"}])
+        with open(image, "r+b") as f:
+            f.truncate(48 * 1024 * 1024)
+        yield self.hv.resize_disk(name, 0, 48)
+        blocks = yield self.hv._qmp(name, "query-block")
+        sizes = [b["inserted"]["image"]["virtual-size"] for b in blocks
+                 if b.get("device") == "disk0"]
+        self.assertEqual(sizes, [48 * 1024 * 1024])
+        yield self.hv.stop_instance(name, force=True)
+        yield self.assertFailure(self.hv.resize_disk(name, 0, 64),
+                                 HypervisorError)
+
+    @inlineCallbacks
     def test_hard_stop(self):
         """
         A forced stop kills qemu at once.

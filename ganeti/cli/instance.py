@@ -4,6 +4,7 @@
 """
 
 import os
+import shlex
 import sys
 
 from ganeti import errors
@@ -299,12 +300,21 @@ def console(opts, args):
     if not command:
         base.to_stderr("No console available for instance %s" % args[0])
         return 1
+    if kind == "ssh" and result.get("host") not in (None, _local_node()):
+        # The console lives on the instance's node: go there, as Ganeti.
+        command = ["ssh", "-oBatchMode=yes", "-q", "-t",
+                   "%s@%s" % (result.get("user") or "root", result["host"]),
+                   " ".join(shlex.quote(a) for a in command)]
     if opts.show_command:
-        import shlex
         base.to_stdout(" ".join(shlex.quote(a) for a in command))
         return 0
     sys.stdout.flush()
     os.execvp(command[0], command)
+
+
+def _local_node():
+    from ganeti import ssconf
+    return ssconf.read(base.get_paths(), "master_node")
 
 
 def show_info(opts, args):

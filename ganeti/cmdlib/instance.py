@@ -171,10 +171,12 @@ class _InstanceLU(LogicalUnit):
                         what="Could not start instance %s" % instance.name)
 
     def stop(self, instance, timeout, force=False):
+        # The node may wait the whole shutdown timeout before it kills.
         return call_node(self.ctx, self.cfg.nodes[instance.primary_node],
                          "instance_shutdown", instance.name, instance.hypervisor,
                          timeout, force,
-                         what="Could not shutdown instance %s" % instance.name)
+                         what="Could not shutdown instance %s" % instance.name,
+                         timeout=timeout + 60)
 
 
 class LUInstanceCreate(_InstanceLU):
@@ -658,6 +660,14 @@ class LUInstanceGrowDisk(_InstanceLU):
         if self.delta:
             yield call_node(self.ctx, self.pnode, "blockdev_grow", disk.to_dict(),
                             self.delta, what="Grow request failed")
+            running = yield self.is_running()
+            if running:
+                # The guest keeps running and sees the bigger disk.
+                yield call_node(self.ctx, self.pnode, "instance_resize_disk",
+                                self.instance.name, self.instance.hypervisor,
+                                self.op["disk"], self.target,
+                                what="Could not tell the hypervisor about the"
+                                     " new size")
 
         def change(cfg):
             disks = dict(cfg.disks)
@@ -757,9 +767,13 @@ class LUInstanceConsole(_InstanceLU):
             raise errors.OpPrereqError("Instance %s is %s" % (
                 self.instance.name, state), "wrong_state")
 
+    @inlineCallbacks
     def execute(self):
-        return call_node(self.ctx, self.pnode, "instance_console",
-                         self.node_instance(), what="Cannot get console")
+        console = yield call_node(self.ctx, self.pnode, "instance_console",
+                                  self.node_instance(), what="Cannot get console")
+        if console.get("kind") == "ssh" and not console.get("host"):
+            console["host"] = self.pnode.name
+        returnValue(console)
 
 
 class LUInstanceSetParams(_InstanceLU):

@@ -157,6 +157,12 @@ class FakeHypervisor:
                                   % (name,))
 
     @_deferred
+    def resize_disk(self, name, index, size_mib):
+        # Fake instances have no disks to look at; only the state matters.
+        if self._read(name) is None:
+            raise HypervisorError("Instance %s is not running" % name)
+
+    @_deferred
     def cleanup_instance(self, name):
         """
         A fake instance leaves nothing behind; refuses a running one.

@@ -95,6 +95,15 @@ class IHypervisor(Interface):
             L{HypervisorError} if the instance is not running.
         """
 
+    def resize_disk(name, index, size_mib):
+        """
+        Tell a running instance that its disk C{index} now has
+        C{size_mib} MiB (the data was grown underneath it).
+
+        :return: a Deferred firing with C{None}, or failing with
+            L{HypervisorError} if the instance is not running.
+        """
+
     def cleanup_instance(name):
         """
         Remove what a stopped (or crashed) instance left behind.

@@ -1208,6 +1208,14 @@ class KvmHypervisor:
             raise HypervisorError("Failed to reboot instance %s: %s"
                                   % (name, e))
 
+    def resize_disk(self, name, index, size_mib):
+        """Grow a disk of a running qemu (QMP ``block_resize``)."""
+        if self._alive_pid(name) is None:
+            return fail(HypervisorError("Instance %s is not running" % name))
+        d = self._qmp(name, "block_resize",
+                      {"device": "disk%d" % index, "size": size_mib * 1024 * 1024})
+        return d.addCallback(lambda _: None)
+
     def cleanup_instance(self, name):
         """
         Remove runtime files and taps of an instance that is not running.

@@ -97,6 +97,9 @@ class NodeHandler:
     def instance_reboot(self, name, hypervisor):
         return self._hv(hypervisor).reboot_instance(name)
 
+    def instance_resize_disk(self, name, hypervisor, index, size):
+        return self._hv(hypervisor).resize_disk(name, index, size)
+
     def instance_console(self, instance):
         return self._hv(instance["hypervisor"]).get_console(instance)
 

@@ -22,6 +22,7 @@ METHODS = {
     "instance_start": ("instance", "block_devices", "startup_paused"),
     "instance_shutdown": ("name", "hypervisor", "timeout", "force"),
     "instance_reboot": ("name", "hypervisor"),
+    "instance_resize_disk": ("name", "hypervisor", "index", "size"),
     "instance_console": ("instance",),
     "instance_os_add": ("instance", "block_devices", "reinstall", "debug"),
     "instance_run_rename": ("instance", "block_devices", "old_name", "debug"),
