@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from ganeti import bootstrap, config as configmod, daemon
 from ganeti.paths import Paths
@@ -391,3 +391,145 @@ class InstanceCommandTests(SynchronousTestCase):
             self.assertEqual(code, 1, args)
             self.assertIn(message, err, args)
         self.assertEqual(c.ok("gnt-instance", "list", "--no-headers"), "")
+
+
+def _guest():
+    """:return: the cached test guest, or None (with why) if unavailable."""
+    try:
+        from ganeti.testing.guest import build_guest_image
+        return build_guest_image("/tmp/ganeti-test-guest"), None
+    except Exception as e:
+        return None, "no test guest (run tests/install-deps.sh): %s" % e
+
+
+class SerialReader:
+    """Reads a serial console socket (blocking, with a deadline)."""
+
+    def __init__(self, path, timeout=10.0):
+        import socket as socketmod
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock = socketmod.socket(socketmod.AF_UNIX)
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                self.sock.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        self.output = b""
+
+    def wait_for(self, text, count=1, timeout=60.0):
+        """Read until C{text} appeared C{count} times; fail after timeout."""
+        deadline = time.monotonic() + timeout
+        while self.output.count(text) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("no %r on the console within %s s; got %r"
+                                     % (text, timeout, self.output[-300:]))
+            self.sock.settimeout(remaining)
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError("console closed; got %r" % self.output[-300:])
+            self.output += data
+
+    def close(self):
+        self.sock.close()
+
+
+class KvmInstanceTests(SynchronousTestCase):
+    """A real qemu guest driven only through the tools."""
+
+    skip = _skip_reason() or (None if shutil.which("qemu-system-x86_64")
+                              else "qemu-system-x86 is missing")
+
+    def setUp(self):
+        guest, why = _guest()
+        if guest is None:
+            raise SkipTest(why)
+        self.guest = guest
+        self.cluster = Cluster(self)
+        self.cluster.init("--enabled-hypervisors=kvm,fake")
+        self.cluster.ok("gnt-cluster", "modify", "--enabled-disk-templates",
+                        "file,diskless")
+        write_os(self.cluster.root, "demo", GOOD_OS)
+
+    def serial(self, name):
+        reader = SerialReader(os.path.join(
+            self.cluster.root, "var/run/ganeti/kvm-hypervisor/ctrl",
+            name + ".serial"))
+        self.addCleanup(reader.close)
+        return reader
+
+    def qemu_pids(self):
+        out = subprocess.run(
+            ["pgrep", "-f", "%s/var/run/ganeti/kvm-hypervisor/pid/"
+             % self.cluster.root], capture_output=True, text=True).stdout
+        return out.split()
+
+    def test_kvm_life_cycle(self):
+        """
+        add starts a real guest whose boot line appears on the serial
+        console; it grows a disk online, stops softly, starts, reboots
+        and is removed without leftovers.
+        """
+        c, guest = self.cluster, self.guest
+        hv = ("kvm:kernel_path=%s,initrd_path=%s,kernel_args=%s,kvm_flag=disabled,"
+              "serial_console=true" % (guest["kernel"], guest["initrd"],
+                                       guest["kernel_args"].replace(" ", "\\ ")))
+        c.ok("gnt-instance", "add", "-t", "file", "--disk", "0:size=64M",
+             "-o", "demo+default", "-H", hv, "-B", "maxmem=128", "--no-nics",
+             "--no-name-check", "--no-ip-check", "vm1")
+        console = self.serial("vm1")
+        console.wait_for(guest["boot_line"].encode())
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers", "-o",
+                              "name,status,oper_ram", "vm1").split(),
+                         ["vm1", "running", "128M"])
+        self.assertIn("vm1.serial", c.ok("gnt-instance", "console",
+                                         "--show-cmd", "vm1"))
+        c.ok("gnt-instance", "grow-disk", "vm1", "0", "32M")
+        self.assertIn("running", c.ok("gnt-instance", "list", "vm1"))
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers", "-o",
+                              "disk.size/0", "vm1").strip(), "96M")
+        c.ok("gnt-instance", "shutdown", "vm1")
+        self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "vm1"))
+        self.assertEqual(self.qemu_pids(), [])
+        c.ok("gnt-instance", "startup", "vm1")
+        console = self.serial("vm1")
+        console.wait_for(guest["boot_line"].encode())
+        c.ok("gnt-instance", "reboot", "--type=soft", "vm1")
+        console.wait_for(guest["boot_line"].encode(), count=2)
+        c.ok("gnt-instance", "remove", "-f", "vm1")
+        self.assertEqual(self.qemu_pids(), [])
+        self.assertEqual(os.listdir(os.path.join(c.root,
+                                                 "srv/ganeti/file-storage")), [])
+
+    def test_missing_kernel_refused(self):
+        """A kernel that is not on the node is refused before anything."""
+        c = self.cluster
+        code, out, err = c.run(
+            "gnt-instance", "add", "-t", "diskless", "--no-install",
+            "-H", "kvm:kernel_path=/nonexistent/vmlinuz,kvm_flag=disabled",
+            "--no-nics", "--no-name-check", "--no-ip-check", "vm2")
+        self.assertEqual(code, 1)
+        self.assertIn("/nonexistent/vmlinuz", err)
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers"), "")
+
+    def test_qemu_failure_leaves_instance_down(self):
+        """qemu failing to start shows its error; the instance stays down."""
+        c, guest = self.cluster, self.guest
+        code, out, err = c.run(
+            "gnt-instance", "add", "-t", "file", "--disk", "0:size=16M",
+            "-o", "demo+default", "-H",
+            "kvm:kernel_path=%s,kvm_flag=disabled,kvm_extra=-no-such-option"
+            % guest["kernel"], "--no-nics", "--no-name-check",
+            "--no-ip-check", "vm3")
+        self.assertEqual(code, 1)
+        self.assertIn("no-such-option", err)
+        self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "vm3"))
+        code, out, err = c.run("gnt-instance", "startup", "vm3")
+        self.assertEqual(code, 1)
+        self.assertIn("no-such-option", err)
+        self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "vm3"))
+        self.assertEqual(self.qemu_pids(), [])

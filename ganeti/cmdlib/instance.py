@@ -498,14 +498,15 @@ class LUInstanceStartup(_InstanceLU):
 
     @inlineCallbacks
     def execute(self):
+        if self.running:
+            self.log_info("Instance %s is already running" % self.instance.name)
+        else:
+            yield self.start(self.instance, self.op["startup_paused"],
+                             self.hvparams, self.beparams)
+        # Recorded only once it runs: a failed start leaves it ADMIN_down.
         if not self.op["no_remember"]:
             self.update_instance(admin_state=constants.ADMINST_UP,
                                  admin_state_source="admin")
-        if self.running:
-            self.log_info("Instance %s is already running" % self.instance.name)
-            return
-        yield self.start(self.instance, self.op["startup_paused"], self.hvparams,
-                         self.beparams)
 
 
 class LUInstanceShutdown(_InstanceLU):

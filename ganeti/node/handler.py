@@ -69,7 +69,10 @@ class NodeHandler:
         return deferLater(self._reactor, duration, lambda: True)
 
     def hypervisor_check(self, hypervisor, hvparams):
-        self._hv(hypervisor).check_parameters(hvparams)
+        # Syntax, then what only this node can tell (files, binaries).
+        hv = self._hv(hypervisor)
+        hv.check_parameters(hvparams)
+        hv.validate_parameters(hvparams)
         return True
 
     # --- instances ------------------------------------------------------------
