@@ -4,6 +4,9 @@
 # cluster IP goes on lo).  The cluster stays up afterwards for you to try.
 set -euo pipefail
 cd "$(dirname "$0")"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    sh tests/install-deps.sh      # qemu, a kernel and busybox for the kvm guest
+fi
 ./setup-venv.sh
 ROOT=${GANETI_DEMO_ROOT:-/tmp/ganeti-demo}
 export GANETI_ROOT=$ROOT PATH=$PWD/.venv/bin:$PATH
@@ -61,9 +64,75 @@ gnt-debug test-jobqueue | grep -v INFO
 run gnt-job autoarchive all
 run gnt-job list
 
+echo
+echo "######## instances ########"
+# A tiny OS definition (ganeti-os-interface API 20): its create script
+# writes a greeting at the start of the instance's first disk.
+OSDIR=$ROOT/srv/ganeti/os/demo
+mkdir -p "$OSDIR"
+echo 20 > "$OSDIR/ganeti_api_version"
+printf 'default\nminimal\n' > "$OSDIR/variants.list"
+echo "greeting Text written at the start of the first disk" > "$OSDIR/parameters.list"
+cat > "$OSDIR/create" <<'EOS'
+#!/bin/sh
+set -e
+echo "installing $INSTANCE_NAME ($OS_VARIANT) on $DISK_0_PATH"
+printf '%s: %s\n' "$INSTANCE_NAME" "${OSP_GREETING:-hello}" |
+    dd of="$DISK_0_PATH" conv=notrunc 2>/dev/null
+EOS
+for script in export import rename verify; do printf '#!/bin/sh\nexit 0\n' > "$OSDIR/$script"; done
+chmod +x "$OSDIR"/create "$OSDIR"/export "$OSDIR"/import "$OSDIR"/rename "$OSDIR"/verify
+
+run gnt-os list
+run gnt-os diagnose
+run gnt-cluster modify --enabled-hypervisors=fake,kvm
+for i in 1 2 3; do
+    run gnt-instance add -t diskless --no-install --no-name-check --no-ip-check web$i
+done
+run gnt-instance startup web1
+run gnt-instance startup web2
+run gnt-instance shutdown web2
+run gnt-instance add -t file --disk 0:size=64M -o demo+default -O greeting=hi \
+    --no-name-check --no-ip-check --no-start files1
+head -c 20 "$ROOT"/srv/ganeti/file-storage/files1/*; echo
+run gnt-instance grow-disk files1 0 64M
+
+wait_boot() {
+    echo "\$ (reading vm1's serial console until the guest has booted)"
+    timeout 60 socat -u UNIX-CONNECT:"$ROOT"/var/run/ganeti/kvm-hypervisor/ctrl/vm1.serial - 2>/dev/null \
+        | grep -a -m1 GANETI-GUEST-BOOTED || true
+}
+
+GUEST=$(.venv/bin/python -c '
+from ganeti.testing.guest import build_guest_image
+g = build_guest_image("/tmp/ganeti-test-guest")
+print("kvm:kernel_path=%s,initrd_path=%s,kernel_args=quiet,kvm_flag=disabled" % (g["kernel"], g["initrd"]))' 2>/dev/null) || GUEST=
+if [ -n "$GUEST" ]; then
+    # A real qemu (software emulation here) booting a tiny Linux guest.
+    run gnt-instance add -t file --disk 0:size=64M -o demo+default -H "$GUEST" \
+        -B maxmem=128 --no-nics --no-name-check --no-ip-check vm1
+    wait_boot
+    run gnt-instance console --show-cmd vm1
+    run gnt-instance grow-disk vm1 0 32M
+    run gnt-instance reboot --type=soft vm1
+    # A soft stop presses the ACPI button, which a guest still booting
+    # would not notice: wait for the boot line first.
+    wait_boot
+    run gnt-instance shutdown vm1
+    run gnt-instance startup vm1
+else
+    echo "(no qemu or guest kernel: skipping the kvm instance; run tests/install-deps.sh)"
+fi
+run gnt-instance list
+run gnt-instance list -o name,hypervisor,disk_template,disk.sizes,be/maxmem,status
+run gnt-instance info files1
+run gnt-node list
+run gnt-node list-storage
+run gnt-cluster verify
+
 cat <<EOT
 
-The demo cluster is still running.  To use it:
+The demo cluster is still running, with its instances.  To use it:
     export GANETI_ROOT=$ROOT PATH=$PWD/.venv/bin:\$PATH
     gnt-job list
 To remove it:

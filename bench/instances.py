@@ -54,6 +54,84 @@ def add_many(root, count, prefix):
     return time.perf_counter() - start
 
 
+OS_CREATE = """#!/bin/sh
+printf 'BENCH %s\\n' "$INSTANCE_NAME" | dd of="$DISK_0_PATH" conv=notrunc 2>/dev/null
+"""
+
+
+def write_os(root):
+    """A minimal API 20 OS definition, so instances get a create script."""
+    path = os.path.join(root, "srv/ganeti/os/bench")
+    os.makedirs(path)
+    for name, text in (("ganeti_api_version", "20\n"), ("variants.list", "default\n"),
+                       ("parameters.list", ""), ("create", OS_CREATE),
+                       ("export", "#!/bin/sh\n"), ("import", "#!/bin/sh\n"),
+                       ("rename", "#!/bin/sh\n"), ("verify", "#!/bin/sh\n")):
+        with open(os.path.join(path, name), "w") as f:
+            f.write(text)
+        os.chmod(os.path.join(path, name), 0o755)
+
+
+def serial_wait(path, text, timeout=60.0):
+    """:return: (seconds to the first byte, seconds to C{text}) on a console."""
+    import socket
+    start = time.perf_counter()
+    deadline = start + timeout
+    sock = socket.socket(socket.AF_UNIX)
+    while True:
+        try:
+            sock.connect(path)
+            break
+        except OSError:
+            if time.perf_counter() > deadline:
+                raise
+            time.sleep(0.01)
+    data, first = b"", None
+    while text not in data:
+        sock.settimeout(max(0.01, deadline - time.perf_counter()))
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        if first is None:
+            first = time.perf_counter() - start
+        data += chunk
+    sock.close()
+    return first, time.perf_counter() - start
+
+
+def kvm_figures(env, root):
+    try:
+        from ganeti.testing.guest import build_guest_image
+        guest = build_guest_image("/tmp/ganeti-test-guest")
+    except Exception as e:
+        print("kvm: skipped (%s)" % e)
+        return
+    write_os(root)
+    hv = ("kvm:kernel_path=%s,initrd_path=%s,kernel_args=%s,kvm_flag=disabled,"
+          "serial_console=true" % (guest["kernel"], guest["initrd"],
+                                   guest["kernel_args"].replace(" ", "\\ ")))
+    adds, lines, firsts = [], [], []
+    for i in range(3):
+        name = "kvm%d" % i
+        start = time.perf_counter()
+        run(env, "gnt-instance", "add", "-t", "file", "--disk", "0:size=64M",
+            "-o", "bench+default", "-H", hv, "--no-nics", "--no-name-check",
+            "--no-ip-check", name)
+        adds.append(time.perf_counter() - start)
+        first, boot = serial_wait(os.path.join(
+            root, "var/run/ganeti/kvm-hypervisor/ctrl/%s.serial" % name),
+            guest["boot_line"].encode())
+        firsts.append(adds[-1] + (first or 0))
+        lines.append(adds[-1] + boot)
+        run(env, "gnt-instance", "remove", "-f", name)
+    print("kvm (TCG) instance with a 64 MiB file disk, add to running: median"
+          " %.3f s" % statistics.median(adds))
+    print("kvm (TCG) add to first serial console byte: median %.3f s"
+          % statistics.median(firsts))
+    print("kvm (TCG) add to the guest's boot line on the serial console:"
+          " median %.3f s" % statistics.median(lines))
+
+
 def main():
     rounds = int(os.environ.get("BENCH_ROUNDS", "15"))
     many = int(os.environ.get("BENCH_INSTANCES", "1000"))
@@ -88,6 +166,7 @@ def main():
         for op, values in figures.items():
             print("fake diskless instance %s through the CLI: median %.3f s"
                   % (op, statistics.median(values)))
+        kvm_figures(env, root)
         for count in (50, many):
             have = len(run(env, "gnt-instance", "list", "--no-headers").splitlines())
             if count > have:
