@@ -12,7 +12,10 @@ ROOT=${GANETI_DEMO_ROOT:-/tmp/ganeti-demo}
 export GANETI_ROOT=$ROOT PATH=$PWD/.venv/bin:$PATH
 
 if [ -f "$ROOT/var/lib/ganeti/config.data" ]; then
-    echo "# removing the previous demo cluster"
+    echo "# removing the previous demo cluster and its instances"
+    for instance in $(gnt-instance list --no-headers -o name 2>/dev/null); do
+        gnt-instance remove -f --ignore-failures "$instance" >/dev/null || true
+    done
     gnt-cluster destroy --yes-do-it || ganeti-daemon stop || true
 fi
 rm -rf "$ROOT"
