@@ -54,7 +54,7 @@ def resolve(name, paths=None):
     try:
         canonical, _, addresses = socket.gethostbyname_ex(name)
     except (socket.gaierror, socket.herror, UnicodeError) as e:
-        raise errors.ResolverError("Cannot resolve %s: %s" % (name, e))
+        raise errors.ResolverError(name, str(e))
     if "." in name and "." not in canonical:
         # A short canonical name from /etc/hosts is less useful than what
         # the operator typed.

@@ -133,18 +133,15 @@ class NodeRpc:
     def _call_one(self, name, address, method, args, timeout):
         command = NODE_COMMANDS[method]
         kwargs = dict(zip(nodeproto.METHODS[method], args))
-        used = []
 
         def failed(failure):
-            if failure.check(TimeoutError, CancelledError) and used:
-                # A node that stopped answering: start afresh next time.
-                used[0].transport.abortConnection()
+            # The connection stays: other calls may be using it, and a
+            # dead node drops it by itself.
             return RpcResult(name, fail_msg=_describe(failure))
 
         def connected(protocol):
             # The whole outcome is settled in this chain, before AMP appends
             # its own errback (which would turn a failure into None).
-            used.append(protocol)
             d = protocol.callRemote(command, **kwargs)
             d.addErrback(decode_error)
             return d.addCallback(lambda answer: RpcResult(name, answer["result"]))
@@ -159,9 +156,12 @@ class NodeRpc:
         Call C{method} on every node in parallel.
 
         :param nodes: ``(name, address)`` pairs.
+        :param timeout: seconds; by default the method's own
+            (L{nodeproto.TIMEOUTS}) or the client's.
         :return: a Deferred firing with ``{name: RpcResult}``.
         """
-        timeout = self._timeout if timeout is None else timeout
+        if timeout is None:
+            timeout = nodeproto.TIMEOUTS.get(method, self._timeout)
         calls = [self._call_one(name, address, method, args, timeout)
                  for name, address in nodes]
         d = DeferredList(calls, consumeErrors=True)

@@ -133,3 +133,53 @@ class InstanceJobTests(SynchronousTestCase):
         job = self.run_job({"OP_ID": "OP_INSTANCE_CONSOLE", "instance_name": NAME})
         self.assertEqual(job.status, "error")
         self.assertIn("is stopped", job.ops[0].result[1][0])
+
+
+class ModifyTests(SynchronousTestCase):
+    """gnt-instance modify checks everything before it changes anything."""
+
+    def setUp(self):
+        self.master = local_cluster(self)
+        self.queue = self.master.queue
+        job = self.queue.get(self.queue.submit([create()]))
+        self.assertEqual(job.status, "success")
+
+    def modify(self, **params):
+        op = dict({"OP_ID": "OP_INSTANCE_SET_PARAMS", "instance_name": NAME},
+                  **params)
+        return self.queue.get(self.queue.submit([op]))
+
+    def instance(self):
+        return self.master.config.config.instance_by_name(NAME)
+
+    def test_bad_nic_changes_nothing(self):
+        """A bad MAC in one change leaves the other changes unapplied."""
+        serial = self.master.config.config.serial_no
+        job = self.modify(beparams={"maxmem": 256},
+                          nics=[["add", {"mac": "bogus"}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("Invalid MAC address", job.ops[0].result[1][0])
+        self.assertEqual(self.instance().beparams, {})
+        self.assertEqual(self.master.config.config.serial_no, serial)
+
+    def test_duplicate_mac_refused(self):
+        """A MAC used by another instance is refused, on create and modify."""
+        mac = self.instance().nics[0].mac
+        job = self.queue.get(self.queue.submit([create(
+            instance_name="other.example.com", nics=[{"mac": mac}])]))
+        self.assertEqual(job.status, "error")
+        self.assertIn("already in use", job.ops[0].result[1][0])
+
+    def test_nic_add_and_remove(self):
+        """NICs are added and removed in one job, recorded at once."""
+        job = self.modify(nics=[["add", {"ip": "192.0.2.50"}], ["remove", 0, {}]])
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        nics = self.instance().nics
+        self.assertEqual(len(nics), 1)
+        self.assertEqual(nics[0].ip, "192.0.2.50")
+
+    def test_bad_ip_refused(self):
+        """An IP that is not an address is refused."""
+        job = self.modify(nics=[["add", {"ip": "not-an-ip"}]])
+        self.assertEqual(job.status, "error")
+        self.assertEqual(len(self.instance().nics), 1)

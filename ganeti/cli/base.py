@@ -127,7 +127,7 @@ def format_error(err):
     if isinstance(err, errors.ConfigurationError):
         return EXIT_CONFIG, "Corrupt configuration file: %s\nAborting." % msg
     if isinstance(err, errors.ResolverError):
-        return EXIT_FAILURE, "Failure: can't resolve hostname '%s'" % msg
+        return EXIT_FAILURE, "Failure: can't resolve hostname '%s'" % err.args[0]
     if isinstance(err, errors.OpPrereqError):
         if len(err.args) == 2:
             return EXIT_FAILURE, (

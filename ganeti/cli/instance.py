@@ -143,7 +143,7 @@ def _for_each(opts, args, make_op):
 
 def startup(opts, args):
     """``gnt-instance startup``."""
-    _, hvparams = _hv_option(opts.hvparams)
+    hvparams = base.parse_key_values(opts.hvparams, "-H")
     return _for_each(opts, args, lambda name: {
         "OP_ID": "OP_INSTANCE_STARTUP", "instance_name": name,
         "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
@@ -273,10 +273,14 @@ def grow_disk(opts, args):
 def recreate_disks(opts, args):
     """``gnt-instance recreate-disks``."""
     disks = []
-    for index, spec in enumerate(_indexed_options(opts.disks, "--disk")):
+    for text in opts.disks:
+        index, _, rest = text.partition(":")
+        if not index.isdigit():
+            raise UsageError("Invalid --disk index passed: '%s'" % index)
+        spec = base.parse_key_values(rest, "--disk")
         if "size" in spec:
             spec["size"] = _parse_size(str(spec["size"]), "disk")
-        disks.append([index, spec] if spec else index)
+        disks.append([int(index), spec] if spec else int(index))
     base.submit_opcode({"OP_ID": "OP_INSTANCE_RECREATE_DISKS",
                         "instance_name": args[0], "disks": disks}, opts)
     return 0

@@ -3,8 +3,8 @@
 Cluster-wide logical units: query, verify, modify, rename, destroy.
 """
 
-import os
 import platform
+import struct
 
 import attrs
 
@@ -12,6 +12,11 @@ from ganeti import constants, errors, ssconf
 from ganeti import config as configmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib import params as paramsmod
+
+
+#: This node's architecture, as Ganeti shows it.  Computed once:
+#: platform.architecture() runs an external program.
+ARCHITECTURE = ("%dbit" % (struct.calcsize("P") * 8), platform.machine())
 
 
 def cluster_info(config, paths):
@@ -29,7 +34,7 @@ def cluster_info(config, paths):
         "os_api_version": max(constants.OS_API_VERSIONS),
         "export_version": constants.EXPORT_VERSION,
         "vcs_version": constants.VCS_VERSION,
-        "architecture": [platform.architecture()[0], platform.machine()],
+        "architecture": list(ARCHITECTURE),
         "name": c.cluster_name,
         "master": config.master_node.name,
         "default_hypervisor": c.default_hypervisor,

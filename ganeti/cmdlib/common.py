@@ -4,6 +4,8 @@ Helpers shared by logical units: name lookups, parameter filling and node
 RPC calls that turn node failures into opcode errors.
 """
 
+from twisted.internet.defer import fail
+
 from ganeti import constants, errors
 
 
@@ -104,10 +106,11 @@ def call_node(ctx, node, method, *args, what=None, timeout=None,
     :raise OpExecError: (through the Deferred) naming the node and C{what}.
     """
     if node.offline:
-        raise errors.OpExecError("Node %s is offline" % node.name)
-    d = ctx.rpc.call([node_address(node)], method, *args, timeout=timeout)
-    d.addCallback(lambda results: results[node.name].raise_on_failure(
-        what or "Call %s failed" % method))
+        d = fail(errors.OpExecError("Node %s is offline" % node.name))
+    else:
+        d = ctx.rpc.call([node_address(node)], method, *args, timeout=timeout)
+        d.addCallback(lambda results: results[node.name].raise_on_failure(
+            what or "Call %s failed" % method))
     if prereq:
         def refused(failure):
             failure.trap(errors.OpExecError)

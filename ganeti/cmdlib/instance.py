@@ -8,6 +8,7 @@ The master decides and records; every change on a node is a node RPC
 created, so bad input leaves nothing behind.
 """
 
+import ipaddress
 import random
 import re
 import uuid as uuidmod
@@ -38,16 +39,47 @@ def _wrong(message):
     return errors.OpPrereqError(message, "wrong_input")
 
 
-def generate_mac(cfg, prefix=None):
-    """:return: a MAC with the cluster prefix that no NIC uses yet."""
-    used = {nic.mac for inst in cfg.instances.values() for nic in inst.nics}
-    prefix = prefix or cfg.cluster.mac_prefix
-    for _ in range(1000):
-        mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256),
-                                     random.randrange(256), random.randrange(256))
-        if mac not in used:
-            return mac
-    raise errors.OpExecError("Could not generate a unique MAC address")
+def used_macs(cfg):
+    """:return: every MAC address the cluster's NICs use."""
+    return {nic.mac for inst in cfg.instances.values() for nic in inst.nics}
+
+
+def choose_mac(cfg, wanted, taken=()):
+    """
+    Validate a requested MAC or generate one (``auto``/``generate``).
+
+    :param taken: MACs already chosen in the same operation.
+    :raise OpPrereqError: for a malformed or already used address.
+    """
+    used = used_macs(cfg) | set(taken)
+    mac = (wanted or "auto").lower()
+    if mac in ("auto", "generate"):
+        prefix = cfg.cluster.mac_prefix
+        for _ in range(1000):
+            mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256),
+                                         random.randrange(256),
+                                         random.randrange(256))
+            if mac not in used:
+                return mac
+        raise errors.OpExecError("Could not generate a unique MAC address")
+    if not _MAC_RE.match(mac):
+        raise _wrong("Invalid MAC address specified: %s" % mac)
+    if mac in used:
+        raise errors.OpPrereqError("MAC address %s already in use in cluster"
+                                   % mac, "not_unique")
+    return mac
+
+
+def check_nic_ip(ip):
+    """:return: the NIC's IP (None for none); :raise OpPrereqError: if bad."""
+    if ip in (None, "", "none"):
+        return None
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise _wrong("Invalid IP address '%s' (pools and 'auto' need networks,"
+                     " which are not supported yet)" % ip)
+    return ip
 
 
 def build_disk(cluster, template, instance_name, index, spec, file_driver,
@@ -193,6 +225,11 @@ class LUInstanceCreate(_InstanceLU):
     def instance_hypervisor(self):
         return self.hypervisor
 
+    @property
+    def instance(self):
+        # The name may have been resolved to a longer one.
+        return get_instance(self.cfg, getattr(self, "name", self.op["instance_name"]))
+
     @inlineCallbacks
     def check_prereq(self):
         op, cfg = self.op, self.cfg
@@ -262,31 +299,12 @@ class LUInstanceCreate(_InstanceLU):
                              self.op["os_type"], self.hvparams)
 
     def _build_nics(self):
-        cluster = self.cfg.cluster
         nics = []
         used = set()
-        for index, spec in enumerate(self.op["nics"]):
-            mac = (spec.get("mac") or "auto").lower()
-            if mac in ("auto", "generate"):
-                mac = generate_mac(self.cfg)
-                while mac in used:
-                    mac = generate_mac(self.cfg)
-            elif not _MAC_RE.match(mac):
-                raise _wrong("Invalid MAC address specified: %s" % mac)
-            used.add(mac)
-            nicparams = {}
-            for key in ("mode", "link", "vlan"):
-                if spec.get(key) is not None:
-                    nicparams[key] = spec[key]
-            paramsmod.force_types(nicparams, constants.NIC_DEFAULTS, "nic")
-            mode = nicparams.get("mode", cluster.nicparams.get("default", {}).get("mode"))
-            if mode and mode not in ("bridged", "routed", "openvswitch"):
-                raise _wrong("Invalid NIC mode '%s'" % mode)
-            ip = spec.get("ip")
-            if ip in ("", "none"):
-                ip = None
-            nics.append(NIC(mac=mac, uuid=_new_uuid(), ip=ip,
-                            name=spec.get("name"), nicparams=nicparams))
+        for spec in self.op["nics"]:
+            nic = build_nic(self.cfg, spec, used)
+            used.add(nic.mac)
+            nics.append(nic)
         return nics
 
     @inlineCallbacks
@@ -340,18 +358,17 @@ class LUInstanceCreate(_InstanceLU):
 
     @inlineCallbacks
     def execute(self):
-        op, cfg = self.op, self.cfg
+        op = self.op
         node = self.node
-        port = None
-        if self.hypervisor == "kvm" and self.hvparams_filled().get("vnc_bind_address"):
-            port = _allocate_port(cfg)
+        wants_port = (self.hypervisor == "kvm" and
+                      bool(self.hvparams_filled().get("vnc_bind_address")))
         instance = Instance(
             name=self.name, uuid=_new_uuid(), primary_node=node.uuid,
             os=op["os_type"] or "", hypervisor=self.hypervisor,
             disk_template=self.template, hvparams=self.hvparams,
             beparams=self.beparams, osparams=dict(op["osparams"]),
             nics=self.nics, disks=[d.uuid for d in self.disks],
-            disks_active=True, network_port=port, tags=list(op["tags"]),
+            disks_active=True, network_port=None, tags=list(op["tags"]),
             ctime=self.ctx.reactor.seconds(), mtime=self.ctx.reactor.seconds())
         created = []
         if self.disks:
@@ -362,11 +379,11 @@ class LUInstanceCreate(_InstanceLU):
                                 disk.to_dict(), self.name,
                                 what="Could not create disk %s" % disk.iv_name)
                 created.append(disk)
+            self.feedback("adding instance %s to cluster config" % self.name)
+            self._add_to_config(instance, wants_port)
         except Exception:
             yield self._remove_disks(node, created)
             raise
-        self.feedback("adding instance %s to cluster config" % self.name)
-        self._add_to_config(instance, port)
         try:
             if self.install:
                 self.feedback("* running the instance OS create scripts...")
@@ -394,18 +411,26 @@ class LUInstanceCreate(_InstanceLU):
             except errors.GenericError as e:
                 self.log_warning("Could not remove disk %s: %s" % (disk.iv_name, e))
 
-    def _add_to_config(self, instance, port):
+    def _add_to_config(self, instance, wants_port):
+        # Checked against the config being changed, not the one seen at
+        # prerequisite time: other jobs may have added NICs or ports since.
         def change(cfg):
             if cfg.instance_by_name(instance.name) is not None:
                 raise errors.OpExecError("Instance %s appeared meanwhile"
                                          % instance.name)
+            clashes = used_macs(cfg) & {nic.mac for nic in instance.nics}
+            if clashes:
+                raise errors.OpExecError("MAC address %s was taken meanwhile"
+                                         % ", ".join(sorted(clashes)))
+            cluster, new = cfg.cluster, instance
+            if wants_port:
+                port = _allocate_port(cfg)
+                cluster = attrs.evolve(cluster, highest_used_port=port)
+                new = attrs.evolve(instance, network_port=port)
             disks = dict(cfg.disks)
             disks.update({d.uuid: d for d in self.disks})
             instances = dict(cfg.instances)
-            instances[instance.uuid] = instance
-            cluster = cfg.cluster
-            if port is not None:
-                cluster = attrs.evolve(cluster, highest_used_port=port)
+            instances[instance.uuid] = new
             return attrs.evolve(cfg, disks=disks, instances=instances,
                                 cluster=cluster)
         self.ctx.config.update(change)
@@ -429,6 +454,19 @@ def remove_instance_from_config(writer, instance_uuid):
         disks = {k: v for k, v in cfg.disks.items() if k not in instance.disks}
         return attrs.evolve(cfg, instances=instances, disks=disks)
     writer.update(change)
+
+
+def build_nic(cfg, spec, taken=()):
+    """:return: a new L{NIC} from a ``--net`` specification, checked."""
+    nicparams = paramsmod.force_types(
+        {k: spec[k] for k in ("mode", "link", "vlan") if spec.get(k) is not None},
+        constants.NIC_DEFAULTS, "nic")
+    mode = nicparams.get("mode", cfg.cluster.nicparams.get("default", {}).get("mode"))
+    if mode and mode not in ("bridged", "routed", "openvswitch"):
+        raise _wrong("Invalid NIC mode '%s'" % mode)
+    return NIC(mac=choose_mac(cfg, spec.get("mac"), taken), uuid=_new_uuid(),
+               ip=check_nic_ip(spec.get("ip")), name=spec.get("name"),
+               nicparams=nicparams)
 
 
 def _instance_hvparams(hypervisor, hvparams):
@@ -485,10 +523,13 @@ class LUInstanceStartup(_InstanceLU):
         self.hvparams = _instance_hvparams(instance.hypervisor, self.op["hvparams"])
         self.beparams = paramsmod.force_types(self.op["beparams"],
                                               constants.BE_DEFAULTS, "backend")
-        if self.pnode.offline and not self.op["ignore_offline_nodes"]:
-            raise errors.OpPrereqError("Instance %s's primary node %s is offline"
-                                       % (instance.name, self.pnode.name),
-                                       "wrong_state")
+        if self.pnode.offline:
+            if not self.op["ignore_offline_nodes"]:
+                raise errors.OpPrereqError(
+                    "Instance %s's primary node %s is offline"
+                    % (instance.name, self.pnode.name), "wrong_state")
+            self.running = None
+            return
         self.running = yield self.is_running()
         if not self.running:
             memory = dict(fill_beparams(self.cfg.cluster, instance.beparams),
@@ -498,7 +539,9 @@ class LUInstanceStartup(_InstanceLU):
 
     @inlineCallbacks
     def execute(self):
-        if self.running:
+        if self.running is None:
+            self.log_info("Primary node offline, marked instance as started")
+        elif self.running:
             self.log_info("Instance %s is already running" % self.instance.name)
         else:
             yield self.start(self.instance, self.op["startup_paused"],
@@ -512,9 +555,19 @@ class LUInstanceStartup(_InstanceLU):
 class LUInstanceShutdown(_InstanceLU):
     """``gnt-instance shutdown``."""
 
+    def check_prereq(self):
+        if self.pnode.offline and not self.op["ignore_offline_nodes"]:
+            raise errors.OpPrereqError(
+                "Instance %s's primary node %s is offline"
+                % (self.instance.name, self.pnode.name), "wrong_state")
+
     @inlineCallbacks
     def execute(self):
         instance = self.instance
+        if self.pnode.offline:
+            self.update_instance(admin_state=constants.ADMINST_DOWN)
+            self.log_info("Primary node offline, marked instance as stopped")
+            return
         if not self.op["no_remember"]:
             self.update_instance(admin_state=constants.ADMINST_DOWN,
                                  admin_state_source=self.op["admin_state_source"]
@@ -661,6 +714,7 @@ class LUInstanceGrowDisk(_InstanceLU):
         if self.delta:
             yield call_node(self.ctx, self.pnode, "blockdev_grow", disk.to_dict(),
                             self.delta, what="Grow request failed")
+            self._record_size()
             running = yield self.is_running()
             if running:
                 # The guest keeps running and sees the bigger disk.
@@ -670,10 +724,12 @@ class LUInstanceGrowDisk(_InstanceLU):
                                 what="Could not tell the hypervisor about the"
                                      " new size")
 
+    def _record_size(self):
         def change(cfg):
             disks = dict(cfg.disks)
-            disks[disk.uuid] = attrs.evolve(disks[disk.uuid], size=self.target,
-                                            serial_no=disk.serial_no + 1)
+            current = disks[self.disk.uuid]
+            disks[current.uuid] = attrs.evolve(current, size=self.target,
+                                               serial_no=current.serial_no + 1)
             return attrs.evolve(cfg, disks=disks)
         self.ctx.config.update(change)
 
@@ -742,7 +798,8 @@ class LUInstanceRecreateDisks(_InstanceLU):
         for disk, changes in self.wanted:
             new = attrs.evolve(disk, size=changes.get("size", disk.size),
                                mode=changes.get("mode", disk.mode))
-            yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict())
+            # Recreating is for lost disks: an existing one makes the node
+            # refuse, and its data is never deleted here.
             yield call_node(self.ctx, node, "blockdev_create", new.to_dict(),
                             self.instance.name,
                             what="Could not create disk %s" % disk.iv_name)
@@ -778,7 +835,23 @@ class LUInstanceConsole(_InstanceLU):
 
 
 class LUInstanceSetParams(_InstanceLU):
-    """``gnt-instance modify``: parameters, OS, disks and NICs."""
+    """
+    ``gnt-instance modify``: parameters, OS, disks and NICs.
+
+    Everything is checked and planned in L{check_prereq}; L{execute} does
+    the node work and then records all changes in one config update, so
+    bad input changes nothing.
+    """
+
+    def _merge(self, current, changes, prefix):
+        merged = dict(current)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+            self.result.append(["%s/%s" % (prefix, key), value])
+        return merged
 
     @inlineCallbacks
     def check_prereq(self):
@@ -786,34 +859,16 @@ class LUInstanceSetParams(_InstanceLU):
         self.changes = {}
         self.result = []
         if op["hvparams"]:
-            merged = dict(instance.hvparams)
-            for key, value in _instance_hvparams(instance.hypervisor,
-                                                 op["hvparams"]).items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-                self.result.append(["hv/%s" % key, value])
-            self.changes["hvparams"] = merged
+            self.changes["hvparams"] = self._merge(
+                instance.hvparams,
+                _instance_hvparams(instance.hypervisor, op["hvparams"]), "hv")
         if op["beparams"]:
-            merged = dict(instance.beparams)
-            for key, value in paramsmod.force_types(
-                    op["beparams"], constants.BE_DEFAULTS, "backend").items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-                self.result.append(["be/%s" % key, value])
-            self.changes["beparams"] = merged
+            self.changes["beparams"] = self._merge(
+                instance.beparams, paramsmod.force_types(
+                    op["beparams"], constants.BE_DEFAULTS, "backend"), "be")
         if op["osparams"]:
-            merged = dict(instance.osparams)
-            for key, value in op["osparams"].items():
-                if value is None:
-                    merged.pop(key, None)
-                else:
-                    merged[key] = value
-                self.result.append(["os/%s" % key, value])
-            self.changes["osparams"] = merged
+            self.changes["osparams"] = self._merge(instance.osparams,
+                                                   op["osparams"], "os")
         if op["os_name"]:
             yield call_node(self.ctx, self.pnode, "os_check", op["os_name"],
                             self.changes.get("osparams", instance.osparams),
@@ -825,24 +880,26 @@ class LUInstanceSetParams(_InstanceLU):
                 or op["offline"] is not None:
             raise _wrong("Changing the disk template, primary node, runtime"
                          " memory or offline state is not supported yet")
-        self.disk_ops = self._parse_mods(op["disks"], "disk")
-        self.nic_ops = self._parse_mods(op["nics"], "NIC")
-        if (self.disk_ops or self.nic_ops) and instance.admin_state == constants.ADMINST_UP:
+        disk_ops = self._parse_mods(op["disks"], "disk")
+        nic_ops = self._parse_mods(op["nics"], "NIC")
+        if (disk_ops or nic_ops) and instance.admin_state == constants.ADMINST_UP:
             running = yield self.is_running()
             if running:
                 raise errors.OpPrereqError(
                     "Instance %s is running; disk and NIC changes need it"
                     " stopped (hotplug is not supported yet)" % instance.name,
                     "wrong_state")
-        if not (self.changes or self.disk_ops or self.nic_ops):
+        if not (self.changes or disk_ops or nic_ops):
             raise _wrong("No changes submitted")
+        self._plan_disks(disk_ops)
+        self._plan_nics(nic_ops)
         if "beparams" in self.changes:
-            memory = fill_beparams(cfg.cluster, self.changes["beparams"])["maxmem"]
+            old = fill_beparams(cfg.cluster, instance.beparams)["maxmem"]
+            new = fill_beparams(cfg.cluster, self.changes["beparams"])["maxmem"]
             running = yield self.is_running()
-            if running and memory > fill_beparams(cfg.cluster, instance.beparams)["maxmem"]:
+            if running and new > old:
                 yield self.check_free_memory(
-                    self.pnode, memory - fill_beparams(cfg.cluster,
-                                                       instance.beparams)["maxmem"],
+                    self.pnode, new - old,
                     "increasing memory of instance %s" % instance.name)
 
     @staticmethod
@@ -865,16 +922,6 @@ class LUInstanceSetParams(_InstanceLU):
             result.append((action, index, params or {}))
         return result
 
-    @inlineCallbacks
-    def execute(self):
-        if self.changes:
-            self.update_instance(**self.changes)
-        for action, index, params in self.disk_ops:
-            yield self._modify_disk(action, index, params)
-        for action, index, params in self.nic_ops:
-            self._modify_nic(action, index, params)
-        returnValue(self.result)
-
     def _index(self, items, index, what):
         if isinstance(index, str) and not index.lstrip("-").isdigit():
             for position, item in enumerate(items):
@@ -888,86 +935,106 @@ class LUInstanceSetParams(_InstanceLU):
             raise _wrong("Invalid %s index %s" % (what, index))
         return index
 
-    @inlineCallbacks
-    def _modify_disk(self, action, index, params):
+    def _plan_disks(self, disk_ops):
+        """Check disk changes; fills C{self.disks} and the node work lists."""
         instance = self.instance
         disks = instance_disks(self.cfg, instance)
-        if action == "add":
-            if instance.disk_template == "diskless":
-                raise _wrong("Diskless instances cannot have disks")
-            size = params.get("size")
-            if isinstance(size, str):
-                from ganeti.cli.table import parse_unit
-                size = parse_unit(size)
-            disk = build_disk(self.cfg.cluster, instance.disk_template,
-                              instance.name, len(disks), dict(params, size=size),
-                              None)
-            yield call_node(self.ctx, self.pnode, "blockdev_create",
-                            disk.to_dict(), instance.name,
-                            what="Could not create disk")
+        self.to_create, self.to_remove = [], []
+        for action, index, params in disk_ops:
+            if action == "add":
+                if instance.disk_template == "diskless":
+                    raise _wrong("Diskless instances cannot have disks")
+                size = params.get("size")
+                if isinstance(size, str):
+                    from ganeti.cli.table import parse_unit
+                    size = parse_unit(size)
+                disk = build_disk(self.cfg.cluster, instance.disk_template,
+                                  instance.name, len(disks),
+                                  dict(params, size=size), None)
+                disks.append(disk)
+                self.to_create.append(disk)
+                self.result.append(["disk/%d" % (len(disks) - 1),
+                                    "add:size=%s,mode=%s" % (disk.size, disk.mode)])
+            elif action == "remove":
+                position = self._index([d.name for d in disks], index, "disk")
+                self.to_remove.append(disks.pop(position))
+                self.result.append(["disk/%d" % position, "remove"])
+            else:
+                position = self._index([d.name for d in disks], index, "disk")
+                mode = params.get("mode", disks[position].mode)
+                if mode not in ("rw", "ro"):
+                    raise _wrong("Invalid disk access mode '%s'" % mode)
+                disks[position] = attrs.evolve(
+                    disks[position], mode=mode,
+                    name=params.get("name", disks[position].name))
+                self.result.append(["disk.mode/%d" % position, mode])
+        self.disks = disks
 
-            def change(cfg):
-                d = dict(cfg.disks)
-                d[disk.uuid] = disk
-                return attrs.evolve(cfg, disks=d)
-            self.ctx.config.update(change)
-            self.update_instance(disks=list(instance.disks) + [disk.uuid])
-            self.result.append(["disk/%d" % len(disks), "add:size=%s,mode=%s"
-                                % (disk.size, disk.mode)])
-        elif action == "remove":
-            position = self._index([d.name for d in disks], index, "disk")
-            disk = disks[position]
-            yield call_node(self.ctx, self.pnode, "blockdev_remove",
-                            disk.to_dict(), what="Could not remove disk")
-            self.update_instance(disks=[u for u in instance.disks if u != disk.uuid])
-
-            def change(cfg):
-                d = dict(cfg.disks)
-                d.pop(disk.uuid, None)
-                return attrs.evolve(cfg, disks=d)
-            self.ctx.config.update(change)
-            self.result.append(["disk/%d" % position, "remove"])
-        else:
-            position = self._index([d.name for d in disks], index, "disk")
-            disk = disks[position]
-            updated = attrs.evolve(disk, mode=params.get("mode", disk.mode),
-                                   name=params.get("name", disk.name))
-
-            def change(cfg):
-                d = dict(cfg.disks)
-                d[disk.uuid] = updated
-                return attrs.evolve(cfg, disks=d)
-            self.ctx.config.update(change)
-            self.result.append(["disk.mode/%d" % position, updated.mode])
-
-    def _modify_nic(self, action, index, params):
+    def _plan_nics(self, nic_ops):
+        """Check NIC changes; fills C{self.nics}."""
         instance = self.instance
         nics = list(instance.nics)
-        if action == "add":
-            mac = (params.get("mac") or "auto").lower()
-            if mac in ("auto", "generate"):
-                mac = generate_mac(self.cfg)
-            elif not _MAC_RE.match(mac):
-                raise _wrong("Invalid MAC address specified: %s" % mac)
-            nicparams = {k: params[k] for k in ("mode", "link", "vlan")
-                         if params.get(k) is not None}
-            nics.append(NIC(mac=mac, uuid=_new_uuid(), ip=params.get("ip"),
-                            name=params.get("name"), nicparams=nicparams))
-            self.result.append(["nic.%d" % (len(nics) - 1),
-                                "add:mac=%s,ip=%s" % (mac, params.get("ip"))])
-        elif action == "remove":
-            position = self._index([n.name for n in nics], index, "NIC")
-            nics.pop(position)
-            self.result.append(["nic.%d" % position, "remove"])
-        else:
-            position = self._index([n.name for n in nics], index, "NIC")
-            nic = nics[position]
-            nicparams = dict(nic.nicparams, **{k: params[k] for k in
-                                               ("mode", "link", "vlan")
-                                               if k in params})
-            nics[position] = attrs.evolve(nic, ip=params.get("ip", nic.ip),
-                                          mac=params.get("mac", nic.mac),
-                                          nicparams=nicparams)
-            for key, value in sorted(params.items()):
-                self.result.append(["nic.%s/%d" % (key, position), value])
-        self.update_instance(nics=nics)
+        own = {nic.mac for nic in nics}
+        # The instance's own MACs may move between its NICs.
+        cfg = attrs.evolve(self.cfg, instances={
+            u: i for u, i in self.cfg.instances.items() if u != instance.uuid})
+        for action, index, params in nic_ops:
+            if action == "add":
+                nic = build_nic(cfg, params, {n.mac for n in nics} - own)
+                nics.append(nic)
+                self.result.append(["nic.%d" % (len(nics) - 1),
+                                    "add:mac=%s,ip=%s" % (nic.mac, nic.ip)])
+            elif action == "remove":
+                position = self._index([n.name for n in nics], index, "NIC")
+                nics.pop(position)
+                self.result.append(["nic.%d" % position, "remove"])
+            else:
+                position = self._index([n.name for n in nics], index, "NIC")
+                nic = nics[position]
+                mac = nic.mac
+                if "mac" in params and params["mac"].lower() != nic.mac:
+                    mac = choose_mac(cfg, params["mac"],
+                                     {n.mac for n in nics} - own)
+                nicparams = paramsmod.force_types(dict(nic.nicparams, **{
+                    k: params[k] for k in ("mode", "link", "vlan") if k in params}),
+                    constants.NIC_DEFAULTS, "nic")
+                nics[position] = attrs.evolve(
+                    nic, mac=mac, nicparams=nicparams,
+                    ip=check_nic_ip(params["ip"]) if "ip" in params else nic.ip)
+                for key, value in sorted(params.items()):
+                    self.result.append(["nic.%s/%d" % (key, position), value])
+        self.nics = nics
+
+    @inlineCallbacks
+    def execute(self):
+        instance = self.instance
+        created = []
+        try:
+            for disk in self.to_create:
+                yield call_node(self.ctx, self.pnode, "blockdev_create",
+                                disk.to_dict(), instance.name,
+                                what="Could not create disk")
+                created.append(disk)
+        except Exception:
+            for disk in created:
+                yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                                disk.to_dict())
+            raise
+        for disk in self.to_remove:
+            yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                            disk.to_dict(), what="Could not remove disk")
+        changes = dict(self.changes, nics=self.nics,
+                       disks=[d.uuid for d in self.disks])
+
+        def change(cfg):
+            disks = {u: d for u, d in cfg.disks.items()
+                     if u not in {r.uuid for r in self.to_remove}}
+            disks.update({d.uuid: d for d in self.disks})
+            instances = dict(cfg.instances)
+            current = instances[instance.uuid]
+            instances[instance.uuid] = attrs.evolve(
+                current, serial_no=current.serial_no + 1,
+                mtime=self.ctx.reactor.seconds(), **changes)
+            return attrs.evolve(cfg, disks=disks, instances=instances)
+        self.ctx.config.update(change)
+        returnValue(self.result)

@@ -11,7 +11,7 @@ import os
 from twisted.internet.defer import inlineCallbacks, maybeDeferred
 
 from ganeti import config as configmod
-from ganeti import constants, ssconf
+from ganeti import constants, errors, ssconf
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.master.query_instance import live_instances
 
@@ -51,7 +51,8 @@ class _VerifyLU(LogicalUnit):
             line = "  - %s:%s:%s:%s:%s" % (level, ecode, object_type, item or "",
                                             message)
         else:
-            line = "  - %s: %s %s: %s" % (level, object_type, item or "", message)
+            line = "  - %s: %s%s: %s" % (level, object_type,
+                                         " %s" % item if item else "", message)
         self.feedback(line)
         if level == ERROR:
             self.bad = True
@@ -74,6 +75,9 @@ class LUClusterVerify(LogicalUnit):
         groups = sorted(self.cfg.nodegroups.values(), key=lambda g: g.name)
         if self.op.get("group_name"):
             groups = [g for g in groups if g.name == self.op["group_name"]]
+            if not groups:
+                raise errors.OpPrereqError("Node group '%s' not found"
+                                           % self.op["group_name"], "noent")
             jobs = []
         for group in groups:
             jobs.append([{

@@ -559,7 +559,8 @@ class JobQueue(Service):
             archived or not finished.
         """
         job = self._jobs.get(job_id)
-        if job is None or not job.finalized:
+        if job is None or not job.finalized or job_id in self._tails:
+            # A final state still being written would land after the move.
             return False
         target = self._paths.archived_job_file(job_id)
         os.makedirs(os.path.dirname(target), exist_ok=True)

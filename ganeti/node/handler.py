@@ -69,10 +69,8 @@ class NodeHandler:
         return deferLater(self._reactor, duration, lambda: True)
 
     def hypervisor_check(self, hypervisor, hvparams):
-        # Syntax, then what only this node can tell (files, binaries).
-        hv = self._hv(hypervisor)
-        hv.check_parameters(hvparams)
-        hv.validate_parameters(hvparams)
+        # Syntax and what only this node can tell (files, binaries).
+        self._hv(hypervisor).validate_parameters(hvparams)
         return True
 
     # --- instances ------------------------------------------------------------
@@ -117,33 +115,21 @@ class NodeHandler:
                 "OS dir not found in search path")
             raise errors.OpPrereqError("OS '%s' not valid on this node: %s"
                                        % (name, reason), "wrong_input")
-        if definition.variants and variant is None:
-            raise errors.OpPrereqError(
-                "OS name %s must include a variant (one of: %s)"
-                % (name, ", ".join(definition.variants)), "wrong_input")
-        if variant is not None and variant not in definition.variants:
-            raise errors.OpPrereqError("Unsupported OS variant %s for %s"
-                                       % (variant, name), "wrong_input")
+        osdef.check_variant(definition, full_name)
         return definition, variant
 
     @inlineCallbacks
     def os_check(self, name, osparams):
         from ganeti import osdef
         definition, _ = self._find_os(name)
-        known = {param for param, _ in definition.parameters}
-        unknown = sorted(set(osparams) - known)
-        if unknown:
-            raise errors.OpPrereqError(
-                "The following OS parameters are not supported by the OS %s:"
-                " %s" % (name, ", ".join(unknown)), "wrong_input")
+        osdef.check_parameters(definition, osparams)
         if osparams:
             yield osdef.verify_parameters(self._reactor, definition, osparams)
         returnValue(True)
 
     def os_diagnose(self):
         from ganeti import osdef
-        return [definition.to_dict() if hasattr(definition, "to_dict")
-                else _os_dict(definition)
+        return [definition.to_dict()
                 for definition in osdef.diagnose(self._paths.os_search_path)]
 
     def _run_os(self, script, instance, block_devices, debug, **extra):
@@ -213,10 +199,3 @@ class NodeHandler:
     def node_volumes(self):
         return self._node_storage().list_volumes()
 
-
-def _os_dict(definition):
-    return {"name": definition.name, "path": definition.path,
-            "valid": definition.valid, "error": definition.error,
-            "api_versions": list(definition.api_versions),
-            "variants": list(definition.variants),
-            "parameters": [list(p) for p in definition.parameters]}

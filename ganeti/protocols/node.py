@@ -36,3 +36,19 @@ METHODS = {
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),
 }
+
+#: Seconds a method may take before the master gives up on a node
+#: (Ganeti's timeout classes); methods not listed get the client default.
+TIMEOUTS = {
+    "instance_os_add": 4 * 3600,
+    "instance_run_rename": 3600,
+    "blockdev_create": 3600,
+    "blockdev_grow": 3600,
+    "blockdev_remove": 900,
+    "blockdev_assemble_all": 900,
+    "instance_start": 900,
+    "storage_list": 300,
+    "node_volumes": 300,
+    "os_diagnose": 300,
+    "os_check": 300,
+}
