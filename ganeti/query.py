@@ -542,3 +542,19 @@ def _compile_regexp(pattern):
     except re.error as err:
         raise errors.QueryFilterParseError("Invalid regular expression %r"
                                            " (%s)" % (pattern, err))
+
+
+def filter_fields(qfilter):
+    """
+    :return: the set of field names a list-form filter reads (so that a
+        query fetches live data for them even if they are not shown).
+    """
+    found = set()
+    if isinstance(qfilter, list) and qfilter:
+        operator = qfilter[0]
+        if operator in ("&", "|", "!"):
+            for part in qfilter[1:]:
+                found |= filter_fields(part)
+        elif len(qfilter) > 1 and isinstance(qfilter[1], str):
+            found.add(qfilter[1])
+    return found

@@ -14,7 +14,7 @@ from ganeti import constants
 from ganeti.cmdlib.common import fill_beparams, fill_hvparams, fill_nicparams
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable)
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields)
 
 #: Fields whose values need the nodes.
 LIVE_FIELDS = frozenset(["status", "oper_state", "oper_ram", "oper_vcpus",
@@ -287,22 +287,9 @@ def query_instances(ctx, fields, qfilter):
     """:return: (Deferred) a query result for instances."""
     cfg = ctx.config.config
     live = None
-    wanted = set(fields)
-    if isinstance(qfilter, list):
-        wanted.update(_filter_fields(qfilter))
-    if wanted & LIVE_FIELDS:
+    if (set(fields) | filter_fields(qfilter)) & LIVE_FIELDS:
         live = yield live_instances(ctx, cfg)
     returnValue(INSTANCE_FIELDS.query(Context(cfg, live),
                                       list(cfg.instances.values()), fields,
                                       qfilter))
 
-
-def _filter_fields(qfilter):
-    found = set()
-    if isinstance(qfilter, list) and qfilter:
-        if len(qfilter) > 1 and isinstance(qfilter[1], str) and qfilter[0] != "|" \
-                and qfilter[0] != "&" and qfilter[0] != "!":
-            found.add(qfilter[1])
-        for part in qfilter[1:]:
-            found |= _filter_fields(part)
-    return found

@@ -8,7 +8,7 @@ from twisted.internet.defer import DeferredList, inlineCallbacks, returnValue
 from ganeti import constants
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable, nice_sort)
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields, nice_sort)
 
 #: Node fields that need the node itself.
 LIVE_FIELDS = frozenset(["mtotal", "mnode", "mfree", "dtotal", "dfree",
@@ -195,7 +195,7 @@ def query_nodes(ctx, fields, qfilter):
     cfg = ctx.config.config
     nodes = list(cfg.nodes.values())
     live = {}
-    if set(fields) & LIVE_FIELDS:
+    if (set(fields) | filter_fields(qfilter)) & LIVE_FIELDS:
         live = yield live_node_info(ctx, cfg, nodes)
     returnValue(NODE_FIELDS.query(NodeContext(cfg, live), nodes, fields, qfilter))
 
