@@ -357,7 +357,12 @@ class InstanceCommandTests(SynchronousTestCase):
         self.assertEqual(os.path.getsize(path), 96 * 1024 * 1024)
         self.assertEqual(c.ok("gnt-instance", "list", "--no-headers", "-o",
                               "disk.size/0", "web1").strip(), "96M")
-        c.ok("gnt-instance", "remove", "-f", "web1")
+        c.ok("gnt-instance", "rename", "--no-name-check", "--no-ip-check",
+             "web1", "web2")
+        self.assertFalse(os.path.exists(path))
+        path = path.replace("/web1/", "/web2/")
+        self.assertIn(path, c.ok("gnt-instance", "activate-disks", "web2"))
+        c.ok("gnt-instance", "remove", "-f", "web2")
         self.assertFalse(os.path.exists(path))
 
     def test_failed_install_leaves_nothing(self):

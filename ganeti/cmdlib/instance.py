@@ -9,6 +9,7 @@ created, so bad input leaves nothing behind.
 """
 
 import ipaddress
+import os
 import random
 import re
 import uuid as uuidmod
@@ -659,6 +660,7 @@ class LUInstanceRename(_InstanceLU):
     @inlineCallbacks
     def execute(self):
         old_name = self.instance.name
+        yield self._move_file_storage(old_name)
         self.update_instance(name=self.new_name)
         instance = cfg_instance(self.cfg, self.instance_uuid())
         if instance.os:
@@ -672,6 +674,31 @@ class LUInstanceRename(_InstanceLU):
             except errors.GenericError as e:
                 self.log_warning(str(e))
         returnValue(self.new_name)
+
+    @inlineCallbacks
+    def _move_file_storage(self, old_name):
+        """File disks live in a directory named after the instance."""
+        disks = [d for d in instance_disks(self.cfg, self.instance)
+                 if d.dev_type in ("file", "sharedfile")]
+        if not disks or old_name == self.new_name:
+            return
+        old_dir = os.path.dirname(disks[0].logical_id[1])
+        if os.path.basename(old_dir) != old_name:
+            return
+        new_dir = os.path.join(os.path.dirname(old_dir), self.new_name)
+        yield call_node(self.ctx, self.pnode, "file_storage_dir_rename",
+                        old_dir, new_dir,
+                        what="Could not rename the file storage directory")
+
+        def change(cfg):
+            updated = dict(cfg.disks)
+            for disk in disks:
+                path = os.path.join(new_dir, os.path.basename(disk.logical_id[1]))
+                updated[disk.uuid] = attrs.evolve(
+                    disk, logical_id=[disk.logical_id[0], path],
+                    serial_no=disk.serial_no + 1)
+            return attrs.evolve(cfg, disks=updated)
+        self.ctx.config.update(change)
 
     def instance_uuid(self):
         return self.cfg.instance_by_name(self.new_name).uuid

@@ -185,6 +185,19 @@ class NodeHandler:
             yield self._disks(disk["dev_type"]).shutdown(disk)
         returnValue(True)
 
+    def file_storage_dir_rename(self, old_dir, new_dir):
+        """Move an instance's file storage directory (instance rename)."""
+        from ganeti.storage.filestorage import check_file_storage_path
+        allowed = os.path.join(self._paths.conf_dir, "file-storage-paths")
+        for path in (old_dir, new_dir):
+            check_file_storage_path(path, allowed)
+        if os.path.exists(new_dir):
+            raise errors.OpExecError("Cannot rename %s to %s: the target exists"
+                                     % (old_dir, new_dir))
+        if os.path.isdir(old_dir):
+            os.rename(old_dir, new_dir)
+        return True
+
     def _node_storage(self):
         from ganeti.storage.registry import NodeStorage
         return NodeStorage(

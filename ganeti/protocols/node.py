@@ -33,6 +33,7 @@ METHODS = {
     "blockdev_grow": ("disk", "amount"),
     "blockdev_assemble_all": ("disks", "instance_name"),
     "blockdev_shutdown_all": ("disks",),
+    "file_storage_dir_rename": ("old_dir", "new_dir"),
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),
 }
