@@ -538,3 +538,37 @@ class KvmInstanceTests(SynchronousTestCase):
         self.assertIn("no-such-option", err)
         self.assertIn("ADMIN_down", c.ok("gnt-instance", "list", "vm3"))
         self.assertEqual(self.qemu_pids(), [])
+
+
+class BlockdevTests(SynchronousTestCase):
+    """An existing block device (a loop device) adopted by an instance."""
+
+    skip = _skip_reason() or (None if shutil.which("losetup")
+                              else "losetup (util-linux) is missing")
+
+    def setUp(self):
+        self.cluster = Cluster(self)
+        self.cluster.init("--enabled-disk-templates=blockdev,diskless")
+        write_os(self.cluster.root, "demo", GOOD_OS)
+        image = os.path.join(self.cluster.root, "blockdev.img")
+        with open(image, "wb") as f:
+            f.truncate(32 * 1024 * 1024)
+        result = subprocess.run(["losetup", "-f", "--show", image],
+                                capture_output=True, text=True)
+        if result.returncode != 0:
+            raise SkipTest("no loop device: %s" % result.stderr.strip())
+        self.device = result.stdout.strip()
+        self.addCleanup(subprocess.run, ["losetup", "-d", self.device])
+
+    def test_adopt(self):
+        """The device is adopted with its size, installed, and kept on removal."""
+        c = self.cluster
+        c.ok("gnt-instance", "add", "-t", "blockdev", "--disk",
+             "0:adopt=%s" % self.device, "-o", "demo+default", "--no-name-check",
+             "--no-ip-check", "--no-start", "bd1")
+        self.assertEqual(c.ok("gnt-instance", "list", "--no-headers", "-o",
+                              "disk.size/0", "bd1").strip(), "32M")
+        with open(self.device, "rb") as f:
+            self.assertEqual(f.read(13), b"INSTALLED bd1")
+        c.ok("gnt-instance", "remove", "-f", "bd1")
+        self.assertTrue(os.path.exists(self.device))

@@ -375,11 +375,17 @@ class LUInstanceCreate(_InstanceLU):
         if self.disks:
             self.feedback("* creating instance disks...")
         try:
-            for disk in self.disks:
+            for index, disk in enumerate(self.disks):
                 yield call_node(self.ctx, node, "blockdev_create",
                                 disk.to_dict(), self.name,
                                 what="Could not create disk %s" % disk.iv_name)
                 created.append(disk)
+                if disk.dev_type == "blockdev":
+                    # An adopted device has the size it has.
+                    size = yield call_node(self.ctx, node, "blockdev_get_size",
+                                           disk.to_dict(),
+                                           what="Could not size %s" % disk.iv_name)
+                    self.disks[index] = attrs.evolve(disk, size=size)
             self.feedback("adding instance %s to cluster config" % self.name)
             self._add_to_config(instance, wants_port)
         except Exception:

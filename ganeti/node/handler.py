@@ -168,6 +168,9 @@ class NodeHandler:
             except errors.GenericError:
                 pass
 
+    def blockdev_get_size(self, disk):
+        return self._disks(disk["dev_type"]).get_size(disk)
+
     def blockdev_grow(self, disk, amount):
         return self._disks(disk["dev_type"]).grow(disk, amount)
 

@@ -31,6 +31,7 @@ METHODS = {
     "blockdev_create": ("disk", "instance_name"),
     "blockdev_remove": ("disk",),
     "blockdev_grow": ("disk", "amount"),
+    "blockdev_get_size": ("disk",),
     "blockdev_assemble_all": ("disks", "instance_name"),
     "blockdev_shutdown_all": ("disks",),
     "file_storage_dir_rename": ("old_dir", "new_dir"),
