@@ -12,12 +12,14 @@ class MasterContext:
     reactor, the job queue and the node RPC client.  One per master daemon.
     """
 
-    def __init__(self, config, paths, reactor, queue=None, rpc=None):
+    def __init__(self, config, paths, reactor, queue=None, rpc=None,
+                 replicator=None):
         self.config = config
         self.paths = paths
         self.reactor = reactor
         self.queue = queue
         self.rpc = rpc
+        self.replicator = replicator
 
 
 class LogicalUnit:

@@ -6,6 +6,8 @@ Cluster-wide logical units: query, verify, modify, rename, destroy.
 import platform
 import struct
 
+from twisted.internet.defer import inlineCallbacks
+
 import attrs
 
 from ganeti import constants, errors, ssconf
@@ -147,9 +149,12 @@ class LUClusterRedistConf(LogicalUnit):
 
     BGL_SHARED = False
 
+    @inlineCallbacks
     def execute(self):
         configmod.save(self.ctx.paths.config_data, self.cfg)
         ssconf.write(self.ctx.paths, ssconf.values(self.cfg))
+        if self.ctx.replicator is not None:
+            yield self.ctx.replicator.redistribute()
         self.log_info("Configuration and ssconf files redistributed to %d"
                       " node(s)" % len(self.cfg.nodes))
 

@@ -71,6 +71,8 @@ class JobQueue(Service):
         self.runner = runner
         self._write = write or maybeDeferred
         self._tails = {}
+        #: Told of every job write and archive (the master's replicator).
+        self.replicator = None
         self._max_running = max_running or (
             lambda: constants.DEFAULT_MAX_RUNNING_JOBS)
         self._jobs = {}
@@ -161,8 +163,20 @@ class JobQueue(Service):
     def _save(self, job):
         # The directory is flushed once per submission (see submit_many);
         # rewriting an existing job file needs no directory flush.
-        atomic_write(self._paths.job_file(job.id), self._encode(job),
-                     flush_directory=False)
+        data = self._encode(job)
+        atomic_write(self._paths.job_file(job.id), data, flush_directory=False)
+        self._replicate(job.id, data)
+
+    def _replicate(self, job_id, data):
+        if self.replicator is not None:
+            d = self.replicator.job_changed(job_id, data)
+            if d is not None:
+                d.addErrback(lambda f: _log.failure(
+                    "replicating job {job_id}", f, job_id=job_id))
+
+    def unarchived_files(self):
+        """:return: ``{job_id: encoded job}`` of every unarchived job."""
+        return {job_id: self._encode(job) for job_id, job in self._jobs.items()}
 
     def _persist(self, job, fsync=True):
         """
@@ -193,6 +207,7 @@ class JobQueue(Service):
                              job_id=job.id)
                 result.errback(outcome)
             else:
+                self._replicate(job.id, data)
                 result.callback(None)
 
         self._tails[job.id] = d
@@ -566,6 +581,10 @@ class JobQueue(Service):
         os.makedirs(os.path.dirname(target), exist_ok=True)
         os.rename(self._paths.job_file(job_id), target)
         del self._jobs[job_id]
+        if self.replicator is not None:
+            d = self.replicator.job_archived(job_id)
+            if d is not None:
+                d.addErrback(lambda f: _log.failure("replicating archive", f))
         return True
 
     def auto_archive(self, age, timeout=None):

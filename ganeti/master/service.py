@@ -12,6 +12,7 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import UNIXServerEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
 from twisted.protocols import amp
 from twisted.python.threadpool import ThreadPool
 
@@ -26,6 +27,7 @@ from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
 from ganeti.protocols import luxi
 from ganeti.protocols import node as nodeproto
+from ganeti.master.replication import RETRY_INTERVAL, Replicator
 from ganeti.rpc import NodeRpc
 from ganeti.protocols.jsonamp import JsonLocator, make_commands
 
@@ -57,6 +59,8 @@ class _LuxiEndpointService(StreamServerEndpointService):
 
 
 LUXI_COMMANDS = make_commands(luxi.METHODS)
+
+_log = Logger()
 
 
 #: Seconds between two automatic archivings of old jobs.
@@ -104,7 +108,13 @@ class MasterService(MultiService):
             write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
         with open(paths.server_pem, "rb") as f:
             rpc = NodeRpc(reactor, f.read(), node_port)
-        self.context = MasterContext(self.config, paths, reactor, self.queue, rpc)
+        self.replicator = Replicator(rpc, lambda: self.config.config,
+                                     self.queue.unarchived_files)
+        self.queue.replicator = self.replicator
+        self.config.add_listener(self._replicate_config)
+        TimerService(RETRY_INTERVAL, self.replicator.catch_up).setServiceParent(self)
+        self.context = MasterContext(self.config, paths, reactor, self.queue, rpc,
+                                     self.replicator)
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context))
         self.queue.setServiceParent(self)
@@ -115,6 +125,11 @@ class MasterService(MultiService):
             lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)
+
+    def _replicate_config(self, cfg):
+        d = self.replicator.config_changed(cfg)
+        if d is not None:
+            d.addErrback(lambda f: _log.failure("replicating the config", f))
 
     def stopService(self):
         d = MultiService.stopService(self)

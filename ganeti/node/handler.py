@@ -201,6 +201,35 @@ class NodeHandler:
             os.rename(old_dir, new_dir)
         return True
 
+    # --- replication from the master ----------------------------------------
+
+    def write_ssconf_files(self, values):
+        from ganeti import ssconf as ssconfmod
+        ssconfmod.write(self._paths, values)
+        return True
+
+    def upload_config(self, data, serial):
+        """Keep a copy of the configuration (master candidates)."""
+        from ganeti.utils.io import atomic_write
+        atomic_write(self._paths.config_data, data.encode("utf-8"), mode=0o600)
+        return serial
+
+    def jobqueue_update(self, job_id, data):
+        """Keep a copy of a job file (master candidates)."""
+        from ganeti.utils.io import atomic_write
+        os.makedirs(self._paths.queue_dir, exist_ok=True)
+        atomic_write(self._paths.job_file(job_id), data.encode("utf-8"))
+        return True
+
+    def jobqueue_archive(self, job_id):
+        target = self._paths.archived_job_file(job_id)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.rename(self._paths.job_file(job_id), target)
+        except FileNotFoundError:
+            pass
+        return True
+
     def _node_storage(self):
         from ganeti.storage.registry import NodeStorage
         return NodeStorage(

@@ -35,6 +35,10 @@ METHODS = {
     "blockdev_assemble_all": ("disks", "instance_name"),
     "blockdev_shutdown_all": ("disks",),
     "file_storage_dir_rename": ("old_dir", "new_dir"),
+    "write_ssconf_files": ("values",),
+    "upload_config": ("data", "serial"),
+    "jobqueue_update": ("job_id", "data"),
+    "jobqueue_archive": ("job_id",),
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),
 }

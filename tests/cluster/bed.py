@@ -424,7 +424,10 @@ class Host:
         prefix = [_which("nsenter"), "--target=%d" % self.holder_pid,
                   "--mount", "--uts", "--net"]
         if cwd is not None:
-            prefix.append("--wd=%s" % (cwd,))
+            # nsenter opens the directory before it switches namespaces (in
+            # util-linux 2.38); through the holder's root it is the host's.
+            prefix.append("--wd=/proc/%d/root%s" % (
+                self.holder_pid, os.path.join("/", cwd)))
         return prefix + ["--"] + list(argv)
 
     def run(self, argv, check=False, **kwargs):

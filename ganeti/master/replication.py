@@ -1,0 +1,115 @@
+# -*- test-case-name: tests.test_replication -*-
+"""
+Keeping the other nodes up to date: the configuration and the job files
+go to every master candidate, ssconf to every node.
+
+Pushes are asynchronous and never block the change that caused them; a
+node that misses one (down, unreachable) is remembered and retried until
+it has caught up, so a returning node gets the newest state.
+"""
+
+from twisted.internet.defer import inlineCallbacks
+from twisted.logger import Logger
+
+from ganeti import config as configmod
+from ganeti import ssconf
+
+_log = Logger()
+
+#: Seconds between two attempts to catch up nodes that missed a push.
+RETRY_INTERVAL = 30
+
+
+class Replicator:
+    """
+    :param rpc: an L{ganeti.rpc.INodeRpc}.
+    :param get_config: returns the current L{ganeti.objects.ConfigData}.
+    :param queue_files: returns ``{job_id: bytes}`` of the unarchived jobs,
+        for candidates that need the whole queue.
+    """
+
+    def __init__(self, rpc, get_config, queue_files=None):
+        self._rpc = rpc
+        self._get_config = get_config
+        self._queue_files = queue_files or (lambda: {})
+        self._behind = set()
+        self._candidates_seen = set()
+
+    def _others(self, cfg, candidates_only):
+        master = cfg.cluster.master_node
+        return [n for n in cfg.nodes.values()
+                if n.uuid != master and not n.offline
+                and (n.master_candidate or not candidates_only)]
+
+    def config_changed(self, cfg):
+        """Push config (candidates) and ssconf (all nodes); returns a Deferred."""
+        return self._push(cfg, self._others(cfg, False))
+
+    @inlineCallbacks
+    def _push(self, cfg, nodes):
+        if not nodes:
+            return
+        values = ssconf.values(cfg)
+        data = configmod.dump(cfg).decode("utf-8")
+        addresses = [(n.name, n.primary_ip) for n in nodes]
+        results = yield self._rpc.call(addresses, "write_ssconf_files", values)
+        candidates = [(n.name, n.primary_ip) for n in nodes if n.master_candidate]
+        if candidates:
+            config_results = yield self._rpc.call(candidates, "upload_config",
+                                                  data, cfg.serial_no)
+            results = dict(results)
+            for name, result in config_results.items():
+                if not result.ok:
+                    results[name] = result
+        new_candidates = {n.name for n in nodes if n.master_candidate} - \
+            self._candidates_seen
+        if new_candidates:
+            # A node that just became a candidate gets the queue it lacks
+            # (Ganeti leaves it without the older jobs).
+            yield self._send_queue([(n.name, n.primary_ip) for n in nodes
+                                    if n.name in new_candidates])
+        for name, result in results.items():
+            if result.ok:
+                self._behind.discard(name)
+                if name in new_candidates:
+                    self._candidates_seen.add(name)
+            else:
+                _log.warn("could not update node {node}: {error}", node=name,
+                          error=result.fail_msg)
+                self._behind.add(name)
+
+    @inlineCallbacks
+    def _send_queue(self, nodes):
+        for job_id, data in sorted(self._queue_files().items()):
+            yield self._rpc.call(nodes, "jobqueue_update", job_id,
+                                 data.decode("utf-8"))
+
+    def job_changed(self, job_id, data):
+        """Copy one job file to the candidates; returns a Deferred."""
+        cfg = self._get_config()
+        nodes = [(n.name, n.primary_ip) for n in self._others(cfg, True)]
+        if not nodes:
+            return None
+        return self._rpc.call(nodes, "jobqueue_update", job_id,
+                              data.decode("utf-8"))
+
+    def job_archived(self, job_id):
+        cfg = self._get_config()
+        nodes = [(n.name, n.primary_ip) for n in self._others(cfg, True)]
+        if not nodes:
+            return None
+        return self._rpc.call(nodes, "jobqueue_archive", job_id)
+
+    def catch_up(self):
+        """Retry the nodes that missed a push (timer)."""
+        if not self._behind:
+            return None
+        cfg = self._get_config()
+        nodes = [n for n in self._others(cfg, False) if n.name in self._behind]
+        return self._push(cfg, nodes)
+
+    def redistribute(self):
+        """Push everything to every node now (``gnt-cluster redist-conf``)."""
+        cfg = self._get_config()
+        self._candidates_seen.clear()
+        return self._push(cfg, self._others(cfg, False))
