@@ -1,6 +1,6 @@
 #!/bin/sh
-# Install what the kvm hypervisor tests (tests/test_hypervisor_kvm.py) need
-# on Debian 12 (bookworm):
+# Install what the kvm hypervisor tests (tests/test_hypervisor_kvm.py) and
+# the cluster test bed (tests/cluster) need on Debian 12 (bookworm):
 #   qemu-system-x86          qemu-system-x86_64 (and /usr/bin/kvm)
 #   qemu-utils               qemu-img, for disk images
 #   busybox-static           the test guest's userland (ganeti/testing/guest.py)
@@ -10,11 +10,15 @@
 #   socat                    instance serial consoles (and kvm's verify)
 #   iproute2                 ip/bridge, for tap devices and the master IP
 #   lvm2                     the plain (LVM) disk template and its tests
+#   openssh-server           sshd on every host of the cluster test bed
+#   openssh-client           ssh and ssh-keygen, for the bed's hosts
+#   util-linux               unshare and nsenter (the bed's namespaces)
+#   iputils-ping             ping, in the bed's tests (tests/cluster)
 # Idempotent: packages already installed are skipped, and apt is not touched
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping"
 
 missing=""
 for package in $PACKAGES; do

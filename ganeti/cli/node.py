@@ -3,6 +3,10 @@
 ``gnt-node``: the nodes of the cluster and their storage.
 """
 
+import os
+import sys
+
+from ganeti import errors
 from ganeti.cli import base
 from ganeti.cli.base import Args, Command, opt
 from ganeti.cli.info import format_generic_info
@@ -64,6 +68,105 @@ def list_volumes(opts, args):
     return 0
 
 
+def _ssh(host, command, stdin=None, timeout=60):
+    """Run C{command} (a shell string) as root on C{host}; blocking (a tool)."""
+    import subprocess
+    argv = ["ssh", "-oBatchMode=yes", "-oConnectTimeout=10", "-q",
+            "root@%s" % host, command]
+    try:
+        result = subprocess.run(argv, input=stdin, capture_output=True,
+                                timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise errors.OpExecError("ssh to %s timed out after %d seconds"
+                                 % (host, timeout))
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).decode("utf-8", "replace")
+        raise errors.OpExecError("Command '%s' on %s failed (exit code %d): %s"
+                                 % (command.split()[0], host, result.returncode,
+                                    detail.strip() or "no output"))
+    return result.stdout
+
+
+def _setup_node(name, paths):
+    """
+    Put the cluster's certificate on a new node and start its daemon over
+    ssh, as Ganeti's node setup does; the master then checks it over TLS.
+    """
+    import shlex
+    from ganeti.paths import Paths
+    remote = Paths(os.environ.get("GANETI_REMOTE_ROOT", "/"))
+    directories = " ".join(shlex.quote(d) for d in remote.cluster_dirs())
+    with open(paths.server_pem, "rb") as f:
+        pem = f.read()
+    _ssh(name, "mkdir -p %s && umask 077 && cat > %s.new && mv %s.new %s"
+         % (directories, shlex.quote(remote.server_pem),
+            shlex.quote(remote.server_pem), shlex.quote(remote.server_pem)),
+         stdin=pem)
+    storage_paths = os.path.join(paths.conf_dir, "file-storage-paths")
+    if os.path.exists(storage_paths):
+        with open(storage_paths, "rb") as f:
+            target = os.path.join(remote.conf_dir, "file-storage-paths")
+            _ssh(name, "cat > %s" % shlex.quote(target), stdin=f.read())
+    daemon = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])),
+                          "ganeti-daemon")
+    _ssh(name, "%s restart" % shlex.quote(daemon), timeout=120)
+
+
+def add_node(opts, args):
+    """``gnt-node add``: set the node up over ssh, then add it as a job."""
+    from ganeti import netutils
+    paths = base.get_paths()
+    name, ip = netutils.resolve(args[0], paths)
+    try:
+        _setup_node(name, paths)
+    except errors.GenericError as e:
+        base.to_stderr("Node setup failed: %s" % e)
+        return base.EXIT_NODESETUP_ERROR
+    op = {"OP_ID": "OP_NODE_ADD", "node_name": name, "primary_ip": ip,
+          "secondary_ip": opts.secondary_ip, "readd": opts.readd,
+          "group": opts.nodegroup,
+          "master_capable": _yes_no(opts.master_capable, "--master-capable"),
+          "vm_capable": _yes_no(opts.vm_capable, "--vm-capable"),
+          "ndparams": base.parse_key_values(opts.ndparams, "--node-parameters")
+          if opts.ndparams else None}
+    base.submit_opcode(op, opts)
+    return 0
+
+
+def _yes_no(value, option):
+    return None if value is None else base.parse_bool(value, option)
+
+
+def remove_node(opts, args):
+    """``gnt-node remove``."""
+    base.submit_opcode({"OP_ID": "OP_NODE_REMOVE", "node_name": args[0]}, opts)
+    return 0
+
+
+def modify_node(opts, args):
+    """``gnt-node modify``."""
+    op = {"OP_ID": "OP_NODE_SET_PARAMS", "node_name": args[0],
+          "force": opts.force, "auto_promote": opts.auto_promote}
+    for key in ("master_candidate", "drained", "offline", "master_capable",
+                "vm_capable"):
+        value = _yes_no(getattr(opts, key), "--" + key.replace("_", "-"))
+        if value is not None:
+            op[key] = value
+    if opts.secondary_ip:
+        op["secondary_ip"] = opts.secondary_ip
+    if opts.ndparams:
+        op["ndparams"] = base.parse_key_values(opts.ndparams, "--node-parameters")
+    if len(op) == 4:
+        base.to_stderr("Please give at least one of the parameters.")
+        return 1
+    result = base.submit_opcode(op, opts)
+    if result:
+        base.to_stdout("Modified node %s" % args[0])
+        for param, value in result:
+            base.to_stdout(" - %-5s -> %s" % (param, value))
+    return 0
+
+
 def show_info(opts, args):
     """``gnt-node info``."""
     fields = ["name", "pip", "sip", "master_candidate", "drained", "offline",
@@ -90,7 +193,45 @@ def show_info(opts, args):
     return 0
 
 
+_YES_NO = "yes|no"
+
 COMMANDS = {
+    "add": Command(add_node, Args(1, 1), base.JOB_OPTS + [
+        opt("--readd", action="store_true", default=False,
+            help="Readd old node after replacing it"),
+        opt("-s", "--secondary-ip", default=None,
+            help="Specify the secondary ip for the node"),
+        opt("-g", "--node-group", dest="nodegroup", default=None,
+            help="Node group (name or uuid)"),
+        opt("--master-capable", default=None,
+            help="Set the master_capable flag on the node (%s)" % _YES_NO),
+        opt("--vm-capable", default=None,
+            help="Set the vm_capable flag on the node (%s)" % _YES_NO),
+        opt("--node-parameters", dest="ndparams", default=None,
+            help="Node parameters")],
+        "[-s ip] [--readd] [-g group] <node_name>",
+        "Add a node to the cluster"),
+    "remove": Command(remove_node, Args(1, 1), base.JOB_OPTS, "<node_name>",
+                      "Removes a node from the cluster"),
+    "modify": Command(modify_node, Args(1, 1), base.JOB_OPTS + [
+        base.FORCE_OPT,
+        opt("-C", "--master-candidate", default=None,
+            help="Set the master_candidate flag on the node (%s)" % _YES_NO),
+        opt("-D", "--drained", default=None,
+            help="Set the drained flag on the node (%s)" % _YES_NO),
+        opt("-O", "--offline", default=None,
+            help="Set the offline flag on the node (%s)" % _YES_NO),
+        opt("--master-capable", default=None,
+            help="Set the master_capable flag on the node (%s)" % _YES_NO),
+        opt("--vm-capable", default=None,
+            help="Set the vm_capable flag on the node (%s)" % _YES_NO),
+        opt("--auto-promote", action="store_true", default=False,
+            help="Automatically promote master candidates if needed"),
+        opt("-s", "--secondary-ip", default=None,
+            help="Specify the secondary ip for the node"),
+        opt("--node-parameters", dest="ndparams", default=None,
+            help="Node parameters")],
+        "<node_name>", "Alters the parameters of a node"),
     "list": Command(list_nodes, Args(0, None), base.LIST_OPTS, "[nodes...]",
                     "Lists the nodes in the cluster. The available fields can"
                     " be shown using the \"list-fields\" command (see the man"

@@ -1,14 +1,19 @@
 # -*- test-case-name: tests.test_cmdlib_instance -*-
 """
-Node-wide queries that are jobs in Ganeti: OS diagnosis, storage units,
-volumes.
+Node logical units: adding, removing and changing nodes, and the
+node-wide queries that are jobs in Ganeti (OS diagnosis, storage units,
+volumes).
 """
 
+import uuid as uuidmod
+
+import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import errors
+from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_node
+from ganeti.objects import Node
 from ganeti.master.query_node import (
     OS_FIELDS, _OsContext, default_storage_type, diagnose_os)
 
@@ -111,3 +116,201 @@ class LUNodeQueryvols(_FieldsLU):
                                                   volume["name"]), "-")}
                 rows.append([values[f] for f in self.op["output_fields"]])
         returnValue(rows)
+
+
+def _set_node(writer, node_uuid, **changes):
+    def change(cfg):
+        nodes = dict(cfg.nodes)
+        current = nodes[node_uuid]
+        nodes[node_uuid] = attrs.evolve(current, serial_no=current.serial_no + 1,
+                                        **changes)
+        return attrs.evolve(cfg, nodes=nodes)
+    return writer.update(change)
+
+
+def _candidate_count(cfg, exclude=None):
+    return sum(1 for n in cfg.nodes.values()
+               if n.master_candidate and n.uuid != exclude)
+
+
+class LUNodeAdd(LogicalUnit):
+    """
+    ``gnt-node add``: the tool has already put the cluster's certificate
+    and files on the node and started its daemon; this checks the node
+    answers as a member and records it.
+    """
+
+    BGL_SHARED = False
+
+    @inlineCallbacks
+    def check_prereq(self):
+        op, cfg = self.op, self.cfg
+        name = op["node_name"]
+        existing = cfg.node_by_name(name)
+        if existing is not None and not op["readd"]:
+            raise errors.OpPrereqError("Node %s is already in the configuration"
+                                       % name, "already_exists")
+        if existing is None and op["readd"]:
+            raise errors.OpPrereqError("Node %s is not in the configuration"
+                                       % name, "noent")
+        if existing is not None and existing.uuid == cfg.cluster.master_node:
+            raise errors.OpPrereqError("The master node cannot be re-added",
+                                       "wrong_input")
+        ip = op["primary_ip"]
+        if not ip:
+            raise errors.OpPrereqError("The node's primary IP is needed",
+                                       "wrong_input")
+        for other in cfg.nodes.values():
+            if other.name != name and ip in (other.primary_ip, other.secondary_ip):
+                raise errors.OpPrereqError(
+                    "New node ip address(es) conflict with existing node %s"
+                    % other.name, "not_unique")
+        group_name = op["group"] or constants.DEFAULT_NODEGROUP
+        group = cfg.group_by_name(group_name)
+        if group is None:
+            raise errors.OpPrereqError("Node group '%s' not found" % group_name,
+                                       "noent")
+        self.group = group
+        self.existing = existing
+        results = yield self.ctx.rpc.call([(name, ip)], "version")
+        answer = results[name]
+        if not answer.ok:
+            raise errors.OpPrereqError(
+                "Node %s does not answer as a cluster member (is its daemon"
+                " running with the cluster certificate?): %s"
+                % (name, answer.fail_msg), "environment_error")
+        if answer.payload != constants.PROTOCOL_VERSION:
+            raise errors.OpPrereqError(
+                "Version mismatch master version %s, node version %s"
+                % (constants.PROTOCOL_VERSION, answer.payload), "wrong_state")
+
+    def execute(self):
+        op = self.op
+        name = op["node_name"]
+        now = self.ctx.reactor.seconds()
+        master_capable = op["master_capable"] if op["master_capable"] is not None \
+            else True
+        vm_capable = op["vm_capable"] if op["vm_capable"] is not None else True
+
+        def change(cfg):
+            nodes = dict(cfg.nodes)
+            candidate = master_capable and (
+                _candidate_count(cfg) < cfg.cluster.candidate_pool_size)
+            if self.existing is not None:
+                node = attrs.evolve(
+                    self.existing, primary_ip=op["primary_ip"],
+                    secondary_ip=op["secondary_ip"] or op["primary_ip"],
+                    offline=False, drained=False, master_candidate=candidate,
+                    master_capable=master_capable, vm_capable=vm_capable,
+                    serial_no=self.existing.serial_no + 1, mtime=now)
+            else:
+                uuid = str(uuidmod.uuid4())
+                node = Node(name=name, uuid=uuid, primary_ip=op["primary_ip"],
+                            secondary_ip=op["secondary_ip"] or op["primary_ip"],
+                            group=self.group.uuid, master_candidate=candidate,
+                            master_capable=master_capable, vm_capable=vm_capable,
+                            ndparams=dict(op["ndparams"] or {}), ctime=now,
+                            mtime=now)
+            nodes[node.uuid] = node
+            return attrs.evolve(cfg, nodes=nodes)
+        self.ctx.config.update(change)
+        if self.existing is not None:
+            self.feedback("Readded node %s" % name)
+
+
+class LUNodeRemove(LogicalUnit):
+    """``gnt-node remove``: a node without instances leaves the cluster."""
+
+    BGL_SHARED = False
+
+    def check_prereq(self):
+        cfg = self.cfg
+        node = get_node(cfg, self.op["node_name"])
+        if node.uuid == cfg.cluster.master_node:
+            raise errors.OpPrereqError(
+                "Node is the master node, failover to another node is"
+                " required", "wrong_input")
+        used = sorted(i.name for i in cfg.instances.values()
+                      if i.primary_node == node.uuid)
+        if used:
+            raise errors.OpPrereqError("Instance %s is still running on the node,"
+                                       " please remove first" % used[0],
+                                       "wrong_input")
+        self.node = node
+
+    @inlineCallbacks
+    def execute(self):
+        node = self.node
+        self.feedback("Removing node %s" % node.name)
+
+        def change(cfg):
+            nodes = dict(cfg.nodes)
+            nodes.pop(node.uuid, None)
+            return attrs.evolve(cfg, nodes=nodes)
+        self.ctx.config.update(change)
+        if not node.offline:
+            results = yield self.ctx.rpc.call([(node.name, node.primary_ip)],
+                                              "node_leave_cluster")
+            if not results[node.name].ok:
+                self.log_warning("Errors encountered on the remote node while"
+                                 " leaving the cluster: %s"
+                                 % results[node.name].fail_msg)
+
+
+class LUNodeSetParams(LogicalUnit):
+    """``gnt-node modify``: roles and capabilities."""
+
+    BGL_SHARED = False
+
+    def check_prereq(self):
+        op, cfg = self.op, self.cfg
+        node = get_node(cfg, op["node_name"])
+        flags = [f for f in ("master_candidate", "offline", "drained") if op[f]]
+        if len(flags) > 1:
+            raise errors.OpPrereqError(
+                "Can't set the node into more than one state at the same time",
+                "wrong_input")
+        changes = {}
+        for key in ("master_candidate", "offline", "drained", "master_capable",
+                    "vm_capable", "secondary_ip"):
+            if op[key] is not None:
+                changes[key] = op[key]
+        if op["ndparams"] is not None:
+            changes["ndparams"] = dict(node.ndparams, **op["ndparams"])
+        if not changes:
+            raise errors.OpPrereqError("Please pass at least one modification",
+                                       "wrong_input")
+        if node.uuid == cfg.cluster.master_node and (
+                op["offline"] or op["drained"] or op["master_candidate"] is False):
+            raise errors.OpPrereqError("The master role can be changed only via"
+                                       " master failover", "wrong_input")
+        if op["offline"] or op["drained"] or op["master_capable"] is False:
+            changes["master_candidate"] = False
+        if changes.get("master_candidate") is True and not changes.get(
+                "master_capable", node.master_capable):
+            raise errors.OpPrereqError("Node %s is not master capable"
+                                       % node.name, "wrong_state")
+        if node.master_candidate and changes.get("master_candidate") is False \
+                and not op["auto_promote"] and \
+                _candidate_count(cfg, exclude=node.uuid) < \
+                min(cfg.cluster.candidate_pool_size, len(cfg.nodes) - 1):
+            raise errors.OpPrereqError(
+                "Not enough master candidates (desired %d, new value will be"
+                " %d), use --auto-promote" % (
+                    cfg.cluster.candidate_pool_size,
+                    _candidate_count(cfg, exclude=node.uuid)), "wrong_state")
+        self.node, self.changes = node, changes
+
+    def execute(self):
+        _set_node(self.ctx.config, self.node.uuid, **self.changes)
+        if self.op["auto_promote"] and self.changes.get("master_candidate") is False:
+            cfg = self.cfg
+            for other in sorted(cfg.nodes.values(), key=lambda n: n.name):
+                if _candidate_count(cfg) >= cfg.cluster.candidate_pool_size:
+                    break
+                if not other.master_candidate and other.master_capable \
+                        and not other.offline and not other.drained \
+                        and other.uuid != self.node.uuid:
+                    _set_node(self.ctx.config, other.uuid, master_candidate=True)
+                    cfg = self.cfg
+        return [[key, value] for key, value in sorted(self.changes.items())]

@@ -230,6 +230,20 @@ class NodeHandler:
             pass
         return True
 
+    def node_leave_cluster(self):
+        """
+        Forget the cluster: its files go, and the daemon stops shortly
+        after answering (so the answer still reaches the master).
+        """
+        from ganeti import ssconf as ssconfmod
+        from ganeti.utils.io import remove_file
+        ssconfmod.remove_all(self._paths)
+        for path in (self._paths.config_data, self._paths.server_pem,
+                     self._paths.rapi_pem):
+            remove_file(path)
+        self._reactor.callLater(0.5, self._reactor.stop)
+        return True
+
     def _node_storage(self):
         from ganeti.storage.registry import NodeStorage
         return NodeStorage(

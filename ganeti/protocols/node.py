@@ -39,6 +39,7 @@ METHODS = {
     "upload_config": ("data", "serial"),
     "jobqueue_update": ("job_id", "data"),
     "jobqueue_archive": ("job_id",),
+    "node_leave_cluster": (),
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),
 }

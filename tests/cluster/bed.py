@@ -111,13 +111,28 @@ def bed_available():
     if missing:
         return ("the cluster test bed needs %s (tests/install-deps.sh "
                 "installs them)" % ", ".join(missing))
+    ip = tools["ip"]
     probe = "%sprobe%06x" % (PREFIX, random.getrandbits(24))
-    result = subprocess.run([tools["ip"], "netns", "add", probe],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        return "cannot create a network namespace: %s" % (
-            result.stderr.strip() or "exit %d" % result.returncode)
-    subprocess.run([tools["ip"], "netns", "del", probe], capture_output=True)
+    # The bridge and veth are made inside the throw-away namespace, so the
+    # probe never touches this machine's own interfaces.
+    steps = [("create a network namespace", [ip, "netns", "add", probe]),
+             ("create a bridge", [ip, "-n", probe, "link", "add", "b0",
+                                  "type", "bridge"]),
+             ("create a veth pair", [ip, "-n", probe, "link", "add", "v0",
+                                     "type", "veth", "peer", "name", "v1"]),
+             ("create UTS and mount namespaces",
+              [tools["unshare"], "--uts", "--mount", "--propagation",
+               "private", "true"])]
+    try:
+        for what, argv in steps:
+            result = subprocess.run(argv, capture_output=True, text=True,
+                                    stdin=subprocess.DEVNULL)
+            if result.returncode != 0:
+                return "cannot %s: %s" % (
+                    what, result.stderr.strip() or
+                    "exit %d" % result.returncode)
+    finally:
+        subprocess.run([ip, "netns", "del", probe], capture_output=True)
     return None
 
 
@@ -415,8 +430,9 @@ class Host:
         Prefix a command so that it runs inside this host, e.g. for
         Twisted's C{reactor.spawnProcess(proto, args[0], args)}.
 
-        :param cwd: the working directory inside the host (entering a mount
-            namespace otherwise leaves the command in C{/}).
+        :param cwd: the working directory inside the host, an absolute path
+            (entering a mount namespace otherwise leaves the command in
+            C{/}).
         :return: the new argv; its first element is an absolute path.
         """
         if self.holder_pid is None:
@@ -501,6 +517,8 @@ class Host:
         for inside in sorted(self.root_paths, key=len, reverse=True):
             if path == inside or path.startswith(inside + "/"):
                 return self.root_paths[inside] + path[len(inside):]
+        if self.holder_pid is None:
+            raise BedError("%s is not running" % (self.name,))
         return "/proc/%d/root%s" % (self.holder_pid, path)
 
     def owns_pid(self, pid):
@@ -508,8 +526,9 @@ class Host:
         :return: whether process C{pid} runs inside this host (its network
             or mount namespace).
         """
-        mine = [(_ns_id("/run/netns/" + self.netns), "net"),
-                (_ns_id("/proc/%d/ns/mnt" % self.holder_pid), "mnt")]
+        mine = [(_ns_id("/run/netns/" + self.netns), "net")]
+        if self.holder_pid is not None:
+            mine.append((_ns_id("/proc/%d/ns/mnt" % self.holder_pid), "mnt"))
         return any(ns is not None and
                    _ns_id("/proc/%d/ns/%s" % (pid, kind)) == ns
                    for ns, kind in mine)

@@ -88,6 +88,8 @@ class HostTests(SynchronousTestCase):
     """
 
     def setUp(self):
+        if bedmodule._which("ping") is None:
+            raise SkipTest("these tests need ping (iputils-ping)")
         self.bed = _start_bed(self)
         self.node1, self.node2, self.node3 = self.bed.hosts
 
@@ -202,7 +204,8 @@ class HostTests(SynchronousTestCase):
         """
         self.node2.run(["touch", "/srv/ganeti/here"])
         self.assertEqual(
-            self.node2.run(["ls"], cwd="/srv/ganeti").stdout, "here\n")
+            self.node2.run(["sh", "-c", "pwd; ls"], cwd="/srv/ganeti").stdout,
+            "/srv/ganeti\nhere\n")
 
     def test_pidfile_kill(self):
         """
