@@ -29,6 +29,10 @@ ENODEFILESTORAGEPATHUNUSABLE = ("node", "ENODEFILESTORAGEPATHUNUSABLE")
 ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUSABLE")
 ENODEVERSION = ("node", "ENODEVERSION")
 ENODERPC = ("node", "ENODERPC")
+ENODETIME = ("node", "ENODETIME")
+
+#: Seconds of clock difference verify tolerates (Ganeti's NODE_MAX_CLOCK_SKEW).
+MAX_CLOCK_SKEW = 150
 ENODEORPHANINSTANCE = ("node", "ENODEORPHANINSTANCE")
 EINSTANCEDOWN = ("instance", "EINSTANCEDOWN")
 EINSTANCEWRONGNODE = ("instance", "EINSTANCEWRONGNODE")
@@ -175,11 +179,15 @@ class LUClusterVerifyGroup(_VerifyLU):
             return
         self.feedback("* Gathering data (%d nodes)" % len(nodes))
         online = [n for n in nodes if not n.offline]
-        versions = yield self.ctx.rpc.call(
-            [(n.name, n.primary_ip) for n in online], "version")
+        addresses = [(n.name, n.primary_ip) for n in online]
+        versions = yield self.ctx.rpc.call(addresses, "version")
+        reports = yield self.ctx.rpc.call(
+            addresses, "node_verify", list(cfg.cluster.enabled_hypervisors),
+            self._storage_dirs(cfg))
+        started = self.ctx.reactor.seconds()
         live = yield live_instances(self.ctx, cfg, {n.uuid for n in online})
         self.feedback("* Verifying configuration file consistency")
-        self._verify_files(cfg)
+        self._verify_files(cfg, online, reports)
         self.feedback("* Verifying node status")
         for node in nodes:
             if node.offline:
@@ -197,7 +205,9 @@ class LUClusterVerifyGroup(_VerifyLU):
                            ENODEVERSION, node.name,
                            "incompatible protocol versions: master %s, node %s"
                            % (constants.PROTOCOL_VERSION, answer.payload))
-            self._verify_local_node(cfg, node)
+            report = reports[node.name]
+            if report.ok:
+                self._verify_node(node, report.payload, started)
         self.feedback("* Verifying instance status")
         self._verify_instances(cfg, nodes, live)
         self.feedback("* Verifying orphan volumes")
@@ -238,41 +248,45 @@ class LUClusterVerifyGroup(_VerifyLU):
                             "instance %s on node %s is unknown"
                             % (name, cfg.nodes[uuid].name))
 
-    def _verify_files(self, cfg):
-        paths = self.ctx.paths
-        master = cfg.master_node.name
-        expected = configmod.dump(cfg)
-        try:
-            with open(paths.config_data, "rb") as f:
-                on_disk = f.read()
-        except OSError:
-            on_disk = None
-        self.report_if(on_disk is None, ENODEFILECHECK, master,
-                       "File %s is missing" % paths.config_data)
-        self.report_if(on_disk is not None and
-                       hashlib.sha1(on_disk).digest() != hashlib.sha1(expected).digest(),
-                       ENODEFILECHECK, master,
-                       "File %s differs from the master's configuration"
-                       % paths.config_data)
-        for key, value in sorted(ssconf.values(cfg).items()):
-            self.report_if(ssconf.read(paths, key) != value.strip(),
-                           ENODEFILECHECK, master,
-                           "ssconf file %s is missing or out of date" % key)
-
-    def _verify_local_node(self, cfg, node):
+    @staticmethod
+    def _storage_dirs(cfg):
         cluster = cfg.cluster
-        templates = cluster.enabled_disk_templates
-        for template, path, code in (
-                ("file", cluster.file_storage_dir, ENODEFILESTORAGEPATHUNUSABLE),
-                ("sharedfile", cluster.shared_file_storage_dir,
-                 ENODESHAREDFILESTORAGEPATHUNUSABLE)):
-            if template in templates:
-                usable = os.path.isdir(path) and os.access(path, os.W_OK)
-                self.report_if(not usable, code, node.name,
-                               "The %s storage path '%s' is not usable"
-                               % (template, path))
-        if "fake" in cluster.enabled_hypervisors:
-            state_dir = os.path.join(self.ctx.paths.run_dir, "fake-hypervisor")
-            self.report_if(not os.path.isdir(state_dir), ENODEHV, node.name,
-                           "hypervisor fake verify failure: '%s' is missing"
-                           % state_dir)
+        dirs = []
+        if "file" in cluster.enabled_disk_templates:
+            dirs.append(cluster.file_storage_dir)
+        if "sharedfile" in cluster.enabled_disk_templates:
+            dirs.append(cluster.shared_file_storage_dir)
+        return dirs
+
+    def _verify_files(self, cfg, nodes, reports):
+        """config.data on the candidates and ssconf everywhere match."""
+        expected_config = hashlib.sha1(configmod.dump(cfg)).hexdigest()
+        expected_ssconf = {k: v.strip() for k, v in ssconf.values(cfg).items()}
+        for node in nodes:
+            report = reports[node.name]
+            if not report.ok:
+                continue
+            data = report.payload
+            if node.master_candidate or node.uuid == cfg.cluster.master_node:
+                self.report_if(data["config_digest"] != expected_config,
+                               ENODEFILECHECK, node.name,
+                               "File %s differs from the master's configuration"
+                               % self.ctx.paths.config_data)
+            for key, value in sorted(expected_ssconf.items()):
+                self.report_if(data["ssconf"].get(key) != value, ENODEFILECHECK,
+                               node.name,
+                               "ssconf file %s is missing or out of date" % key)
+
+    def _verify_node(self, node, data, now):
+        for hypervisor, problem in sorted(data["hypervisors"].items()):
+            self.report_if(problem, ENODEHV, node.name,
+                           "hypervisor %s verify failure: '%s'"
+                           % (hypervisor, problem))
+        for path, problem in sorted(data["storage"].items()):
+            self.report_if(problem, ENODEFILESTORAGEPATHUNUSABLE, node.name,
+                           "The file storage path '%s' is not usable: %s"
+                           % (path, problem))
+        skew = abs(data["time"] - now)
+        self.report_if(skew > MAX_CLOCK_SKEW, ENODETIME, node.name,
+                       "Node time diverges by at least %.1fs from master node"
+                       " time" % skew)

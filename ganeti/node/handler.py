@@ -12,7 +12,7 @@ every failure travels back as a Ganeti error with its message.
 
 import os
 
-from twisted.internet.defer import inlineCallbacks, returnValue
+from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
 from twisted.internet.task import deferLater
 
 from ganeti import constants, errors, ssconf
@@ -229,6 +229,43 @@ class NodeHandler:
         except FileNotFoundError:
             pass
         return True
+
+    @inlineCallbacks
+    def node_verify(self, hypervisors, storage_dirs):
+        """
+        What cluster verify needs to know about this node: its clock, the
+        digest of its config copy, its ssconf values, hypervisor and storage
+        health.
+        """
+        import hashlib
+        from ganeti import ssconf as ssconfmod
+        try:
+            with open(self._paths.config_data, "rb") as f:
+                config_digest = hashlib.sha1(f.read()).hexdigest()
+        except OSError:
+            config_digest = None
+        hv_problems = {}
+        for name in hypervisors:
+            try:
+                hv_problems[name] = yield maybeDeferred(self._hv(name).verify)
+            except errors.GenericError as e:
+                hv_problems[name] = str(e)
+        storage = {}
+        for path in storage_dirs:
+            usable = os.path.isdir(path) and os.access(path, os.W_OK)
+            storage[path] = None if usable else "not a writable directory"
+        try:
+            keys = [name[len("ssconf_"):] for name in os.listdir(self._paths.data_dir)
+                    if name.startswith("ssconf_")]
+        except OSError:
+            keys = []
+        returnValue({
+            "time": self._reactor.seconds(),
+            "config_digest": config_digest,
+            "ssconf": {key: ssconfmod.read(self._paths, key) for key in keys},
+            "hypervisors": hv_problems,
+            "storage": storage,
+        })
 
     def node_leave_cluster(self):
         """

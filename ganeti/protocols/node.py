@@ -40,6 +40,7 @@ METHODS = {
     "jobqueue_update": ("job_id", "data"),
     "jobqueue_archive": ("job_id",),
     "node_leave_cluster": (),
+    "node_verify": ("hypervisors", "storage_dirs"),
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),
 }
