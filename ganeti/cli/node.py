@@ -94,8 +94,12 @@ def _setup_node(name, paths):
     """
     import shlex
     from ganeti.paths import Paths
+    from ganeti import ssconf
     remote = Paths(os.environ.get("GANETI_REMOTE_ROOT", "/"))
-    directories = " ".join(shlex.quote(d) for d in remote.cluster_dirs())
+    storage_dirs = [ssconf.read(paths, key) for key in
+                    ("file_storage_dir", "shared_file_storage_dir")]
+    directories = " ".join(shlex.quote(d) for d in
+                           remote.cluster_dirs() + [d for d in storage_dirs if d])
     with open(paths.server_pem, "rb") as f:
         pem = f.read()
     _ssh(name, "mkdir -p %s && umask 077 && cat > %s.new && mv %s.new %s"

@@ -48,6 +48,9 @@ METHODS = {
 #: Seconds a method may take before the master gives up on a node
 #: (Ganeti's timeout classes); methods not listed get the client default.
 TIMEOUTS = {
+    "version": 10,
+    "node_verify": 30,
+    "all_instances_info": 30,
     "instance_os_add": 4 * 3600,
     "instance_run_rename": 3600,
     "blockdev_create": 3600,

@@ -1,0 +1,111 @@
+"""
+A real multi-node cluster in the namespace test bed: one twistd per host,
+node setup over real ssh, node RPC over TLS between namespaces, driven
+only through the tools run on the hosts.
+"""
+
+import os
+import signal
+import sys
+import time
+
+from twisted.trial.unittest import SynchronousTestCase
+
+from tests.cluster.bed import Bed, bed_available
+
+BIN = os.path.dirname(os.path.abspath(sys.executable))
+
+
+def _skip_reason():
+    reason = bed_available()
+    if reason:
+        return reason
+    if not os.path.exists(os.path.join(BIN, "gnt-cluster")):
+        return "the tools are not installed next to %s" % BIN
+    return None
+
+
+class MultiNodeTests(SynchronousTestCase):
+    """Three hosts; node1 becomes the master."""
+
+    skip = _skip_reason()
+
+    def setUp(self):
+        self.bed = Bed(3)
+        self.bed.start()
+        self.addCleanup(self.bed.teardown)
+        self.node1, self.node2, self.node3 = self.bed.hosts
+
+    def tool(self, host, *argv, ok=True):
+        result = host.run([os.path.join(BIN, argv[0])] + list(argv[1:]),
+                          timeout=120)
+        if ok and result.returncode != 0:
+            raise AssertionError("%s on %s exited %d:\n%s%s" % (
+                argv, host.name, result.returncode, result.stdout,
+                result.stderr))
+        return result
+
+    def init(self):
+        self.tool(self.node1, "gnt-cluster", "init", "--master-netdev=eth0",
+                  "--enabled-hypervisors=fake",
+                  "--enabled-disk-templates=file,diskless", "--no-etc-hosts",
+                  self.bed.cluster_name)
+
+    def test_add_nodes_and_replicate(self):
+        """
+        gnt-node add sets nodes up over ssh; they get the config (as
+        candidates) and ssconf, run instances, and verify is clean.
+        """
+        self.init()
+        started = time.monotonic()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        added = time.monotonic() - started
+        self.tool(self.node1, "gnt-node", "add", self.node3.name)
+        listing = self.tool(self.node1, "gnt-node", "list", "--no-headers",
+                            "-o", "name,role").stdout.split()
+        self.assertEqual(listing, [self.node1.name, "M", self.node2.name, "C",
+                                   self.node3.name, "C"])
+        # The files reach the other hosts' own /var/lib/ganeti.
+        master_node = os.path.join(self.node2.root_paths["/var/lib/ganeti"],
+                                   "ssconf_master_node")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not os.path.exists(master_node):
+            time.sleep(0.05)
+        with open(master_node) as f:
+            self.assertEqual(f.read().strip(), self.node1.name)
+        self.assertTrue(os.path.exists(os.path.join(
+            self.node3.root_paths["/var/lib/ganeti"], "config.data")))
+        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
+                  "--no-install", "--no-name-check", "--no-ip-check",
+                  "-n", self.node2.name, "inst1")
+        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        state = os.path.join(self.node2.root_paths["/var/run/ganeti"],
+                             "fake-hypervisor", "inst1")
+        self.assertTrue(os.path.exists(state))
+        listing = self.tool(self.node1, "gnt-instance", "list", "--no-headers",
+                            "-o", "name,pnode,status").stdout.split()
+        self.assertEqual(listing, ["inst1", self.node2.name, "running"])
+        self.tool(self.node1, "gnt-cluster", "verify")
+        self.assertLess(added, 30)
+
+    def test_dead_node_reported(self):
+        """A node whose daemon was killed is reported by verify, quickly."""
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        self.node2.pidfile_kill("/var/run/ganeti/ganeti.pid", signal.SIGKILL)
+        started = time.monotonic()
+        result = self.tool(self.node1, "gnt-cluster", "verify", ok=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("ERROR: node %s" % self.node2.name, result.stdout)
+        self.assertLess(time.monotonic() - started, 30)
+
+    def test_remove_node(self):
+        """A removed node leaves the config and forgets the cluster."""
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        self.tool(self.node1, "gnt-node", "remove", self.node2.name)
+        listing = self.tool(self.node1, "gnt-node", "list", "--no-headers",
+                            "-o", "name").stdout.split()
+        self.assertEqual(listing, [self.node1.name])
+        self.assertFalse(os.path.exists(os.path.join(
+            self.node2.root_paths["/var/lib/ganeti"], "server.pem")))
