@@ -326,6 +326,39 @@ def verify_cluster(opts, args):
     return code
 
 
+def master_failover(opts, args):
+    """``gnt-cluster master-failover``: run on the new master."""
+    if opts.no_voting and not opts.yes_do_it:
+        if not base.ask_user(
+                "This will perform the failover even if most other nodes are"
+                " down, or if this node is outdated. This is dangerous as it"
+                " can lead to a non-consistent cluster. Check the"
+                " gnt-cluster(8) man page before proceeding. Continue?"):
+            return base.EXIT_CONFIRMATION
+    from twisted.internet import task
+    from ganeti import failover
+    from ganeti.rpc import NodeRpc
+    paths = base.get_paths()
+    outcome = []
+
+    def run(reactor):
+        with open(paths.server_pem, "rb") as f:
+            rpc = NodeRpc(reactor, f.read())
+        d = failover.master_failover(reactor, paths, rpc, opts.no_voting,
+                                     report=base.to_stderr)
+        d.addBoth(outcome.append)
+        return d.addBoth(lambda _: rpc.close())
+
+    try:
+        task.react(run)
+    except SystemExit:
+        pass
+    result = outcome[0] if outcome else None
+    if hasattr(result, "raiseException"):
+        result.raiseException()
+    return 0
+
+
 def queue_ops(opts, args):
     """``gnt-cluster queue drain|undrain|info``."""
     command = args[0]
@@ -498,6 +531,13 @@ COMMANDS = {
             help="Verify that Ganeti did not clutter up the 'authorized_keys'"
                  " file"),
     ], "", "Does a check on the cluster configuration"),
+    "master-failover": Command(master_failover, Args(0, 0), [
+        base.YES_DOIT_OPT,
+        opt("--no-voting", action="store_true", default=False,
+            help="Skip node agreement check (dangerous)"),
+        opt("--ignore-offline-nodes", action="store_true", default=False,
+            help="Ignore offline nodes and do as much as possible")],
+        "", "Makes the current node the master"),
     "queue": Command(queue_ops, Args(1, 1), [], "drain|undrain|info",
                      "Change queue properties"),
     "watcher": Command(watcher_ops, Args(1, 2), [],

@@ -18,15 +18,23 @@ from twisted.internet.task import deferLater
 from ganeti import constants, errors, ssconf
 
 
+def run_ip(reactor, args):
+    """:return: (Deferred) the result of ``ip <args>``."""
+    from ganeti.process import run_command
+    return run_command(reactor, ["/usr/sbin/ip"] + list(args), timeout=30)
+
+
 class NodeHandler:
     """
     :param paths: this node's L{ganeti.paths.Paths}.
     :param reactor: the reactor.
+    :param roles: the node's L{ganeti.roles.RoleManager} (master role).
     """
 
-    def __init__(self, paths, reactor):
+    def __init__(self, paths, reactor, roles=None):
         self._paths = paths
         self._reactor = reactor
+        self._roles = roles
         self._hypervisors = {}
         self._storage = None
 
@@ -266,6 +274,38 @@ class NodeHandler:
             "hypervisors": hv_problems,
             "storage": storage,
         })
+
+    @inlineCallbacks
+    def node_start_master(self):
+        """Take the master role: master IP up, master service started."""
+        from ganeti import config as configmod
+        cluster = configmod.load(self._paths.config_data).cluster
+        address = "%s/%d" % (cluster.master_ip, cluster.master_netmask)
+        result = yield run_ip(self._reactor, ["address", "add", address, "dev",
+                                              cluster.master_netdev])
+        if result.exit_code != 0 and b"exists" not in result.stderr \
+                and b"already assigned" not in result.stderr:
+            raise errors.OpExecError("Could not activate the master IP %s: %s"
+                                     % (address, result.stderr.decode().strip()))
+        if self._roles is None:
+            raise errors.OpExecError("This node cannot take the master role")
+        yield self._roles.start_master()
+        returnValue(True)
+
+    @inlineCallbacks
+    def node_stop_master(self):
+        """Give up the master role: master service stopped, master IP down."""
+        from ganeti import config as configmod
+        if self._roles is not None:
+            yield self._roles.stop_master()
+        try:
+            cluster = configmod.load(self._paths.config_data).cluster
+        except errors.GenericError:
+            returnValue(True)
+        yield run_ip(self._reactor, ["address", "del", "%s/%d" % (
+            cluster.master_ip, cluster.master_netmask), "dev",
+            cluster.master_netdev])
+        returnValue(True)
 
     def node_leave_cluster(self):
         """

@@ -29,12 +29,13 @@ class NodeService(StreamServerEndpointService):
     :ivar port: the listening port (known after start; useful with 0).
     """
 
-    def __init__(self, paths, reactor, address, port=nodeproto.DEFAULT_PORT):
+    def __init__(self, paths, reactor, address, port=nodeproto.DEFAULT_PORT,
+                 roles=None):
         with open(paths.server_pem, "rb") as f:
             options = tls.server_options(f.read())
         endpoint = SSL4ServerEndpoint(reactor, port, options, interface=address)
         StreamServerEndpointService.__init__(
-            self, endpoint, node_factory(NodeHandler(paths, reactor)))
+            self, endpoint, node_factory(NodeHandler(paths, reactor, roles)))
         self.setName("node")
         # A node that cannot listen must fail to start, not linger.
         self._raiseSynchronously = True

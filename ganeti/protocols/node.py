@@ -40,6 +40,8 @@ METHODS = {
     "jobqueue_update": ("job_id", "data"),
     "jobqueue_archive": ("job_id",),
     "node_leave_cluster": (),
+    "node_start_master": (),
+    "node_stop_master": (),
     "node_verify": ("hypervisors", "storage_dirs"),
     "storage_list": ("storage_type", "name"),
     "node_volumes": (),

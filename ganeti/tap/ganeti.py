@@ -12,7 +12,7 @@ import os
 from twisted.application.service import MultiService
 from twisted.python import usage
 
-from ganeti import netutils, ssconf
+from ganeti import netutils
 from ganeti.paths import Paths, default_root
 from ganeti.protocols import node as nodeproto
 
@@ -34,31 +34,21 @@ class Options(usage.Options):
                                 nodeproto.DEFAULT_PORT)
 
 
-def is_master(paths):
-    """
-    :return: True if this node's ssconf names it as the master and it has
-        the configuration.
-    """
-    master = ssconf.read(paths, "master_node")
-    if not master or not os.path.exists(paths.config_data):
-        return False
-    return master == netutils.local_node_name(paths)
-
-
 def makeService(options, reactor=None):
     """
     :return: the node's top service.
     """
     if reactor is None:
         from twisted.internet import reactor
+    from ganeti.roles import RoleManager
     paths = Paths(options["root"])
     top = MultiService()
+    roles = RoleManager(top, paths, reactor, options["node-port"])
     if os.path.exists(paths.server_pem):
         from ganeti.node.service import NodeService
         name, address = netutils.resolve(netutils.local_node_name(paths), paths)
-        NodeService(paths, reactor, address,
-                    options["node-port"]).setServiceParent(top)
-    if is_master(paths):
-        from ganeti.master.service import MasterService
-        MasterService(paths, reactor, options["node-port"]).setServiceParent(top)
+        NodeService(paths, reactor, address, options["node-port"],
+                    roles=roles).setServiceParent(top)
+    if roles.is_master():
+        roles.start_master()
     return top

@@ -109,3 +109,58 @@ class MultiNodeTests(SynchronousTestCase):
         self.assertEqual(listing, [self.node1.name])
         self.assertFalse(os.path.exists(os.path.join(
             self.node2.root_paths["/var/lib/ganeti"], "server.pem")))
+
+
+class FailoverTests(SynchronousTestCase):
+    """The master role moves to a candidate; the queue goes with it."""
+
+    skip = _skip_reason()
+
+    def setUp(self):
+        self.bed = Bed(3)
+        self.bed.start()
+        self.addCleanup(self.bed.teardown)
+        self.node1, self.node2, self.node3 = self.bed.hosts
+
+    tool = MultiNodeTests.tool
+
+    def test_master_failover(self):
+        """
+        After master-failover on node2 every node names node2 as master,
+        jobs and instances are there, running jobs ended in error, and the
+        old master no longer answers.
+        """
+        MultiNodeTests.init(self)
+        for host in (self.node2, self.node3):
+            self.tool(self.node1, "gnt-node", "add", host.name)
+        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
+                  "--no-install", "--no-name-check", "--no-ip-check",
+                  "-n", self.node3.name, "inst1")
+        running = self.tool(self.node1, "gnt-debug", "delay", "--submit",
+                            "--print-jobid", "--no-locks", "600").stdout.split()[0]
+        started = time.monotonic()
+        self.tool(self.node2, "gnt-cluster", "master-failover")
+        took = time.monotonic() - started
+        for host in self.bed.hosts:
+            self.assertEqual(self.tool(host, "gnt-cluster", "getmaster")
+                             .stdout.strip(), self.node2.name)
+        listing = self.tool(self.node2, "gnt-instance", "list", "--no-headers",
+                            "-o", "name,pnode").stdout.split()
+        self.assertEqual(listing, ["inst1", self.node3.name])
+        status = self.tool(self.node2, "gnt-job", "list", "--no-headers", "-o",
+                           "status", running).stdout.strip()
+        self.assertEqual(status, "error")
+        old = self.tool(self.node1, "gnt-job", "list", ok=False)
+        self.assertEqual(old.returncode, 1)
+        self.assertIn("Cannot communicate with the master daemon", old.stderr)
+        self.tool(self.node2, "gnt-debug", "delay", "0.01")
+        self.assertLess(took, 30)
+
+    def test_not_candidate_refused(self):
+        """A node that is not a master candidate cannot take over."""
+        MultiNodeTests.init(self)
+        self.tool(self.node1, "gnt-node", "add", "--master-capable=no",
+                  self.node2.name)
+        result = self.tool(self.node2, "gnt-cluster", "master-failover", ok=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("not a master candidate", result.stderr)
