@@ -179,13 +179,16 @@ class LUClusterVerifyGroup(_VerifyLU):
             return
         self.feedback("* Gathering data (%d nodes)" % len(nodes))
         online = [n for n in nodes if not n.offline]
-        addresses = [(n.name, n.primary_ip) for n in online]
-        versions = yield self.ctx.rpc.call(addresses, "version")
+        versions = yield self.ctx.rpc.call(
+            [(n.name, n.primary_ip) for n in online], "version")
+        # Nodes that did not answer the short version call are not asked
+        # again: a dead node costs one timeout, not one per check.
+        answering = [n for n in online if versions[n.name].ok]
         reports = yield self.ctx.rpc.call(
-            addresses, "node_verify", list(cfg.cluster.enabled_hypervisors),
-            self._storage_dirs(cfg))
+            [(n.name, n.primary_ip) for n in answering], "node_verify",
+            list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg))
         started = self.ctx.reactor.seconds()
-        live = yield live_instances(self.ctx, cfg, {n.uuid for n in online})
+        live = yield live_instances(self.ctx, cfg, {n.uuid for n in answering})
         self.feedback("* Verifying configuration file consistency")
         self._verify_files(cfg, online, reports)
         self.feedback("* Verifying node status")
@@ -205,8 +208,8 @@ class LUClusterVerifyGroup(_VerifyLU):
                            ENODEVERSION, node.name,
                            "incompatible protocol versions: master %s, node %s"
                            % (constants.PROTOCOL_VERSION, answer.payload))
-            report = reports[node.name]
-            if report.ok:
+            report = reports.get(node.name)
+            if report is not None and report.ok:
                 self._verify_node(node, report.payload, started)
         self.feedback("* Verifying instance status")
         self._verify_instances(cfg, nodes, live)
@@ -263,8 +266,8 @@ class LUClusterVerifyGroup(_VerifyLU):
         expected_config = hashlib.sha1(configmod.dump(cfg)).hexdigest()
         expected_ssconf = {k: v.strip() for k, v in ssconf.values(cfg).items()}
         for node in nodes:
-            report = reports[node.name]
-            if not report.ok:
+            report = reports.get(node.name)
+            if report is None or not report.ok:
                 continue
             data = report.payload
             if node.master_candidate or node.uuid == cfg.cluster.master_node:

@@ -88,6 +88,36 @@ class MultiNodeTests(SynchronousTestCase):
         self.tool(self.node1, "gnt-cluster", "verify")
         self.assertLess(added, 30)
 
+    def test_command_and_copyfile(self):
+        """command runs on every node (master last); copyfile copies."""
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        out = self.tool(self.node1, "gnt-cluster", "command", "hostname").stdout
+        self.assertEqual(out.count("return code = 0"), 2)
+        self.assertLess(out.index("node: %s" % self.node2.name),
+                        out.index("node: %s" % self.node1.name))
+        path = "/etc/ganeti/copied.txt"
+        with open(os.path.join(self.node1.root_paths["/etc/ganeti"],
+                               "copied.txt"), "w") as f:
+            f.write("hello\n")
+        self.tool(self.node1, "gnt-cluster", "copyfile", path)
+        with open(os.path.join(self.node2.root_paths["/etc/ganeti"],
+                               "copied.txt")) as f:
+            self.assertEqual(f.read(), "hello\n")
+
+    def test_cut_link(self):
+        """A node cut off the network is reported; verify does not hang."""
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node3.name)
+        self.node3.cut_link()
+        started = time.monotonic()
+        result = self.tool(self.node1, "gnt-cluster", "verify", ok=False)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("ERROR: node %s" % self.node3.name, result.stdout)
+        # One short RPC timeout (10 s), not one per check.
+        self.assertLess(time.monotonic() - started, 25)
+        self.node3.restore_link()
+
     def test_dead_node_reported(self):
         """A node whose daemon was killed is reported by verify, quickly."""
         self.init()
