@@ -43,6 +43,13 @@ PRECEDING_FAILED = errors.OpExecError("Preceding opcode failed").to_wire()
 SUBMIT_PRIORITIES = (10, 0, -10)
 
 
+def _chain(d):
+    """:return: a new Deferred firing (with None) when C{d} does."""
+    chained = Deferred()
+    d.addBoth(lambda result: (chained.callback(None), result)[1])
+    return chained
+
+
 def _job_id_from_name(name):
     if name.startswith("job-") and name[4:].isdigit():
         return int(name[4:])
@@ -71,6 +78,7 @@ class JobQueue(Service):
         self.runner = runner
         self._write = write or maybeDeferred
         self._tails = {}
+        self._replicating = {}
         #: Told of every job write and archive (the master's replicator).
         self.replicator = None
         self._max_running = max_running or (
@@ -165,14 +173,34 @@ class JobQueue(Service):
         # rewriting an existing job file needs no directory flush.
         data = self._encode(job)
         atomic_write(self._paths.job_file(job.id), data, flush_directory=False)
-        self._replicate(job.id, data)
+        d = self._replicate(job.id, data)
+        if d is not None:
+            self._replicating[job.id] = d
+
+            def done(result, job_id=job.id):
+                if self._replicating.get(job_id) is d:
+                    del self._replicating[job_id]
+                return result
+            d.addBoth(done)
 
     def _replicate(self, job_id, data):
-        if self.replicator is not None:
-            d = self.replicator.job_changed(job_id, data)
-            if d is not None:
-                d.addErrback(lambda f: _log.failure(
-                    "replicating job {job_id}", f, job_id=job_id))
+        """:return: a Deferred firing once the candidates have the job."""
+        if self.replicator is None:
+            return None
+        d = self.replicator.job_changed(job_id, data)
+        if d is not None:
+            d.addErrback(lambda f: _log.failure(
+                "replicating job {job_id}", f, job_id=job_id))
+        return d
+
+    def replicated(self, job_ids):
+        """
+        :return: a Deferred firing once the submitted jobs C{job_ids} are
+            on the master candidates too (what acknowledging them means).
+        """
+        waiting = [_chain(self._replicating[i]) for i in job_ids
+                   if i in self._replicating]
+        return DeferredList(waiting).addCallback(lambda _: None)
 
     def unarchived_files(self):
         """:return: ``{job_id: encoded job}`` of every unarchived job."""
@@ -207,8 +235,12 @@ class JobQueue(Service):
                              job_id=job.id)
                 result.errback(outcome)
             else:
-                self._replicate(job.id, data)
-                result.callback(None)
+                # Final states reach the candidates before anyone hears.
+                replication = self._replicate(job.id, data)
+                if replication is not None and job.finalized:
+                    replication.addBoth(lambda _: result.callback(None))
+                else:
+                    result.callback(None)
 
         self._tails[job.id] = d
         d.addBoth(landed)

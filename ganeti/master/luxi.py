@@ -48,15 +48,22 @@ class LuxiHandler:
 
     # --- jobs ---------------------------------------------------------------
 
+    def _acknowledged(self, job_ids, result):
+        # A job id is given out only once the candidates have the job too.
+        return self._queue.replicated(job_ids).addCallback(lambda _: result)
+
     def SubmitJob(self, ops):
-        return self._queue.submit(ops)
+        job_id = self._queue.submit(ops)
+        return self._acknowledged([job_id], job_id)
 
     def SubmitJobToDrainedQueue(self, ops):
-        return self._queue.submit(ops, ignore_drain=True)
+        job_id = self._queue.submit(ops, ignore_drain=True)
+        return self._acknowledged([job_id], job_id)
 
     def SubmitManyJobs(self, jobs):
         _require(ht.TList, jobs, "jobs")
-        return self._queue.submit_many(jobs)
+        results = self._queue.submit_many(jobs)
+        return self._acknowledged([i for ok, i in results if ok], results)
 
     def WaitForJobChange(self, job_id, fields, prev_job_info, prev_log_serial,
                          timeout):

@@ -194,3 +194,26 @@ class FailoverTests(SynchronousTestCase):
         result = self.tool(self.node2, "gnt-cluster", "master-failover", ok=False)
         self.assertEqual(result.returncode, 1)
         self.assertIn("not a master candidate", result.stderr)
+
+    def test_failover_after_master_killed(self):
+        """
+        kill -9 of the master during a job; failover to a candidate finds
+        every acknowledged job and config change.
+        """
+        MultiNodeTests.init(self)
+        for host in (self.node2, self.node3):
+            self.tool(self.node1, "gnt-node", "add", host.name)
+        self.tool(self.node1, "gnt-cluster", "add-tags", "before-crash")
+        done = self.tool(self.node1, "gnt-debug", "delay", "--print-jobid",
+                         "0.01").stdout.split()[0]
+        running = self.tool(self.node1, "gnt-debug", "delay", "--submit",
+                            "--print-jobid", "--no-locks", "600").stdout.split()[0]
+        self.node1.pidfile_kill("/var/run/ganeti/ganeti.pid", signal.SIGKILL)
+        self.tool(self.node2, "gnt-cluster", "master-failover")
+        statuses = self.tool(self.node2, "gnt-job", "list", "--no-headers",
+                             "-o", "id,status", done, running).stdout.split()
+        self.assertEqual(statuses, [done, "success", running, "error"])
+        self.assertIn("before-crash",
+                      self.tool(self.node2, "gnt-cluster", "list-tags").stdout)
+        self.assertEqual(self.tool(self.node3, "gnt-cluster", "getmaster")
+                         .stdout.strip(), self.node2.name)
