@@ -19,6 +19,10 @@ _log = Logger()
 #: Seconds between two attempts to catch up nodes that missed a push.
 RETRY_INTERVAL = 30
 
+#: Seconds a node may take to store a pushed file before it counts as
+#: behind (and is left out of pushes until it has caught up).
+PUSH_TIMEOUT = 5
+
 
 class Replicator:
     """
@@ -35,15 +39,19 @@ class Replicator:
         self._behind = set()
         self._candidates_seen = set()
 
-    def _others(self, cfg, candidates_only):
+    def _others(self, cfg, candidates_only, include_behind=False):
         master = cfg.cluster.master_node
         return [n for n in cfg.nodes.values()
                 if n.uuid != master and not n.offline
-                and (n.master_candidate or not candidates_only)]
+                and (n.master_candidate or not candidates_only)
+                and (include_behind or n.name not in self._behind)]
 
     def config_changed(self, cfg):
         """Push config (candidates) and ssconf (all nodes); returns a Deferred."""
         return self._push(cfg, self._others(cfg, False))
+
+    def _call(self, nodes, method, *args):
+        return self._rpc.call(nodes, method, *args, timeout=PUSH_TIMEOUT)
 
     @inlineCallbacks
     def _push(self, cfg, nodes):
@@ -52,11 +60,11 @@ class Replicator:
         values = ssconf.values(cfg)
         data = configmod.dump(cfg).decode("utf-8")
         addresses = [(n.name, n.primary_ip) for n in nodes]
-        results = yield self._rpc.call(addresses, "write_ssconf_files", values)
+        results = yield self._call(addresses, "write_ssconf_files", values)
         candidates = [(n.name, n.primary_ip) for n in nodes if n.master_candidate]
         if candidates:
-            config_results = yield self._rpc.call(candidates, "upload_config",
-                                                  data, cfg.serial_no)
+            config_results = yield self._call(candidates, "upload_config",
+                                              data, cfg.serial_no)
             results = dict(results)
             for name, result in config_results.items():
                 if not result.ok:
@@ -81,8 +89,8 @@ class Replicator:
     @inlineCallbacks
     def _send_queue(self, nodes):
         for job_id, data in sorted(self._queue_files().items()):
-            yield self._rpc.call(nodes, "jobqueue_update", job_id,
-                                 data.decode("utf-8"))
+            yield self._call(nodes, "jobqueue_update", job_id,
+                             data.decode("utf-8"))
 
     def job_changed(self, job_id, data):
         """Copy one job file to the candidates; returns a Deferred."""
@@ -90,26 +98,36 @@ class Replicator:
         nodes = [(n.name, n.primary_ip) for n in self._others(cfg, True)]
         if not nodes:
             return None
-        return self._rpc.call(nodes, "jobqueue_update", job_id,
-                              data.decode("utf-8"))
+        d = self._call(nodes, "jobqueue_update", job_id, data.decode("utf-8"))
+        return d.addCallback(self._note_failures)
+
+    def _note_failures(self, results):
+        for name, result in results.items():
+            if not result.ok:
+                self._behind.add(name)
+                # It missed a job file: it gets the whole queue again.
+                self._candidates_seen.discard(name)
+        return results
 
     def job_archived(self, job_id):
         cfg = self._get_config()
         nodes = [(n.name, n.primary_ip) for n in self._others(cfg, True)]
         if not nodes:
             return None
-        return self._rpc.call(nodes, "jobqueue_archive", job_id)
+        d = self._call(nodes, "jobqueue_archive", job_id)
+        return d.addCallback(self._note_failures)
 
     def catch_up(self):
         """Retry the nodes that missed a push (timer)."""
         if not self._behind:
             return None
         cfg = self._get_config()
-        nodes = [n for n in self._others(cfg, False) if n.name in self._behind]
+        nodes = [n for n in self._others(cfg, False, include_behind=True)
+                 if n.name in self._behind]
         return self._push(cfg, nodes)
 
     def redistribute(self):
         """Push everything to every node now (``gnt-cluster redist-conf``)."""
         cfg = self._get_config()
         self._candidates_seen.clear()
-        return self._push(cfg, self._others(cfg, False))
+        return self._push(cfg, self._others(cfg, False, include_behind=True))
