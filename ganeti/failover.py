@@ -18,6 +18,18 @@ from ganeti import errors, netutils, ssconf
 
 
 @inlineCallbacks
+def _answers(reactor, ip, tries=3):
+    """:return: (Deferred) True if C{ip} answers a ping within C{tries} s."""
+    from ganeti.process import run_command
+    for _ in range(tries):
+        result = yield run_command(reactor, ["ping", "-c", "1", "-W", "1", ip],
+                                   timeout=5)
+        if result.exit_code != 0:
+            returnValue(False)
+    returnValue(True)
+
+
+@inlineCallbacks
 def master_failover(reactor, paths, rpc, no_voting=False, report=print):
     """
     :param rpc: an L{ganeti.rpc.INodeRpc} usable from this node.
@@ -63,6 +75,11 @@ def master_failover(reactor, paths, rpc, no_voting=False, report=print):
     if not stopped[old.name].ok:
         report("Warning: could not stop the master role on %s: %s"
                % (old.name, stopped[old.name].fail_msg))
+    still_up = yield _answers(reactor, cfg.cluster.master_ip)
+    if still_up:
+        report("Warning: the master IP %s still answers; the old master %s may"
+               " still hold it, please disable it there by hand"
+               % (cfg.cluster.master_ip, old.name))
     cluster = attrs.evolve(cfg.cluster, master_node=me.uuid,
                            serial_no=cfg.cluster.serial_no + 1)
     nodes = dict(cfg.nodes)

@@ -102,18 +102,21 @@ def _setup_node(name, paths):
                            remote.cluster_dirs() + [d for d in storage_dirs if d])
     with open(paths.server_pem, "rb") as f:
         pem = f.read()
-    _ssh(name, "mkdir -p %s && umask 077 && cat > %s.new && mv %s.new %s"
-         % (directories, shlex.quote(remote.server_pem),
-            shlex.quote(remote.server_pem), shlex.quote(remote.server_pem)),
-         stdin=pem)
+    steps = ["mkdir -p %s" % directories, "umask 077",
+             "cat > %s.new" % shlex.quote(remote.server_pem),
+             "mv %s.new %s" % (shlex.quote(remote.server_pem),
+                               shlex.quote(remote.server_pem)), "umask 022"]
     storage_paths = os.path.join(paths.conf_dir, "file-storage-paths")
     if os.path.exists(storage_paths):
-        with open(storage_paths, "rb") as f:
-            target = os.path.join(remote.conf_dir, "file-storage-paths")
-            _ssh(name, "cat > %s" % shlex.quote(target), stdin=f.read())
+        with open(storage_paths) as f:
+            steps.append("printf %%s %s > %s" % (
+                shlex.quote(f.read()),
+                shlex.quote(os.path.join(remote.conf_dir, "file-storage-paths"))))
     daemon = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])),
                           "ganeti-daemon")
-    _ssh(name, "%s restart" % shlex.quote(daemon), timeout=120)
+    steps.append("%s restart" % shlex.quote(daemon))
+    # One ssh session: each connection costs a key exchange.
+    _ssh(name, " && ".join(steps), stdin=pem, timeout=120)
 
 
 def add_node(opts, args):
