@@ -65,7 +65,7 @@ def tool(host, *argv):
     return result.stdout
 
 
-def timed(host, *argv):
+def timed_on(host, *argv):
     start = time.perf_counter()
     tool(host, *argv)
     return time.perf_counter() - start
@@ -77,15 +77,15 @@ def main():
         sys.exit("cannot build the test bed: %s" % reason)
     with Bed(8) as bed:
         master = bed.hosts[0]
-        print("cluster init: %.2f s" % timed(
+        print("cluster init: %.2f s" % timed_on(
             master, "gnt-cluster", "init", "--master-netdev=eth0",
             "--enabled-hypervisors=fake", "--enabled-disk-templates=file,diskless",
             "--no-etc-hosts", bed.cluster_name))
-        adds = [timed(master, "gnt-node", "add", host.name)
+        adds = [timed_on(master, "gnt-node", "add", host.name)
                 for host in bed.hosts[1:3]]
         print("gnt-node add (ssh setup + job): median %.2f s"
               % statistics.median(adds))
-        verifies = [timed(master, "gnt-cluster", "verify") for _ in range(5)]
+        verifies = [timed_on(master, "gnt-cluster", "verify") for _ in range(5)]
         print("gnt-cluster verify, 3 nodes: median %.3f s"
               % statistics.median(verifies))
         for host in bed.hosts[3:]:
@@ -100,7 +100,7 @@ def main():
                          timeout=300)
         print("5 MB config.data to 3 candidates: median %.3f s" % float(out.stdout))
         tool(master, "gnt-cluster", "redist-conf")  # the probe sent filler
-        failover = timed(bed.hosts[1], "gnt-cluster", "master-failover")
+        failover = timed_on(bed.hosts[1], "gnt-cluster", "master-failover")
         print("gnt-cluster master-failover: %.2f s" % failover)
 
 

@@ -12,29 +12,17 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
-BIN = os.path.join(TOP, ".venv", "bin")
 sys.path.insert(0, TOP)
+sys.path.insert(0, HERE)
+from common import compile_tools, private_root, run, timed  # noqa: E402
 
 
-def run(env, *argv, check=True):
-    result = subprocess.run([os.path.join(BIN, argv[0])] + list(argv[1:]),
-                            env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    if check and result.returncode != 0:
-        sys.exit("%s failed (%d): %s" % (" ".join(argv), result.returncode,
-                                         result.stderr))
-    return result.stdout
 
 
-def timed(env, *argv):
-    start = time.perf_counter()
-    run(env, *argv)
-    return time.perf_counter() - start
 
 
 def add_many(root, count, prefix):
@@ -132,27 +120,13 @@ def kvm_figures(env, root):
           " median %.3f s" % statistics.median(lines))
 
 
-def compile_tools():
-    """The tools start from bytecode, which this environment may not cache."""
-    subprocess.run([os.path.join(BIN, "python"), "-m", "compileall", "-q",
-                    os.path.join(os.path.dirname(HERE), "ganeti")],
-                   stdout=subprocess.DEVNULL, check=True)
 
 
 def main():
     compile_tools()
     rounds = int(os.environ.get("BENCH_ROUNDS", "15"))
     many = int(os.environ.get("BENCH_INSTANCES", "1000"))
-    root = tempfile.mkdtemp(prefix="gnt-ib-")
-    os.makedirs(os.path.join(root, "etc"))
-    with open(os.path.join(root, "etc/hosts"), "w") as f:
-        f.write("127.0.100.3 bench-inst.example.com\n")
-    # The node gets its own name and address, so its node service does not
-    # collide with another cluster on this machine (a running demo).
-    with open(os.path.join(root, "etc/hosts"), "a") as f:
-        f.write("127.0.101.9 bench-node.example.com\n")
-    env = dict(os.environ, GANETI_ROOT=root,
-               GANETI_HOSTNAME="bench-node.example.com")
+    root, env = private_root("gnt-ib-", "127.0.100.3 bench-inst.example.com")
     run(env, "gnt-cluster", "init", "--enabled-hypervisors=fake,kvm",
         "--enabled-disk-templates=diskless,file", "--master-netdev=lo",
         "--no-etc-hosts", "bench-inst.example.com")

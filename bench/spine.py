@@ -12,21 +12,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BIN = os.path.join(os.path.dirname(HERE), ".venv", "bin")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import compile_tools, private_root, run  # noqa: E402
 
 
-def run(env, *argv, check=True):
-    result = subprocess.run([os.path.join(BIN, argv[0])] + list(argv[1:]),
-                            env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    if check and result.returncode != 0:
-        sys.exit("%s failed (%d): %s" % (" ".join(argv), result.returncode,
-                                         result.stderr))
-    return result.stdout
 
 
 def median_wall(env, argv, count=21):
@@ -56,26 +47,13 @@ def submit_many(env, ops_file, count):
     return int(stats["C:job"]), float(stats["T:total"])
 
 
-def compile_tools():
-    """The tools start from bytecode, which this environment may not cache."""
-    subprocess.run([os.path.join(BIN, "python"), "-m", "compileall", "-q",
-                    os.path.join(os.path.dirname(HERE), "ganeti")],
-                   stdout=subprocess.DEVNULL, check=True)
 
 
 def main():
     compile_tools()
     jobs = int(os.environ.get("BENCH_JOBS", "1000"))
-    root = tempfile.mkdtemp(prefix="ganeti-bench-")
-    os.makedirs(os.path.join(root, "etc"))
-    with open(os.path.join(root, "etc/hosts"), "w") as f:
-        f.write("127.0.100.2 bench-cluster.example.com\n")
-    # The node gets its own name and address, so its node service does not
-    # collide with another cluster on this machine (a running demo).
-    with open(os.path.join(root, "etc/hosts"), "a") as f:
-        f.write("127.0.101.9 bench-node.example.com\n")
-    env = dict(os.environ, GANETI_ROOT=root,
-               GANETI_HOSTNAME="bench-node.example.com")
+    root, env = private_root("ganeti-bench-",
+                             "127.0.100.2 bench-cluster.example.com")
     ops_file = os.path.join(root, "ops.json")
     with open(ops_file, "w") as f:
         json.dump([{"OP_ID": "OP_TEST_DELAY", "duration": 0.001}], f)

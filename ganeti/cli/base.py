@@ -412,6 +412,15 @@ class JobExecutor:
         return [r[1:] for r in sorted(results, key=lambda r: r[0])]
 
 
+def print_modifications(kind, name, result):
+    """Print a modify result as Ganeti does (``Modified node x`` + pairs)."""
+    if not result:
+        return
+    to_stdout("Modified %s %s" % (kind, name))
+    for param, value in result:
+        to_stdout(" - %-5s -> %s" % (param, value))
+
+
 # --- list output -----------------------------------------------------------
 
 def generic_list(resource, fields, names, opts, default_fields,

@@ -227,10 +227,8 @@ def modify(opts, args):
         base.to_stderr("Please give at least one of the parameters.")
         return 1
     result = base.submit_opcode(op, opts)
+    base.print_modifications("instance", args[0], result)
     if result:
-        base.to_stdout("Modified instance %s" % args[0])
-        for param, value in result:
-            base.to_stdout(" - %-5s -> %s" % (param, value))
         base.to_stdout("Please don't forget that most parameters take effect"
                        " only at the next (re)start of the instance initiated"
                        " by ganeti; restarting from within the instance will"

@@ -166,11 +166,7 @@ def modify_node(opts, args):
     if len(op) == 4:
         base.to_stderr("Please give at least one of the parameters.")
         return 1
-    result = base.submit_opcode(op, opts)
-    if result:
-        base.to_stdout("Modified node %s" % args[0])
-        for param, value in result:
-            base.to_stdout(" - %-5s -> %s" % (param, value))
+    base.print_modifications("node", args[0], base.submit_opcode(op, opts))
     return 0
 
 

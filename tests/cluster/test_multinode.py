@@ -25,7 +25,7 @@ def _skip_reason():
     return None
 
 
-class MultiNodeTests(SynchronousTestCase):
+class _BedMixin:
     """Three hosts; node1 becomes the master."""
 
     skip = _skip_reason()
@@ -50,6 +50,11 @@ class MultiNodeTests(SynchronousTestCase):
                   "--enabled-hypervisors=fake",
                   "--enabled-disk-templates=file,diskless", "--no-etc-hosts",
                   self.bed.cluster_name)
+
+
+
+class MultiNodeTests(_BedMixin, SynchronousTestCase):
+    """Nodes join, replicate, run instances and are verified."""
 
     def test_add_nodes_and_replicate(self):
         """
@@ -141,18 +146,8 @@ class MultiNodeTests(SynchronousTestCase):
             self.node2.root_paths["/var/lib/ganeti"], "server.pem")))
 
 
-class FailoverTests(SynchronousTestCase):
+class FailoverTests(_BedMixin, SynchronousTestCase):
     """The master role moves to a candidate; the queue goes with it."""
-
-    skip = _skip_reason()
-
-    def setUp(self):
-        self.bed = Bed(3)
-        self.bed.start()
-        self.addCleanup(self.bed.teardown)
-        self.node1, self.node2, self.node3 = self.bed.hosts
-
-    tool = MultiNodeTests.tool
 
     def test_master_failover(self):
         """
@@ -160,7 +155,7 @@ class FailoverTests(SynchronousTestCase):
         jobs and instances are there, running jobs ended in error, and the
         old master no longer answers.
         """
-        MultiNodeTests.init(self)
+        self.init()
         for host in (self.node2, self.node3):
             self.tool(self.node1, "gnt-node", "add", host.name)
         self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
@@ -188,7 +183,7 @@ class FailoverTests(SynchronousTestCase):
 
     def test_not_candidate_refused(self):
         """A node that is not a master candidate cannot take over."""
-        MultiNodeTests.init(self)
+        self.init()
         self.tool(self.node1, "gnt-node", "add", "--master-capable=no",
                   self.node2.name)
         result = self.tool(self.node2, "gnt-cluster", "master-failover", ok=False)
@@ -200,7 +195,7 @@ class FailoverTests(SynchronousTestCase):
         kill -9 of the master during a job; failover to a candidate finds
         every acknowledged job and config change.
         """
-        MultiNodeTests.init(self)
+        self.init()
         for host in (self.node2, self.node3):
             self.tool(self.node1, "gnt-node", "add", host.name)
         self.tool(self.node1, "gnt-cluster", "add-tags", "before-crash")
