@@ -572,3 +572,51 @@ class BlockdevTests(SynchronousTestCase):
             self.assertEqual(f.read(13), b"INSTALLED bd1")
         c.ok("gnt-instance", "remove", "-f", "bd1")
         self.assertTrue(os.path.exists(self.device))
+
+
+class RapiTests(SynchronousTestCase):
+    """The RAPI of a running master, over real HTTPS."""
+
+    skip = _skip_reason()
+
+    def setUp(self):
+        self.cluster = Cluster(self)
+        self.cluster.init()
+        with open(os.path.join(self.cluster.root, "etc/hosts")) as f:
+            self.address = f.read().split()[2]
+
+    def request(self, method, path, body=None, user=None):
+        import base64
+        import http.client
+        import ssl
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(self.address, 5080,
+                                                 context=context, timeout=30)
+        headers = {"Content-Type": "application/json"}
+        if user:
+            headers["Authorization"] = "Basic " + base64.b64encode(
+                user.encode()).decode()
+        connection.request(method, path, body=json.dumps(body) if body else None,
+                           headers=headers)
+        response = connection.getresponse()
+        data = response.read()
+        connection.close()
+        return response.status, json.loads(data) if data else None
+
+    def test_rapi(self):
+        """GETs answer anonymously; writes need a user with write access."""
+        self.assertEqual(self.request("GET", "/version"), (200, 2))
+        status, info = self.request("GET", "/2/info")
+        self.assertEqual((status, info["name"]), (200, self.cluster.name))
+        status, body = self.request("PUT", "/2/tags?tag=x")
+        self.assertEqual(status, 401)
+        users = os.path.join(self.cluster.root, "var/lib/ganeti/rapi/users")
+        with open(users, "w") as f:
+            f.write("admin secret write\n")
+        status, job_id = self.request("PUT", "/2/tags?tag=from-rapi",
+                                      user="admin:secret")
+        self.assertEqual(status, 200)
+        self.cluster.ok("gnt-job", "wait", str(job_id))
+        self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))

@@ -121,10 +121,31 @@ class MasterService(MultiService):
         # Ganeti's watcher archives finished jobs older than six hours.
         TimerService(AUTOARCHIVE_INTERVAL, self._auto_archive).setServiceParent(self)
         self.handler = LuxiHandler(self)
+        self._add_rapi(reactor, paths)
         factory = Factory.forProtocol(
             lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)
+
+    def _add_rapi(self, reactor, paths):
+        """
+        The RAPI listens on this node's address and on the cluster IP, so
+        it moves with the master role; one that cannot listen is logged,
+        it does not stop the master.
+        """
+        from ganeti import netutils
+        from ganeti.rapi import server as rapi_server
+        if not os.path.exists(paths.rapi_pem):
+            return
+        site = rapi_server.make_site(self.handler, paths.rapi_users, reactor)
+        _, own = netutils.resolve(netutils.local_node_name(paths), paths)
+        for address in sorted({own, self.config.config.cluster.master_ip}):
+            service = rapi_server.rapi_endpoint_service(
+                reactor, site, paths.rapi_pem,
+                port=int(os.environ.get("GANETI_RAPI_PORT") or
+                         rapi_server.DEFAULT_PORT),
+                interface=address)
+            service.setServiceParent(self)
 
     def _replicate_config(self, cfg):
         d = self.replicator.config_changed(cfg)

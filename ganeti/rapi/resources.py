@@ -1,0 +1,734 @@
+# -*- test-case-name: tests.test_rapi -*-
+"""
+The RAPI v2 resources.
+
+One twisted.web leaf resource, L{RapiResource}, routes every path through a
+table of regular expressions, as Ganeti's ``rapi/connector.py`` does; a
+tree of child resources would need a class per path level and would make
+"unknown path" (404) and "known path, wrong method" (501) hard to tell
+apart.  Each route names, per HTTP method, the access it needs and a
+function ``(ctx) -> value or Deferred``; the value is sent as JSON.
+
+Status codes follow Ganeti: 400 bad input, 401 no/wrong credentials, 403
+not allowed, 404 unknown path or item, 413 body too large, 415 body not
+JSON, 501 method not supported on the path, 502 master unreachable, 503
+job queue drained or full, 504 master timeout, 500 anything else.
+"""
+
+import json
+import re
+from urllib.parse import quote
+
+from twisted.internet import defer
+from twisted.logger import Logger
+from twisted.web import resource, server
+
+from ganeti import errors, opcodes
+from ganeti.rapi import ACCESS_READ, ACCESS_WRITE, REALM
+
+_log = Logger()
+
+#: Largest request body accepted.  Ganeti has no explicit RAPI limit; the
+#: biggest legitimate bodies (multi-instance allocations) are far below
+#: this, and a limit keeps one client from making the master buffer much.
+MAX_BODY_SIZE = 1024 * 1024
+
+#: Seconds a ``/2/jobs/<id>/wait`` long-poll waits (Ganeti's _WFJC_TIMEOUT).
+WAIT_TIMEOUT = 10
+
+#: Anonymous access (every GET unless ``--require-authentication``).
+ANONYMOUS = None
+
+#: ``/2/features``.
+FEATURES = ["instance-create-reqv1", "instance-reinstall-reqv1",
+            "node-migrate-reqv1", "node-evac-res1"]
+
+I_FIELDS = ["name", "admin_state", "os", "pnode", "snodes", "disk_template",
+            "nic.ips", "nic.macs", "nic.modes", "nic.uuids", "nic.names",
+            "nic.links", "nic.networks", "nic.networks.names", "nic.bridges",
+            "network_port", "disk.sizes", "disk.spindles", "disk_usage",
+            "disk.uuids", "disk.names", "beparams", "hvparams", "oper_state",
+            "oper_ram", "oper_vcpus", "status", "custom_hvparams",
+            "custom_beparams", "custom_nicparams", "custom_osparams", "ctime",
+            "mtime", "uuid", "serial_no", "tags"]
+
+N_FIELDS = ["name", "offline", "master_candidate", "drained", "dtotal",
+            "dfree", "sptotal", "spfree", "mtotal", "mnode", "mfree",
+            "pinst_cnt", "sinst_cnt", "ctotal", "cnos", "cnodes", "csockets",
+            "pip", "sip", "role", "pinst_list", "sinst_list",
+            "master_capable", "vm_capable", "ndparams", "group.uuid", "ctime",
+            "mtime", "uuid", "serial_no", "tags"]
+
+J_FIELDS_BULK = ["id", "ops", "status", "summary", "opstatus", "received_ts",
+                 "start_ts", "end_ts"]
+J_FIELDS = J_FIELDS_BULK + ["oplog", "opresult"]
+
+OS_BULK_FIELDS = ["name", "valid", "variants", "parameters", "api_versions",
+                  "blacklisted", "hidden", "trusted"]
+
+#: Node query ``role`` letter -> RAPI role name.
+NODE_ROLES = {"M": "master", "C": "master-candidate", "R": "regular",
+              "D": "drained", "O": "offline"}
+
+#: Legacy instance-creation keys -> opcode parameters (Ganeti's
+#: ``_INST_CREATE_REQV1`` renames).
+_INST_CREATE_RENAMES = {"name": "instance_name", "os": "os_type"}
+
+
+class HttpError(Exception):
+    """
+    An error sent to the client as Ganeti's JSON error body.
+
+    :ivar code: the HTTP status.
+    :ivar message: the short text (Ganeti's ``message``).
+    :ivar explain: the longer text (Ganeti's ``explain``).
+    :ivar headers: extra response headers, e.g. ``Allow``.
+    """
+
+    MESSAGES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+                404: "Not Found", 413: "Request Entity Too Large",
+                415: "Unsupported Media Type", 500: "Internal Server Error",
+                501: "Not Implemented", 502: "Bad Gateway",
+                503: "Service Unavailable", 504: "Gateway Timeout"}
+
+    def __init__(self, code, explain="", headers=None):
+        super().__init__(code, explain)
+        self.code = code
+        self.message = self.MESSAGES.get(code, "Error")
+        self.explain = explain
+        self.headers = headers or {}
+
+
+def _http_error_for(failure):
+    """
+    Map a failure from a route or the master handler to an L{HttpError}.
+
+    OpPrereqError and friends raised at submission time are the client's
+    fault (Ganeti checks opcodes in the RAPI before submitting and answers
+    400); errors raised *inside* a job never get here, they end the job.
+    """
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return exc
+    if isinstance(exc, errors.JobQueueDrainError):
+        return HttpError(503, "Job queue is drained, cannot submit")
+    if isinstance(exc, errors.JobQueueFull):
+        return HttpError(503, "Job queue is full, cannot submit")
+    if isinstance(exc, errors.JobLost):
+        return HttpError(404, str(exc))
+    if isinstance(exc, (errors.OpPrereqError, errors.OpCodeUnknown,
+                        errors.ParameterError, errors.TagError,
+                        errors.ParseError)):
+        return HttpError(400, str(exc))
+    if isinstance(exc, errors.LuxiError):
+        return HttpError(502, "Master seems to be unreachable: %s" % exc)
+    if isinstance(exc, defer.TimeoutError):
+        return HttpError(504, "Timeout while talking to the master daemon")
+    _log.failure("Unhandled error in RAPI request", failure)
+    return HttpError(500, "Internal error: %s" % (exc,))
+
+
+# --- request context ----------------------------------------------------------
+
+class Context:
+    """
+    What a route function gets.
+
+    :ivar handler: the master's LUXI-like handler.
+    :ivar reactor: the reactor (for reason-trail timestamps).
+    :ivar items: the path components the route's regex captured.
+    :ivar args: query arguments, dict str -> list of str.
+    :ivar body: the decoded JSON body, or None when there was none.
+    :ivar user: the authenticated L{PasswordFileUser} or None.
+    :ivar resource_name: Ganeti's resource class name, for reason trails.
+    """
+
+    def __init__(self, handler, reactor, items, args, body, user,
+                 resource_name):
+        self.handler = handler
+        self.reactor = reactor
+        self.items = items
+        self.args = args
+        self.body = body
+        self.user = user
+        self.resource_name = resource_name
+
+    def query_value(self, name, default=None):
+        """
+        :return: the last value of query argument C{name}, or C{default}.
+        """
+        values = self.args.get(name)
+        return values[-1] if values else default
+
+    def int_arg(self, name, default=0):
+        """
+        Ganeti passes booleans in the query string as integers; anything
+        else is a 400 naming the parameter.
+        """
+        value = self.query_value(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise HttpError(400, "Invalid value for the %s parameter: %r"
+                            % (name, value))
+
+    def bool_arg(self, name):
+        return bool(self.int_arg(name, 0))
+
+    def body_dict(self):
+        """
+        :return: the body as a dict ({} when absent).
+        :raise HttpError: 400 if the body is JSON but not an object.
+        """
+        if self.body is None:
+            return {}
+        if not isinstance(self.body, dict):
+            raise HttpError(400, "Invalid body contents, not a dictionary")
+        return dict(self.body)
+
+    def reason_trail(self):
+        """
+        Ganeti's reason trail for opcodes this request submits: the user's
+        ``reason`` query argument, then the RAPI resource itself.
+        """
+        now_ns = int(self.reactor.seconds() * 1e9)
+        trail = []
+        reason = self.query_value("reason")
+        if reason is not None:
+            trail.append(["gnt:user", reason, now_ns])
+        trail.append(["gnt:library:rlib2:%s" % self.resource_name, "",
+                      now_ns])
+        return trail
+
+
+def fill_opcode(ctx, op_id, body, static, renames=None):
+    """
+    Build and check one opcode from a request body, as Ganeti's
+    ``baserlib.FillOpcode``.
+
+    :param body: dict of client-given parameters.
+    :param static: parameters the URL or query string fixes; the body may
+        not override them.
+    :param renames: legacy body key -> opcode parameter.
+    :return: the opcode dict (not default-filled: the master fills in).
+    :raise HttpError: 400 naming the offending parameter.
+    """
+    if not isinstance(body, dict):
+        raise HttpError(400, "Invalid body contents, not a dictionary")
+    params = dict(body)
+    for old, new in (renames or {}).items():
+        if old in params:
+            if new in params:
+                raise HttpError(400, "Parameter '%s' was renamed to '%s', but"
+                                " either '%s' or '%s' can be given" %
+                                (old, new, old, new))
+            params[new] = params.pop(old)
+    for name, value in static.items():
+        if name in params and params[name] != value:
+            raise HttpError(400, "Static parameter '%s' must not be "
+                            "overridden" % name)
+    if "OP_ID" in params:
+        raise HttpError(400, "Parameter 'OP_ID' must not be given")
+    params.update(static)
+    params.setdefault("reason", ctx.reason_trail())
+    op = {"OP_ID": op_id}
+    op.update(params)
+    try:
+        opcodes.validate(op)
+    except (errors.OpPrereqError, errors.OpCodeUnknown) as e:
+        raise HttpError(400, str(e))
+    return op
+
+
+def submit(ctx, ops):
+    """
+    Submit one job; the answer is the job id as a JSON number (Ganeti
+    2.11 and later).
+    """
+    d = defer.maybeDeferred(ctx.handler.SubmitJob, ops)
+    return d.addCallback(_job_id_number)
+
+
+def _job_id_number(job_id):
+    try:
+        return int(job_id)
+    except (TypeError, ValueError):
+        return job_id
+
+
+def _dry_run(ctx):
+    return {"dry_run": ctx.bool_arg("dry-run")}
+
+
+# --- query helpers --------------------------------------------------------------
+
+def _rows_to_dicts(result, fields):
+    """
+    Turn a query2 result into dicts keyed by field name; values whose
+    status is not "normal" become None, as in Ganeti's bulk output.
+    """
+    names = [f["name"] for f in result["fields"]] or fields
+    out = []
+    for row in result["data"]:
+        out.append({name: (value if status == 0 else None)
+                    for name, (status, value) in zip(names, row)})
+    return out
+
+
+def _name_filter(name):
+    return ["|", ["=", "name", name]]
+
+
+def _list_or_bulk(ctx, what, collection, bulk_fields, fixup=None):
+    """
+    GET on a collection: ``[{"id": name, "uri": ...}]`` sorted by name, or
+    with ``bulk=1`` full dicts of C{bulk_fields}.
+    """
+    bulk = ctx.bool_arg("bulk")
+    fields = bulk_fields if bulk else ["name"]
+    d = defer.maybeDeferred(ctx.handler.Query, what, fields, None)
+
+    def shape(result):
+        rows = _rows_to_dicts(result, fields)
+        if bulk:
+            return [fixup(r) if fixup else r for r in rows]
+        names = sorted(r["name"] for r in rows if r["name"] is not None)
+        return [{"id": n, "uri": "/2/%s/%s" % (collection, quote(n, safe=""))}
+                for n in names]
+    return d.addCallback(shape)
+
+
+def _single(ctx, what, fields, name, kind, fixup=None):
+    """
+    GET on one item; an unknown name is 404 as in Ganeti.
+    """
+    d = defer.maybeDeferred(ctx.handler.Query, what, fields, _name_filter(name))
+
+    def shape(result):
+        rows = _rows_to_dicts(result, fields)
+        if not rows:
+            raise HttpError(404, "%s '%s' not found" % (kind, name))
+        return fixup(rows[0]) if fixup else rows[0]
+
+    def unknown(failure):
+        # The master refuses a name filter naming a missing item.
+        failure.trap(errors.OpPrereqError)
+        raise HttpError(404, str(failure.value))
+    return d.addCallbacks(shape, unknown)
+
+
+def _instance_fixup(inst):
+    # Ganeti keeps "memory" in beparams for pre-2.6 clients.
+    beparams = inst.get("beparams")
+    if isinstance(beparams, dict) and "maxmem" in beparams:
+        inst["beparams"] = dict(beparams, memory=beparams["maxmem"])
+    return inst
+
+
+# --- routes -------------------------------------------------------------------
+
+def get_root(ctx):
+    return None
+
+
+def get_version(ctx):
+    return 2
+
+
+def get_info(ctx):
+    return defer.maybeDeferred(ctx.handler.QueryClusterInfo)
+
+
+def get_features(ctx):
+    return list(FEATURES)
+
+
+def get_os(ctx):
+    """
+    Valid, visible OS names expanded by variants (Ganeti's
+    ``CalculateOSNames``), or with ``bulk=1`` dicts.
+    """
+    bulk = ctx.bool_arg("bulk")
+    d = defer.maybeDeferred(ctx.handler.Query, "os", OS_BULK_FIELDS, None)
+
+    def shape(result):
+        rows = _rows_to_dicts(result, OS_BULK_FIELDS)
+        rows.sort(key=lambda r: r["name"] or "")
+        if bulk:
+            return rows
+        names = []
+        for r in rows:
+            if not r["valid"] or r["hidden"] or r["blacklisted"]:
+                continue
+            if r["variants"]:
+                names.extend("%s+%s" % (r["name"], v) for v in r["variants"])
+            else:
+                names.append(r["name"])
+        return names
+    return d.addCallback(shape)
+
+
+def get_nodes(ctx):
+    return _list_or_bulk(ctx, "node", "nodes", N_FIELDS)
+
+
+def get_node(ctx):
+    return _single(ctx, "node", N_FIELDS, ctx.items[0], "Node")
+
+
+def get_node_role(ctx):
+    d = _single(ctx, "node", ["name", "role"], ctx.items[0], "Node")
+    return d.addCallback(lambda n: NODE_ROLES.get(n["role"], n["role"]))
+
+
+def get_instances(ctx):
+    return _list_or_bulk(ctx, "instance", "instances", I_FIELDS,
+                         _instance_fixup)
+
+
+def post_instances(ctx):
+    """
+    Create an instance from a ``__version__: 1`` body (Ganeti's only
+    supported creation request format).
+    """
+    body = ctx.body_dict()
+    version = body.pop("__version__", 0)
+    if version == 0:
+        raise HttpError(400, "Instance creation request version 0 is no "
+                        "longer supported")
+    if version != 1:
+        raise HttpError(400, "Unsupported request data version %s"
+                        % (version,))
+    hvparams = body.get("hvparams")
+    if isinstance(hvparams, dict) and isinstance(
+            hvparams.get("usb_devices"), str):
+        # Ganeti accepts space-separated USB devices over RAPI only.
+        body["hvparams"] = dict(hvparams, usb_devices=",".join(
+            hvparams["usb_devices"].split()))
+    op = fill_opcode(ctx, "OP_INSTANCE_CREATE", body, _dry_run(ctx),
+                     renames=_INST_CREATE_RENAMES)
+    return submit(ctx, [op])
+
+
+def get_instance(ctx):
+    return _single(ctx, "instance", I_FIELDS, ctx.items[0], "Instance",
+                   _instance_fixup)
+
+
+def delete_instance(ctx):
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  ignore_failures=False)
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_REMOVE",
+                                    ctx.body_dict(), static)])
+
+
+def put_instance_startup(ctx):
+    # Ganeti ignores the body here: everything comes from the query.
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  force=ctx.bool_arg("force"),
+                  no_remember=ctx.bool_arg("no_remember"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_STARTUP", {}, static)])
+
+
+def put_instance_shutdown(ctx):
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  no_remember=ctx.bool_arg("no_remember"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_SHUTDOWN",
+                                    ctx.body_dict(), static)])
+
+
+def post_instance_reboot(ctx):
+    reboot_type = ctx.query_value("type", "hard")
+    if reboot_type not in ("soft", "hard", "full"):
+        raise HttpError(400, "Invalid value for the type parameter: %r"
+                        % (reboot_type,))
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  reboot_type=reboot_type,
+                  ignore_secondaries=ctx.bool_arg("ignore_secondaries"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_REBOOT",
+                                    ctx.body_dict(), static)])
+
+
+def _job_id(ctx):
+    """
+    Job ids are numbers; old masters handed them out as digit strings,
+    which is what the URL carries anyway.
+    """
+    text = ctx.items[0]
+    if not text.isdigit():
+        raise HttpError(400, "Invalid job id %r" % (text,))
+    return int(text)
+
+
+def get_jobs(ctx):
+    bulk = ctx.bool_arg("bulk")
+    fields = J_FIELDS_BULK if bulk else ["id"]
+    d = defer.maybeDeferred(ctx.handler.QueryJobs, None, fields)
+
+    def shape(rows):
+        jobs = [dict(zip(fields, row)) for row in rows if row is not None]
+        jobs.sort(key=lambda j: _job_id_number(j["id"]))
+        if bulk:
+            return jobs
+        return [{"id": j["id"], "uri": "/2/jobs/%s" % j["id"]} for j in jobs]
+    return d.addCallback(shape)
+
+
+def get_job(ctx):
+    job_id = _job_id(ctx)
+    d = defer.maybeDeferred(ctx.handler.QueryJobs, [job_id], J_FIELDS)
+
+    def shape(rows):
+        if not rows or rows[0] is None:
+            raise HttpError(404, "Job %s not found" % job_id)
+        return dict(zip(J_FIELDS, rows[0]))
+    return d.addCallback(shape)
+
+
+def delete_job(ctx):
+    return defer.maybeDeferred(ctx.handler.CancelJob, _job_id(ctx), False)
+
+
+def get_job_wait(ctx):
+    """
+    Long-poll for a job change (Ganeti's ``WaitForJobChangeOnce``):
+    ``null`` when nothing changed within L{WAIT_TIMEOUT} seconds.
+    """
+    job_id = _job_id(ctx)
+    body = ctx.body_dict()
+    fields = body.get("fields")
+    if not (isinstance(fields, list)
+            and all(isinstance(f, str) for f in fields)):
+        raise HttpError(400, "The 'fields' parameter should be a list")
+    prev_info = body.get("previous_job_info")
+    if not (prev_info is None or isinstance(prev_info, list)):
+        raise HttpError(400, "The 'previous_job_info' parameter should be"
+                        " a list")
+    prev_serial = body.get("previous_log_serial")
+    if not (prev_serial is None or (isinstance(prev_serial, int)
+                                    and not isinstance(prev_serial, bool))):
+        raise HttpError(400, "The 'previous_log_serial' parameter should be"
+                        " a number")
+    d = defer.maybeDeferred(ctx.handler.WaitForJobChange, job_id, fields,
+                            prev_info, prev_serial, WAIT_TIMEOUT)
+
+    def shape(result):
+        if not result:
+            raise HttpError(404, "Job %s not found" % job_id)
+        if result == "nochange":
+            return None
+        job_info, log_entries = result
+        return {"job_info": job_info, "log_entries": log_entries}
+    return d.addCallback(shape)
+
+
+def get_cluster_tags(ctx):
+    return defer.maybeDeferred(ctx.handler.QueryTags, "cluster", "")
+
+
+def _tag_op(ctx, op_id, verb):
+    tags = ctx.args.get("tag")
+    if not tags:
+        raise HttpError(400, "Please specify tag(s) to %s using the 'tag'"
+                        " parameter" % verb)
+    static = dict(_dry_run(ctx), kind="cluster", name=None, tags=list(tags))
+    return submit(ctx, [fill_opcode(ctx, op_id, {}, static)])
+
+
+def put_cluster_tags(ctx):
+    return _tag_op(ctx, "OP_TAGS_SET", "add")
+
+
+def delete_cluster_tags(ctx):
+    return _tag_op(ctx, "OP_TAGS_DEL", "delete")
+
+
+_ITEM = r"([^/]+)"
+
+#: (path regex, Ganeti resource name, {method: (access, function)}).
+ROUTES = [
+    (r"/", "R_root", {"GET": (ANONYMOUS, get_root)}),
+    (r"/2", "R_2", {"GET": (ANONYMOUS, get_root)}),
+    (r"/version", "R_version", {"GET": (ANONYMOUS, get_version)}),
+    (r"/2/info", "R_2_info", {"GET": (ANONYMOUS, get_info)}),
+    (r"/2/features", "R_2_features", {"GET": (ANONYMOUS, get_features)}),
+    (r"/2/os", "R_2_os", {"GET": (ANONYMOUS, get_os)}),
+    (r"/2/nodes", "R_2_nodes", {"GET": (ANONYMOUS, get_nodes)}),
+    (r"/2/nodes/" + _ITEM, "R_2_nodes_name",
+     {"GET": (ANONYMOUS, get_node)}),
+    (r"/2/nodes/" + _ITEM + "/role", "R_2_nodes_name_role",
+     {"GET": (ANONYMOUS, get_node_role)}),
+    (r"/2/instances", "R_2_instances",
+     {"GET": (ANONYMOUS, get_instances),
+      "POST": (ACCESS_WRITE, post_instances)}),
+    (r"/2/instances/" + _ITEM, "R_2_instances_name",
+     {"GET": (ANONYMOUS, get_instance),
+      "DELETE": (ACCESS_WRITE, delete_instance)}),
+    (r"/2/instances/" + _ITEM + "/startup", "R_2_instances_name_startup",
+     {"PUT": (ACCESS_WRITE, put_instance_startup)}),
+    (r"/2/instances/" + _ITEM + "/shutdown", "R_2_instances_name_shutdown",
+     {"PUT": (ACCESS_WRITE, put_instance_shutdown)}),
+    # Ganeti's reboot is POST; PUT is accepted too, like its siblings.
+    (r"/2/instances/" + _ITEM + "/reboot", "R_2_instances_name_reboot",
+     {"POST": (ACCESS_WRITE, post_instance_reboot),
+      "PUT": (ACCESS_WRITE, post_instance_reboot)}),
+    (r"/2/jobs", "R_2_jobs", {"GET": (ANONYMOUS, get_jobs)}),
+    (r"/2/jobs/" + _ITEM, "R_2_jobs_id",
+     {"GET": (ANONYMOUS, get_job), "DELETE": (ACCESS_WRITE, delete_job)}),
+    # Waiting holds a master call open for seconds, so Ganeti wants write.
+    (r"/2/jobs/" + _ITEM + "/wait", "R_2_jobs_id_wait",
+     {"GET": (ACCESS_WRITE, get_job_wait)}),
+    (r"/2/tags", "R_2_tags",
+     {"GET": (ANONYMOUS, get_cluster_tags),
+      "PUT": (ACCESS_WRITE, put_cluster_tags),
+      "DELETE": (ACCESS_WRITE, delete_cluster_tags)}),
+]
+
+_COMPILED = [(re.compile("^%s$" % pattern), name, methods)
+             for pattern, name, methods in ROUTES]
+
+
+def match_route(path):
+    """
+    :param path: the decoded, unquoted request path.
+    :return: ``(resource_name, methods, items)`` or None.
+    """
+    for regex, name, methods in _COMPILED:
+        m = regex.match(path)
+        if m:
+            return name, methods, m.groups()
+    return None
+
+
+# --- the twisted.web resource -------------------------------------------------
+
+class RapiResource(resource.Resource):
+    """
+    The whole RAPI as one leaf resource.
+
+    :param handler: the master's LUXI-like handler.
+    :param users: a L{ganeti.rapi.auth.UsersFile}.
+    :param reactor: used for reason-trail timestamps.
+    :param require_authentication: Ganeti's ``--require-authentication``:
+        even GETs then need a ``read`` user.
+    """
+
+    isLeaf = True
+
+    def __init__(self, handler, users, reactor, require_authentication=False):
+        super().__init__()
+        self._handler = handler
+        self._users = users
+        self._reactor = reactor
+        self._require_auth = require_authentication
+
+    def render(self, request):
+        d = defer.maybeDeferred(self._dispatch, request)
+        finished = [False]
+
+        def gone(_):
+            finished[0] = True
+        request.notifyFinish().addBoth(gone)
+
+        def ok(value):
+            if not finished[0]:
+                self._send(request, 200, value)
+
+        def failed(failure):
+            err = _http_error_for(failure)
+            if finished[0]:
+                return
+            for name, value in err.headers.items():
+                request.setHeader(name, value)
+            self._send(request, err.code, {"code": err.code,
+                                           "message": err.message,
+                                           "explain": err.explain})
+        d.addCallbacks(ok, failed)
+        d.addErrback(lambda f: _log.failure("Writing RAPI response", f))
+        return server.NOT_DONE_YET
+
+    @staticmethod
+    def _send(request, code, value):
+        data = json.dumps(value).encode("utf-8")
+        request.setResponseCode(code)
+        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-length", b"%d" % len(data))
+        request.write(data)
+        request.finish()
+
+    def _dispatch(self, request):
+        from urllib.parse import unquote
+        path = unquote(request.path.decode("utf-8", "replace"))
+        if len(path) > 1:
+            path = path.rstrip("/") or "/"
+        route = match_route(path)
+        if route is None:
+            raise HttpError(404, "Resource %s not found" % path)
+        name, methods, items = route
+        method = request.method.decode("ascii", "replace").upper()
+        if method == "HEAD" and "GET" in methods:
+            method = "GET"
+        if method not in methods:
+            # Ganeti answers HttpNotImplemented (501) here; Allow helps
+            # clients all the same.
+            raise HttpError(501, "Method %s is unsupported for path %s"
+                            % (method, path),
+                            headers={b"allow": ", ".join(sorted(methods))
+                                     .encode("ascii")})
+        access, func = methods[method]
+        user = self._authorize(request, access)
+        body = self._read_body(request)
+        args = {k.decode("utf-8", "replace"):
+                [v.decode("utf-8", "replace") for v in vs]
+                for k, vs in (request.args or {}).items()}
+        ctx = Context(self._handler, self._reactor, items, args, body, user,
+                      name)
+        return func(ctx)
+
+    def _authorize(self, request, access):
+        """
+        Ganeti's rules: anonymous access checks no credentials at all;
+        otherwise missing or wrong credentials are 401 and a user without
+        the needed option is 403.
+        """
+        if access is ANONYMOUS and not self._require_auth:
+            return None
+        if access is ANONYMOUS:
+            access = ACCESS_READ
+        user = self._users.authenticate(request.getHeader(b"authorization"))
+        if user is None:
+            raise HttpError(401, "Authentication required", headers={
+                b"www-authenticate": ('Basic realm="%s"' % REALM)
+                .encode("ascii")})
+        if not user.may(access):
+            raise HttpError(403, "Permission denied")
+        return user
+
+    @staticmethod
+    def _read_body(request):
+        """
+        :return: the decoded JSON body, or None for an empty body.
+        """
+        content = request.content
+        if content is None:
+            return None
+        content.seek(0, 2)
+        size = content.tell()
+        if size > MAX_BODY_SIZE:
+            raise HttpError(413, "Request body is %d bytes, at most %d are"
+                            " accepted" % (size, MAX_BODY_SIZE))
+        content.seek(0)
+        data = content.read()
+        if not data.strip():
+            return None
+        ctype = (request.getHeader(b"content-type") or b"").decode(
+            "latin-1").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise HttpError(415, "Only application/json is supported as"
+                            " Content-Type, got %r" % (ctype,))
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError) as e:
+            raise HttpError(400, "Unable to parse JSON data: %s" % e)

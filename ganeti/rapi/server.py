@@ -1,0 +1,67 @@
+# -*- test-case-name: tests.test_rapi -*-
+"""
+Wiring the RAPI into a running master: a twisted.web Site and the HTTPS
+listener service for it.
+
+The master service adds the listener as a child while it is master and
+removes it on failover, like Ganeti's ``ganeti-rapi`` which runs on the
+master only.
+"""
+
+from twisted.application.internet import StreamServerEndpointService
+from twisted.internet.endpoints import SSL4ServerEndpoint
+from twisted.internet.ssl import PrivateCertificate
+from twisted.web.server import Site
+
+from ganeti.rapi import DEFAULT_PORT
+from ganeti.rapi.auth import UsersFile
+from ganeti.rapi.resources import RapiResource
+
+
+def make_site(handler, users_file, reactor, require_authentication=False):
+    """
+    :param handler: the master's LUXI-like handler (e.g.
+        L{ganeti.master.luxi.LuxiHandler}); its methods may return
+        Deferreds.
+    :param users_file: path of Ganeti's RAPI users file (may be missing:
+        then nobody can write).
+    :param reactor: the reactor the site's HTTP channels use.
+    :param require_authentication: Ganeti's ``--require-authentication``.
+    :return: a L{Site} serving the RAPI.
+    """
+    root = RapiResource(handler, UsersFile(users_file), reactor,
+                        require_authentication=require_authentication)
+    site = Site(root, reactor=reactor)
+    # Tracebacks would leak master internals to anonymous clients.
+    site.displayTracebacks = False
+    return site
+
+
+def tls_options_from_pem(pem):
+    """
+    :param pem: bytes holding the key and certificate (Ganeti's
+        ``rapi.pem``).
+    :return: server TLS options; RAPI clients present no certificates.
+    """
+    return PrivateCertificate.loadPEM(pem).options()
+
+
+def rapi_endpoint_service(reactor, site, pem_path, port=DEFAULT_PORT,
+                          interface=""):
+    """
+    The HTTPS listener for the RAPI.
+
+    The PEM file is read once, here, at service construction (startup
+    time, before the reactor serves requests); a renewed certificate takes
+    effect when the service is rebuilt, e.g. on the next master start.
+
+    :param pem_path: path of ``rapi.pem`` (key and certificate).
+    :param port: TCP port, Ganeti's default 5080.
+    :param interface: address to bind ("" = all, Ganeti's default).
+    :return: a L{StreamServerEndpointService}, not yet started.
+    """
+    with open(pem_path, "rb") as f:
+        pem = f.read()
+    endpoint = SSL4ServerEndpoint(reactor, port, tls_options_from_pem(pem),
+                                  interface=interface)
+    return StreamServerEndpointService(endpoint, site)
