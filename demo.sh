@@ -133,6 +133,15 @@ run gnt-node list
 run gnt-node list-storage
 run gnt-cluster verify
 
+echo
+echo "######## RAPI (HTTPS on port 5080, anonymous reads) ########"
+if command -v curl >/dev/null; then
+    run curl -sk https://127.0.0.1:5080/version
+    echo
+    run curl -sk "https://127.0.0.1:5080/2/instances"
+    echo
+fi
+
 cat <<EOT
 
 The demo cluster is still running, with its instances.  To use it:
