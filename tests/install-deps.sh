@@ -18,7 +18,7 @@
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi"
 
 missing=""
 for package in $PACKAGES; do

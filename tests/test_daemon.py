@@ -620,3 +620,73 @@ class RapiTests(SynchronousTestCase):
         self.assertEqual(status, 200)
         self.cluster.ok("gnt-job", "wait", str(job_id))
         self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))
+
+
+OFFICIAL_CLIENT = r"""
+import json, sys
+from ganeti.rapi import client
+address, node = sys.argv[1], sys.argv[2]
+c = client.GanetiRapiClient(address, port=5080, username="admin",
+                            password="secret")
+out = {"version": c.GetVersion(), "name": c.GetInfo()["name"],
+       "features": c.GetFeatures(), "nodes": c.GetNodes(),
+       "node_role": c.GetNode(node)["role"], "role": c.GetNodeRole(node)}
+job = c.CreateInstance("create", "rapi1", "diskless", [], [{}],
+                       hypervisor="fake", no_install=True, start=False,
+                       name_check=False, ip_check=False, pnode=node)
+out["create_done"] = c.WaitForJobCompletion(job, period=0.1, retries=300)
+out["instance"] = c.GetInstance("rapi1")["status"]
+for action in (c.StartupInstance, c.RebootInstance):
+    c.WaitForJobCompletion(action("rapi1"), period=0.1, retries=300)
+out["running"] = c.GetInstance("rapi1")["status"]
+c.WaitForJobCompletion(c.ShutdownInstance("rapi1"), period=0.1, retries=300)
+out["stopped"] = c.GetInstance("rapi1")["status"]
+job = c.AddClusterTags(["t1"])
+c.WaitForJobCompletion(job, period=0.1, retries=300)
+out["tags"] = c.GetClusterTags()
+out["job_status"] = c.GetJobStatus(job)["status"]
+out["instances"] = [i["name"] for i in c.GetInstances(bulk=True)]
+c.WaitForJobCompletion(c.DeleteInstance("rapi1"), period=0.1, retries=300)
+out["after_delete"] = c.GetInstances()
+print(json.dumps(out))
+"""
+
+
+class OfficialRapiClientTests(RapiTests):
+    """Debian's python3-ganeti-rapi (the official client) against our RAPI."""
+
+    def setUp(self):
+        probe = subprocess.run(["/usr/bin/python3", "-c",
+                                "import ganeti.rapi.client"],
+                               capture_output=True, cwd="/")
+        if probe.returncode != 0:
+            raise SkipTest("python3-ganeti-rapi is not installed"
+                           " (tests/install-deps.sh installs it)")
+        RapiTests.setUp(self)
+
+    def test_rapi(self):
+        """The official client's calls work as against Ganeti."""
+        users = os.path.join(self.cluster.root, "var/lib/ganeti/rapi/users")
+        with open(users, "w") as f:
+            f.write("admin secret write\n")
+        # Run from / so that the client's own "ganeti" package is imported.
+        result = subprocess.run(["/usr/bin/python3", "-c", OFFICIAL_CLIENT,
+                                 self.address, self.cluster.node],
+                                capture_output=True, text=True, cwd="/",
+                                timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = json.loads(result.stdout)
+        self.assertEqual(out["version"], 2)
+        self.assertEqual(out["name"], self.cluster.name)
+        self.assertIn("instance-create-reqv1", out["features"])
+        self.assertEqual(out["nodes"], [self.cluster.node])
+        self.assertEqual(out["node_role"], "M")
+        self.assertEqual(out["role"], "master")
+        self.assertTrue(out["create_done"])
+        self.assertEqual(out["instance"], "ADMIN_down")
+        self.assertEqual(out["running"], "running")
+        self.assertEqual(out["stopped"], "ADMIN_down")
+        self.assertEqual(out["tags"], ["t1"])
+        self.assertEqual(out["job_status"], "success")
+        self.assertEqual(out["instances"], ["rapi1"])
+        self.assertEqual(out["after_delete"], [])
