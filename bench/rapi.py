@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""
+Benchmark of the RAPI on a throw-away one-node cluster with 50 fake
+instances: request latency and throughput with concurrent keep-alive
+clients.  Prints one line per figure.  Run as root from the checkout after
+./setup-venv.sh:  .venv/bin/python bench/rapi.py
+"""
+
+import http.client
+import json
+import os
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+from common import compile_tools, private_root, run  # noqa: E402
+from instances import add_many  # noqa: E402
+
+ADDRESS = "127.0.101.9"
+
+
+def connection():
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return http.client.HTTPSConnection(ADDRESS, 5080, context=context, timeout=30)
+
+
+def get(conn, path):
+    conn.request("GET", path)
+    response = conn.getresponse()
+    data = response.read()
+    if response.status != 200:
+        sys.exit("GET %s: %d %s" % (path, response.status, data[:200]))
+    return data
+
+
+def latency(path, count=101):
+    conn = connection()
+    get(conn, path)
+    times = []
+    for _ in range(count):
+        start = time.perf_counter()
+        get(conn, path)
+        times.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(times)
+
+
+def throughput(path, clients=16, seconds=5.0):
+    counts = [0] * clients
+    deadline = time.perf_counter() + seconds
+
+    def worker(index):
+        conn = connection()
+        while time.perf_counter() < deadline:
+            get(conn, path)
+            counts[index] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(counts) / (time.perf_counter() - start)
+
+
+def main():
+    compile_tools()
+    root, env = private_root("gnt-rb-", "127.0.100.4 bench-rapi.example.com")
+    run(env, "gnt-cluster", "init", "--enabled-hypervisors=fake",
+        "--enabled-disk-templates=diskless", "--master-netdev=lo",
+        "--no-etc-hosts", "bench-rapi.example.com")
+    try:
+        add_many(root, 50, "inst")
+        print("GET /2/info, 50 instances: median %.1f ms"
+              % (latency("/2/info") * 1000))
+        print("GET /2/instances?bulk=1, 50 instances: median %.1f ms"
+              % (latency("/2/instances?bulk=1") * 1000))
+        print("GET /2/info, 16 concurrent keep-alive clients: %.0f requests/s"
+              % throughput("/2/info"))
+        print("GET /2/instances?bulk=1, 8 concurrent clients: %.0f requests/s"
+              % throughput("/2/instances?bulk=1", clients=8))
+        conn = connection()
+        users = os.path.join(root, "var/lib/ganeti/rapi/users")
+        with open(users, "w") as f:
+            f.write("admin secret write\n")
+        import base64
+        auth = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
+        times = []
+        for i in range(20):
+            start = time.perf_counter()
+            conn.request("PUT", "/2/tags?tag=t%d" % i, headers=auth)
+            job_id = json.loads(conn.getresponse().read())
+            while True:
+                conn.request("GET", "/2/jobs/%d" % job_id)
+                if json.loads(conn.getresponse().read())["status"] == "success":
+                    break
+            times.append(time.perf_counter() - start)
+        print("RAPI tag add job, submission to success seen: median %.1f ms"
+              % (statistics.median(times) * 1000))
+    finally:
+        run(env, "ganeti-daemon", "stop", check=False)
+        from ganeti import bootstrap, config
+        from ganeti.paths import Paths
+        paths = Paths(root)
+        bootstrap.destroy_cluster(paths, config.load(paths.config_data))
+        subprocess.run(["rm", "-rf", root])
+
+
+if __name__ == "__main__":
+    main()
