@@ -92,3 +92,13 @@ class NodeJobTests(SynchronousTestCase):
                             "node_name": SETTINGS["node_name"]})
         self.assertEqual(job.status, "error")
         self.assertIn("master node", job.ops[0].result[1][0])
+
+    def test_group_query(self):
+        """The default group lists its nodes and their instances."""
+        from ganeti.master.query_node import query_groups
+        self.add()
+        result = query_groups(self.master.context,
+                              ["name", "node_cnt", "node_list", "pinst_cnt"], None)
+        self.assertEqual([[cell[1] for cell in row] for row in result["data"]],
+                         [["default", 2, [SETTINGS["node_name"],
+                                          "node2.example.com"], 0]])

@@ -22,6 +22,7 @@ _FIELDSETS = {
     "instance": query_instance.INSTANCE_FIELDS,
     "node": query_node.NODE_FIELDS,
     "os": query_node.OS_FIELDS,
+    "group": query_node.GROUP_FIELDS,
 }
 
 
@@ -130,6 +131,8 @@ class LuxiHandler:
             return query_node.query_nodes(ctx, fields, qfilter)
         if what == "os":
             return query_node.query_os(ctx, fields, qfilter)
+        if what == "group":
+            return query_node.query_groups(ctx, fields, qfilter)
         return queries.LOCK_FIELDS.query(None, self._master.locks.describe(),
                                          fields, qfilter)
 

@@ -291,3 +291,61 @@ def query_os(ctx, fields, qfilter):
     cfg = ctx.config.config
     entries = yield diagnose_os(ctx, cfg)
     returnValue(OS_FIELDS.query(_OsContext(cfg.cluster), entries, fields, qfilter))
+
+
+# --- node groups ------------------------------------------------------------
+
+def _group_nodes(ctx, group):
+    return nice_sort(n.name for n in ctx.cfg.nodes.values() if n.group == group.uuid)
+
+
+def _group_instances(ctx, group):
+    members = {n.uuid for n in ctx.cfg.nodes.values() if n.group == group.uuid}
+    return nice_sort(i.name for i in ctx.cfg.instances.values()
+                     if i.primary_node in members)
+
+
+def _group_fields():
+    f = Field
+    return [
+        f("name", "Group", QFT_TEXT, "Group name", lambda c, g: g.name),
+        f("uuid", "UUID", QFT_TEXT, "Group UUID", lambda c, g: g.uuid),
+        f("alloc_policy", "AllocPolicy", QFT_TEXT, "Allocation policy for group",
+          lambda c, g: g.alloc_policy),
+        f("node_cnt", "Nodes", QFT_NUMBER, "Number of nodes",
+          lambda c, g: len(_group_nodes(c, g))),
+        f("node_list", "NodeList", QFT_OTHER, "List of nodes", _group_nodes),
+        f("pinst_cnt", "Instances", QFT_NUMBER,
+          "Number of primary instances", lambda c, g: len(_group_instances(c, g))),
+        f("pinst_list", "InstanceList", QFT_OTHER,
+          "List of primary instances", _group_instances),
+        f("tags", "Tags", QFT_OTHER, "Tags", lambda c, g: list(g.tags)),
+        f("ipolicy", "InstancePolicy", QFT_OTHER, "Instance policy limitations"
+          " (merged)", lambda c, g: dict(c.cfg.cluster.ipolicy, **g.ipolicy)),
+        f("custom_ipolicy", "CustomInstancePolicy", QFT_OTHER,
+          "Custom instance policy limitations", lambda c, g: dict(g.ipolicy)),
+        f("ndparams", "NDParams", QFT_OTHER, "Node parameters",
+          lambda c, g: dict(c.cfg.cluster.ndparams, **g.ndparams)),
+        f("custom_ndparams", "CustomNDParams", QFT_OTHER,
+          "Custom node parameters", lambda c, g: dict(g.ndparams)),
+        f("diskparams", "DiskParameters", QFT_OTHER, "Disk parameters (merged)",
+          lambda c, g: dict(c.cfg.cluster.diskparams, **g.diskparams)),
+        f("custom_diskparams", "CustomDiskParameters", QFT_OTHER,
+          "Custom disk parameters", lambda c, g: dict(g.diskparams)),
+        f("serial_no", "SerialNo", QFT_NUMBER, "Group object serial number,"
+          " incremented on each modification", lambda c, g: g.serial_no),
+        f("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
+          lambda c, g: g.ctime),
+        f("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
+          lambda c, g: g.mtime),
+    ]
+
+
+GROUP_FIELDS = FieldSet(_group_fields(), item_kind="Group")
+
+
+def query_groups(ctx, fields, qfilter):
+    """:return: a query result for node groups (config only)."""
+    cfg = ctx.config.config
+    return GROUP_FIELDS.query(NodeContext(cfg), list(cfg.nodegroups.values()),
+                              fields, qfilter)
