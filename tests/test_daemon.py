@@ -112,6 +112,8 @@ class ClusterLifeTests(SynchronousTestCase):
         self.assertIn("Cluster name: %s" % cluster.name, info)
         self.assertIn("Master node: %s" % node, info)
         self.assertIn("Enabled hypervisors: fake", info)
+        self.assertEqual(cluster.ok("gnt-group", "list", "--no-headers", "-o",
+                                    "name,node_cnt").split(), ["default", "1"])
         version = cluster.ok("gnt-cluster", "version").splitlines()
         self.assertEqual(version[0], "Software version: 3.0.2")
         verify = cluster.ok("gnt-cluster", "verify")
