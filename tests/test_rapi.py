@@ -36,10 +36,18 @@ class MasterHandler:
         }
         self.nodes = {
             "node2.example.com": {"name": "node2.example.com", "role": "R",
-                                  "offline": False, "pip": "192.0.2.2"},
+                                  "offline": False, "pip": "192.0.2.2",
+                                  "tags": ["rack:2"]},
             "node1.example.com": {"name": "node1.example.com", "role": "M",
                                   "offline": False, "pip": "192.0.2.1"},
         }
+        self.groups = {
+            "default": {"name": "default", "uuid": "g-uuid-1",
+                        "alloc_policy": "preferred", "node_cnt": 2},
+            "b group": {"name": "b group", "uuid": "g-uuid-2",
+                        "alloc_policy": "last_resort", "node_cnt": 0},
+        }
+        self.queries = []
         self.oses = {
             "debian": {"name": "debian", "valid": True, "hidden": False,
                        "blacklisted": False, "variants": ["default", "min"]},
@@ -72,10 +80,14 @@ class MasterHandler:
         return defer.succeed(job_id)
 
     def Query(self, what, fields, qfilter):
+        self.queries.append((what, fields, qfilter))
+        if what not in ("instance", "node", "os", "group"):
+            raise errors.OpPrereqError("Resource type '%s' unknown" % what,
+                                       "wrong_input")
         items = {"instance": self.instances, "node": self.nodes,
-                 "os": self.oses}[what]
+                 "os": self.oses, "group": self.groups}[what]
         names = sorted(items)
-        if qfilter is not None:
+        if qfilter is not None and qfilter[0] == "|":
             assert qfilter[0] == "|"
             names = [f[2] for f in qfilter[1:]]
             missing = [n for n in names if n not in items]
@@ -93,6 +105,11 @@ class MasterHandler:
             data.append(row)
         return {"fields": [{"name": f, "title": f, "kind": "other", "doc": f}
                            for f in fields], "data": data}
+
+    def QueryFields(self, what, fields):
+        self.queries.append(("fields", what, fields))
+        return {"fields": [{"name": f, "title": f.title(), "kind": "text",
+                            "doc": f} for f in fields or ["name", "uuid"]]}
 
     def QueryJobs(self, job_ids, fields):
         if not job_ids:
@@ -633,3 +650,318 @@ class ServerTests(unittest.TestCase):
             (p, f, b, i) for p, f, c, b, i in reactor.sslServers]
         self.assertEqual((port, factory, interface),
                          (15080, site, "127.0.0.1"))
+
+
+class RedistributeConfigTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_redistribute_config(self):
+        status, body, _ = yield self.call(
+            "PUT", "/2/redistribute-config?dry-run=1", auth=ADMIN)
+        self.assertEqual((status, body), (200, 100))
+        [[op]] = self.handler.submitted
+        self.assertEqual((op["OP_ID"], op["dry_run"]),
+                         ("OP_CLUSTER_REDIST_CONF", True))
+        self.assertEqual(op["reason"][-1][0],
+                         "gnt:library:rlib2:R_2_redist_config")
+        yield self.assertError(401, "PUT", "/2/redistribute-config")
+        yield self.assertError(501, "GET", "/2/redistribute-config")
+        self.assertEqual(len(self.handler.submitted), 1)
+
+
+class ObjectTagTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_node_tags(self):
+        _, body, _ = yield self.call("GET", "/2/nodes/node2.example.com/tags")
+        self.assertEqual(body, ["rack:2"])
+        # No tag data is an empty list, not null.
+        _, body, _ = yield self.call("GET", "/2/nodes/node1.example.com/tags")
+        self.assertEqual(body, [])
+        yield self.assertError(404, "GET", "/2/nodes/missing/tags")
+        status, job, _ = yield self.call(
+            "PUT", "/2/nodes/node1.example.com/tags?tag=x&tag=y&dry-run=1",
+            auth=ADMIN)
+        self.assertEqual((status, job), (200, 100))
+        yield self.call("DELETE", "/2/nodes/node1.example.com/tags?tag=x",
+                        auth=ADMIN)
+        set_op, del_op = [job[0] for job in self.handler.submitted]
+        self.assertEqual((set_op["OP_ID"], set_op["kind"], set_op["name"],
+                          set_op["tags"], set_op["dry_run"]),
+                         ("OP_TAGS_SET", "node", "node1.example.com",
+                          ["x", "y"], True))
+        self.assertEqual((del_op["OP_ID"], del_op["kind"], del_op["tags"],
+                          del_op["dry_run"]),
+                         ("OP_TAGS_DEL", "node", ["x"], False))
+        self.assertEqual(set_op["reason"][-1][0],
+                         "gnt:library:rlib2:R_2_nodes_name_tags")
+        yield self.assertError(400, "PUT", "/2/nodes/node1.example.com/tags",
+                               auth=ADMIN)
+        yield self.assertError(401, "PUT",
+                               "/2/nodes/node1.example.com/tags?tag=x")
+
+    @defer.inlineCallbacks
+    def test_instance_tags(self):
+        self.handler.instances["inst1.example.com"]["tags"] = ["web"]
+        _, body, _ = yield self.call("GET",
+                                     "/2/instances/inst1.example.com/tags")
+        self.assertEqual(body, ["web"])
+        yield self.assertError(404, "GET", "/2/instances/missing/tags")
+        yield self.call("PUT", "/2/instances/inst1.example.com/tags?tag=db",
+                        auth=ADMIN)
+        yield self.call(
+            "DELETE", "/2/instances/inst1.example.com/tags?tag=web&dry-run=1",
+            auth=ADMIN)
+        set_op, del_op = [job[0] for job in self.handler.submitted]
+        self.assertEqual((set_op["OP_ID"], set_op["kind"], set_op["name"],
+                          set_op["tags"]),
+                         ("OP_TAGS_SET", "instance", "inst1.example.com",
+                          ["db"]))
+        self.assertEqual((del_op["OP_ID"], del_op["tags"], del_op["dry_run"]),
+                         ("OP_TAGS_DEL", ["web"], True))
+        yield self.assertError(400, "DELETE",
+                               "/2/instances/inst1.example.com/tags",
+                               auth=ADMIN)
+
+
+class InstanceActionTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_reinstall_body(self):
+        status, body, _ = yield self.call(
+            "POST", "/2/instances/i1/reinstall",
+            body={"os": "debian", "osparams": {"a": "b"}}, auth=ADMIN)
+        self.assertEqual((status, body), (200, 100))
+        [ops] = self.handler.submitted
+        self.assertEqual([o["OP_ID"] for o in ops],
+                         ["OP_INSTANCE_SHUTDOWN", "OP_INSTANCE_REINSTALL",
+                          "OP_INSTANCE_STARTUP"])
+        self.assertEqual({o["instance_name"] for o in ops}, {"i1"})
+        self.assertEqual((ops[1]["os_type"], ops[1]["osparams"]),
+                         ("debian", {"a": "b"}))
+        self.assertFalse(ops[2]["force"])
+
+    @defer.inlineCallbacks
+    def test_reinstall_no_start_and_legacy(self):
+        yield self.call("POST", "/2/instances/i1/reinstall",
+                        body={"start": False}, auth=ADMIN)
+        yield self.call("POST",
+                        "/2/instances/i1/reinstall?os=plain&nostartup=1",
+                        auth=ADMIN)
+        yield self.call("POST", "/2/instances/i1/reinstall", auth=ADMIN)
+        no_start, legacy, plain = self.handler.submitted
+        self.assertEqual([o["OP_ID"] for o in no_start],
+                         ["OP_INSTANCE_SHUTDOWN", "OP_INSTANCE_REINSTALL"])
+        self.assertEqual(len(legacy), 2)
+        self.assertEqual(legacy[1]["os_type"], "plain")
+        self.assertEqual(len(plain), 3)
+        self.assertIsNone(plain[1]["os_type"])
+
+    @defer.inlineCallbacks
+    def test_reinstall_bad(self):
+        body, _ = yield self.assertError(
+            400, "POST", "/2/instances/i1/reinstall?os=plain",
+            body={"os": "debian"}, auth=ADMIN)
+        self.assertIn("combine", body["explain"])
+        body, _ = yield self.assertError(
+            400, "POST", "/2/instances/i1/reinstall", body={"bogus": 1},
+            auth=ADMIN)
+        self.assertIn("bogus", body["explain"])
+        yield self.assertError(400, "POST", "/2/instances/i1/reinstall",
+                               body={"start": "yes"}, auth=ADMIN)
+        yield self.assertError(400, "POST", "/2/instances/i1/reinstall",
+                               body={"osparams": "x"}, auth=ADMIN)
+        yield self.assertError(501, "PUT", "/2/instances/i1/reinstall",
+                               auth=ADMIN)
+        self.assertEqual(self.handler.submitted, [])
+
+    @defer.inlineCallbacks
+    def test_rename(self):
+        yield self.call("PUT", "/2/instances/i1/rename?dry-run=1",
+                        body={"new_name": "i2", "name_check": False,
+                              "ip_check": False}, auth=ADMIN)
+        [[op]] = self.handler.submitted
+        self.assertEqual((op["OP_ID"], op["instance_name"], op["new_name"],
+                          op["dry_run"]),
+                         ("OP_INSTANCE_RENAME", "i1", "i2", True))
+        body, _ = yield self.assertError(400, "PUT", "/2/instances/i1/rename",
+                                         body={}, auth=ADMIN)
+        self.assertIn("new_name", body["explain"])
+
+    @defer.inlineCallbacks
+    def test_modify(self):
+        yield self.call("PUT", "/2/instances/i1/modify",
+                        body={"custom_beparams": {"maxmem": 512},
+                              "hvparams": {"kernel_path": ""},
+                              "os_name": "plain",
+                              "nics": [["add", -1, {}]]}, auth=ADMIN)
+        [[op]] = self.handler.submitted
+        self.assertEqual(op["OP_ID"], "OP_INSTANCE_SET_PARAMS")
+        self.assertEqual((op["beparams"], op["hvparams"], op["os_name"],
+                          op["nics"]),
+                         ({"maxmem": 512}, {"kernel_path": ""}, "plain",
+                          [["add", -1, {}]]))
+        yield self.assertError(
+            400, "PUT", "/2/instances/i1/modify",
+            body={"custom_hvparams": {}, "hvparams": {}}, auth=ADMIN)
+        yield self.assertError(400, "PUT", "/2/instances/i1/modify",
+                               body={"beparams": 3}, auth=ADMIN)
+        yield self.assertError(400, "PUT", "/2/instances/i1/modify",
+                               body={"instance_name": "i9"}, auth=ADMIN)
+        self.assertEqual(len(self.handler.submitted), 1)
+
+    @defer.inlineCallbacks
+    def test_activate_deactivate_disks(self):
+        yield self.call("PUT", "/2/instances/i1/activate-disks?ignore_size=1",
+                        auth=ADMIN)
+        yield self.call("PUT", "/2/instances/i1/activate-disks", auth=ADMIN)
+        yield self.call("PUT", "/2/instances/i1/deactivate-disks?force=1",
+                        auth=ADMIN)
+        act1, act2, deact = [job[0] for job in self.handler.submitted]
+        self.assertEqual((act1["OP_ID"], act1["ignore_size"],
+                          act2["ignore_size"]),
+                         ("OP_INSTANCE_ACTIVATE_DISKS", True, False))
+        self.assertEqual((deact["OP_ID"], deact["instance_name"],
+                          deact["force"]),
+                         ("OP_INSTANCE_DEACTIVATE_DISKS", "i1", True))
+        yield self.assertError(501, "POST", "/2/instances/i1/activate-disks",
+                               auth=ADMIN)
+
+    @defer.inlineCallbacks
+    def test_grow_disk(self):
+        status, body, _ = yield self.call(
+            "POST", "/2/instances/i1/disk/1/grow",
+            body={"amount": 1024, "wait_for_sync": False}, auth=ADMIN)
+        self.assertEqual((status, body), (200, 100))
+        [[op]] = self.handler.submitted
+        self.assertEqual((op["OP_ID"], op["instance_name"], op["disk"],
+                          op["amount"], op["wait_for_sync"]),
+                         ("OP_INSTANCE_GROW_DISK", "i1", 1, 1024, False))
+        # Defaults are the master's to fill in.
+        self.assertNotIn("absolute", op)
+        yield self.assertError(400, "POST", "/2/instances/i1/disk/0/grow",
+                               body={}, auth=ADMIN)
+        yield self.assertError(400, "POST", "/2/instances/i1/disk/0/grow",
+                               body={"amount": 1, "disk": 2}, auth=ADMIN)
+        yield self.assertError(404, "POST", "/2/instances/i1/disk/x/grow",
+                               body={"amount": 1}, auth=ADMIN)
+
+    @defer.inlineCallbacks
+    def test_recreate_disks(self):
+        yield self.call("POST", "/2/instances/i1/recreate-disks",
+                        body={"disks": [[0, {}]],
+                              "nodes": ["node1.example.com"]}, auth=ADMIN)
+        yield self.call("POST", "/2/instances/i1/recreate-disks", auth=ADMIN)
+        given, empty = [job[0] for job in self.handler.submitted]
+        self.assertEqual((given["OP_ID"], given["disks"], given["nodes"]),
+                         ("OP_INSTANCE_RECREATE_DISKS", [[0, {}]],
+                          ["node1.example.com"]))
+        self.assertNotIn("disks", empty)
+
+    @defer.inlineCallbacks
+    def test_console(self):
+        """Authenticated; no synchronous job results here, so 501."""
+        yield self.assertError(401, "GET", "/2/instances/i1/console")
+        body, _ = yield self.assertError(501, "GET", "/2/instances/i1/console",
+                                         auth=("reader", "readpw"))
+        self.assertIn("Console", body["explain"])
+        self.assertEqual(self.handler.submitted, [])
+
+
+class QueryResourceTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_get(self):
+        status, body, _ = yield self.call(
+            "GET", "/2/query/node?fields=name,%20pip",
+            auth=("reader", "readpw"))
+        self.assertEqual(status, 200)
+        self.assertEqual(self.handler.queries,
+                         [("node", ["name", "pip"], None)])
+        self.assertEqual([f["name"] for f in body["fields"]], ["name", "pip"])
+        self.assertEqual(body["data"][0], [[0, "node1.example.com"],
+                                           [0, "192.0.2.1"]])
+
+    @defer.inlineCallbacks
+    def test_needs_authentication(self):
+        yield self.assertError(401, "GET", "/2/query/node?fields=name")
+        yield self.assertError(401, "PUT", "/2/query/node",
+                               body={"fields": ["name"]})
+        yield self.assertError(403, "GET", "/2/query/node?fields=name",
+                               auth=("nobody", "nopw"))
+
+    @defer.inlineCallbacks
+    def test_put(self):
+        qfilter = ["|", ["=", "name", "inst1.example.com"]]
+        _, body, _ = yield self.call(
+            "PUT", "/2/query/instance", auth=ADMIN,
+            body={"fields": ["name", "status"], "qfilter": qfilter})
+        self.assertEqual(body["data"], [[[0, "inst1.example.com"],
+                                         [0, "running"]]])
+        yield self.call("PUT", "/2/query/node", auth=ADMIN,
+                        body={"fields": ["name"], "filter": ["?", "offline"]})
+        yield self.call("PUT", "/2/query/node?fields=pip", auth=ADMIN,
+                        body={})
+        self.assertEqual(self.handler.queries, [
+            ("instance", ["name", "status"], qfilter),
+            ("node", ["name"], ["?", "offline"]),
+            ("node", ["pip"], None)])
+
+    @defer.inlineCallbacks
+    def test_bad_requests(self):
+        body, _ = yield self.assertError(400, "GET", "/2/query/node",
+                                         auth=ADMIN)
+        self.assertIn("fields", body["explain"])
+        yield self.assertError(400, "PUT", "/2/query/node", body={},
+                               auth=ADMIN)
+        yield self.assertError(400, "PUT", "/2/query/node",
+                               body={"fields": "name"}, auth=ADMIN)
+        yield self.assertError(400, "PUT", "/2/query/node",
+                               body={"fields": ["name"], "qfilter": "x"},
+                               auth=ADMIN)
+        yield self.assertError(400, "PUT", "/2/query/node", body=[1],
+                               auth=ADMIN)
+        # Not queryable over RAPI at all.
+        yield self.assertError(404, "GET", "/2/query/os?fields=name",
+                               auth=ADMIN)
+        yield self.assertError(404, "GET", "/2/query/cluster/fields")
+        # Queryable in Ganeti, refused by this master.
+        yield self.assertError(400, "GET", "/2/query/network?fields=name",
+                               auth=ADMIN)
+        self.assertEqual([q[0] for q in self.handler.queries], ["network"])
+
+    @defer.inlineCallbacks
+    def test_fields(self):
+        _, body, _ = yield self.call("GET", "/2/query/instance/fields")
+        self.assertEqual(body, {"fields": [
+            {"name": "name", "title": "Name", "kind": "text", "doc": "name"},
+            {"name": "uuid", "title": "Uuid", "kind": "text", "doc": "uuid"}]})
+        _, body, _ = yield self.call("GET",
+                                     "/2/query/job/fields?fields=id,status")
+        self.assertEqual([f["name"] for f in body["fields"]], ["id", "status"])
+        self.assertEqual(self.handler.queries,
+                         [("fields", "instance", None),
+                          ("fields", "job", ["id", "status"])])
+
+
+class GroupResourceTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_list(self):
+        _, body, _ = yield self.call("GET", "/2/groups")
+        self.assertEqual(body, [
+            {"name": "b group", "uri": "/2/groups/b%20group"},
+            {"name": "default", "uri": "/2/groups/default"}])
+        self.assertEqual(self.handler.queries, [("group", ["name"], None)])
+
+    @defer.inlineCallbacks
+    def test_bulk(self):
+        _, body, _ = yield self.call("GET", "/2/groups?bulk=1")
+        self.assertEqual([g["name"] for g in body], ["b group", "default"])
+        self.assertEqual(sorted(body[1]), sorted(resources.G_FIELDS))
+        self.assertEqual((body[1]["uuid"], body[1]["node_cnt"]),
+                         ("g-uuid-1", 2))
+        self.assertIsNone(body[1]["ipolicy"])
+
+    @defer.inlineCallbacks
+    def test_single(self):
+        _, body, _ = yield self.call("GET", "/2/groups/b%20group")
+        self.assertEqual((body["name"], body["alloc_policy"]),
+                         ("b group", "last_resort"))
+        yield self.assertError(404, "GET", "/2/groups/missing")
+        yield self.assertError(501, "POST", "/2/groups", auth=ADMIN)

@@ -63,6 +63,10 @@ J_FIELDS_BULK = ["id", "ops", "status", "summary", "opstatus", "received_ts",
                  "start_ts", "end_ts"]
 J_FIELDS = J_FIELDS_BULK + ["oplog", "opresult"]
 
+G_FIELDS = ["alloc_policy", "name", "node_cnt", "node_list", "ipolicy",
+            "custom_ipolicy", "diskparams", "custom_diskparams", "ndparams",
+            "custom_ndparams", "ctime", "mtime", "uuid", "serial_no", "tags"]
+
 OS_BULK_FIELDS = ["name", "valid", "variants", "parameters", "api_versions",
                   "blacklisted", "hidden", "trusted"]
 
@@ -528,12 +532,12 @@ def get_cluster_tags(ctx):
     return defer.maybeDeferred(ctx.handler.QueryTags, "cluster", "")
 
 
-def _tag_op(ctx, op_id, verb):
+def _tag_op(ctx, op_id, verb, kind="cluster", name=None):
     tags = ctx.args.get("tag")
     if not tags:
         raise HttpError(400, "Please specify tag(s) to %s using the 'tag'"
                         " parameter" % verb)
-    static = dict(_dry_run(ctx), kind="cluster", name=None, tags=list(tags))
+    static = dict(_dry_run(ctx), kind=kind, name=name, tags=list(tags))
     return submit(ctx, [fill_opcode(ctx, op_id, {}, static)])
 
 
@@ -543,6 +547,205 @@ def put_cluster_tags(ctx):
 
 def delete_cluster_tags(ctx):
     return _tag_op(ctx, "OP_TAGS_DEL", "delete")
+
+
+def put_redistribute_config(ctx):
+    return submit(ctx, [fill_opcode(ctx, "OP_CLUSTER_REDIST_CONF",
+                                    ctx.body_dict(), _dry_run(ctx))])
+
+
+# --- object tags ----------------------------------------------------------------
+
+def _object_tags(what, kind):
+    """
+    GET on ``/2/<coll>/<name>/tags``: the object's ``tags`` query field, so
+    an unknown name is a 404 like the object itself.
+    """
+    def get(ctx):
+        d = _single(ctx, what, ["name", "tags"], ctx.items[0], kind)
+        return d.addCallback(lambda row: list(row["tags"] or []))
+    return get
+
+
+def _object_tag_op(kind, op_id, verb):
+    def op(ctx):
+        return _tag_op(ctx, op_id, verb, kind=kind, name=ctx.items[0])
+    return op
+
+
+# --- instance actions -------------------------------------------------------------
+
+#: Body keys of ``/2/instances/<i>/reinstall``.
+_REINSTALL_KEYS = ("os", "start", "osparams")
+
+
+def post_instance_reinstall(ctx):
+    """
+    Ganeti's reinstall: one job of shutdown, reinstall and (unless
+    ``start`` is false) startup.  The body form is current; the query
+    form (``os``, ``nostartup``) is legacy and may not be mixed with it.
+    """
+    name = ctx.items[0]
+    legacy = [k for k in ("os", "nostartup") if k in ctx.args]
+    if ctx.body is not None:
+        if legacy:
+            raise HttpError(400, "Can't combine query and body parameters")
+        body = ctx.body_dict()
+    elif legacy:
+        body = {"os": ctx.query_value("os"),
+                "start": not ctx.bool_arg("nostartup")}
+    else:
+        body = {}
+    unknown = sorted(set(body) - set(_REINSTALL_KEYS))
+    if unknown:
+        raise HttpError(400, "Unknown parameter(s) for reinstall: %s"
+                        % ", ".join(unknown))
+    start = body.get("start", True)
+    if not isinstance(start, bool):
+        raise HttpError(400, "Invalid value for the start parameter: %r"
+                        % (start,))
+    static = dict(_dry_run(ctx), instance_name=name)
+    ops = [fill_opcode(ctx, "OP_INSTANCE_SHUTDOWN", {}, static),
+           fill_opcode(ctx, "OP_INSTANCE_REINSTALL",
+                       {"os_type": body.get("os"),
+                        "osparams": body.get("osparams")}, static)]
+    if start:
+        ops.append(fill_opcode(ctx, "OP_INSTANCE_STARTUP", {"force": False},
+                               static))
+    return submit(ctx, ops)
+
+
+def _instance_body_op(op_id, renames=None):
+    """
+    An instance action whose parameters all come from the body.
+    """
+    def op(ctx):
+        static = dict(_dry_run(ctx), instance_name=ctx.items[0])
+        return submit(ctx, [fill_opcode(ctx, op_id, ctx.body_dict(), static,
+                                        renames)])
+    return op
+
+
+put_instance_rename = _instance_body_op("OP_INSTANCE_RENAME")
+put_instance_modify = _instance_body_op(
+    "OP_INSTANCE_SET_PARAMS",
+    renames={"custom_beparams": "beparams", "custom_hvparams": "hvparams"})
+post_instance_recreate_disks = _instance_body_op("OP_INSTANCE_RECREATE_DISKS")
+
+
+def put_instance_activate_disks(ctx):
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  ignore_size=ctx.bool_arg("ignore_size"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_ACTIVATE_DISKS",
+                                    ctx.body_dict(), static)])
+
+
+def put_instance_deactivate_disks(ctx):
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  force=ctx.bool_arg("force"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_DEACTIVATE_DISKS",
+                                    ctx.body_dict(), static)])
+
+
+def post_instance_grow_disk(ctx):
+    # The route only matches digits, so int() cannot fail.
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  disk=int(ctx.items[1]))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_GROW_DISK",
+                                    ctx.body_dict(), static)])
+
+
+def get_instance_console(ctx):
+    """
+    Ganeti answers the console *description* synchronously: it runs an
+    OP_INSTANCE_CONSOLE job and waits for its result.  This RAPI does not
+    block on job results, so it says so instead of submitting a job no one
+    would read.
+    """
+    raise HttpError(501, "Console information for instance %s is not"
+                    " available through this RAPI; use 'gnt-instance"
+                    " console' on the master" % ctx.items[0])
+
+
+# --- query2 ---------------------------------------------------------------------
+
+#: Resources ``/2/query/<res>`` serves (Ganeti's QR_VIA_RAPI).
+QUERY_RESOURCES = ("group", "export", "instance", "job", "lock", "network",
+                   "node", "filter")
+
+
+def _split_fields(text):
+    return [f.strip() for f in text.split(",")]
+
+
+def _check_fields(fields):
+    if not (isinstance(fields, list)
+            and all(isinstance(f, str) for f in fields)):
+        raise HttpError(400, "The 'fields' parameter should be a list of"
+                        " strings")
+    return fields
+
+
+def _query(ctx, fields, qfilter):
+    return defer.maybeDeferred(ctx.handler.Query, ctx.items[0], fields,
+                               qfilter)
+
+
+def get_query(ctx):
+    text = ctx.query_value("fields")
+    if text is None:
+        raise HttpError(400, "Missing 'fields' query argument")
+    return _query(ctx, _split_fields(text), None)
+
+
+def put_query(ctx):
+    body = ctx.body_dict()
+    if "fields" in body:
+        fields = _check_fields(body["fields"])
+    else:
+        text = ctx.query_value("fields")
+        if text is None:
+            raise HttpError(400, "Missing 'fields' in the body or the query")
+        fields = _split_fields(text)
+    qfilter = body.get("qfilter")
+    if qfilter is None:
+        # Ganeti's pre-2.7 name.
+        qfilter = body.get("filter")
+    if not (qfilter is None or isinstance(qfilter, list)):
+        raise HttpError(400, "The 'qfilter' parameter should be a list or"
+                        " null")
+    return _query(ctx, fields, qfilter)
+
+
+def get_query_fields(ctx):
+    text = ctx.query_value("fields")
+    fields = None if text is None else _split_fields(text)
+    return defer.maybeDeferred(ctx.handler.QueryFields, ctx.items[0], fields)
+
+
+# --- node groups ------------------------------------------------------------------
+
+def get_groups(ctx):
+    """
+    Groups list by ``name`` (not ``id``), as in Ganeti.
+    """
+    bulk = ctx.bool_arg("bulk")
+    fields = G_FIELDS if bulk else ["name"]
+    d = defer.maybeDeferred(ctx.handler.Query, "group", fields, None)
+
+    def shape(result):
+        rows = _rows_to_dicts(result, fields)
+        rows.sort(key=lambda r: r["name"] or "")
+        if bulk:
+            return rows
+        return [{"name": r["name"],
+                 "uri": "/2/groups/%s" % quote(r["name"], safe="")}
+                for r in rows if r["name"] is not None]
+    return d.addCallback(shape)
+
+
+def get_group(ctx):
+    return _single(ctx, "group", G_FIELDS, ctx.items[0], "Group")
 
 
 _ITEM = r"([^/]+)"
@@ -584,6 +787,46 @@ ROUTES = [
      {"GET": (ANONYMOUS, get_cluster_tags),
       "PUT": (ACCESS_WRITE, put_cluster_tags),
       "DELETE": (ACCESS_WRITE, delete_cluster_tags)}),
+    (r"/2/redistribute-config", "R_2_redist_config",
+     {"PUT": (ACCESS_WRITE, put_redistribute_config)}),
+    (r"/2/instances/" + _ITEM + "/tags", "R_2_instances_name_tags",
+     {"GET": (ANONYMOUS, _object_tags("instance", "Instance")),
+      "PUT": (ACCESS_WRITE, _object_tag_op("instance", "OP_TAGS_SET", "add")),
+      "DELETE": (ACCESS_WRITE,
+                 _object_tag_op("instance", "OP_TAGS_DEL", "delete"))}),
+    (r"/2/nodes/" + _ITEM + "/tags", "R_2_nodes_name_tags",
+     {"GET": (ANONYMOUS, _object_tags("node", "Node")),
+      "PUT": (ACCESS_WRITE, _object_tag_op("node", "OP_TAGS_SET", "add")),
+      "DELETE": (ACCESS_WRITE,
+                 _object_tag_op("node", "OP_TAGS_DEL", "delete"))}),
+    (r"/2/instances/" + _ITEM + "/reinstall", "R_2_instances_name_reinstall",
+     {"POST": (ACCESS_WRITE, post_instance_reinstall)}),
+    (r"/2/instances/" + _ITEM + "/rename", "R_2_instances_name_rename",
+     {"PUT": (ACCESS_WRITE, put_instance_rename)}),
+    (r"/2/instances/" + _ITEM + "/modify", "R_2_instances_name_modify",
+     {"PUT": (ACCESS_WRITE, put_instance_modify)}),
+    (r"/2/instances/" + _ITEM + "/activate-disks",
+     "R_2_instances_name_activate_disks",
+     {"PUT": (ACCESS_WRITE, put_instance_activate_disks)}),
+    (r"/2/instances/" + _ITEM + "/deactivate-disks",
+     "R_2_instances_name_deactivate_disks",
+     {"PUT": (ACCESS_WRITE, put_instance_deactivate_disks)}),
+    (r"/2/instances/" + _ITEM + r"/disk/(\d+)/grow",
+     "R_2_instances_name_disk_grow",
+     {"POST": (ACCESS_WRITE, post_instance_grow_disk)}),
+    (r"/2/instances/" + _ITEM + "/recreate-disks",
+     "R_2_instances_name_recreate_disks",
+     {"POST": (ACCESS_WRITE, post_instance_recreate_disks)}),
+    # Ganeti wants an authenticated user for the console.
+    (r"/2/instances/" + _ITEM + "/console", "R_2_instances_name_console",
+     {"GET": (ACCESS_READ, get_instance_console)}),
+    (r"/2/query/(%s)" % "|".join(QUERY_RESOURCES), "R_2_query",
+     {"GET": (ACCESS_READ, get_query), "PUT": (ACCESS_READ, put_query)}),
+    (r"/2/query/(%s)/fields" % "|".join(QUERY_RESOURCES), "R_2_query_fields",
+     {"GET": (ANONYMOUS, get_query_fields)}),
+    (r"/2/groups", "R_2_groups", {"GET": (ANONYMOUS, get_groups)}),
+    (r"/2/groups/" + _ITEM, "R_2_groups_name",
+     {"GET": (ANONYMOUS, get_group)}),
 ]
 
 _COMPILED = [(re.compile("^%s$" % pattern), name, methods)
