@@ -145,19 +145,17 @@ def activate_master_ip(cluster):
     :raise OpExecError: if ``ip`` fails for another reason than the
         address being there already.
     """
-    address = "%s/%d" % (cluster.master_ip, cluster.master_netmask)
-    code, err = _run(["ip", "address", "add", address, "dev",
-                      cluster.master_netdev, "label",
-                      "%s:0" % cluster.master_netdev])
-    if code != 0 and "File exists" not in err and "already assigned" not in err:
+    problem = netutils.master_ip_add_error(
+        *_run(netutils.master_ip_argv(cluster, "add")))
+    if problem:
         raise errors.OpExecError("Could not activate the master IP %s on %s: %s"
-                                 % (address, cluster.master_netdev, err))
+                                 % (cluster.master_ip, cluster.master_netdev,
+                                    problem))
 
 
 def deactivate_master_ip(cluster):
     """Remove the cluster IP from the master netdev, if it is there."""
-    address = "%s/%d" % (cluster.master_ip, cluster.master_netmask)
-    _run(["ip", "address", "del", address, "dev", cluster.master_netdev])
+    _run(netutils.master_ip_argv(cluster, "del"))
 
 
 def _update_etc_hosts(paths, name, ip, add):

@@ -103,3 +103,28 @@ def tcp_ping(reactor, ip, port, timeout=1.0):
         protocol.transport.abortConnection()
         return True
     return d.addCallbacks(connected, lambda _: False)
+
+
+def master_ip_argv(cluster, action):
+    """
+    :param action: ``add`` or ``del``.
+    :return: the ``ip address`` command that puts the cluster IP on the
+        master netdev or takes it off (the tool at init and the node
+        daemon at failover use the same one).
+    """
+    argv = ["ip", "address", action, "%s/%d" % (cluster.master_ip,
+                                                cluster.master_netmask),
+            "dev", cluster.master_netdev]
+    if action == "add":
+        argv += ["label", "%s:0" % cluster.master_netdev]
+    return argv
+
+
+def master_ip_add_error(exit_code, stderr):
+    """
+    :return: why adding the master IP failed, or None when it worked or the
+        address was already there (which is what was wanted).
+    """
+    if exit_code == 0 or "File exists" in stderr or "already assigned" in stderr:
+        return None
+    return stderr.strip() or "exit code %d" % exit_code

@@ -9,7 +9,6 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import errors
-from ganeti.jobs import locks
 from tests.util import Master, make_paths, write_config
 
 DELAY = {"OP_ID": "OP_TEST_DELAY", "duration": 1.0}

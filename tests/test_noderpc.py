@@ -3,8 +3,6 @@ Tests for node RPC: mutual TLS with the cluster certificate, per-node
 results, dead nodes and foreign certificates.
 """
 
-import os
-
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.internet.endpoints import SSL4ServerEndpoint

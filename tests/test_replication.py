@@ -13,7 +13,7 @@ from ganeti.master.replication import Replicator
 from ganeti.node.handler import NodeHandler
 from ganeti.objects import Node
 from ganeti.testing.rpc import LocalRpc
-from tests.util import Master, make_paths, write_config
+from tests.util import Master, make_paths
 
 
 class ReplicationTests(SynchronousTestCase):

@@ -438,11 +438,10 @@ def generic_list(resource, fields, names, opts, default_fields,
         qfilter = qlang.make_filter(names, force_filter=opts.force_filter,
                                     name_field=name_field, is_numeric=is_numeric)
     result = get_client().call("Query", resource, selected, qfilter)
-    if format_override:
-        _override_values(result, format_override)
     lines, status = table.format_query_result(
         result, headers=not opts.no_headers, separator=opts.separator,
-        units=opts.units, verbose=bool(opts.verbose))
+        units=opts.units, verbose=bool(opts.verbose),
+        format_override=format_override)
     unknown = table.unknown_fields(result["fields"])
     if unknown:
         to_stderr("Warning: Queried for unknown fields %s"
@@ -452,18 +451,6 @@ def generic_list(resource, fields, names, opts, default_fields,
     if status == table.QR_UNKNOWN:
         return EXIT_UNKNOWN_FIELD
     return EXIT_SUCCESS
-
-
-def _override_values(result, overrides):
-    for index, field in enumerate(result["fields"]):
-        fn = overrides.get(field["name"])
-        if fn is None:
-            continue
-        field["kind"] = "text"
-        for row in result["data"]:
-            status, value = row[index]
-            if status == 0:
-                row[index] = [0, fn(value)]
 
 
 def generic_list_fields(resource, fields, opts):

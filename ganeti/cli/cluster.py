@@ -405,7 +405,6 @@ def run_command(opts, args):
 
 def copy_file(opts, args):
     """``gnt-cluster copyfile``: copy a file to the same path on the nodes."""
-    import socket
     import subprocess
     path = os.path.abspath(args[0])
     if not os.path.isfile(path):

@@ -209,9 +209,9 @@ def test_jobqueue(opts, args):
 
 
 _LOCK_FORMAT = {
-    "owner": lambda owners: ",".join(owners),
-    "pending": lambda pending: ", ".join(
-        "%s:%s" % (mode, ",".join(owners)) for mode, owners in pending),
+    "owner": (",".join, False),
+    "pending": (lambda pending: ", ".join(
+        "%s:%s" % (mode, ",".join(owners)) for mode, owners in pending), False),
 }
 
 

@@ -19,11 +19,16 @@ _STATUS_FILTERS = {
     "finished": ["canceled", "success", "error"],
 }
 
+def _timestamps(values):
+    return ",".join(format_timestamp(v) for v in values)
+
+
+#: Field -> (formatter, align right), as Ganeti's gnt-job list shows them.
 _LIST_FORMAT = {
-    "summary": lambda value: ",".join(value),
-    "opstart": lambda value: [format_timestamp(v) for v in value],
-    "opexec": lambda value: [format_timestamp(v) for v in value],
-    "opend": lambda value: [format_timestamp(v) for v in value],
+    "summary": (",".join, False),
+    "opstart": (_timestamps, False),
+    "opexec": (_timestamps, False),
+    "opend": (_timestamps, False),
 }
 
 
@@ -167,8 +172,8 @@ def _multi_job_action(opts, args, question, action):
                                        " been found", "wrong_state")
         if not opts.force:
             from ganeti.cli import table
-            base._override_values(response, _LIST_FORMAT)
-            lines, _ = table.format_query_result(response)
+            lines, _ = table.format_query_result(response,
+                                                 format_override=_LIST_FORMAT)
             for line in lines:
                 base.to_stdout(line)
             if not base.ask_user(question):

@@ -8,7 +8,6 @@ import struct
 
 from twisted.internet.defer import inlineCallbacks
 
-import attrs
 
 from ganeti import constants, errors, ssconf
 from ganeti import config as configmod

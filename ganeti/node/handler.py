@@ -15,13 +15,8 @@ import os
 from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
 from twisted.internet.task import deferLater
 
-from ganeti import constants, errors, ssconf
-
-
-def run_ip(reactor, args):
-    """:return: (Deferred) the result of ``ip <args>``."""
-    from ganeti.process import run_command
-    return run_command(reactor, ["/usr/sbin/ip"] + list(args), timeout=30)
+from ganeti import constants, errors, netutils, ssconf
+from ganeti.process import run_command
 
 
 class NodeHandler:
@@ -280,13 +275,14 @@ class NodeHandler:
         """Take the master role: master IP up, master service started."""
         from ganeti import config as configmod
         cluster = configmod.load(self._paths.config_data).cluster
-        address = "%s/%d" % (cluster.master_ip, cluster.master_netmask)
-        result = yield run_ip(self._reactor, ["address", "add", address, "dev",
-                                              cluster.master_netdev])
-        if result.exit_code != 0 and b"exists" not in result.stderr \
-                and b"already assigned" not in result.stderr:
+        result = yield run_command(self._reactor,
+                                   netutils.master_ip_argv(cluster, "add"),
+                                   timeout=30)
+        problem = netutils.master_ip_add_error(
+            result.exit_code, result.stderr.decode("utf-8", "replace"))
+        if problem:
             raise errors.OpExecError("Could not activate the master IP %s: %s"
-                                     % (address, result.stderr.decode().strip()))
+                                     % (cluster.master_ip, problem))
         if self._roles is None:
             raise errors.OpExecError("This node cannot take the master role")
         yield self._roles.start_master()
@@ -302,9 +298,8 @@ class NodeHandler:
             cluster = configmod.load(self._paths.config_data).cluster
         except errors.GenericError:
             returnValue(True)
-        yield run_ip(self._reactor, ["address", "del", "%s/%d" % (
-            cluster.master_ip, cluster.master_netmask), "dev",
-            cluster.master_netdev])
+        yield run_command(self._reactor, netutils.master_ip_argv(cluster, "del"),
+                          timeout=30)
         returnValue(True)
 
     def node_leave_cluster(self):
