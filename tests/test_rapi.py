@@ -596,11 +596,11 @@ class ProtocolErrorTests(RapiTestBase):
 
     @defer.inlineCallbacks
     def test_wrong_method(self):
-        """Ganeti answers 501 (HttpNotImplemented); Allow lists methods."""
-        _, response = yield self.assertError(501, "DELETE", "/2/nodes",
+        """405 (Ganeti says 501); Allow lists the methods the path has."""
+        _, response = yield self.assertError(405, "DELETE", "/2/nodes",
                                              auth=ADMIN)
         self.assertEqual(response.headers.getRawHeaders(b"allow"), [b"GET"])
-        _, response = yield self.assertError(501, "POST", "/2/tags",
+        _, response = yield self.assertError(405, "POST", "/2/tags",
                                              auth=ADMIN)
         self.assertEqual(response.headers.getRawHeaders(b"allow"),
                          [b"DELETE, GET, PUT"])
@@ -664,7 +664,7 @@ class RedistributeConfigTests(RapiTestBase):
         self.assertEqual(op["reason"][-1][0],
                          "gnt:library:rlib2:R_2_redist_config")
         yield self.assertError(401, "PUT", "/2/redistribute-config")
-        yield self.assertError(501, "GET", "/2/redistribute-config")
+        yield self.assertError(405, "GET", "/2/redistribute-config")
         self.assertEqual(len(self.handler.submitted), 1)
 
 
@@ -768,7 +768,7 @@ class InstanceActionTests(RapiTestBase):
                                body={"start": "yes"}, auth=ADMIN)
         yield self.assertError(400, "POST", "/2/instances/i1/reinstall",
                                body={"osparams": "x"}, auth=ADMIN)
-        yield self.assertError(501, "PUT", "/2/instances/i1/reinstall",
+        yield self.assertError(405, "PUT", "/2/instances/i1/reinstall",
                                auth=ADMIN)
         self.assertEqual(self.handler.submitted, [])
 
@@ -821,7 +821,7 @@ class InstanceActionTests(RapiTestBase):
         self.assertEqual((deact["OP_ID"], deact["instance_name"],
                           deact["force"]),
                          ("OP_INSTANCE_DEACTIVATE_DISKS", "i1", True))
-        yield self.assertError(501, "POST", "/2/instances/i1/activate-disks",
+        yield self.assertError(405, "POST", "/2/instances/i1/activate-disks",
                                auth=ADMIN)
 
     @defer.inlineCallbacks
@@ -857,11 +857,10 @@ class InstanceActionTests(RapiTestBase):
 
     @defer.inlineCallbacks
     def test_console(self):
-        """Authenticated; no synchronous job results here, so 501."""
+        """Authenticated users only; an unknown instance is 404."""
         yield self.assertError(401, "GET", "/2/instances/i1/console")
-        body, _ = yield self.assertError(501, "GET", "/2/instances/i1/console",
-                                         auth=("reader", "readpw"))
-        self.assertIn("Console", body["explain"])
+        yield self.assertError(404, "GET", "/2/instances/i1/console",
+                               auth=("reader", "readpw"))
         self.assertEqual(self.handler.submitted, [])
 
 
@@ -964,4 +963,6 @@ class GroupResourceTests(RapiTestBase):
         self.assertEqual((body["name"], body["alloc_policy"]),
                          ("b group", "last_resort"))
         yield self.assertError(404, "GET", "/2/groups/missing")
-        yield self.assertError(501, "POST", "/2/groups", auth=ADMIN)
+        yield self.assertError(405, "PUT", "/2/groups", auth=ADMIN)
+        body, _ = yield self.assertError(501, "POST", "/2/groups", auth=ADMIN)
+        self.assertIn("node groups", body["explain"])

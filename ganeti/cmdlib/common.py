@@ -91,6 +91,16 @@ def node_instance_dict(cfg, instance):
     }
 
 
+def complete_console(console, node_name):
+    """
+    An ``ssh`` console runs its command on the instance's node; the node
+    leaves the host out since it may not know the name the cluster uses.
+    """
+    if console.get("kind") == "ssh" and not console.get("host"):
+        console = dict(console, host=node_name)
+    return console
+
+
 def node_address(node):
     """:return: ``(name, address)`` for node RPC."""
     return (node.name, node.primary_ip)

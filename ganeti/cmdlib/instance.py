@@ -21,8 +21,8 @@ from ganeti import constants, errors, netutils
 from ganeti.cmdlib import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import (
-    call_node, fill_beparams, get_instance, get_node, instance_disks,
-    node_instance_dict)
+    call_node, complete_console, fill_beparams, get_instance, get_node,
+    instance_disks, node_instance_dict)
 from ganeti.jobs import locks
 from ganeti.objects import NIC, Disk, Instance
 
@@ -862,9 +862,7 @@ class LUInstanceConsole(_InstanceLU):
     def execute(self):
         console = yield call_node(self.ctx, self.pnode, "instance_console",
                                   self.node_instance(), what="Cannot get console")
-        if console.get("kind") == "ssh" and not console.get("host"):
-            console["host"] = self.pnode.name
-        returnValue(console)
+        returnValue(complete_console(console, self.pnode.name))
 
 
 class LUInstanceSetParams(_InstanceLU):

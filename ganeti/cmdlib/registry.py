@@ -4,7 +4,8 @@ Which logical unit runs which opcode.
 """
 
 from ganeti import errors
-from ganeti.cmdlib import cluster, instance, node, tags, test, verify
+from ganeti.cmdlib import (
+    cluster, instance, instance_query, node, tags, test, verify)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -33,6 +34,7 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_DEACTIVATE_DISKS": instance.LUInstanceDeactivateDisks,
     "OP_INSTANCE_RECREATE_DISKS": instance.LUInstanceRecreateDisks,
     "OP_INSTANCE_CONSOLE": instance.LUInstanceConsole,
+    "OP_INSTANCE_QUERY_DATA": instance_query.LUInstanceQueryData,
     "OP_OS_DIAGNOSE": node.LUOsDiagnose,
     "OP_NODE_ADD": node.LUNodeAdd,
     "OP_NODE_REMOVE": node.LUNodeRemove,

@@ -11,10 +11,12 @@ requested, all in parallel.
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants
-from ganeti.cmdlib.common import fill_beparams, fill_hvparams, fill_nicparams
+from ganeti.cmdlib.common import (
+    complete_console, fill_beparams, fill_hvparams, fill_nicparams,
+    node_address, node_instance_dict)
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields)
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields, requested_names)
 
 #: Fields whose values need the nodes.
 LIVE_FIELDS = frozenset(["status", "oper_state", "oper_ram", "oper_vcpus",
@@ -28,12 +30,14 @@ class Context:
     """
     What instance getters read: the config and, for live fields, what the
     nodes said (C{live} maps node uuid to ``{instance name: info}`` or to
-    None for a node that did not answer).
+    None for a node that did not answer; C{consoles} maps the uuid of a
+    running instance to its console dict).
     """
 
-    def __init__(self, cfg, live=None):
+    def __init__(self, cfg, live=None, consoles=None):
         self.cfg = cfg
         self.live = live
+        self.consoles = consoles or {}
 
     def disks(self, inst):
         return [self.cfg.disks[u] for u in inst.disks if u in self.cfg.disks]
@@ -63,6 +67,13 @@ def status(ctx, inst):
     if inst.admin_state_source == "user":
         return "USER_down"
     return "ADMIN_down"
+
+
+def _console(ctx, inst):
+    running = _live(None)(ctx, inst)
+    if running is not True:
+        return Unavailable if running is False else running
+    return ctx.consoles.get(inst.uuid, Unavailable)
 
 
 def _live(key):
@@ -145,7 +156,7 @@ def _fields():
         f("oper_vcpus", "VCPUs", QFT_NUMBER,
           "Actual number of VCPUs as seen by hypervisor", _live("vcpus")),
         f("console", "Console", QFT_OTHER,
-          "Instance console information", lambda c, i: Unavailable),
+          "Instance console information", _console),
         f("hvparams", "HypervisorParameters", QFT_OTHER,
           "Hypervisor parameters (merged)",
           lambda c, i: fill_hvparams(c.cfg.cluster, i.hypervisor, i.os,
@@ -283,13 +294,44 @@ def live_instances(ctx, cfg, node_uuids=None):
 
 
 @inlineCallbacks
+def live_consoles(ctx, cfg, live, names=None):
+    """
+    Ask the primary nodes how to reach the consoles of the instances they
+    run (of C{names} only, when given: a console costs one RPC).
+
+    :return: (Deferred) ``{instance uuid: console dict}``.
+    """
+    calls = []
+    for inst in cfg.instances.values():
+        if names is not None and inst.name not in names:
+            continue
+        if inst.name not in (live.get(inst.primary_node) or {}):
+            continue
+        node = cfg.nodes[inst.primary_node]
+        calls.append((inst.uuid, node.name, ctx.rpc.call(
+            [node_address(node)], "instance_console",
+            node_instance_dict(cfg, inst))))
+    consoles = {}
+    for uuid, node_name, d in calls:
+        result = (yield d)[node_name]
+        if result.ok:
+            consoles[uuid] = complete_console(result.payload, node_name)
+    returnValue(consoles)
+
+
+@inlineCallbacks
 def query_instances(ctx, fields, qfilter):
     """:return: (Deferred) a query result for instances."""
     cfg = ctx.config.config
     live = None
-    if (set(fields) | filter_fields(qfilter)) & LIVE_FIELDS:
+    consoles = None
+    wanted = set(fields) | filter_fields(qfilter)
+    if wanted & LIVE_FIELDS:
         live = yield live_instances(ctx, cfg)
-    returnValue(INSTANCE_FIELDS.query(Context(cfg, live),
+    if "console" in wanted:
+        consoles = yield live_consoles(ctx, cfg, live,
+                                       requested_names(qfilter))
+    returnValue(INSTANCE_FIELDS.query(Context(cfg, live, consoles),
                                       list(cfg.instances.values()), fields,
                                       qfilter))
 

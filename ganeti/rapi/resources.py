@@ -5,14 +5,17 @@ The RAPI v2 resources.
 One twisted.web leaf resource, L{RapiResource}, routes every path through a
 table of regular expressions, as Ganeti's ``rapi/connector.py`` does; a
 tree of child resources would need a class per path level and would make
-"unknown path" (404) and "known path, wrong method" (501) hard to tell
+"unknown path" (404) and "known path, wrong method" (405) hard to tell
 apart.  Each route names, per HTTP method, the access it needs and a
 function ``(ctx) -> value or Deferred``; the value is sent as JSON.
 
 Status codes follow Ganeti: 400 bad input, 401 no/wrong credentials, 403
 not allowed, 404 unknown path or item, 413 body too large, 415 body not
-JSON, 501 method not supported on the path, 502 master unreachable, 503
-job queue drained or full, 504 master timeout, 500 anything else.
+JSON, 405 method not supported on the path (with ``Allow``; Ganeti says
+501 there, but 405 is what HTTP means and what clients retry on less), 501
+a resource this project cannot back yet, 502 master unreachable, 503 job
+queue drained or full or console of a stopped instance, 504 master
+timeout, 500 anything else.
 """
 
 import json
@@ -90,7 +93,7 @@ class HttpError(Exception):
     """
 
     MESSAGES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-                404: "Not Found", 413: "Request Entity Too Large",
+                404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
                 415: "Unsupported Media Type", 500: "Internal Server Error",
                 501: "Not Implemented", 502: "Bad Gateway",
                 503: "Service Unavailable", 504: "Gateway Timeout"}
@@ -387,6 +390,74 @@ def get_node_role(ctx):
     return d.addCallback(lambda n: NODE_ROLES.get(n["role"], n["role"]))
 
 
+#: RAPI role name -> OP_NODE_SET_PARAMS flags (``master`` moves only by
+#: master failover).
+_ROLE_FLAGS = {
+    "regular": dict(master_candidate=False, offline=False, drained=False),
+    "master-candidate": dict(master_candidate=True, offline=False,
+                             drained=False),
+    "drained": dict(master_candidate=False, offline=False, drained=True),
+    "offline": dict(master_candidate=False, offline=True, drained=False),
+}
+
+
+def put_node_role(ctx):
+    """The body is the bare role name, as Ganeti's client sends it."""
+    role = ctx.body
+    if not isinstance(role, str) or role not in _ROLE_FLAGS:
+        raise HttpError(400, "Can't set '%s' role" % (role,))
+    static = dict(_dry_run(ctx), node_name=ctx.items[0],
+                  force=ctx.bool_arg("force"),
+                  auto_promote=ctx.bool_arg("auto-promote"),
+                  **_ROLE_FLAGS[role])
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_SET_PARAMS", {}, static)])
+
+
+def post_node_modify(ctx):
+    static = dict(_dry_run(ctx), node_name=ctx.items[0])
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_SET_PARAMS",
+                                    ctx.body_dict(), static)])
+
+
+def _required_arg(ctx, name):
+    value = ctx.query_value(name)
+    if value is None:
+        raise HttpError(400, "Missing '%s' query argument" % name)
+    return value
+
+
+def get_node_storage(ctx):
+    """
+    Ganeti answers a *job id* here: the storage units are the job's
+    result, fetched later with ``/2/jobs/<id>``.
+    """
+    static = dict(nodes=[ctx.items[0]],
+                  storage_type=_required_arg(ctx, "storage_type"),
+                  output_fields=_split_fields(
+                      _required_arg(ctx, "output_fields")))
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_QUERY_STORAGE", {},
+                                    static)])
+
+
+def put_node_storage_modify(ctx):
+    changes = {}
+    if ctx.query_value("allocatable") is not None:
+        changes["allocatable"] = ctx.bool_arg("allocatable")
+    static = dict(node_name=ctx.items[0],
+                  storage_type=_required_arg(ctx, "storage_type"),
+                  name=_required_arg(ctx, "name"), changes=changes)
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_MODIFY_STORAGE", {},
+                                    static)])
+
+
+def put_node_storage_repair(ctx):
+    static = dict(node_name=ctx.items[0],
+                  storage_type=_required_arg(ctx, "storage_type"),
+                  name=_required_arg(ctx, "name"))
+    return submit(ctx, [fill_opcode(ctx, "OP_REPAIR_NODE_STORAGE", {},
+                                    static)])
+
+
 def get_instances(ctx):
     return _list_or_bulk(ctx, "instance", "instances", I_FIELDS,
                          _instance_fixup)
@@ -426,6 +497,13 @@ def delete_instance(ctx):
                   ignore_failures=False)
     return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_REMOVE",
                                     ctx.body_dict(), static)])
+
+
+def get_instance_info(ctx):
+    """Ganeti answers a job id; the job's result is the detailed info."""
+    static = dict(instances=[ctx.items[0]], static=ctx.bool_arg("static"))
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_QUERY_DATA", {},
+                                    static)])
 
 
 def put_instance_startup(ctx):
@@ -549,6 +627,16 @@ def delete_cluster_tags(ctx):
     return _tag_op(ctx, "OP_TAGS_DEL", "delete")
 
 
+def put_cluster_modify(ctx):
+    body = ctx.body_dict()
+    if "compression_tools" in body:
+        # Ganeti keeps the list of programs run on nodes out of RAPI reach.
+        raise HttpError(403, "Modifying compression_tools is not allowed"
+                        " through RAPI")
+    return submit(ctx, [fill_opcode(ctx, "OP_CLUSTER_SET_PARAMS", body,
+                                    _dry_run(ctx))])
+
+
 def put_redistribute_config(ctx):
     return submit(ctx, [fill_opcode(ctx, "OP_CLUSTER_REDIST_CONF",
                                     ctx.body_dict(), _dry_run(ctx))])
@@ -657,14 +745,17 @@ def post_instance_grow_disk(ctx):
 
 def get_instance_console(ctx):
     """
-    Ganeti answers the console *description* synchronously: it runs an
-    OP_INSTANCE_CONSOLE job and waits for its result.  This RAPI does not
-    block on job results, so it says so instead of submitting a job no one
-    would read.
+    How to reach the console: a query, not a job, as in Ganeti; 503 while
+    the instance does not run.
     """
-    raise HttpError(501, "Console information for instance %s is not"
-                    " available through this RAPI; use 'gnt-instance"
-                    " console' on the master" % ctx.items[0])
+    d = _single(ctx, "instance", ["console", "oper_state"], ctx.items[0],
+                "Instance")
+
+    def shape(row):
+        if not row["oper_state"] or not isinstance(row["console"], dict):
+            raise HttpError(503, "Instance console unavailable")
+        return row["console"]
+    return d.addCallback(shape)
 
 
 # --- query2 ---------------------------------------------------------------------
@@ -748,6 +839,16 @@ def get_group(ctx):
     return _single(ctx, "group", G_FIELDS, ctx.items[0], "Group")
 
 
+def _not_backed(what):
+    """
+    A Ganeti resource this project cannot back yet: a clear 501, never a
+    fake success.
+    """
+    def refuse(ctx):
+        raise HttpError(501, "%s is not supported by this cluster yet" % what)
+    return refuse
+
+
 _ITEM = r"([^/]+)"
 
 #: (path regex, Ganeti resource name, {method: (access, function)}).
@@ -762,13 +863,39 @@ ROUTES = [
     (r"/2/nodes/" + _ITEM, "R_2_nodes_name",
      {"GET": (ANONYMOUS, get_node)}),
     (r"/2/nodes/" + _ITEM + "/role", "R_2_nodes_name_role",
-     {"GET": (ANONYMOUS, get_node_role)}),
+     {"GET": (ANONYMOUS, get_node_role),
+      "PUT": (ACCESS_WRITE, put_node_role)}),
+    (r"/2/nodes/" + _ITEM + "/modify", "R_2_nodes_name_modify",
+     {"POST": (ACCESS_WRITE, post_node_modify)}),
+    # Listing storage runs a job, so Ganeti wants write access.
+    (r"/2/nodes/" + _ITEM + "/storage", "R_2_nodes_name_storage",
+     {"GET": (ACCESS_WRITE, get_node_storage)}),
+    (r"/2/nodes/" + _ITEM + "/storage/modify",
+     "R_2_nodes_name_storage_modify",
+     {"PUT": (ACCESS_WRITE, put_node_storage_modify)}),
+    (r"/2/nodes/" + _ITEM + "/storage/repair",
+     "R_2_nodes_name_storage_repair",
+     {"PUT": (ACCESS_WRITE, put_node_storage_repair)}),
+    (r"/2/nodes/" + _ITEM + "/powercycle", "R_2_nodes_name_powercycle",
+     {"POST": (ACCESS_WRITE, _not_backed("Node power-cycling"))}),
     (r"/2/instances", "R_2_instances",
      {"GET": (ANONYMOUS, get_instances),
       "POST": (ACCESS_WRITE, post_instances)}),
     (r"/2/instances/" + _ITEM, "R_2_instances_name",
      {"GET": (ANONYMOUS, get_instance),
       "DELETE": (ACCESS_WRITE, delete_instance)}),
+    (r"/2/instances/" + _ITEM + "/info", "R_2_instances_name_info",
+     {"GET": (ANONYMOUS, get_instance_info)}),
+    (r"/2/instances/" + _ITEM + "/replace-disks",
+     "R_2_instances_name_replace_disks",
+     {"POST": (ACCESS_WRITE, _not_backed(
+         "Replacing disks (there is no DRBD template)"))}),
+    (r"/2/instances/" + _ITEM + "/prepare-export",
+     "R_2_instances_name_prepare_export",
+     {"PUT": (ACCESS_WRITE, _not_backed("Instance export"))}),
+    (r"/2/instances/" + _ITEM + "/export", "R_2_instances_name_export",
+     {"PUT": (ACCESS_WRITE, _not_backed("Instance export")),
+      "DELETE": (ACCESS_WRITE, _not_backed("Instance export"))}),
     (r"/2/instances/" + _ITEM + "/startup", "R_2_instances_name_startup",
      {"PUT": (ACCESS_WRITE, put_instance_startup)}),
     (r"/2/instances/" + _ITEM + "/shutdown", "R_2_instances_name_shutdown",
@@ -789,6 +916,11 @@ ROUTES = [
       "DELETE": (ACCESS_WRITE, delete_cluster_tags)}),
     (r"/2/redistribute-config", "R_2_redist_config",
      {"PUT": (ACCESS_WRITE, put_redistribute_config)}),
+    (r"/2/modify", "R_2_cluster_modify",
+     {"PUT": (ACCESS_WRITE, put_cluster_modify)}),
+    (r"/2/instances-multi-alloc", "R_2_instances_multi_alloc",
+     {"POST": (ACCESS_WRITE, _not_backed(
+         "Multi-instance allocation (it needs an iallocator)"))}),
     (r"/2/instances/" + _ITEM + "/tags", "R_2_instances_name_tags",
      {"GET": (ANONYMOUS, _object_tags("instance", "Instance")),
       "PUT": (ACCESS_WRITE, _object_tag_op("instance", "OP_TAGS_SET", "add")),
@@ -824,9 +956,31 @@ ROUTES = [
      {"GET": (ACCESS_READ, get_query), "PUT": (ACCESS_READ, put_query)}),
     (r"/2/query/(%s)/fields" % "|".join(QUERY_RESOURCES), "R_2_query_fields",
      {"GET": (ANONYMOUS, get_query_fields)}),
-    (r"/2/groups", "R_2_groups", {"GET": (ANONYMOUS, get_groups)}),
+    (r"/2/groups", "R_2_groups",
+     {"GET": (ANONYMOUS, get_groups),
+      "POST": (ACCESS_WRITE, _not_backed("Adding node groups"))}),
     (r"/2/groups/" + _ITEM, "R_2_groups_name",
-     {"GET": (ANONYMOUS, get_group)}),
+     {"GET": (ANONYMOUS, get_group),
+      "DELETE": (ACCESS_WRITE, _not_backed("Removing node groups"))}),
+    (r"/2/groups/" + _ITEM + "/tags", "R_2_groups_name_tags",
+     {"GET": (ANONYMOUS, _object_tags("group", "Group")),
+      "PUT": (ACCESS_WRITE,
+              _object_tag_op("nodegroup", "OP_TAGS_SET", "add")),
+      "DELETE": (ACCESS_WRITE,
+                 _object_tag_op("nodegroup", "OP_TAGS_DEL", "delete"))}),
+    (r"/2/groups/" + _ITEM + "/(?:modify|rename|assign-nodes)",
+     "R_2_groups_name_change",
+     {"PUT": (ACCESS_WRITE, _not_backed("Changing node groups"))}),
+    (r"/2/networks(?:/[^/]+(?:/[^/]+)?)?", "R_2_networks",
+     {"GET": (ANONYMOUS, _not_backed("Networks")),
+      "POST": (ACCESS_WRITE, _not_backed("Networks")),
+      "PUT": (ACCESS_WRITE, _not_backed("Networks")),
+      "DELETE": (ACCESS_WRITE, _not_backed("Networks"))}),
+    (r"/2/filters(?:/[^/]+)?", "R_2_filters",
+     {"GET": (ANONYMOUS, _not_backed("Job filters")),
+      "POST": (ACCESS_WRITE, _not_backed("Job filters")),
+      "PUT": (ACCESS_WRITE, _not_backed("Job filters")),
+      "DELETE": (ACCESS_WRITE, _not_backed("Job filters"))}),
 ]
 
 _COMPILED = [(re.compile("^%s$" % pattern), name, methods)
@@ -914,9 +1068,7 @@ class RapiResource(resource.Resource):
         if method == "HEAD" and "GET" in methods:
             method = "GET"
         if method not in methods:
-            # Ganeti answers HttpNotImplemented (501) here; Allow helps
-            # clients all the same.
-            raise HttpError(501, "Method %s is unsupported for path %s"
+            raise HttpError(405, "Method %s is unsupported for path %s"
                             % (method, path),
                             headers={b"allow": ", ".join(sorted(methods))
                                      .encode("ascii")})
