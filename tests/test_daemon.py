@@ -237,6 +237,34 @@ class JobCommandTests(SynchronousTestCase):
         self.assertIn("Invalid job ID passed", err)
 
 
+    def test_storage_commands(self):
+        """
+        gnt-node list-storage, modify-storage and repair-storage answer in
+        Ganeti's words; refused input submits no job.
+        """
+        c = self.cluster
+        out = c.ok("gnt-node", "list-storage", "--no-headers", "-t", "file",
+                   "-o", "node,type,name")
+        self.assertEqual(out.split(), [
+            c.node, "file", os.path.join(c.root, "srv/ganeti/file-storage")])
+        before = c.ok("gnt-job", "list", "--no-headers")
+        code, out, err = c.run("gnt-node", "modify-storage", c.node, "lvm-pv",
+                               "/dev/sdb1")
+        self.assertEqual((code, err.strip()),
+                         (0, "No changes to perform, exiting."))
+        code, out, err = c.run("gnt-node", "repair-storage", c.node, "lvm",
+                               "xenvg")
+        self.assertEqual(code, 1)
+        self.assertIn("Unknown storage type: lvm", err)
+        self.assertEqual(c.ok("gnt-job", "list", "--no-headers"), before)
+        code, out, err = c.run("gnt-node", "modify-storage", "--allocatable",
+                               "no", c.node, "lvm-vg", "xenvg")
+        self.assertEqual(code, 1)
+        self.assertIn("Failure: prerequisites not met for this operation", err)
+        self.assertIn("Storage units of type 'lvm-vg' can not be modified",
+                      err)
+
+
 class RecoveryTests(SynchronousTestCase):
     """A master killed with SIGKILL loses no acknowledged job."""
 
@@ -630,25 +658,62 @@ from ganeti.rapi import client
 address, node = sys.argv[1], sys.argv[2]
 c = client.GanetiRapiClient(address, port=5080, username="admin",
                             password="secret")
+
+
+def wait(job):
+    return c.WaitForJobCompletion(job, period=0.1, retries=300)
+
+
+def error_code(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except client.GanetiApiError as e:
+        return e.code
+    return None
+
+
 out = {"version": c.GetVersion(), "name": c.GetInfo()["name"],
        "features": c.GetFeatures(), "nodes": c.GetNodes(),
        "node_role": c.GetNode(node)["role"], "role": c.GetNodeRole(node)}
 job = c.CreateInstance("create", "rapi1", "diskless", [], [{}],
                        hypervisor="fake", no_install=True, start=False,
                        name_check=False, ip_check=False, pnode=node)
-out["create_done"] = c.WaitForJobCompletion(job, period=0.1, retries=300)
+out["create_done"] = wait(job)
 out["instance"] = c.GetInstance("rapi1")["status"]
 for action in (c.StartupInstance, c.RebootInstance):
-    c.WaitForJobCompletion(action("rapi1"), period=0.1, retries=300)
+    wait(action("rapi1"))
 out["running"] = c.GetInstance("rapi1")["status"]
-c.WaitForJobCompletion(c.ShutdownInstance("rapi1"), period=0.1, retries=300)
+out["console"] = c.GetInstanceConsole("rapi1")["kind"]
+wait(c.ShutdownInstance("rapi1"))
 out["stopped"] = c.GetInstance("rapi1")["status"]
+out["console_stopped"] = error_code(c.GetInstanceConsole, "rapi1")
+wait(c.ModifyInstance("rapi1", beparams={"maxmem": 64, "minmem": 64}))
+out["maxmem"] = c.GetInstance("rapi1")["beparams"]["maxmem"]
+wait(c.AddInstanceTags("rapi1", ["web"]))
+out["instance_tags"] = c.GetInstanceTags("rapi1")
+job = c.GetInstanceInfo("rapi1", static=True)
+wait(job)
+out["info_pnode"] = c.GetJobStatus(job)["opresult"][0]["rapi1"]["pnode"]
+job = c.GetNodeStorageUnits(node, "file", "name,size")
+out["storage"] = wait(job)
+out["set_master_role"] = error_code(c.SetNodeRole, node, "master")
+out["groups"] = c.GetGroups()
+out["query"] = c.Query("instance", ["name", "status"])["data"]
+out["query_fields"] = [f["name"] for f in
+                       c.QueryFields("node", ["name", "pip"])["fields"]]
+out["redist"] = wait(c.RedistributeConfig())
+wait(c.ModifyCluster(candidate_pool_size=5))
+out["pool"] = c.GetInfo()["candidate_pool_size"]
 job = c.AddClusterTags(["t1"])
-c.WaitForJobCompletion(job, period=0.1, retries=300)
+wait(job)
 out["tags"] = c.GetClusterTags()
 out["job_status"] = c.GetJobStatus(job)["status"]
+out["job_listed"] = job in c.GetJobs()
+out["filters"] = error_code(c.GetFilters)
 out["instances"] = [i["name"] for i in c.GetInstances(bulk=True)]
-c.WaitForJobCompletion(c.DeleteInstance("rapi1"), period=0.1, retries=300)
+wait(c.RenameInstance("rapi1", "rapi2", ip_check=False, name_check=False))
+out["renamed"] = c.GetInstances()
+wait(c.DeleteInstance("rapi2"))
 out["after_delete"] = c.GetInstances()
 print(json.dumps(out))
 """
@@ -687,8 +752,23 @@ class OfficialRapiClientTests(RapiTests):
         self.assertTrue(out["create_done"])
         self.assertEqual(out["instance"], "ADMIN_down")
         self.assertEqual(out["running"], "running")
+        self.assertEqual(out["console"], "msg")
         self.assertEqual(out["stopped"], "ADMIN_down")
+        self.assertEqual(out["console_stopped"], 503)
+        self.assertEqual(out["maxmem"], 64)
+        self.assertEqual(out["instance_tags"], ["web"])
+        self.assertEqual(out["info_pnode"], self.cluster.node)
+        self.assertTrue(out["storage"])
+        self.assertEqual(out["set_master_role"], 400)
+        self.assertEqual(out["groups"], ["default"])
+        self.assertEqual(out["query"], [[[0, "rapi1"], [0, "ADMIN_down"]]])
+        self.assertEqual(out["query_fields"], ["name", "pip"])
+        self.assertTrue(out["redist"])
+        self.assertEqual(out["pool"], 5)
         self.assertEqual(out["tags"], ["t1"])
         self.assertEqual(out["job_status"], "success")
+        self.assertTrue(out["job_listed"])
+        self.assertEqual(out["filters"], 501)
         self.assertEqual(out["instances"], ["rapi1"])
+        self.assertEqual(out["renamed"], ["rapi2"])
         self.assertEqual(out["after_delete"], [])

@@ -369,9 +369,12 @@ class RapiClient:
 
     def GetNodeStorageUnits(self, node, storage_type, output_fields,
                             reason=None):
+        """C{output_fields}: a list or, as in the official client, a
+        comma-separated string."""
+        if not isinstance(output_fields, str):
+            output_fields = ",".join(output_fields)
         return self._request("GET", self._node(node, "/storage"), self._query(
-            reason, storage_type=storage_type,
-            output_fields=",".join(output_fields)))
+            reason, storage_type=storage_type, output_fields=output_fields))
 
     def ModifyNodeStorageUnits(self, node, storage_type, name,
                                allocatable=None, reason=None):
