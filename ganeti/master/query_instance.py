@@ -38,6 +38,18 @@ class Context:
         self.cfg = cfg
         self.live = live
         self.consoles = consoles or {}
+        self._nicparams = {}
+
+    def nicparams(self, nic):
+        """
+        The NIC's parameters with the cluster defaults filled in, once per
+        NIC and query: eight ``nic.*`` fields of a bulk list need them.
+        """
+        params = self._nicparams.get(nic.uuid)
+        if params is None:
+            params = fill_nicparams(self.cfg.cluster, nic.nicparams)
+            self._nicparams[nic.uuid] = params
+        return params
 
     def disks(self, inst):
         return [self.cfg.disks[u] for u in inst.disks if u in self.cfg.disks]
@@ -92,13 +104,12 @@ def _live(key):
 
 
 def _nic_values(ctx, inst, key):
-    cluster = ctx.cfg.cluster
     values = []
     for nic in inst.nics:
         if key in ("mode", "link", "vlan"):
-            values.append(fill_nicparams(cluster, nic.nicparams).get(key))
+            values.append(ctx.nicparams(nic).get(key))
         elif key == "bridge":
-            params = fill_nicparams(cluster, nic.nicparams)
+            params = ctx.nicparams(nic)
             values.append(params["link"] if params["mode"] in
                           ("bridged", "openvswitch") else None)
         else:
