@@ -146,7 +146,10 @@ class BlockDeviceError(GenericError):
 
 
 class StorageError(GenericError):
-    """Node storage (volume groups, file storage dirs) could not be listed."""
+    """
+    Node storage (volume groups, file storage dirs) could not be listed or
+    changed.
+    """
 
 
 class FileStoragePathError(GenericError):

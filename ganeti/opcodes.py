@@ -49,6 +49,24 @@ _MAYBE_BOOL = ht.TMaybe(ht.TBool)
 _MAYBE_DICT = ht.TMaybe(ht.TDict)
 _TAG_KIND = ht.TElemOf(("cluster", "node", "nodegroup", "instance", "network"))
 
+#: Migration modes (Ganeti's C{HT_MIGRATION_MODES}).
+MIGRATION_MODES = ("live", "non-live")
+#: What a node evacuation moves (Ganeti's C{NODE_EVAC_MODES}).
+NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = (
+    "primary-only", "secondary-only", "all")
+NODE_EVAC_MODES = (NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL)
+
+#: The parameters instance and node migration share, as in Ganeti.
+_MIGRATION_PARAMS = [
+    ("mode", None, ht.TMaybe(ht.TElemOf(MIGRATION_MODES))),
+    ("live", None, _MAYBE_BOOL),
+    ("target_node", None, _MAYBE_STR),
+    ("target_node_uuid", None, _MAYBE_STR),
+    ("allow_runtime_changes", True, ht.TBool),
+    ("ignore_ipolicy", False, ht.TBool),
+    ("iallocator", None, _MAYBE_STR),
+]
+
 
 class OpDef:
     """
@@ -194,6 +212,20 @@ _CATALOGUE = [
         ("output_fields", REQUIRED, _STRINGS),
         ("nodes", [], _STRINGS),
     ]),
+    OpDef("OP_NODE_MODIFY_STORAGE", [
+        ("node_name", REQUIRED, ht.TNonEmptyString),
+        ("node_uuid", None, _MAYBE_STR),
+        ("storage_type", REQUIRED, ht.TNonEmptyString),
+        ("name", None, _MAYBE_STR),
+        ("changes", REQUIRED, ht.TDict),
+    ], summary_field="node_name"),
+    OpDef("OP_REPAIR_NODE_STORAGE", [
+        ("node_name", REQUIRED, ht.TNonEmptyString),
+        ("node_uuid", None, _MAYBE_STR),
+        ("storage_type", REQUIRED, ht.TNonEmptyString),
+        ("name", None, _MAYBE_STR),
+        ("ignore_consistency", False, ht.TBool),
+    ], summary_field="node_name"),
     OpDef("OP_INSTANCE_CREATE", [
         ("instance_name", REQUIRED, ht.TNonEmptyString),
         ("force_variant", False, ht.TBool),
@@ -345,6 +377,25 @@ _CATALOGUE = [
         ("hotplug", True, ht.TBool),
         ("instance_communication", None, _MAYBE_BOOL),
     ], summary_field="instance_name"),
+    OpDef("OP_INSTANCE_FAILOVER", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("shutdown_timeout", 120, ht.TNonNegativeInt),
+        ("ignore_consistency", False, ht.TBool),
+        ("target_node", None, _MAYBE_STR),
+        ("target_node_uuid", None, _MAYBE_STR),
+        ("ignore_ipolicy", False, ht.TBool),
+        ("cleanup", False, ht.TBool),
+        ("iallocator", None, _MAYBE_STR),
+    ], summary_field="instance_name"),
+    OpDef("OP_INSTANCE_MIGRATE", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+    ] + _MIGRATION_PARAMS + [
+        ("cleanup", False, ht.TBool),
+        ("allow_failover", False, ht.TBool),
+        ("ignore_hvversions", False, ht.TBool),
+    ], summary_field="instance_name"),
     OpDef("OP_INSTANCE_QUERY_DATA", [
         ("use_locking", False, ht.TBool),
         ("instances", [], _STRINGS),
@@ -382,6 +433,20 @@ _CATALOGUE = [
         ("secondary_ip", None, _MAYBE_STR),
         ("ndparams", None, _MAYBE_DICT),
         ("powered", None, _MAYBE_BOOL),
+    ], summary_field="node_name"),
+    OpDef("OP_NODE_MIGRATE", [
+        ("node_name", REQUIRED, ht.TNonEmptyString),
+        ("node_uuid", None, _MAYBE_STR),
+    ] + _MIGRATION_PARAMS, summary_field="node_name"),
+    OpDef("OP_NODE_EVACUATE", [
+        ("early_release", False, ht.TBool),
+        ("node_name", REQUIRED, ht.TNonEmptyString),
+        ("node_uuid", None, _MAYBE_STR),
+        ("remote_node", None, _MAYBE_STR),
+        ("remote_node_uuid", None, _MAYBE_STR),
+        ("iallocator", None, _MAYBE_STR),
+        ("mode", REQUIRED, ht.TElemOf(NODE_EVAC_MODES)),
+        ("ignore_soft_errors", None, _MAYBE_BOOL),
     ], summary_field="node_name"),
 ]
 

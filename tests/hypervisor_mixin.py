@@ -56,18 +56,31 @@ class IHypervisorTestsMixin:
     #: The instance name the tests use.
     instance_name = "inst1.example.com"
 
+    #: The address a migration target listens on: both "nodes" of the
+    #: migration tests are on this host.
+    migration_address = "127.0.0.1"
+
     def setUp(self):
         super().setUp()
         self.hv = self.make_hypervisor()
-        self.addCleanup(self._stop_leftovers)
+        self.addCleanup(self._stop_leftovers, self.hv)
 
-    def _stop_leftovers(self):
+    def _stop_leftovers(self, hv):
         # A failed test must not leave a qemu running behind it.
-        d = self.hv.list_instances()
+        d = hv.list_instances()
         d.addCallback(lambda names: gatherResults(
-            [self.hv.stop_instance(name, force=True) for name in names],
+            [hv.stop_instance(name, force=True) for name in names],
             consumeErrors=True))
         return self.finish(d)
+
+    def make_target(self):
+        """
+        :return: a second provider on its own node root, the other end of
+            a migration.
+        """
+        target = self.make_hypervisor()
+        self.addCleanup(self._stop_leftovers, target)
+        return target
 
     def node_hvparams(self):
         """
@@ -299,3 +312,124 @@ class IHypervisorTestsMixin:
         self.hv.validate_parameters(hvparams)
         self.assertRaises(HypervisorError, self.hv.check_parameters,
                           dict(hvparams, no_such_parameter=1))
+
+    @inlineCallbacks
+    def migrate(self, target, instance, live=True):
+        """
+        Run a whole migration of C{instance} from C{self.hv} to C{target},
+        in the master's order.
+        """
+        name = instance["name"]
+        info = yield self.hv.migration_info(name)
+        self.assertIsInstance(info, str)
+        yield target.accept_instance(instance, info, self.block_devices(name),
+                                     self.migration_address)
+        yield self.hv.migrate_instance(instance, self.migration_address, live)
+        yield self.hv.finalize_migration_source(name, True)
+        yield target.finalize_migration_target(instance, info, True)
+
+    @inlineCallbacks
+    def assert_runs_only_on(self, hv, others, instance):
+        """
+        C{instance} runs on C{hv}, with its memory and CPUs, and not on
+        any of C{others}.
+        """
+        name = instance["name"]
+        self.assertEqual((yield hv.list_instances()), [name])
+        info = yield hv.get_instance_info(name)
+        self.assertEqual(
+            (info["memory"], info["vcpus"], info["state"]),
+            (instance["beparams"]["maxmem"], instance["beparams"]["vcpus"],
+             STATE_RUNNING))
+        for other in others:
+            self.assertEqual((yield other.list_instances()), [])
+
+    @scenario
+    def test_live_migration(self):
+        """
+        A live migration moves a running instance: afterwards it runs on
+        the target, with the same memory and CPUs, and no longer on the
+        source.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        yield self.migrate(target, instance)
+        yield self.assert_runs_only_on(target, [self.hv], instance)
+
+    @scenario
+    def test_non_live_migration(self):
+        """
+        A non-live migration ends the same way: running on the target.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        yield self.migrate(target, instance, live=False)
+        yield self.assert_runs_only_on(target, [self.hv], instance)
+
+    @scenario
+    def test_migrate_back(self):
+        """
+        An instance migrated away can be migrated back and stopped there.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        yield self.migrate(target, instance)
+        info = yield target.migration_info(self.instance_name)
+        yield self.hv.accept_instance(instance, info, [],
+                                      self.migration_address)
+        yield target.migrate_instance(instance, self.migration_address, True)
+        yield target.finalize_migration_source(self.instance_name, True)
+        yield self.hv.finalize_migration_target(instance, info, True)
+        yield self.assert_runs_only_on(self.hv, [target], instance)
+        yield self.hv.stop_instance(self.instance_name, force=True)
+        self.assertEqual((yield self.hv.list_instances()), [])
+
+    @scenario
+    def test_aborted_migration(self):
+        """
+        Finalizing both sides as failed after the target accepted keeps the
+        instance running on the source only.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        info = yield self.hv.migration_info(self.instance_name)
+        yield target.accept_instance(instance, info, [],
+                                     self.migration_address)
+        yield target.finalize_migration_target(instance, info, False)
+        yield self.hv.finalize_migration_source(self.instance_name, False)
+        yield self.assert_runs_only_on(self.hv, [target], instance)
+
+    @scenario
+    def test_accept_running_refused(self):
+        """
+        A node already running the instance refuses to accept it, and the
+        running instance is left alone.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        info = yield self.hv.migration_info(self.instance_name)
+        yield target.start_instance(instance, [])
+        error = yield self.assert_fails(
+            target.accept_instance(instance, info, [],
+                                   self.migration_address), HypervisorError)
+        self.assertIn("already running", str(error))
+        self.assertEqual((yield target.list_instances()), [self.instance_name])
+
+    @scenario
+    def test_migrate_not_running(self):
+        """
+        An instance that does not run has no migration info and cannot be
+        sent.
+        """
+        instance = self.make_instance(self.instance_name)
+        error = yield self.assert_fails(
+            self.hv.migration_info(self.instance_name), HypervisorError)
+        self.assertIn("not running", str(error))
+        yield self.assert_fails(
+            self.hv.migrate_instance(instance, self.migration_address, True),
+            HypervisorError)

@@ -10,6 +10,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from ganeti import ssconf
 from ganeti.master.replication import Replicator
 from ganeti.node.handler import NodeHandler
+from ganeti.testing.process import ProcessClock
 from tests.util import SETTINGS, local_cluster, make_paths
 
 
@@ -102,3 +103,191 @@ class NodeJobTests(SynchronousTestCase):
         self.assertEqual([[cell[1] for cell in row] for row in result["data"]],
                          [["default", 2, [SETTINGS["node_name"],
                                           "node2.example.com"], 0]])
+
+
+class StorageJobTests(SynchronousTestCase):
+    """
+    Node storage units through the job queue: the LVM commands the node
+    runs are played on a L{ProcessClock}.
+    """
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.master = local_cluster(self, clock=self.clock,
+                                    enabled_disk_templates=["plain", "file"])
+        self.node = SETTINGS["node_name"]
+        self.answered = 0
+
+    def submit(self, op_id, **params):
+        """:return: the id of a job running one opcode on the master node."""
+        return self.master.queue.submit([dict({"OP_ID": op_id,
+                                               "node_name": self.node},
+                                              **params)])
+
+    def job(self, job_id):
+        return self.master.queue.get(job_id)
+
+    def answer(self, stdout=b"", code=0, stderr=b""):
+        """
+        Let the oldest unanswered child print and exit.
+
+        :return: its argv.
+        """
+        proc = self.clock.processes[self.answered]
+        self.answered += 1
+        proc.feed_stdout(stdout)
+        proc.feed_stderr(stderr)
+        proc.exit(code)
+        return proc.argv
+
+    def assertRefused(self, job_id, fragment, error="OpPrereqError"):
+        """The job failed with C{error} saying C{fragment}; nothing ran."""
+        job = self.job(job_id)
+        self.assertEqual(job.status, "error")
+        self.assertEqual(job.ops[0].result[0], error)
+        self.assertIn(fragment, job.ops[0].result[1][0])
+        self.assertEqual(self.clock.processes[self.answered:], [])
+
+    def test_modify_allocatable(self):
+        """
+        ``allocatable`` of an LVM PV becomes ``pvchange --allocatable``;
+        the opcode's result is None.
+        """
+        job_id = self.submit("OP_NODE_MODIFY_STORAGE", storage_type="lvm-pv",
+                             name="/dev/sdb1", changes={"allocatable": False})
+        self.assertEqual(self.job(job_id).status, "running")
+        self.assertEqual(self.answer(), ["pvchange", "--allocatable", "n",
+                                         "/dev/sdb1"])
+        job = self.job(job_id)
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(job.ops[0].result, None)
+
+    def test_modify_failure(self):
+        """
+        A failing ``pvchange`` fails the job, naming the unit, the node
+        and LVM's reason.
+        """
+        job_id = self.submit("OP_NODE_MODIFY_STORAGE", storage_type="lvm-pv",
+                             name="/dev/sdx", changes={"allocatable": True})
+        self.assertEqual(self.answer(code=5, stderr=b"  Failed to find"
+                                     b" physical volume \"/dev/sdx\".\n")[:3],
+                         ["pvchange", "--allocatable", "y"])
+        job = self.job(job_id)
+        self.assertEqual(job.status, "error")
+        message = job.ops[0].result[1][0]
+        self.assertIn("Failed to modify storage unit '/dev/sdx' on node %s"
+                      % self.node, message)
+        self.assertIn('Failed to find physical volume "/dev/sdx"', message)
+
+    def test_modify_refused(self):
+        """
+        Only an LVM PV's allocatable flag, as a boolean, can be changed;
+        anything else fails before the node runs a command.
+        """
+        for params, fragment in (
+                ({"storage_type": "lvm-vg", "name": "xenvg",
+                  "changes": {"allocatable": False}},
+                 "Storage units of type 'lvm-vg' can not be modified"),
+                ({"storage_type": "file", "name": "/srv",
+                  "changes": {"allocatable": False}},
+                 "Storage units of type 'file' can not be modified"),
+                ({"storage_type": "lvm-pv", "name": "/dev/sdb1",
+                  "changes": {"size": 1, "allocatable": False}},
+                 "The following fields can not be modified for storage units"
+                 " of type 'lvm-pv': ['size']"),
+                ({"storage_type": "lvm-pv", "name": "/dev/sdb1",
+                  "changes": {"allocatable": "no"}},
+                 "must be true or false"),
+                ({"storage_type": "lvm-pv", "name": "/dev/sdb1",
+                  "changes": {}}, "No changes to perform"),
+                ({"storage_type": "lvm-pv", "changes": {"allocatable": True}},
+                 "No storage unit name given")):
+            self.assertRefused(self.submit("OP_NODE_MODIFY_STORAGE", **params),
+                               fragment)
+
+    def test_unknown_node(self):
+        """A node the cluster does not know is refused."""
+        job_id = self.master.queue.submit([{
+            "OP_ID": "OP_REPAIR_NODE_STORAGE", "node_name": "nosuch",
+            "storage_type": "lvm-vg", "name": "xenvg"}])
+        self.assertRefused(job_id, "Node 'nosuch' is unknown")
+
+    def test_type_not_enabled(self):
+        """
+        LVM units of a cluster without LVM disk templates are refused.
+        """
+        master = local_cluster(self, clock=self.clock)
+        job = master.queue.get(master.queue.submit([{
+            "OP_ID": "OP_NODE_MODIFY_STORAGE", "node_name": self.node,
+            "storage_type": "lvm-pv", "name": "/dev/sdb1",
+            "changes": {"allocatable": False}}]))
+        self.assertEqual(job.status, "error")
+        self.assertIn("No disk template of storage type 'lvm-pv' is enabled"
+                      " in this cluster. Enabled disk templates are:"
+                      " file,diskless", job.ops[0].result[1][0])
+
+    def test_dry_run(self):
+        """A dry run checks the opcode and changes nothing."""
+        job = self.job(self.submit("OP_NODE_MODIFY_STORAGE", dry_run=True,
+                                   storage_type="lvm-pv", name="/dev/sdb1",
+                                   changes={"allocatable": False}))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_repair(self):
+        """
+        Repairing a VG runs ``vgreduce --removemissing`` and checks the VG
+        is still there; the job log says what is being repaired.
+        """
+        job_id = self.submit("OP_REPAIR_NODE_STORAGE", storage_type="lvm-vg",
+                             name="xenvg")
+        self.assertEqual(
+            self.answer(b"  Wrote out consistent volume group xenvg.\n"),
+            ["vgreduce", "--removemissing", "xenvg"])
+        self.assertEqual(self.answer(b"  xenvg\n")[0], "vgs")
+        job = self.job(job_id)
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertIn("Repairing storage unit 'xenvg' on %s ..." % self.node,
+                      str(job.ops[0].log))
+
+    def test_repair_refused(self):
+        """Only volume groups can be repaired."""
+        for storage_type in ("lvm-pv", "file", "gluster"):
+            self.assertRefused(
+                self.submit("OP_REPAIR_NODE_STORAGE", storage_type=storage_type,
+                            name="/dev/sdb1"),
+                "Storage units of type '%s' can not be repaired"
+                % storage_type)
+
+    def test_query_named_node(self):
+        """
+        The RAPI's query: one node, a storage type and some fields; the
+        rows hold those fields in that order.
+        """
+        job_id = self.master.queue.submit([{
+            "OP_ID": "OP_NODE_QUERY_STORAGE", "nodes": [self.node],
+            "storage_type": "lvm-vg", "output_fields": ["name", "size", "node",
+                                                        "allocatable"]}])
+        self.assertEqual(self.answer(b"  xenvg|1020.00|500.00|wz--n-\n")[0],
+                         "vgs")
+        job = self.job(job_id)
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(job.ops[0].result,
+                         [["xenvg", 1020, self.node, True]])
+
+    def test_query_refused(self):
+        """
+        Unknown fields, unknown and unused storage types, unknown nodes are
+        refused before any node is asked.
+        """
+        for params, fragment in (
+                ({"storage_type": "lvm-pv", "output_fields": ["name", "bogus"]},
+                 "Unknown output fields selected: bogus"),
+                ({"storage_type": "gluster", "output_fields": ["name"]},
+                 "Unknown storage type: gluster"),
+                ({"storage_type": "sharedfile", "output_fields": ["name"]},
+                 "No disk template of storage type 'sharedfile'"),
+                ({"storage_type": "lvm-vg", "output_fields": ["name"],
+                  "nodes": ["nosuch"]}, "Node 'nosuch' is unknown")):
+            self.assertRefused(self.master.queue.submit([dict(
+                {"OP_ID": "OP_NODE_QUERY_STORAGE"}, **params)]), fragment)

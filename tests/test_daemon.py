@@ -652,6 +652,10 @@ class RapiTests(SynchronousTestCase):
         self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))
 
 
+#: The system Python must import Debian's "ganeti" package, not this
+#: project's (trial -j passes its sys.path on as PYTHONPATH).
+_SYSTEM_PYTHON_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
 OFFICIAL_CLIENT = r"""
 import json, sys
 from ganeti.rapi import client
@@ -725,7 +729,8 @@ class OfficialRapiClientTests(RapiTests):
     def setUp(self):
         probe = subprocess.run(["/usr/bin/python3", "-c",
                                 "import ganeti.rapi.client"],
-                               capture_output=True, cwd="/")
+                               capture_output=True, cwd="/",
+                               env=_SYSTEM_PYTHON_ENV)
         if probe.returncode != 0:
             raise SkipTest("python3-ganeti-rapi is not installed"
                            " (tests/install-deps.sh installs it)")
@@ -740,6 +745,7 @@ class OfficialRapiClientTests(RapiTests):
         result = subprocess.run(["/usr/bin/python3", "-c", OFFICIAL_CLIENT,
                                  self.address, self.cluster.node],
                                 capture_output=True, text=True, cwd="/",
+                                env=_SYSTEM_PYTHON_ENV,
                                 timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         out = json.loads(result.stdout)

@@ -139,6 +139,15 @@ def runtime_files(hv):
     return sorted(found)
 
 
+def free_port():
+    """
+    :return: a TCP port on 127.0.0.1 that nothing listens on right now.
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def process_gone(pid):
     """
     :return: whether C{pid} has ended (reaped, or a zombie).
@@ -806,7 +815,10 @@ class KvmContractTests(IHypervisorTestsMixin, TestCase):
         return KvmHypervisor(short_root(self), reactor)
 
     def make_instance(self, name):
-        return kvm_instance(name, guest_hvparams(self.guest))
+        # Both ends of the migration tests are on this host: each instance
+        # gets a free port to migrate through.
+        return kvm_instance(name, guest_hvparams(
+            self.guest, migration_port=free_port()))
 
     def node_hvparams(self):
         return fill_hvparams(guest_hvparams(self.guest))
@@ -900,6 +912,74 @@ class KvmGuestTests(TestCase):
         yield self.hv.stop_instance(name, force=True)
         yield self.assertFailure(self.hv.resize_disk(name, 0, 64),
                                  HypervisorError)
+
+    def target(self):
+        """
+        :return: a second L{KvmHypervisor} on its own node root, as the
+            other end of a migration.
+        """
+        target = KvmHypervisor(short_root(self), reactor)
+
+        @inlineCallbacks
+        def stop_all():
+            for name in (yield target.list_instances()):
+                yield target.stop_instance(name, force=True)
+        self.addCleanup(stop_all)
+        return target
+
+    @inlineCallbacks
+    def assert_shell_answers(self, console):
+        """
+        The guest's shell still runs: it evaluates what the console sends.
+        """
+        console.transport.write(b"echo ALIVE-$((6*7))\n")
+        yield console.wait_for("ALIVE-42", timeout=30)
+
+    @inlineCallbacks
+    def test_live_migration_keeps_guest(self):
+        """
+        A booted guest migrated live keeps running on the target: its shell
+        answers on the target's serial console, and the source qemu and its
+        files are gone.
+        """
+        yield self.boot()
+        name = "inst1.example.com"
+        old = yield self.hv.get_instance_info(name)
+        target = self.target()
+        instance = self.instance(migration_port=free_port())
+        info = yield self.hv.migration_info(name)
+        yield target.accept_instance(instance, info, [], "127.0.0.1")
+        console = yield connect_console(reactor,
+                                        target.layout.serial_socket(name))
+        self.addCleanup(console.close)
+        yield self.hv.migrate_instance(instance, "127.0.0.1", True)
+        yield self.hv.finalize_migration_source(name, True)
+        yield target.finalize_migration_target(instance, info, True)
+        yield self.assert_shell_answers(console)
+        self.assertTrue(process_gone(old["id"]))
+        self.assertEqual(runtime_files(self.hv), [])
+        self.assertEqual((yield target.list_instances()), [name])
+
+    @inlineCallbacks
+    def test_failed_migration_resumes_source(self):
+        """
+        A non-live migration to a port nobody listens on fails with
+        L{HypervisorError}; finalizing the source as failed resumes the
+        paused guest, whose shell answers again.
+        """
+        console = yield self.boot()
+        name = "inst1.example.com"
+        instance = self.instance(migration_port=free_port())
+        try:
+            yield self.hv.migrate_instance(instance, "127.0.0.1", False)
+        except HypervisorError as e:
+            self.assertIn(name, str(e))
+        else:
+            self.fail("migration to a closed port succeeded")
+        yield self.hv.finalize_migration_source(name, False)
+        status = yield self.hv._qmp(name, "query-status")
+        self.assertEqual(status["status"], "running")
+        yield self.assert_shell_answers(console)
 
     @inlineCallbacks
     def test_hard_stop(self):

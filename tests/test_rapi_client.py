@@ -16,14 +16,17 @@ from ganeti import crypto
 from ganeti.master.luxi import LuxiHandler
 from ganeti.rapi import server
 from ganeti.rapi.client import RapiClient, RapiError
-from tests.util import SETTINGS, local_cluster
+from tests.util import NODE2_NAME, SETTINGS, local_cluster, two_node_cluster
 
 NODE = SETTINGS["node_name"]
 
 
 class ClientTestBase(unittest.TestCase):
+    #: How the master under test is built.
+    make_master = staticmethod(local_cluster)
+
     def setUp(self):
-        self.master = local_cluster(self)
+        self.master = self.make_master(self)
         users = os.path.join(self.master.paths.rapi_users)
         os.makedirs(os.path.dirname(users), exist_ok=True)
         with open(users, "w") as f:
@@ -57,7 +60,7 @@ class ClientTestBase(unittest.TestCase):
                       os="")
         params.update(kwargs)
         ok, job = yield self.run_job(self.client.CreateInstance(
-            "create", name, "diskless", [], [], **params))
+            "create", name, "diskless", [], [{}], **params))
         self.assertTrue(ok, job["opresult"])
         return job
 
@@ -127,6 +130,9 @@ class InstanceTests(ClientTestBase):
         self.assertEqual(job["opresult"], [[NODE]])
         instance = yield self.client.GetInstance("inst1.example.com")
         self.assertEqual(instance["status"], "ADMIN_down")
+        # One NIC on no network: every per-NIC list has one entry.
+        self.assertEqual(len(instance["nic.macs"]), 1)
+        self.assertEqual(instance["nic.networks.names"], [None])
 
         ok, _ = yield self.run_job(
             self.client.StartupInstance("inst1.example.com"))
@@ -249,6 +255,64 @@ class NodeTests(ClientTestBase):
         groups = yield self.client.GetGroups(bulk=True)
         self.assertEqual([(g["name"], g["node_list"]) for g in groups],
                          [("default", [NODE])])
+
+
+class MoveTests(ClientTestBase):
+    """Failover and migration between the two nodes of a cluster."""
+
+    make_master = staticmethod(two_node_cluster)
+
+    @defer.inlineCallbacks
+    def pnode(self, name="inst1.example.com"):
+        instance = yield self.client.GetInstance(name)
+        return instance["pnode"], instance["status"]
+
+    @defer.inlineCallbacks
+    def test_instance_migrate_and_failover(self):
+        yield self.create(start=True)
+        ok, job = yield self.run_job(self.client.MigrateInstance(
+            "inst1.example.com", target_node=NODE2_NAME))
+        self.assertTrue(ok, job["opresult"])
+        self.assertEqual((yield self.pnode()), (NODE2_NAME, "running"))
+        ok, job = yield self.run_job(self.client.FailoverInstance(
+            "inst1.example.com", target_node=NODE))
+        self.assertTrue(ok, job["opresult"])
+        self.assertEqual((yield self.pnode()), (NODE, "running"))
+
+    @defer.inlineCallbacks
+    def test_migrate_refusals(self):
+        """No target is a failed job; ``live`` is refused at the door."""
+        yield self.create(start=True)
+        ok, job = yield self.run_job(
+            self.client.MigrateInstance("inst1.example.com"))
+        self.assertFalse(ok)
+        self.assertEqual(job["opresult"][0][1][1], "wrong_input")
+        failure = yield self.assertFailure(self.client._request(
+            "PUT", "/2/instances/inst1.example.com/migrate",
+            body={"live": True, "target_node": NODE2_NAME}), RapiError)
+        self.assertEqual(failure.code, 400)
+        self.assertEqual((yield self.pnode()), (NODE, "running"))
+
+    @defer.inlineCallbacks
+    def test_node_migrate_and_evacuate(self):
+        """Both answer with the jobs they submitted, one per instance."""
+        yield self.create("web1.example.com", start=True)
+        ok, job = yield self.run_job(self.client.MigrateNode(
+            NODE, target_node=NODE2_NAME))
+        self.assertTrue(ok, job["opresult"])
+        [[(submitted, job_id)]] = [job["opresult"][0]["jobs"]]
+        self.assertTrue(submitted)
+        self.assertTrue((yield self.client.WaitForJobCompletion(job_id)))
+        self.assertEqual((yield self.pnode("web1.example.com")),
+                         (NODE2_NAME, "running"))
+        yield self.create("web2.example.com")
+        ok, job = yield self.run_job(self.client.EvacuateNode(
+            NODE, remote_node=NODE2_NAME, mode="primary-only"))
+        self.assertTrue(ok, job["opresult"])
+        [(submitted, job_id)] = job["opresult"][0]["jobs"]
+        self.assertTrue((yield self.client.WaitForJobCompletion(job_id)))
+        self.assertEqual((yield self.pnode("web2.example.com")),
+                         (NODE2_NAME, "ADMIN_down"))
 
 
 class HttpsTests(unittest.TestCase):

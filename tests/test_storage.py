@@ -23,7 +23,7 @@ from ganeti.errors import (
     StorageError,
 )
 from ganeti.paths import Paths
-from ganeti.process import DEFAULT_PATH
+from ganeti.process import DEFAULT_PATH, check_command, run_command
 from ganeti.storage import blockdev, lvm
 from ganeti.storage.blockdev import AdoptedBlockDevice
 from ganeti.storage.filestorage import (
@@ -34,9 +34,20 @@ from ganeti.storage.filestorage import (
     is_below,
     load_allowed_paths,
 )
-from ganeti.storage.interfaces import IBlockStorage, INodeStorage, disk_dict
+from ganeti.storage.interfaces import (
+    MODIFIABLE_STORAGE_FIELDS,
+    SO_FIX_CONSISTENCY,
+    STORAGE_TYPE_TEMPLATES,
+    STORAGE_TYPES,
+    VALID_STORAGE_OPERATIONS,
+    IBlockStorage,
+    INodeStorage,
+    disk_dict,
+)
 from ganeti.storage.lvm import LVM_ENV, LogicalVolumeStorage, instance_tag
 from ganeti.storage.registry import (
+    STORAGE_MODIFIERS,
+    STORAGE_OPERATIONS,
     BlockStorageRegistry,
     NodeStorage,
     file_storage_dir_for,
@@ -778,6 +789,90 @@ class LVMUnitTests(SynchronousTestCase):
         self.assertEqual(instance_tag("a b/c"), "originstname+a_b_c")
         self.assertEqual(len(instance_tag("x" * 300)), 128)
 
+    def test_set_pv_allocatable(self):
+        """
+        ``pvchange --allocatable y|n`` sets the flag; its failure is a
+        L{StorageError} with LVM's reason.
+        """
+        d = lvm.set_pv_allocatable(self.clock, "/dev/sdb1", False)
+        proc = self.answer(0)
+        self.assertEqual(proc.argv, ["pvchange", "--allocatable", "n",
+                                     "/dev/sdb1"])
+        self.assertEqual(proc.env, LVM_ENV)
+        self.assertIsNone(self.successResultOf(d))
+        d = lvm.set_pv_allocatable(self.clock, "/dev/sdx", True)
+        self.assertEqual(self.answer(1, code=5, stderr=b"  Failed to find"
+                                     b" physical volume\n").argv[2], "y")
+        self.assertIn("Failed to find physical volume",
+                      str(self.failureResultOf(d, StorageError).value))
+
+    def test_set_pv_allocatable_refused(self):
+        """
+        A PV name that is not a device path (it could pass for an option)
+        or a flag that is not a boolean runs nothing.
+        """
+        for pv, flag in (("-a", True), ("sdb1", True), ("/dev/sdb1", "no"),
+                         (None, True)):
+            d = lvm.set_pv_allocatable(self.clock, pv, flag)
+            self.failureResultOf(d, StorageError)
+        self.assertEqual(self.clock.processes, [])
+
+    def test_repair_vg(self):
+        """
+        A VG ``vgreduce --removemissing`` made (or found) consistent needs
+        no ``--force``; ``vgs`` then confirms the VG.
+        """
+        for said in (b"  Wrote out consistent volume group xenvg.\n",
+                     b'  Volume group "xenvg" is already consistent.\n'):
+            self.clock = ProcessClock()
+            d = lvm.repair_vg(self.clock, "xenvg")
+            self.assertEqual(self.answer(0, said).argv,
+                             ["vgreduce", "--removemissing", "xenvg"])
+            proc = self.answer(1, b"  xenvg\n")
+            self.assertEqual(proc.argv[0], "vgs")
+            self.assertEqual(proc.argv[-2:], ["-ovg_name", "xenvg"])
+            self.assertIsNone(self.successResultOf(d))
+
+    def test_repair_vg_force(self):
+        """
+        When ``vgreduce`` leaves partial volumes (and says only
+        ``--force`` helps), or fails, it runs again with ``--force``.
+        """
+        for stdout, code in (
+                (b"  WARNING: Partial LV lv0 needs to be repaired or removed."
+                 b"\n  To remove them unconditionally use: vgreduce"
+                 b" --removemissing --force.\n", 0),
+                (b"", 5)):
+            self.clock = ProcessClock()
+            d = lvm.repair_vg(self.clock, "xenvg")
+            self.answer(0, stdout, code=code)
+            self.assertEqual(self.answer(1).argv,
+                             ["vgreduce", "--removemissing", "--force",
+                              "xenvg"])
+            self.answer(2, b"  xenvg\n")
+            self.assertIsNone(self.successResultOf(d))
+
+    def test_repair_vg_lost(self):
+        """
+        A VG ``vgs`` no longer finds is a L{StorageError} quoting what
+        ``vgreduce`` said.
+        """
+        d = lvm.repair_vg(self.clock, "xenvg")
+        self.answer(0, code=5, stderr=b'  Volume group "xenvg" not found\n')
+        self.answer(1, code=5, stderr=b'  Volume group "xenvg" not found\n')
+        self.answer(2, code=5)
+        message = str(self.failureResultOf(d, StorageError).value)
+        self.assertIn("Volume group 'xenvg' still not found", message)
+        self.assertIn('Volume group "xenvg" not found', message)
+
+    def test_repair_vg_bad_name(self):
+        """
+        A name LVM would refuse, or take for an option, runs nothing.
+        """
+        for name in ("--force", "a b", ""):
+            self.failureResultOf(lvm.repair_vg(self.clock, name), StorageError)
+        self.assertEqual(self.clock.processes, [])
+
 
 class RegistryTests(SynchronousTestCase):
     """
@@ -887,6 +982,58 @@ class RegistryTests(SynchronousTestCase):
         self.assertEqual(self.clock.processes[2].argv[0], "lvs")
         self.clock.processes[2].exit(0)
         self.assertEqual(self.successResultOf(d), [])
+
+    def test_modify_storage(self):
+        """
+        A PV's allocatable flag goes to ``pvchange``; other types and
+        fields are refused with nothing run.
+        """
+        node = NodeStorage(self.clock, self.paths)
+        d = node.modify_storage("lvm-pv", "/dev/sdb1", {"allocatable": True})
+        self.assertEqual(self.clock.processes[0].argv,
+                         ["pvchange", "--allocatable", "y", "/dev/sdb1"])
+        self.clock.processes[0].exit(0)
+        self.assertIsNone(self.successResultOf(d))
+        for storage_type, changes, fragment in (
+                ("lvm-vg", {"allocatable": True}, "can not be modified"),
+                ("file", {}, "can not be modified"),
+                ("lvm-pv", {"allocatable": True, "name": "x"},
+                 "of type 'lvm-pv': ['name']")):
+            d = node.modify_storage(storage_type, "/dev/sdb1", changes)
+            self.assertIn(fragment,
+                          str(self.failureResultOf(d, StorageError).value))
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_execute_storage(self):
+        """
+        Fixing a VG's consistency runs ``vgreduce``; any other operation or
+        type is refused with nothing run.
+        """
+        node = NodeStorage(self.clock, self.paths)
+        node.execute_storage("lvm-vg", "xenvg", SO_FIX_CONSISTENCY)
+        self.assertEqual(self.clock.processes[0].argv[0], "vgreduce")
+        for storage_type, operation in (("lvm-pv", SO_FIX_CONSISTENCY),
+                                        ("lvm-vg", "defrag")):
+            d = node.execute_storage(storage_type, "xenvg", operation)
+            self.assertIn("Operation '%s' is not supported on storage units"
+                          " of type '%s'" % (operation, storage_type),
+                          str(self.failureResultOf(d, StorageError).value))
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_capability_tables(self):
+        """
+        What the master may ask for (the tables in
+        L{ganeti.storage.interfaces}) is exactly what a node implements.
+        """
+        self.assertEqual(
+            set(STORAGE_MODIFIERS),
+            {(storage_type, field) for storage_type, fields
+             in MODIFIABLE_STORAGE_FIELDS.items() for field in fields})
+        self.assertEqual(
+            set(STORAGE_OPERATIONS),
+            {(storage_type, operation) for storage_type, operations
+             in VALID_STORAGE_OPERATIONS.items() for operation in operations})
+        self.assertEqual(set(STORAGE_TYPE_TEMPLATES), set(STORAGE_TYPES))
 
     def test_describe_storage_dir(self):
         """
@@ -1059,3 +1206,96 @@ class RealLVMTests(TestCase):
                       message)
         self.assertIn("lvcreate said:", message)
         self.assertIs(await storage.exists(disk), False)
+
+    async def test_modify_allocatable(self):
+        """
+        ``modify_storage`` really takes a PV out of allocation and back.
+        """
+        for allocatable in (False, True):
+            await self.node.modify_storage("lvm-pv", self.pv,
+                                           {"allocatable": allocatable})
+            [pv] = await self.node.list_storage("lvm-pv", self.pv)
+            self.assertIs(pv["allocatable"], allocatable)
+
+
+async def _attach_file(testcase, reactor, size_mib):
+    """
+    Attach a sparse file to a loop device the test may detach itself.
+
+    The cleanup detaches only devices still backed by that file: once the
+    test has detached its device, the same number may belong to someone
+    else.
+
+    :return: the device path.
+    """
+    backing = os.path.abspath(testcase.mktemp())
+    with open(backing, "wb") as f:
+        f.truncate(size_mib * MIB)
+    result = await check_command(reactor, ["losetup", "--find", "--show",
+                                           backing], timeout=30)
+
+    async def detach():
+        found = await run_command(reactor, ["losetup", "-j", backing],
+                                  timeout=30)
+        for line in found.stdout.decode().splitlines():
+            await run_command(reactor, ["losetup", "-d", line.split(":")[0]],
+                              timeout=30)
+    testcase.addCleanup(detach)
+    return result.stdout.decode().strip()
+
+
+class RealRepairTests(TestCase):
+    """
+    ``repair-storage`` for real: a volume group loses one of its two loop
+    device PVs and is made consistent again.
+    """
+
+    skip = lvm_tools_skip_reason()
+
+    async def setUp(self):
+        from twisted.internet import reactor
+
+        self.reactor = reactor
+        self.vg, self.pv = await make_volume_group(self, reactor, 32)
+        # Runs after the lost PV's device is gone and before the VG is
+        # removed, in case the test failed before repairing it.
+        self.addCleanup(self.lvm, "vgreduce", "--removemissing", "--force",
+                        self.vg)
+        self.lost = await _attach_file(self, reactor, 32)
+        await check_command(reactor, ["pvcreate", "-ff", "-y", self.lost],
+                            timeout=60, env=LVM_ENV)
+        await check_command(reactor, ["vgextend", self.vg, self.lost],
+                            timeout=60, env=LVM_ENV)
+        self.node = NodeStorage(reactor, Paths("/nonexistent"), "n1")
+
+    def lvm(self, *argv):
+        return run_command(self.reactor, list(argv), timeout=60, env=LVM_ENV)
+
+    async def vg_pvs(self):
+        """:return: the sorted names of the VG's PVs (missing ones too)."""
+        return sorted(pv["name"] for pv in await lvm.list_pvs(self.reactor)
+                      if pv["vg"] == self.vg)
+
+    async def test_repair_missing_pv(self):
+        """
+        After its device is gone, the PV is dropped from the VG, which
+        keeps the other one; repairing again changes nothing.
+        """
+        self.assertEqual(await self.vg_pvs(), sorted([self.pv, self.lost]))
+        await check_command(self.reactor, ["losetup", "-d", self.lost],
+                            timeout=30)
+        self.assertEqual(await self.vg_pvs(), sorted([self.pv, "[unknown]"]))
+        for _ in range(2):
+            await self.node.execute_storage("lvm-vg", self.vg,
+                                            SO_FIX_CONSISTENCY)
+            self.assertEqual(await self.vg_pvs(), [self.pv])
+
+    async def test_repair_unknown_vg(self):
+        """
+        Repairing a VG that does not exist fails saying so.
+        """
+        with self.assertRaises(StorageError) as caught:
+            await self.node.execute_storage("lvm-vg", self.vg + "x",
+                                            SO_FIX_CONSISTENCY)
+        self.assertIn("Volume group '%sx' still not found" % self.vg,
+                      str(caught.exception))

@@ -80,3 +80,47 @@ def local_cluster(testcase, clock=None, reactor=None, **kwargs):
     handler = NodeHandler(paths, reactor or clock)
     return Master(testcase, paths=paths, clock=clock,
                   rpc=LocalRpc({SETTINGS["node_name"]: handler}))
+
+
+#: The second node of L{two_node_cluster}.
+NODE2_NAME = "node2.example.com"
+NODE2_IP = "192.0.2.11"
+
+
+def two_node_cluster(testcase, clock=None, reactor=None, **kwargs):
+    """
+    L{local_cluster} plus a second node, with its own root (so its own
+    fake hypervisor state) and its own node handler, that reaches the
+    first node's shared file storage directory, as a shared file system
+    would let it.
+
+    :return: the L{Master}; C{master.node_paths} maps each node's name to
+        its L{Paths} and C{master.handlers} each name to its handler
+        (set a name to None to make that node unreachable).
+    """
+    import attrs
+    from ganeti.node.handler import NodeHandler
+    from ganeti.objects import Node
+    master = local_cluster(testcase, clock=clock, reactor=reactor, **kwargs)
+    cluster = master.config.config.cluster
+    allowed = ("%s\n%s\n" % (cluster.file_storage_dir,
+                             cluster.shared_file_storage_dir)).encode()
+    paths2 = make_paths(testcase)
+    os.makedirs(os.path.join(paths2.run_dir, "fake-hypervisor"))
+    for paths in (master.paths, paths2):
+        with open(os.path.join(paths.conf_dir, "file-storage-paths"), "wb") as f:
+            f.write(allowed)
+
+    def add_node(cfg):
+        first = cfg.nodes[cfg.cluster.master_node]
+        node = Node(name=NODE2_NAME, uuid="node2-uuid", primary_ip=NODE2_IP,
+                    secondary_ip=NODE2_IP, group=first.group,
+                    master_candidate=True, ctime=1000.0, mtime=1000.0)
+        return attrs.evolve(cfg, nodes=dict(cfg.nodes, **{node.uuid: node}))
+    master.config.update(add_node)
+    ssconf.write(paths2, ssconf.values(master.config.config))
+    master.handlers = master.context.rpc.handlers
+    master.handlers[NODE2_NAME] = NodeHandler(paths2, reactor or master.clock)
+    master.node_paths = {SETTINGS["node_name"]: master.paths,
+                         NODE2_NAME: paths2}
+    return master

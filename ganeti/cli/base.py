@@ -73,6 +73,60 @@ REASON_OPT = opt("--reason", default=None,
                  help="The reason for executing the command")
 FORCE_OPT = opt("-f", "--force", action="store_true", default=False,
                 help="Force the operation")
+IGNORE_CONSIST_OPT = opt("--ignore-consistency", dest="ignore_consistency",
+                         action="store_true", default=False,
+                         help="Ignore the consistency of the disks on the"
+                              " secondary")
+# Failover and migration (gnt-instance and gnt-node).
+NONLIVE_OPT = opt("--non-live", dest="live", action="store_false",
+                  default=True,
+                  help="Do a non-live migration (this usually means freeze"
+                       " the instance, save the state, transfer and only then"
+                       " resume running on the secondary node)")
+MIGRATION_MODE_OPT = opt("--migration-mode", dest="migration_mode",
+                         default=None, choices=["live", "non-live"],
+                         help="Override default migration mode (choose"
+                              " either live or non-live)")
+NORUNTIME_CHGS_OPT = opt("--no-runtime-changes", dest="allow_runtime_chgs",
+                         action="store_false", default=True,
+                         help="Don't allow runtime changes of instance"
+                              " properties (memory)")
+IGNORE_IPOLICY_OPT = opt("--ignore-ipolicy", action="store_true",
+                         default=False,
+                         help="Ignore instance policy violations")
+DST_NODE_OPT = opt("-n", "--target-node", dest="dst_node", default=None,
+                   help="Destination node")
+IALLOCATOR_OPT = opt("-I", "--iallocator", default=None,
+                     help="Select nodes for the instance automatically using"
+                          " the <NAME> iallocator plugin")
+MIGRATION_OPTS = [NONLIVE_OPT, MIGRATION_MODE_OPT, NORUNTIME_CHGS_OPT,
+                  IGNORE_IPOLICY_OPT, DST_NODE_OPT, IALLOCATOR_OPT]
+
+
+def migration_mode(opts):
+    """
+    :return: the migration ``mode`` the options ask for (None: the
+        hypervisor's default).
+    :raise OpPrereqError: if both ``--non-live`` and ``--migration-mode``
+        are given.
+    """
+    if not opts.live and opts.migration_mode is not None:
+        raise errors.OpPrereqError("Only one of the --non-live and"
+                                   " --migration-mode options can be passed",
+                                   "wrong_input")
+    return "non-live" if not opts.live else opts.migration_mode
+
+
+def check_target_choice(opts):
+    """
+    :raise OpPrereqError: if both an allocator and a node are given.
+    """
+    if opts.iallocator and opts.dst_node:
+        raise errors.OpPrereqError("Specify either an iallocator (-I), or a"
+                                   " target node (-n) but not both",
+                                   "wrong_input")
+
+
 YES_DOIT_OPT = opt("--yes-do-it", "--ya-rly", dest="yes_do_it",
                    action="store_true", default=False,
                    help="Really execute the requested action")
@@ -370,6 +424,13 @@ class JobExecutor:
         for (ok, data), (index, name, _) in zip(results, self._queue):
             self._jobs.append((index, ok, data, name))
         self._queue = []
+
+    def add_job_id(self, name, ok, job_id):
+        """
+        Follow a job submitted elsewhere (by a job that hands back jobs,
+        e.g. node migrate); C{ok} and C{job_id} are its submission result.
+        """
+        self._jobs.append((len(self._jobs), ok, job_id, name))
 
     @staticmethod
     def _for(name):

@@ -188,6 +188,70 @@ def rename(opts, args):
     return 0
 
 
+def _ensure_instance_exists(name):
+    """
+    Check before asking the user anything, as Ganeti's tool does.
+
+    :raise OpPrereqError: (``noent``) if there is no such instance.
+    """
+    from ganeti import qlang
+    result = base.get_client().call("Query", "instance", ["name"],
+                                    qlang.make_filter([name],
+                                                      name_field="name"))
+    if not result["data"]:
+        raise errors.OpPrereqError("Instance '%s' does not exist" % name,
+                                   "noent")
+
+
+def failover(opts, args):
+    """``gnt-instance failover``: restart the instance on another node."""
+    name = args[0]
+    base.check_target_choice(opts)
+    if not opts.force:
+        _ensure_instance_exists(name)
+        if not base.ask_user("Failover will happen to image %s. This requires"
+                             " a shutdown of the instance. Continue?" % name):
+            return 1
+        if opts.ignore_consistency and not base.ask_user(
+                "To failover instance %s, the source node must be marked"
+                " offline first. Is this already the case?" % name):
+            return 1
+    base.submit_opcode({
+        "OP_ID": "OP_INSTANCE_FAILOVER", "instance_name": name,
+        "ignore_consistency": opts.ignore_consistency,
+        "shutdown_timeout": opts.shutdown_timeout,
+        "iallocator": opts.iallocator, "target_node": opts.dst_node,
+        "cleanup": opts.cleanup, "ignore_ipolicy": opts.ignore_ipolicy}, opts)
+    return 0
+
+
+def migrate(opts, args):
+    """``gnt-instance migrate``: move the running instance to another node."""
+    name = args[0]
+    base.check_target_choice(opts)
+    if not opts.force:
+        _ensure_instance_exists(name)
+        if opts.cleanup:
+            text = ("Instance %s will be recovered from a failed migration."
+                    " Note that the migration procedure (including cleanup)"
+                    % name)
+        else:
+            text = "Instance %s will be migrated. Note that migration" % name
+        if not base.ask_user(text + " might impact the instance if anything"
+                             " goes wrong (e.g. due to bugs in the"
+                             " hypervisor). Continue?"):
+            return 1
+    base.submit_opcode({
+        "OP_ID": "OP_INSTANCE_MIGRATE", "instance_name": name,
+        "mode": base.migration_mode(opts), "cleanup": opts.cleanup,
+        "iallocator": opts.iallocator, "target_node": opts.dst_node,
+        "allow_failover": opts.allow_failover,
+        "allow_runtime_changes": opts.allow_runtime_chgs,
+        "ignore_ipolicy": opts.ignore_ipolicy,
+        "ignore_hvversions": opts.ignore_hvversions}, opts)
+    return 0
+
+
 def _modifications(values, option):
     mods = []
     for text in values or []:
@@ -442,6 +506,10 @@ _NET_OPT = opt("--net", dest="nics", action="append", default=[],
                help="NIC parameters")
 _TAGS_SRC = opt("--from", dest="tags_source", default=None,
                 help="File with tag names")
+_CLEANUP = opt("--cleanup", action="store_true", default=False,
+               help="Instead of performing the migration/failover, try to"
+                    " recover from a failed cleanup. This is safe to run"
+                    " even if the instance is healthy")
 
 COMMANDS = {
     "add": Command(add_instance, Args(1, 1), base.JOB_OPTS + [
@@ -544,6 +612,24 @@ COMMANDS = {
         opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
             default=True, help="Don't wait for sync (DANGEROUS!)")],
         "<instance> <disk> <size>", "Grow an instance's disk"),
+    "failover": Command(failover, Args(1, 1), base.JOB_OPTS + [
+        base.FORCE_OPT, base.IGNORE_CONSIST_OPT, _SHUTDOWN_TIMEOUT, _CLEANUP,
+        base.IGNORE_IPOLICY_OPT, base.DST_NODE_OPT, base.IALLOCATOR_OPT],
+        "[-f] [--ignore-consistency] [--shutdown-timeout=N] [-n node | -I"
+        " alloc] <instance>", "Stops the instance, changes its primary node"
+        " and (if it was originally running) starts it on the new node (the"
+        " secondary for mirrored instances or any node for shared storage)."),
+    "migrate": Command(migrate, Args(1, 1), base.JOB_OPTS + base.MIGRATION_OPTS + [
+        base.FORCE_OPT, _CLEANUP,
+        opt("--allow-failover", action="store_true", default=False,
+            help="If migration is not possible fallback to failover"),
+        opt("--ignore-hvversions", action="store_true", default=False,
+            help="Ignore incompatible hypervisor versions between source"
+                 " and target")],
+        "[-f] [--allow-failover] [--non-live] [--migration-mode=live|non-live]"
+        " [-n node | -I alloc] [--cleanup] <instance>",
+        "Migrate instance to its secondary node (only for mirrored"
+        " instances)"),
     "console": Command(console, Args(1, 1), [
         opt("--show-cmd", dest="show_command", action="store_true",
             default=False, help="Show command instead of executing it")],

@@ -68,6 +68,173 @@ def list_volumes(opts, args):
     return 0
 
 
+def _storage_type(text):
+    """
+    :return: C{text}, a storage type, checked before any job is sent.
+    :raise OpPrereqError: for an unknown type, as Ganeti's tool does.
+    """
+    from ganeti.storage.interfaces import STORAGE_TYPES
+    if text not in STORAGE_TYPES:
+        raise errors.OpPrereqError("Unknown storage type: %s" % text,
+                                   "wrong_input")
+    return text
+
+
+def modify_storage(opts, args):
+    """``gnt-node modify-storage``: e.g. a PV's allocatable flag."""
+    node_name, storage_type, name = args
+    op = {"OP_ID": "OP_NODE_MODIFY_STORAGE", "node_name": node_name,
+          "storage_type": _storage_type(storage_type), "name": name,
+          "changes": {}}
+    if opts.allocatable is not None:
+        op["changes"]["allocatable"] = base.parse_bool(opts.allocatable,
+                                                       "--allocatable")
+    if not op["changes"]:
+        base.to_stderr("No changes to perform, exiting.")
+        return 0
+    base.submit_opcode(op, opts)
+    return 0
+
+
+def repair_storage(opts, args):
+    """``gnt-node repair-storage``: e.g. drop a VG's missing PVs."""
+    node_name, storage_type, name = args
+    base.submit_opcode({"OP_ID": "OP_REPAIR_NODE_STORAGE",
+                        "node_name": node_name,
+                        "storage_type": _storage_type(storage_type),
+                        "name": name,
+                        "ignore_consistency": opts.ignore_consistency}, opts)
+    return 0
+
+
+def _node_instances(name, fields):
+    """
+    :param fields: instance list fields, e.g. ``["pinst_list"]``.
+    :return: the node's name and the union of those lists, nice-sorted.
+    :raise OpPrereqError: (``noent``) for an unknown node.
+    """
+    from ganeti import qlang
+    from ganeti.query import nice_sort
+    result = base.get_client().call("Query", "node", ["name"] + fields,
+                                    qlang.make_filter([name],
+                                                      name_field="name"))
+    if not result["data"]:
+        raise errors.OpPrereqError("Node '%s' is unknown" % name, "noent")
+    row = [cell[1] for cell in result["data"][0]]
+    return row[0], nice_sort(set(n for names in row[1:] for n in names or []))
+
+
+def _follow_jobs(result, opts):
+    """
+    Wait for the jobs a node job handed back, printing their progress.
+
+    :return: how many of them failed (or could not be submitted).
+    """
+    jobs = base.JobExecutor(opts=opts)
+    for ok, job_id in result["jobs"]:
+        jobs.add_job_id(None, ok, job_id)
+    if not result["jobs"]:
+        return 0
+    return len([ok for ok, _ in jobs.get_results() if not ok])
+
+
+def migrate_node(opts, args):
+    """``gnt-node migrate``: migrate all primary instances of a node."""
+    node, instances = _node_instances(args[0], ["pinst_list"])
+    if not instances:
+        base.to_stdout("No primary instances on node %s, exiting." % node)
+        return 0
+    if not (opts.force or base.ask_user("Migrate instance(s) %s?"
+                                        % ", ".join(instances))):
+        return base.EXIT_CONFIRMATION
+    result = base.submit_opcode({
+        "OP_ID": "OP_NODE_MIGRATE", "node_name": node,
+        "mode": base.migration_mode(opts), "iallocator": opts.iallocator,
+        "target_node": opts.dst_node,
+        "allow_runtime_changes": opts.allow_runtime_chgs,
+        "ignore_ipolicy": opts.ignore_ipolicy}, opts)
+    if result is None:
+        return 0
+    failed = _follow_jobs(result, opts)
+    if failed:
+        base.to_stdout("There were %s errors during the node migration."
+                       % failed)
+        return 1
+    base.to_stdout("All instances migrated successfully.")
+    return 0
+
+
+def failover_node(opts, args):
+    """``gnt-node failover``: fail over all primary instances of a node."""
+    node, instances = _node_instances(args[0], ["pinst_list"])
+    if not instances:
+        base.to_stderr("No primary instances on node %s, exiting." % node)
+        return 0
+    if not opts.force and not base.ask_user(
+            "Fail over instance(s) %s?"
+            % ",".join("'%s'" % name for name in instances)):
+        return 2
+    jobs = base.JobExecutor(opts=opts)
+    for name in instances:
+        jobs.queue_job(name, {"OP_ID": "OP_INSTANCE_FAILOVER",
+                              "instance_name": name,
+                              "ignore_consistency": opts.ignore_consistency,
+                              "iallocator": opts.iallocator,
+                              "target_node": opts.dst_node})
+    results = jobs.get_results()
+    failed = len([ok for ok, _ in results if not ok])
+    if failed:
+        base.to_stdout("There were errors during the failover:\n%d error(s)"
+                       " out of %d instance(s)." % (failed, len(results)))
+    else:
+        base.to_stdout("All %d instance(s) failed over successfully."
+                       % len(results))
+    # Ganeti's tool exits 0 either way; the errors are printed.
+    return 0
+
+
+def evacuate_node(opts, args):
+    """
+    ``gnt-node evacuate``: move a node's instances away.
+
+    Unlike Ganeti, ``-n`` does not limit the evacuation to secondary
+    instances: without allocators it is where primaries go too.
+    """
+    if opts.primary_only and opts.secondary_only:
+        raise errors.OpPrereqError("Only one of the --primary-only and"
+                                   " --secondary-only options can be passed",
+                                   "wrong_input")
+    base.check_target_choice(opts)
+    from ganeti.opcodes import NODE_EVAC_ALL, NODE_EVAC_PRI, NODE_EVAC_SEC
+    mode = (NODE_EVAC_PRI if opts.primary_only else
+            NODE_EVAC_SEC if opts.secondary_only else NODE_EVAC_ALL)
+    fields = [field for field, skip in (("pinst_list", opts.secondary_only),
+                                        ("sinst_list", opts.primary_only))
+              if not skip]
+    node, instances = _node_instances(args[0], fields)
+    if not instances:
+        base.to_stderr("No instances to evacuate on node(s) %s, exiting."
+                       % node)
+        return 0
+    if not (opts.force or base.ask_user(
+            "Relocate instance(s) %s from node(s) %s?"
+            % (", ".join(instances), node))):
+        return base.EXIT_CONFIRMATION
+    result = base.submit_opcode({
+        "OP_ID": "OP_NODE_EVACUATE", "node_name": node, "mode": mode,
+        "remote_node": opts.dst_node, "iallocator": opts.iallocator,
+        "early_release": opts.early_release,
+        "ignore_soft_errors": opts.ignore_soft_errors}, opts)
+    if result is None:
+        return 0
+    failed = _follow_jobs(result, opts)
+    if failed:
+        base.to_stdout("There were %s errors during the evacuation." % failed)
+        return 1
+    base.to_stdout("All instances evacuated successfully.")
+    return 0
+
+
 def _ssh(host, command, stdin=None, timeout=60):
     """Run C{command} (a shell string) as root on C{host}; blocking (a tool)."""
     import subprocess
@@ -250,9 +417,47 @@ COMMANDS = {
         opt("-t", "--storage-type", dest="storage_type", default=None,
             help="Storage type (lvm-pv, lvm-vg, file, sharedfile)")],
         "[<node_name>...]", "List physical volumes on node(s)."),
+    "migrate": Command(migrate_node, Args(1, 1), base.JOB_OPTS
+                       + base.MIGRATION_OPTS + [base.FORCE_OPT],
+                       "[-f] [--non-live] [--migration-mode=live|non-live]"
+                       " [-n node] <node>",
+                       "Migrate all the primary instance on a node away from"
+                       " it (only for instances of type drbd or shared"
+                       " storage)"),
+    "failover": Command(failover_node, Args(1, 1), [
+        base.FORCE_OPT, base.IGNORE_CONSIST_OPT, base.DST_NODE_OPT,
+        base.IALLOCATOR_OPT, base.PRIORITY_OPT, base.REASON_OPT],
+        "[-f] [--ignore-consistency] [-n node] <node>",
+        "Stops the primary instances on a node and starts them on their"
+        " secondary node (only for instances with drbd disk template) or"
+        " on the given node (shared storage)"),
+    "evacuate": Command(evacuate_node, Args(1, 1), base.JOB_OPTS + [
+        base.FORCE_OPT, base.IALLOCATOR_OPT,
+        opt("-n", "--new-secondary", dest="dst_node", default=None,
+            help="Node to move the instances to"),
+        opt("--early-release", action="store_true", default=False,
+            help="Release the locks on the secondary node(s) early"),
+        opt("--ignore-soft-errors", action="store_true", default=False,
+            help="Tell htools to ignore 'soft' errors"),
+        opt("-p", "--primary-only", action="store_true", default=False,
+            help="Evacuate primary instances only"),
+        opt("-s", "--secondary-only", action="store_true", default=False,
+            help="Evacuate secondary instances only")],
+        "[-f] {-I <iallocator> | -n <dst>} [-p | -s] [options...] <node>",
+        "Relocate the primary and/or secondary instances from a node"),
     "volumes": Command(list_volumes, Args(0, None), [
         base.NOHDR_OPT, base.SEP_OPT, base.UNITS_OPT, base.FIELDS_OPT],
         "[<node_name>...]", "List logical volumes on node(s)"),
+    "modify-storage": Command(modify_storage, Args(3, 3), [
+        opt("--allocatable", default=None,
+            help="Set the allocatable flag on a volume (%s)" % _YES_NO),
+        base.DRY_RUN_OPT] + base.JOB_OPTS,
+        "<node_name> <storage_type> <name>",
+        "Modify storage volume on a node"),
+    "repair-storage": Command(repair_storage, Args(3, 3), [
+        base.IGNORE_CONSIST_OPT, base.DRY_RUN_OPT] + base.JOB_OPTS,
+        "<node_name> <storage_type> <name>",
+        "Repairs a storage volume on a node"),
 }
 
 ALIASES = {"show": "info"}

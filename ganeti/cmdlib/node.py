@@ -12,12 +12,15 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import get_node
+from ganeti.cmdlib.common import call_node, get_node
+from ganeti.jobs import locks
 from ganeti.objects import Node
 from ganeti.master.query_node import (
     OS_FIELDS, _OsContext, default_storage_type, diagnose_os)
+from ganeti.storage.interfaces import (
+    MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY,
+    STORAGE_FIELDS, STORAGE_TYPE_TEMPLATES, VALID_STORAGE_OPERATIONS)
 
-STORAGE_FIELDS = ("node", "type", "name", "size", "used", "free", "allocatable")
 VOLUME_FIELDS = ("node", "phys", "vg", "name", "size", "instance")
 
 
@@ -57,19 +60,46 @@ class _FieldsLU(LogicalUnit):
                                        % ", ".join(unknown), "wrong_input")
 
 
+def check_storage_type_enabled(cluster, storage_type):
+    """
+    Ganeti acts only on storage units of a kind the cluster uses, so a
+    typo'd or unused storage type fails before any node is asked.
+
+    :raise OpPrereqError: for an unknown storage type, or one none of whose
+        disk templates is enabled.
+    """
+    if storage_type not in STORAGE_TYPE_TEMPLATES:
+        raise errors.OpPrereqError("Unknown storage type: %s" % storage_type,
+                                   "wrong_input")
+    enabled = cluster.enabled_disk_templates
+    if not set(STORAGE_TYPE_TEMPLATES[storage_type]) & set(enabled):
+        raise errors.OpPrereqError(
+            "No disk template of storage type '%s' is enabled in this"
+            " cluster. Enabled disk templates are: %s"
+            % (storage_type, ",".join(enabled)), "wrong_state")
+
+
 class LUNodeQueryStorage(_FieldsLU):
-    """``gnt-node list-storage``."""
+    """``gnt-node list-storage`` (and the RAPI's ``/2/nodes/<n>/storage``)."""
 
     FIELDS = STORAGE_FIELDS
 
-    @inlineCallbacks
-    def execute(self):
-        storage_type = self.op["storage_type"] or default_storage_type(
-            self.cfg.cluster)
+    def check_prereq(self):
+        super().check_prereq()
+        storage_type = self.op["storage_type"]
+        if storage_type:
+            check_storage_type_enabled(self.cfg.cluster, storage_type)
+        else:
+            storage_type = default_storage_type(self.cfg.cluster)
         if storage_type is None:
             raise errors.OpPrereqError("No storage type could be derived from"
                                        " the enabled disk templates", "wrong_input")
-        nodes = _nodes(self.cfg, self.op["nodes"])
+        self.storage_type = storage_type
+        self.nodes = _nodes(self.cfg, self.op["nodes"])
+
+    @inlineCallbacks
+    def execute(self):
+        storage_type, nodes = self.storage_type, self.nodes
         results = yield self.ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
                                           "storage_list", storage_type,
                                           self.op["name"])
@@ -116,6 +146,115 @@ class LUNodeQueryvols(_FieldsLU):
                                                   volume["name"]), "-")}
                 rows.append([values[f] for f in self.op["output_fields"]])
         returnValue(rows)
+
+
+class _StorageUnitLU(LogicalUnit):
+    """
+    Acts on one storage unit of one node, which stays locked meanwhile so
+    that two LVM changes on it never race.
+
+    :cvar VERB: what the LU does to the unit, for its failure message.
+    :cvar METHOD: the node RPC method; called with the storage type, the
+        unit's name and L{node_argument}.
+    """
+
+    VERB = None
+    METHOD = None
+
+    def needed_locks(self):
+        result = super().needed_locks()
+        result.append((locks.LEVEL_NODE, [self.op["node_name"]], False))
+        return result
+
+    def check_arguments(self):
+        """
+        :raise OpPrereqError: for what this LU can never do with the
+            opcode's storage type.
+        """
+        raise NotImplementedError
+
+    def node_argument(self):
+        """:return: the last argument of L{METHOD}."""
+        raise NotImplementedError
+
+    def check_prereq(self):
+        op = self.op
+        self.node = get_node(self.cfg, op["node_name"])
+        self.check_arguments()
+        if not op["name"]:
+            raise errors.OpPrereqError("No storage unit name given",
+                                       "wrong_input")
+        check_storage_type_enabled(self.cfg.cluster, op["storage_type"])
+
+    def execute(self):
+        op = self.op
+        d = call_node(self.ctx, self.node, self.METHOD, op["storage_type"],
+                      op["name"], self.node_argument(),
+                      what="Failed to %s storage unit '%s'"
+                      % (self.VERB, op["name"]))
+        return d.addCallback(lambda _: None)
+
+
+class LUNodeModifyStorage(_StorageUnitLU):
+    """
+    ``gnt-node modify-storage``: only an LVM physical volume's
+    C{allocatable} flag can change (taking a failing disk out of
+    allocation before evacuating it).
+    """
+
+    VERB = "modify"
+    METHOD = "storage_modify"
+
+    def check_arguments(self):
+        storage_type, changes = self.op["storage_type"], self.op["changes"]
+        modifiable = MODIFIABLE_STORAGE_FIELDS.get(storage_type)
+        if modifiable is None:
+            raise errors.OpPrereqError("Storage units of type '%s' can not be"
+                                       " modified" % storage_type, "wrong_input")
+        unknown = sorted(set(changes) - modifiable)
+        if unknown:
+            raise errors.OpPrereqError(
+                "The following fields can not be modified for storage units"
+                " of type '%s': %r" % (storage_type, unknown), "wrong_input")
+        if not changes:
+            raise errors.OpPrereqError("No changes to perform", "wrong_input")
+        if not isinstance(changes.get(SF_ALLOCATABLE, False), bool):
+            raise errors.OpPrereqError(
+                "The '%s' change must be true or false, not %r"
+                % (SF_ALLOCATABLE, changes[SF_ALLOCATABLE]), "wrong_input")
+
+    def node_argument(self):
+        return self.op["changes"]
+
+
+class LURepairNodeStorage(_StorageUnitLU):
+    """
+    ``gnt-node repair-storage``: only an LVM volume group can be repaired,
+    by dropping its missing physical volumes.
+
+    Ganeti first checks that no instance with active disks here has faulty
+    mirrors on its other nodes (C{ignore_consistency} turns that into a
+    warning).  Every disk template supported here keeps an instance's disks
+    on one node, so there is no mirror to check.
+    """
+
+    VERB = "repair"
+    METHOD = "storage_execute"
+
+    def check_arguments(self):
+        storage_type = self.op["storage_type"]
+        if SO_FIX_CONSISTENCY not in VALID_STORAGE_OPERATIONS.get(storage_type,
+                                                                  ()):
+            raise errors.OpPrereqError("Storage units of type '%s' can not be"
+                                       " repaired" % storage_type, "wrong_input")
+
+    def node_argument(self):
+        return SO_FIX_CONSISTENCY
+
+    def execute(self):
+        self.feedback("Repairing storage unit '%s' on %s ..."
+                      % (self.op["name"], self.node.name))
+        return super().execute()
 
 
 def _set_node(writer, node_uuid, **changes):
@@ -314,3 +453,84 @@ class LUNodeSetParams(LogicalUnit):
                     _set_node(self.ctx.config, other.uuid, master_candidate=True)
                     cfg = self.cfg
         return [[key, value] for key, value in sorted(self.changes.items())]
+
+
+def _primary_instances(cfg, node):
+    """:return: the instances whose primary node is C{node}, by name."""
+    return sorted((i for i in cfg.instances.values()
+                   if i.primary_node == node.uuid), key=lambda i: i.name)
+
+
+class _InstanceJobsLU(LogicalUnit):
+    """
+    Moves a node's instances by handing back one instance job each (the
+    job runner submits them), as Ganeti's node migrate and evacuate do:
+    each instance then takes its own locks and fails on its own.
+    """
+
+    def needed_locks(self):
+        result = super().needed_locks()
+        result.append((locks.LEVEL_NODE, [self.op["node_name"]], True))
+        return result
+
+    def check_target(self, name):
+        """
+        :return: the node instances go to.
+        :raise OpPrereqError: if none is given (there is no allocator to
+            choose one) or it is the node being emptied.
+        """
+        from ganeti.cmdlib.instance import NO_TARGET_MESSAGE, check_no_iallocator
+        check_no_iallocator(self.op)
+        if not name:
+            raise errors.OpPrereqError(NO_TARGET_MESSAGE, "wrong_input")
+        target = get_node(self.cfg, name)
+        if target.uuid == self.node.uuid:
+            raise errors.OpPrereqError("Can not use evacuated node as a new"
+                                       " secondary node", "wrong_input")
+        return target
+
+    def migrate_jobs(self, **params):
+        """:return: the result handing back one migrate job per instance."""
+        return {"jobs": [[dict({"OP_ID": "OP_INSTANCE_MIGRATE",
+                                "instance_name": instance.name}, **params)]
+                         for instance in self.instances]}
+
+
+class LUNodeMigrate(_InstanceJobsLU):
+    """``gnt-node migrate``: migrate every primary instance of a node."""
+
+    def check_prereq(self):
+        self.node = get_node(self.cfg, self.op["node_name"])
+        self.instances = _primary_instances(self.cfg, self.node)
+        if self.instances:
+            self.check_target(self.op["target_node"])
+
+    def execute(self):
+        op = self.op
+        return self.migrate_jobs(
+            mode=op["mode"], live=op["live"], target_node=op["target_node"],
+            allow_runtime_changes=op["allow_runtime_changes"],
+            ignore_ipolicy=op["ignore_ipolicy"])
+
+
+class LUNodeEvacuate(_InstanceJobsLU):
+    """
+    ``gnt-node evacuate``: move a node's instances to C{remote_node}.
+
+    Primary instances are migrated there, failed over when not running
+    (Ganeti's allocator plans the same); this project's disk templates
+    have no secondary nodes, so ``secondary-only`` finds nothing to move.
+    Without an allocator Ganeti moves only secondaries to a given node;
+    here the given node receives the primaries too.
+    """
+
+    def check_prereq(self):
+        from ganeti.opcodes import NODE_EVAC_SEC
+        self.node = get_node(self.cfg, self.op["node_name"])
+        self.target = self.check_target(self.op["remote_node"])
+        self.instances = [] if self.op["mode"] == NODE_EVAC_SEC else \
+            _primary_instances(self.cfg, self.node)
+
+    def execute(self):
+        return self.migrate_jobs(target_node=self.target.name,
+                                 allow_failover=True)

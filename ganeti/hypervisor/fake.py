@@ -227,6 +227,76 @@ class FakeHypervisor:
         return "The required directory '%s' does not exist" % (
             self.state_dir,)
 
+    # -- migration: the state file moves from one node's directory to the
+    # other's, as in Ganeti's fake hypervisor.
+
+    def _running(self, name):
+        """
+        :return: the instance info of a running instance.
+        :raise HypervisorError: if it is not running.
+        """
+        info = self._read(name)
+        if info is None:
+            raise HypervisorError("Instance %s is not running" % (name,))
+        return info
+
+    @_deferred
+    def migration_info(self, name):
+        """
+        :return: (via a Deferred) the instance's state file, which the
+            target writes once the migration succeeded.
+        """
+        info = self._running(name)
+        return "0\n%d\n%d\n" % (info["memory"], info["vcpus"])
+
+    @_deferred
+    def accept_instance(self, instance, info, block_devices, target_address):
+        """
+        Nothing to prepare, but the instance must not run here already.
+        """
+        name = instance["name"]
+        if self._read(name) is not None:
+            raise HypervisorError("Can't accept instance %s, already running"
+                                  % (name,))
+
+    @_deferred
+    def migrate_instance(self, instance, target_address, live):
+        """
+        Nothing moves until the finalization; the instance must run here.
+        """
+        self._running(instance["name"])
+        _log.info("fake instance {name} migrating to {target}",
+                  name=instance["name"], target=target_address)
+
+    @_deferred
+    def finalize_migration_target(self, instance, info, success):
+        """
+        Write the state file from the source's on success, else make sure
+        there is none.
+        """
+        name = instance["name"]
+        if not success:
+            remove_file(self._file(name))
+            return
+        try:
+            _, memory, vcpus = info.splitlines()[:3]
+            self._mark_up(name, int(memory), int(vcpus))
+        except ValueError:
+            raise HypervisorError("Invalid migration info for instance %s: %r"
+                                  % (name, info))
+        except OSError as e:
+            raise HypervisorError("Failed to finalize migration of %s: %s"
+                                  % (name, e))
+
+    @_deferred
+    def finalize_migration_source(self, name, success):
+        """
+        Remove the state file on success; a failed migration left the
+        instance running here, untouched.
+        """
+        if success:
+            remove_file(self._file(name))
+
     def check_parameters(self, hvparams):
         """
         Only ``migration_mode`` exists; it must be ``live`` or ``non-live``.

@@ -174,6 +174,69 @@ class IHypervisor(Interface):
         :raise HypervisorError: naming the problem.
         """
 
+    # Migration, in Ganeti's steps: the master asks the source for
+    # L{migration_info}, has the target L{accept_instance}, the source
+    # L{migrate_instance}, then finalizes both sides (the source first, as
+    # Ganeti does), or both with C{success=False} to abort.
+
+    def migration_info(name):
+        """
+        Describe a running instance for the node that will accept it.
+
+        :return: a Deferred firing with an opaque string for
+            L{accept_instance} (what the instance really runs with), or
+            failing with L{HypervisorError} if it is not running.
+        """
+
+    def accept_instance(instance, info, block_devices, target_address):
+        """
+        Prepare this node to receive a migrating instance.
+
+        :param instance: the instance dict.
+        :param info: what L{migration_info} said on the source node.
+        :param block_devices: the disks as assembled on this node.
+        :param target_address: this node's address the source sends to.
+        :return: a Deferred firing with C{None} once the instance can be
+            received, or failing with L{HypervisorError} (for instance if
+            it already runs here); a failure leaves nothing behind.
+        """
+
+    def migrate_instance(instance, target_address, live):
+        """
+        Send a running instance to a node that accepted it.
+
+        :param instance: the instance dict.
+        :param target_address: the address given to L{accept_instance}.
+        :param live: keep the guest running while its memory is copied;
+            otherwise it is paused first.
+        :return: a Deferred firing with C{None} once the transfer is
+            complete, or failing with L{HypervisorError}; after a failure
+            the instance still exists here (see
+            L{finalize_migration_source}).
+        """
+
+    def finalize_migration_target(instance, info, success):
+        """
+        Finish a migration on the receiving node.
+
+        :param success: whether the transfer succeeded: if so the instance
+            must end up running here; if not, what L{accept_instance}
+            prepared is removed.
+        :return: a Deferred firing with C{None}, or failing with
+            L{HypervisorError} if the instance cannot be made to run.
+        """
+
+    def finalize_migration_source(name, success):
+        """
+        Finish a migration on the sending node.
+
+        :param success: whether the transfer succeeded: if so the old
+            instance is stopped and its runtime files go; if not, it is
+            kept (and resumed if the migration paused it).
+        :return: a Deferred firing with C{None}, or failing with
+            L{HypervisorError}.
+        """
+
 
 def check_instance_name(name):
     """

@@ -50,6 +50,7 @@ from twisted.internet.defer import (
     succeed,
 )
 from twisted.internet.interfaces import IReactorFDSet, IReadDescriptor
+from twisted.internet.task import deferLater
 from twisted.logger import Logger
 from zope.interface import implementer
 
@@ -130,6 +131,13 @@ KILL_TIMEOUT = 30.0
 QMP_TIMEOUT = 10.0
 #: How often to look at a process whose exit cannot be watched.
 _POLL_INTERVAL = 0.05
+#: How often to ask qemu how a migration is going (QMP has no event for
+#: every state, and asking is cheap).
+MIGRATION_POLL_INTERVAL = 0.25
+#: Migration states that end a transfer badly (QMP ``query-migrate``).
+_MIGRATION_FAILED = ("failed", "cancelled")
+#: Run states in which a received guest is waiting to be resumed.
+_RESUMABLE = ("paused", "postmigrate")
 
 # ioctl numbers of /dev/kvm (linux/kvm.h): _IO(0xAE, 0) and _IO(0xAE, 1).
 _KVM_GET_API_VERSION = 0xAE00
@@ -632,6 +640,17 @@ def _option(argv, flag):
     return None
 
 
+def _migration_uri(instance, address):
+    """
+    :return: the ``tcp:`` URI qemu migrates an instance through: the
+        target's address and the ``migration_port`` parameter.
+    """
+    port = fill_hvparams(instance.get("hvparams"))["migration_port"]
+    if ":" in address:
+        address = "[%s]" % address
+    return "tcp:%s:%d" % (address, port)
+
+
 def _proc_cmdline(pid):
     """
     :return: the argument list of process C{pid} (empty for a zombie), or
@@ -1031,8 +1050,21 @@ class KvmHypervisor:
         return self._lock(instance["name"]).run(
             self._start, instance, block_devices, startup_paused)
 
-    @inlineCallbacks
     def _start(self, instance, block_devices, startup_paused):
+        hvp = fill_hvparams(instance.get("hvparams"))
+        return self._launch(instance, block_devices, self.accelerator(hvp),
+                            startup_paused)
+
+    @inlineCallbacks
+    def _launch(self, instance, block_devices, accel, startup_paused,
+                incoming=None):
+        """
+        Start qemu for an instance: taps, runtime files, the process.
+
+        :param accel: the accelerator (``"kvm"`` or ``"tcg"``).
+        :param incoming: a ``-incoming`` URI: qemu then waits for the
+            instance's state from a migration source instead of booting.
+        """
         name = instance["name"]
         if "," in name:
             # qemu would read what follows a comma in -name as options.
@@ -1068,8 +1100,9 @@ class KvmHypervisor:
                 raise HypervisorError("Failed to read VNC password file %s:"
                                       " %s" % (hvp["vnc_password_file"], e))
         argv = kvm_command(instance, block_devices, self.layout, taps,
-                           self.accelerator(hvp), startup_paused,
-                           vnc_address)
+                           accel, startup_paused, vnc_address)
+        if incoming is not None:
+            argv += ["-incoming", incoming]
         runtime = {
             "name": name, "uuid": instance.get("uuid"), "argv": argv,
             "hvparams": hvp, "beparams": instance.get("beparams", {}),
@@ -1109,7 +1142,7 @@ class KvmHypervisor:
                                  "password": vnc_password})
         except Exception as e:
             error = e
-            yield self._abort_start(name, created)
+            yield self._kill_and_clean(name, created)
             if isinstance(error, CommandError):
                 error = HypervisorError("Failed to start instance %s: %s"
                                         % (name, error))
@@ -1120,9 +1153,11 @@ class KvmHypervisor:
                   accel=_option(argv, "-accel"))
 
     @inlineCallbacks
-    def _abort_start(self, name, taps):
+    def _kill_and_clean(self, name, taps=()):
         """
-        Undo a failed start: kill a qemu that did come up, remove files.
+        Kill the instance's qemu if there is one and remove its files: to
+        undo a failed start, or to end a qemu whose guest state has moved
+        (or will not arrive) elsewhere.
         """
         pid = self._alive_pid(name)
         if pid is not None:
@@ -1232,6 +1267,182 @@ class KvmHypervisor:
             raise HypervisorError("Cannot clean up running instance %s"
                                   % (name,))
         yield self._remove_leftovers(name)
+
+    # -- migration -----------------------------------------------------------
+
+    def migration_info(self, name):
+        """
+        :return: (via a Deferred) the saved runtime (JSON text) of a
+            running instance: the target builds the same virtual machine
+            from it, whatever the configuration says by now.
+        """
+        try:
+            check_instance_name(name)
+            if self._alive_pid(name) is None:
+                raise HypervisorError("Instance %s is not running" % (name,))
+            return succeed(read_file(self.layout.runtime_file(name))
+                           .decode("utf-8"))
+        except OSError as e:
+            return fail(HypervisorError("Cannot read the runtime of %s: %s"
+                                        % (name, e)))
+        except Exception:
+            return fail()
+
+    def accept_instance(self, instance, info, block_devices, target_address):
+        """
+        Start qemu with the source's virtual hardware, waiting for the
+        guest on ``tcp:<target_address>:<migration_port>``.
+        """
+        try:
+            check_instance_name(instance["name"])
+            runtime = json.loads(info)
+            spec = dict(instance, hvparams=runtime["hvparams"],
+                        beparams=runtime["beparams"],
+                        nics=[{k: v for k, v in nic.items() if k != "tap"}
+                              for nic in runtime["nics"]],
+                        network_port=runtime.get("network_port"))
+            accel = _option(runtime["argv"], "-accel") or \
+                self.accelerator(runtime["hvparams"])
+        except (ValueError, KeyError, TypeError) as e:
+            return fail(HypervisorError("Invalid migration info for %s: %s"
+                                        % (instance["name"], e)))
+        except Exception:
+            return fail()
+        return self._lock(instance["name"]).run(
+            self._launch, spec, block_devices, accel, False,
+            _migration_uri(instance, target_address))
+
+    def migrate_instance(self, instance, target_address, live):
+        """
+        Send the guest to the accepting qemu (QMP ``migrate``) with the
+        bandwidth and downtime limits of the parameters, and wait until
+        qemu says the transfer is complete.  A non-live migration pauses
+        the guest first.
+        """
+        try:
+            check_instance_name(instance["name"])
+        except Exception:
+            return fail()
+        return self._lock(instance["name"]).run(
+            self._migrate, instance, target_address, live)
+
+    @inlineCallbacks
+    def _migrate(self, instance, target_address, live):
+        name = instance["name"]
+        if self._alive_pid(name) is None:
+            raise HypervisorError("Instance %s is not running" % (name,))
+        hvp = fill_hvparams(instance.get("hvparams"))
+        try:
+            yield self._qmp(name, "migrate-set-parameters", {
+                "max-bandwidth": hvp["migration_bandwidth"] * 1024 * 1024,
+                "downtime-limit": hvp["migration_downtime"]})
+            capabilities = [c for c in hvp["migration_caps"].split(":") if c]
+            if capabilities:
+                yield self._qmp(name, "migrate-set-capabilities", {
+                    "capabilities": [{"capability": c, "state": True}
+                                     for c in capabilities]})
+            if not live:
+                yield self._qmp(name, "stop")
+            yield self._qmp(name, "migrate",
+                            {"uri": _migration_uri(instance, target_address)})
+            yield self._wait_for_migration(name)
+        except QmpError as e:
+            raise HypervisorError("Failed to migrate instance %s: %s"
+                                  % (name, e))
+        _log.info("kvm instance {name} sent to {target}", name=name,
+                  target=target_address)
+
+    @inlineCallbacks
+    def _wait_for_migration(self, name):
+        """
+        Poll QMP ``query-migrate`` until the transfer has ended.
+
+        :raise HypervisorError: if qemu reports it failed or was cancelled.
+        """
+        while True:
+            status = yield self._qmp(name, "query-migrate")
+            state = status.get("status")
+            if state == "completed":
+                return
+            if state in _MIGRATION_FAILED:
+                raise HypervisorError(
+                    "Migration of instance %s %s: %s"
+                    % (name, state, status.get("error-desc", "no details")))
+            yield deferLater(self._reactor, MIGRATION_POLL_INTERVAL,
+                             lambda: None)
+
+    def finalize_migration_target(self, instance, info, success):
+        """
+        On success, make sure the received guest runs (``cont`` if the
+        migration left it paused); otherwise kill the waiting qemu.
+        """
+        try:
+            check_instance_name(instance["name"])
+        except Exception:
+            return fail()
+        if not success:
+            return self._lock(instance["name"]).run(
+                self._kill_and_clean, instance["name"])
+        return self._lock(instance["name"]).run(self._resume_received,
+                                                instance["name"])
+
+    @inlineCallbacks
+    def _resume_received(self, name):
+        if self._alive_pid(name) is None:
+            raise HypervisorError("Instance %s is not running after its"
+                                  " migration" % (name,))
+        try:
+            state = yield self._settled_state(name)
+            if state in _RESUMABLE:
+                yield self._qmp(name, "cont")
+        except QmpError as e:
+            raise HypervisorError("Cannot resume migrated instance %s: %s"
+                                  % (name, e))
+
+    @inlineCallbacks
+    def _settled_state(self, name):
+        """
+        :return: (via a Deferred) the run state of a received guest once
+            qemu has loaded it (it says ``inmigrate`` until then).
+        :raise HypervisorError: if that takes longer than a start may.
+        """
+        deadline = self._reactor.seconds() + self._start_timeout
+        while True:
+            status = yield self._qmp(name, "query-status")
+            state = status.get("status")
+            if state != "inmigrate":
+                return state
+            if self._reactor.seconds() >= deadline:
+                raise HypervisorError("Instance %s did not arrive within %d"
+                                      " seconds" % (name, self._start_timeout))
+            yield deferLater(self._reactor, MIGRATION_POLL_INTERVAL,
+                             lambda: None)
+
+    def finalize_migration_source(self, name, success):
+        """
+        On success the old qemu (paused by qemu at the end of the
+        transfer) is killed and its files removed; otherwise the guest is
+        resumed if the migration had paused it.
+        """
+        try:
+            check_instance_name(name)
+        except Exception:
+            return fail()
+        if success:
+            return self._lock(name).run(self._kill_and_clean, name)
+        return self._lock(name).run(self._resume_kept, name)
+
+    @inlineCallbacks
+    def _resume_kept(self, name):
+        if self._alive_pid(name) is None:
+            raise HypervisorError("Instance %s is not running" % (name,))
+        try:
+            status = yield self._qmp(name, "query-status")
+            if status.get("status") in _RESUMABLE:
+                yield self._qmp(name, "cont")
+        except QmpError as e:
+            raise HypervisorError("Cannot resume instance %s: %s"
+                                  % (name, e))
 
     def list_instances(self):
         """

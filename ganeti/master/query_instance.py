@@ -108,6 +108,10 @@ def _nic_values(ctx, inst, key):
     for nic in inst.nics:
         if key in ("mode", "link", "vlan"):
             values.append(ctx.nicparams(nic).get(key))
+        elif key == "network_name":
+            # Networks are kept as Ganeti wrote them (plain dicts).
+            network = ctx.cfg.networks.get(nic.network) or {}
+            values.append(network.get("name"))
         elif key == "bridge":
             params = ctx.nicparams(nic)
             values.append(params["link"] if params["mode"] in
@@ -229,7 +233,9 @@ def _fields():
             ("bridge", "nic.bridges", "NIC_bridges", "List containing each"
              " network interface's bridge"),
             ("network", "nic.networks", "NIC_networks", "List containing each"
-             " interface's network")):
+             " interface's network"),
+            ("network_name", "nic.networks.names", "NIC_networks_names",
+             "List containing each interface's network name")):
         fields.append(f(name, title, QFT_OTHER, doc,
                         lambda c, i, key=key: _nic_values(c, i, key)))
     for index in range(MAX_NICS):

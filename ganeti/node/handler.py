@@ -107,6 +107,26 @@ class NodeHandler:
     def instance_console(self, instance):
         return self._hv(instance["hypervisor"]).get_console(instance)
 
+    # --- migration (the master drives the steps; see IHypervisor) ------------
+
+    def migration_info(self, name, hypervisor):
+        return self._hv(hypervisor).migration_info(name)
+
+    def accept_instance(self, instance, info, block_devices, target_address):
+        return self._hv(instance["hypervisor"]).accept_instance(
+            instance, info, block_devices, target_address)
+
+    def instance_migrate(self, instance, target_address, live):
+        return self._hv(instance["hypervisor"]).migrate_instance(
+            instance, target_address, live)
+
+    def instance_finalize_migration_dst(self, instance, info, success):
+        return self._hv(instance["hypervisor"]).finalize_migration_target(
+            instance, info, success)
+
+    def instance_finalize_migration_src(self, name, hypervisor, success):
+        return self._hv(hypervisor).finalize_migration_source(name, success)
+
     # --- OS definitions -------------------------------------------------------
 
     def _find_os(self, full_name):
@@ -326,6 +346,16 @@ class NodeHandler:
 
     def storage_list(self, storage_type, name):
         return self._node_storage().list_storage(storage_type, name)
+
+    def storage_modify(self, storage_type, name, changes):
+        """``gnt-node modify-storage``: e.g. a PV's allocatable flag."""
+        return self._node_storage().modify_storage(storage_type, name,
+                                                   changes)
+
+    def storage_execute(self, storage_type, name, operation):
+        """``gnt-node repair-storage``: e.g. ``vgreduce --removemissing``."""
+        return self._node_storage().execute_storage(storage_type, name,
+                                                    operation)
 
     def node_volumes(self):
         return self._node_storage().list_volumes()

@@ -458,6 +458,31 @@ def put_node_storage_repair(ctx):
                                     static)])
 
 
+def post_node_evacuate(ctx):
+    static = dict(_dry_run(ctx), node_name=ctx.items[0])
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_EVACUATE", ctx.body_dict(),
+                                    static)])
+
+
+def post_node_migrate(ctx):
+    """
+    The body form is current; without a body Ganeti still reads the
+    legacy ``live`` or ``mode`` query arguments.
+    """
+    static = dict(_dry_run(ctx), node_name=ctx.items[0])
+    body = ctx.body_dict()
+    if not body:
+        live, mode = ctx.query_value("live"), ctx.query_value("mode")
+        if live is not None and mode is not None:
+            raise HttpError(400, "Only one of 'live' and 'mode' should be"
+                            " used")
+        if live is not None:
+            body["mode"] = "live" if ctx.bool_arg("live") else "non-live"
+        elif mode is not None:
+            body["mode"] = mode
+    return submit(ctx, [fill_opcode(ctx, "OP_NODE_MIGRATE", body, static)])
+
+
 def get_instances(ctx):
     return _list_or_bulk(ctx, "instance", "instances", I_FIELDS,
                          _instance_fixup)
@@ -743,6 +768,20 @@ def post_instance_grow_disk(ctx):
                                     ctx.body_dict(), static)])
 
 
+def put_instance_migrate(ctx):
+    body = ctx.body_dict()
+    if "live" in body:
+        # Ganeti's RAPI takes the migration mode only as "mode".
+        raise HttpError(400, "Parameter 'live' is not supported, use"
+                        " 'mode' (live or non-live)")
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0])
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_MIGRATE", body,
+                                    static)])
+
+
+put_instance_failover = _instance_body_op("OP_INSTANCE_FAILOVER")
+
+
 def get_instance_console(ctx):
     """
     How to reach the console: a query, not a job, as in Ganeti; 503 while
@@ -876,6 +915,10 @@ ROUTES = [
     (r"/2/nodes/" + _ITEM + "/storage/repair",
      "R_2_nodes_name_storage_repair",
      {"PUT": (ACCESS_WRITE, put_node_storage_repair)}),
+    (r"/2/nodes/" + _ITEM + "/evacuate", "R_2_nodes_name_evacuate",
+     {"POST": (ACCESS_WRITE, post_node_evacuate)}),
+    (r"/2/nodes/" + _ITEM + "/migrate", "R_2_nodes_name_migrate",
+     {"POST": (ACCESS_WRITE, post_node_migrate)}),
     (r"/2/nodes/" + _ITEM + "/powercycle", "R_2_nodes_name_powercycle",
      {"POST": (ACCESS_WRITE, _not_backed("Node power-cycling"))}),
     (r"/2/instances", "R_2_instances",
@@ -896,6 +939,10 @@ ROUTES = [
     (r"/2/instances/" + _ITEM + "/export", "R_2_instances_name_export",
      {"PUT": (ACCESS_WRITE, _not_backed("Instance export")),
       "DELETE": (ACCESS_WRITE, _not_backed("Instance export"))}),
+    (r"/2/instances/" + _ITEM + "/migrate", "R_2_instances_name_migrate",
+     {"PUT": (ACCESS_WRITE, put_instance_migrate)}),
+    (r"/2/instances/" + _ITEM + "/failover", "R_2_instances_name_failover",
+     {"PUT": (ACCESS_WRITE, put_instance_failover)}),
     (r"/2/instances/" + _ITEM + "/startup", "R_2_instances_name_startup",
      {"PUT": (ACCESS_WRITE, put_instance_startup)}),
     (r"/2/instances/" + _ITEM + "/shutdown", "R_2_instances_name_shutdown",

@@ -1,10 +1,12 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-LVM logical volumes: the ``plain`` template, and LVM storage reporting.
+LVM logical volumes: the ``plain`` template, and LVM storage units (report,
+modify, repair).
 
 A disk's ``logical_id`` is ``[vg, lv]`` and its node path
 ``/dev/<vg>/<lv>``.  Everything goes through the LVM tools (``lvcreate``,
-``lvremove``, ``lvextend``, ``lvchange``, ``lvs``, ``vgs``, ``pvs``) run
+``lvremove``, ``lvextend``, ``lvchange``, ``lvs``, ``vgs``, ``pvs``, and
+``pvchange``/``vgreduce`` for modifying and repairing storage units) run
 with L{ganeti.process.run_command}, with the option set Ganeti uses so
 that the output is one ``|``-separated line per object, sizes in MiB
 without unit suffixes.
@@ -47,8 +49,9 @@ _SEP = "|"
 _REPORT_OPTIONS = ["--noheadings", "--nosuffix", "--units=m",
                    "--unbuffered", "--separator=" + _SEP]
 
-# lvm(8): allowed characters and reserved names, for VGs and LVs alike.
-_VALID_NAME = re.compile(r"^[a-zA-Z0-9+_.-]+$")
+# lvm(8): allowed characters (not starting with a hyphen) and reserved
+# names, for VGs and LVs alike.
+_VALID_NAME = re.compile(r"^[a-zA-Z0-9+_.][a-zA-Z0-9+_.-]*$")
 _RESERVED_NAMES = frozenset([".", "..", "snapshot", "pvmove"])
 _RESERVED_SUBSTRINGS = ("_mlog", "_mimage")
 
@@ -209,6 +212,104 @@ def list_volumes(reactor, timeout=LVM_TIMEOUT):
                                 "dev": dev.split("(")[0], "vg": vg})
         return volumes
     return Deferred.fromCoroutine(run())
+
+
+def _check_vg_name(vg):
+    """
+    :raise StorageError: unless LVM accepts C{vg} as a volume group name
+        (which also keeps it from being read as an option).
+    """
+    try:
+        return validate_name(vg)
+    except BlockDeviceError:
+        raise StorageError("Invalid volume group name %r" % (vg,))
+
+
+def _check_pv_name(pv):
+    """
+    :raise StorageError: unless C{pv} is a device path, the form ``pvs``
+        reports physical volumes in; anything else could be read as an
+        option by the LVM tools.
+    """
+    if not isinstance(pv, str) or not os.path.isabs(pv) or "\0" in pv:
+        raise StorageError("Invalid physical volume name %r" % (pv,))
+    return pv
+
+
+def set_pv_allocatable(reactor, pv, allocatable, timeout=LVM_TIMEOUT):
+    """
+    Allow or forbid new extents on a physical volume with ``pvchange
+    --allocatable y|n`` (``gnt-node modify-storage``): an operator takes a
+    failing disk out of allocation before evacuating it.
+
+    :return: a Deferred firing with C{None}; failing with L{StorageError}.
+    """
+    async def run():
+        if not isinstance(allocatable, bool):
+            raise StorageError("The allocatable flag must be true or false,"
+                               " not %r" % (allocatable,))
+        argv = ["pvchange", "--allocatable", "y" if allocatable else "n",
+                _check_pv_name(pv)]
+        result = await run_command(reactor, argv, timeout=timeout,
+                                   env=LVM_ENV)
+        if result.failed:
+            raise StorageError("Failed to modify physical volume %s: %s"
+                               % (pv, result.describe()))
+    return Deferred.fromCoroutine(run())
+
+
+#: What ``vgreduce --removemissing`` prints once the VG is consistent.
+_VG_CONSISTENT_MARKERS = ("Wrote out consistent volume group",
+                          "is already consistent")
+#: Its hint that it left volumes with extents on missing PVs alone.
+_VG_NEEDS_FORCE_MARKER = "--removemissing --force"
+
+
+def _vgreduce_done(output):
+    """:return: whether ``vgreduce`` left a consistent VG behind."""
+    return (any(marker in output for marker in _VG_CONSISTENT_MARKERS)
+            and _VG_NEEDS_FORCE_MARKER not in output)
+
+
+def repair_vg(reactor, vg, timeout=LVM_TIMEOUT):
+    """
+    Drop the missing physical volumes from a volume group (``gnt-node
+    repair-storage``), as Ganeti does.
+
+    ``vgreduce --removemissing`` runs first.  Its exit status is not
+    trusted (some LVM versions fail on a VG they did fix), its words are:
+    unless it reports a consistent VG, it runs again with ``--force``,
+    which also removes the logical volumes that had extents on the
+    missing PVs (their data is gone with the disk; mirrored disks are
+    rebuilt by ``replace-disks``).  The VG must then still be listed.
+
+    :return: a Deferred firing with C{None}; failing with L{StorageError}
+        carrying what ``vgreduce`` said.
+    """
+    async def run():
+        _check_vg_name(vg)
+        argv = ["vgreduce", "--removemissing", vg]
+        output = await _combined_output(reactor, argv, timeout)
+        if not _vgreduce_done(output):
+            output += "\n" + await _combined_output(
+                reactor, argv[:2] + ["--force", vg], timeout)
+        try:
+            found = await _report(reactor, "vgs", ["vg_name"], vg, timeout)
+        except StorageError:
+            found = []
+        if not found:
+            raise StorageError("Volume group '%s' still not found (vgreduce"
+                               " output: %r)" % (vg, output.strip()))
+    return Deferred.fromCoroutine(run())
+
+
+async def _combined_output(reactor, argv, timeout):
+    """
+    :return: what C{argv} printed, standard output then standard error,
+        whatever its exit status.
+    """
+    result = await run_command(reactor, argv, timeout=timeout, env=LVM_ENV)
+    return (result.stdout + result.stderr).decode("utf-8", "replace")
 
 
 def _describe_dm_failure(what, result):

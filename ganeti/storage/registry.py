@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_storage -*-
 """
 Which backend serves which disk template, how the master names new disks,
-and what a node reports about its storage units.
+and what a node reports about its storage units and may change in them.
 """
 
 import os
@@ -23,6 +23,9 @@ from ganeti.storage.filestorage import (
     run_blocking,
 )
 from ganeti.storage.interfaces import (
+    MODIFIABLE_STORAGE_FIELDS,
+    SF_ALLOCATABLE,
+    SO_FIX_CONSISTENCY,
     ST_FILE,
     ST_LVM_PV,
     ST_LVM_VG,
@@ -167,6 +170,13 @@ def logical_id_for(template, cluster, instance_name, disk_uuid, index,
     raise ProgrammerError("No logical_id for disk template %r" % (template,))
 
 
+#: (storage type, field) -> f(reactor, unit name, new value) -> Deferred.
+STORAGE_MODIFIERS = {(ST_LVM_PV, SF_ALLOCATABLE): lvm.set_pv_allocatable}
+
+#: (storage type, operation) -> f(reactor, unit name) -> Deferred.
+STORAGE_OPERATIONS = {(ST_LVM_VG, SO_FIX_CONSISTENCY): lvm.repair_vg}
+
+
 @implementer(INodeStorage)
 class NodeStorage:
     """
@@ -233,6 +243,41 @@ class NodeStorage:
                                " about path: %s - %s"
                                % (directory, e.strerror))
         return [unit]
+
+    def modify_storage(self, storage_type, name, changes):
+        """
+        Change a storage unit; see L{INodeStorage.modify_storage}.
+
+        Every field is checked before anything runs, so a request with one
+        bad field changes nothing.
+        """
+        if storage_type not in MODIFIABLE_STORAGE_FIELDS:
+            return fail(StorageError("Storage units of type '%s' can not be"
+                                     " modified" % (storage_type,)))
+        unknown = sorted(set(changes) - MODIFIABLE_STORAGE_FIELDS[storage_type])
+        if unknown:
+            return fail(StorageError(
+                "The following fields can not be modified for storage units"
+                " of type '%s': %r" % (storage_type, unknown)))
+        return Deferred.fromCoroutine(
+            self._modify(storage_type, name, changes))
+
+    async def _modify(self, storage_type, name, changes):
+        for field, value in sorted(changes.items()):
+            await STORAGE_MODIFIERS[storage_type, field](self._reactor, name,
+                                                         value)
+
+    def execute_storage(self, storage_type, name, operation):
+        """
+        Run an operation on a storage unit; see
+        L{INodeStorage.execute_storage}.
+        """
+        run = STORAGE_OPERATIONS.get((storage_type, operation))
+        if run is None:
+            return fail(StorageError("Operation '%s' is not supported on"
+                                     " storage units of type '%s'"
+                                     % (operation, storage_type)))
+        return run(self._reactor, name)
 
     def list_volumes(self):
         """

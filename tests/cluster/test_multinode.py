@@ -212,3 +212,49 @@ class FailoverTests(_BedMixin, SynchronousTestCase):
                       self.tool(self.node2, "gnt-cluster", "list-tags").stdout)
         self.assertEqual(self.tool(self.node3, "gnt-cluster", "getmaster")
                          .stdout.strip(), self.node2.name)
+
+
+class InstanceMoveTests(_BedMixin, SynchronousTestCase):
+    """Instances fail over and migrate between real nodes."""
+
+    def where(self):
+        """:return: ``[name, pnode, status]`` of the instance."""
+        return self.tool(self.node1, "gnt-instance", "list", "--no-headers",
+                         "-o", "name,pnode,status").stdout.split()
+
+    def fake_state(self, host):
+        """:return: whether C{host}'s fake hypervisor runs the instance."""
+        return os.path.exists(os.path.join(
+            host.root_paths["/var/run/ganeti"], "fake-hypervisor", "inst1"))
+
+    def test_failover_and_migrate(self):
+        """
+        A running diskless instance fails over to node2, migrates back to
+        node1, and gnt-node migrate moves it to node2 again, waiting for
+        the job it submitted; each time only the new node runs it.
+        """
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
+                  "--no-install", "--no-name-check", "--no-ip-check",
+                  "-n", self.node1.name, "inst1")
+        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        self.tool(self.node1, "gnt-instance", "failover", "-f",
+                  "-n", self.node2.name, "inst1")
+        self.assertEqual(self.where(), ["inst1", self.node2.name, "running"])
+        self.assertEqual((self.fake_state(self.node1),
+                          self.fake_state(self.node2)), (False, True))
+        out = self.tool(self.node1, "gnt-instance", "migrate", "-f",
+                        "-n", self.node1.name, "inst1").stdout
+        self.assertIn("* memory transfer complete", out)
+        self.assertEqual(self.where(), ["inst1", self.node1.name, "running"])
+        self.assertEqual((self.fake_state(self.node1),
+                          self.fake_state(self.node2)), (True, False))
+        out = self.tool(self.node1, "gnt-node", "migrate", "-f",
+                        "-n", self.node2.name, self.node1.name).stdout
+        self.assertIn("All instances migrated successfully.", out)
+        self.assertEqual(self.where(), ["inst1", self.node2.name, "running"])
+        refused = self.tool(self.node1, "gnt-instance", "migrate", "-f",
+                            "inst1", ok=False)
+        self.assertEqual(refused.returncode, 1)
+        self.assertIn("No iallocator or node given", refused.stderr)
