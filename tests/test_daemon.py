@@ -17,6 +17,7 @@ from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from ganeti import bootstrap, config as configmod, daemon
 from ganeti.paths import Paths
+from tests.util import SYSTEM_PYTHON_ENV
 
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 
@@ -652,10 +653,6 @@ class RapiTests(SynchronousTestCase):
         self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))
 
 
-#: The system Python must import Debian's "ganeti" package, not this
-#: project's (trial -j passes its sys.path on as PYTHONPATH).
-_SYSTEM_PYTHON_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-
 OFFICIAL_CLIENT = r"""
 import json, sys
 from ganeti.rapi import client
@@ -730,7 +727,7 @@ class OfficialRapiClientTests(RapiTests):
         probe = subprocess.run(["/usr/bin/python3", "-c",
                                 "import ganeti.rapi.client"],
                                capture_output=True, cwd="/",
-                               env=_SYSTEM_PYTHON_ENV)
+                               env=SYSTEM_PYTHON_ENV)
         if probe.returncode != 0:
             raise SkipTest("python3-ganeti-rapi is not installed"
                            " (tests/install-deps.sh installs it)")
@@ -745,7 +742,7 @@ class OfficialRapiClientTests(RapiTests):
         result = subprocess.run(["/usr/bin/python3", "-c", OFFICIAL_CLIENT,
                                  self.address, self.cluster.node],
                                 capture_output=True, text=True, cwd="/",
-                                env=_SYSTEM_PYTHON_ENV,
+                                env=SYSTEM_PYTHON_ENV,
                                 timeout=120)
         self.assertEqual(result.returncode, 0, result.stderr)
         out = json.loads(result.stdout)

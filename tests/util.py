@@ -21,6 +21,11 @@ SETTINGS = {
     "enabled_disk_templates": ["file", "diskless"], "no_etc_hosts": True,
 }
 
+#: The environment for running the system Python with Debian's "ganeti"
+#: packages (the official RAPI client): without this project's path,
+#: which trial -j passes on as PYTHONPATH.
+SYSTEM_PYTHON_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
 
 def make_paths(testcase):
     """:return: L{Paths} below a fresh temporary root with the cluster dirs."""

@@ -884,7 +884,7 @@ def _not_backed(what):
     fake success.
     """
     def refuse(ctx):
-        raise HttpError(501, "%s is not supported by this cluster yet" % what)
+        raise HttpError(501, "%s: not supported by this cluster yet" % what)
     return refuse
 
 

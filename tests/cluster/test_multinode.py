@@ -4,16 +4,55 @@ node setup over real ssh, node RPC over TLS between namespaces, driven
 only through the tools run on the hosts.
 """
 
+import json
 import os
 import signal
 import sys
 import time
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.cluster.bed import Bed, bed_available
+from tests.util import SYSTEM_PYTHON_ENV
 
 BIN = os.path.dirname(os.path.abspath(sys.executable))
+
+#: Run by the system Python with Debian's python3-ganeti-rapi on the
+#: master: each move, then where the instance is and its status.
+OFFICIAL_CLIENT_MOVES = r"""
+import json, sys
+from ganeti.rapi import client
+node1, node2 = sys.argv[1], sys.argv[2]
+c = client.GanetiRapiClient(node1, username="admin", password="secret")
+
+
+def wait(job):
+    if not c.WaitForJobCompletion(job, period=0.1, retries=600):
+        sys.exit("job %s: %s" % (job, c.GetJobStatus(job)))
+
+
+def where():
+    inst = c.GetInstance("inst1")
+    return [inst["pnode"], inst["status"]]
+
+
+def wait_spawned(job):
+    wait(job)
+    for ok, spawned in c.GetJobStatus(job)["opresult"][0]["jobs"]:
+        wait(spawned)
+
+
+out = {}
+wait(c.MigrateInstance("inst1", target_node=node2))
+out["migrated"] = where()
+wait(c.FailoverInstance("inst1", target_node=node1))
+out["failed_over"] = where()
+wait_spawned(c.MigrateNode(node1, target_node=node2))
+out["node_migrated"] = where()
+wait_spawned(c.EvacuateNode(node2, remote_node=node1, mode="primary-only"))
+out["evacuated"] = where()
+print(json.dumps(out))
+"""
 
 
 def _skip_reason():
@@ -258,3 +297,32 @@ class InstanceMoveTests(_BedMixin, SynchronousTestCase):
                             "inst1", ok=False)
         self.assertEqual(refused.returncode, 1)
         self.assertIn("No iallocator or node given", refused.stderr)
+
+    def test_official_rapi_client_moves(self):
+        """
+        Debian's official RAPI client, run on the master, migrates, fails
+        over, migrates a whole node and evacuates it.
+        """
+        probe = self.node1.run(["/usr/bin/python3", "-c",
+                                "import ganeti.rapi.client"], cwd="/",
+                               env=SYSTEM_PYTHON_ENV)
+        if probe.returncode != 0:
+            raise SkipTest("python3-ganeti-rapi is not installed")
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
+                  "--no-install", "--no-name-check", "--no-ip-check",
+                  "-n", self.node1.name, "inst1")
+        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        users = os.path.join(self.node1.root_paths["/var/lib/ganeti"],
+                             "rapi", "users")
+        with open(users, "w") as f:
+            f.write("admin secret write\n")
+        result = self.node1.run(
+            ["/usr/bin/python3", "-c", OFFICIAL_CLIENT_MOVES, self.node1.name,
+             self.node2.name], cwd="/", env=SYSTEM_PYTHON_ENV, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        n1, n2 = self.node1.name, self.node2.name
+        self.assertEqual(json.loads(result.stdout), {
+            "migrated": [n2, "running"], "failed_over": [n1, "running"],
+            "node_migrated": [n2, "running"], "evacuated": [n1, "running"]})
