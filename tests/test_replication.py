@@ -9,7 +9,7 @@ import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import ssconf
-from ganeti.master.replication import Replicator
+from ganeti.master.replication import Replicator, read_ancillary_files
 from ganeti.node.handler import NodeHandler
 from ganeti.objects import Node
 from ganeti.testing.rpc import LocalRpc
@@ -28,8 +28,12 @@ class ReplicationTests(SynchronousTestCase):
             self.node_paths[name] = paths
             handlers[name] = NodeHandler(paths, self.master.clock)
         self.rpc = LocalRpc(handlers)
-        self.replicator = Replicator(self.rpc, lambda: self.master.config.config,
-                                     self.master.queue.unarchived_files)
+        self.write_master_file(self.master.paths.rapi_pem, "CERTIFICATE")
+        self.write_master_file(self.master.paths.rapi_users, "admin pw write\n")
+        self.replicator = Replicator(
+            self.rpc, lambda: self.master.config.config,
+            self.master.queue.unarchived_files,
+            lambda: read_ancillary_files(self.master.paths))
         self.master.queue.replicator = self.replicator
         self.master.config.add_listener(self.replicator.config_changed)
         group = next(iter(self.master.config.config.nodegroups))
@@ -45,6 +49,12 @@ class ReplicationTests(SynchronousTestCase):
                                    group=group, master_candidate=candidate)
             return attrs.evolve(cfg, nodes=nodes)
         self.master.config.update(add_nodes)
+
+    @staticmethod
+    def write_master_file(path, text):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write(text)
 
     def node_file(self, name, path_of):
         path = path_of(self.node_paths[name])
@@ -63,6 +73,32 @@ class ReplicationTests(SynchronousTestCase):
             self.assertEqual(ssconf.read(self.node_paths[name], "node_list"),
                              "node1.example.com\nnode2.example.com\n"
                              "node3.example.com")
+
+    def test_ancillary_files_to_all(self):
+        """
+        Every node gets the RAPI certificate and users, so whichever takes
+        over serves the same RAPI; an edited users file follows with the
+        next push, also to a node that was down meanwhile.
+        """
+        for name in self.node_paths:
+            self.assertEqual(self.node_file(name, lambda p: p.rapi_pem),
+                             b"CERTIFICATE")
+            self.assertEqual(os.stat(self.node_paths[name].rapi_pem).st_mode
+                             & 0o777, 0o400)
+            self.assertEqual(self.node_file(name, lambda p: p.rapi_users),
+                             b"admin pw write\n")
+        self.write_master_file(self.master.paths.rapi_users, "other pw read\n")
+        handler = self.rpc.handlers["node3.example.com"]
+        self.rpc.handlers["node3.example.com"] = None
+        self.master.config.update_cluster(tags=["x"])
+        self.assertEqual(self.node_file("node2.example.com",
+                                        lambda p: p.rapi_users),
+                         b"other pw read\n")
+        self.rpc.handlers["node3.example.com"] = handler
+        self.successResultOf(self.replicator.catch_up())
+        self.assertEqual(self.node_file("node3.example.com",
+                                        lambda p: p.rapi_users),
+                         b"other pw read\n")
 
     def test_jobs_to_candidates(self):
         """Every job write reaches the candidates' queue directory."""

@@ -1,18 +1,23 @@
 # -*- test-case-name: tests.test_replication -*-
 """
 Keeping the other nodes up to date: the configuration and the job files
-go to every master candidate, ssconf to every node.
+go to every master candidate, ssconf and the ancillary files (RAPI
+certificate and users) to every node.
 
 Pushes are asynchronous and never block the change that caused them; a
 node that misses one (down, unreachable) is remembered and retried until
 it has caught up, so a returning node gets the newest state.
 """
 
+import hashlib
+import json
+
 from twisted.internet.defer import inlineCallbacks
 from twisted.logger import Logger
 
 from ganeti import config as configmod
 from ganeti import ssconf
+from ganeti.protocols.node import ANCILLARY_FILES
 
 _log = Logger()
 
@@ -24,20 +29,42 @@ RETRY_INTERVAL = 30
 PUSH_TIMEOUT = 5
 
 
+def read_ancillary_files(paths):
+    """
+    :return: ``{key: text}`` of the master's ancillary files (see
+        L{ANCILLARY_FILES}) that exist.  They are a few KiB: read inline.
+    """
+    files = {}
+    for key in ANCILLARY_FILES:
+        try:
+            with open(getattr(paths, key), encoding="utf-8") as f:
+                files[key] = f.read()
+        except FileNotFoundError:
+            pass
+    return files
+
+
 class Replicator:
     """
     :param rpc: an L{ganeti.rpc.INodeRpc}.
     :param get_config: returns the current L{ganeti.objects.ConfigData}.
     :param queue_files: returns ``{job_id: bytes}`` of the unarchived jobs,
         for candidates that need the whole queue.
+    :param ancillary_files: returns ``{key: text}`` of the files every node
+        keeps (L{read_ancillary_files}); they go with the next push after
+        they change, e.g. when the operator edits the RAPI users file.
     """
 
-    def __init__(self, rpc, get_config, queue_files=None):
+    def __init__(self, rpc, get_config, queue_files=None,
+                 ancillary_files=None):
         self._rpc = rpc
         self._get_config = get_config
         self._queue_files = queue_files or (lambda: {})
+        self._ancillary_files = ancillary_files or (lambda: {})
         self._behind = set()
         self._candidates_seen = set()
+        #: node name -> digest of the ancillary files it has.
+        self._files_sent = {}
 
     def _others(self, cfg, candidates_only, include_behind=False):
         master = cfg.cluster.master_node
@@ -69,6 +96,8 @@ class Replicator:
             for name, result in config_results.items():
                 if not result.ok:
                     results[name] = result
+        results = dict(results)
+        results.update((yield self._send_ancillary_files(addresses)))
         new_candidates = {n.name for n in nodes if n.master_candidate} - \
             self._candidates_seen
         if new_candidates:
@@ -85,6 +114,31 @@ class Replicator:
                 _log.warn("could not update node {node}: {error}", node=name,
                           error=result.fail_msg)
                 self._behind.add(name)
+
+    @inlineCallbacks
+    def _send_ancillary_files(self, addresses):
+        """
+        Send the ancillary files to the nodes that lack their current
+        version.
+
+        :return: (Deferred) ``{name: RpcResult}`` of the failed nodes.
+        """
+        files = self._ancillary_files()
+        digest = hashlib.sha256(json.dumps(files, sort_keys=True)
+                                .encode("utf-8")).hexdigest()
+        stale = [a for a in addresses if self._files_sent.get(a[0]) != digest]
+        failed = {}
+        for key, text in sorted(files.items()):
+            if not stale:
+                break
+            results = yield self._call(stale, "upload_ancillary_file", key,
+                                       text)
+            failed.update((name, r) for name, r in results.items()
+                          if not r.ok)
+            stale = [a for a in stale if a[0] not in failed]
+        for name, _ in stale:
+            self._files_sent[name] = digest
+        return failed
 
     @inlineCallbacks
     def _send_queue(self, nodes):
@@ -130,4 +184,5 @@ class Replicator:
         """Push everything to every node now (``gnt-cluster redist-conf``)."""
         cfg = self._get_config()
         self._candidates_seen.clear()
+        self._files_sent.clear()
         return self._push(cfg, self._others(cfg, False, include_behind=True))

@@ -27,7 +27,8 @@ from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
 from ganeti.protocols import luxi
 from ganeti.protocols import node as nodeproto
-from ganeti.master.replication import RETRY_INTERVAL, Replicator
+from ganeti.master.replication import (
+    RETRY_INTERVAL, Replicator, read_ancillary_files)
 from ganeti.rpc import NodeRpc
 from ganeti.protocols.jsonamp import JsonLocator, make_commands
 
@@ -108,8 +109,9 @@ class MasterService(MultiService):
             write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
         with open(paths.server_pem, "rb") as f:
             rpc = NodeRpc(reactor, f.read(), node_port)
-        self.replicator = Replicator(rpc, lambda: self.config.config,
-                                     self.queue.unarchived_files)
+        self.replicator = Replicator(
+            rpc, lambda: self.config.config, self.queue.unarchived_files,
+            lambda: read_ancillary_files(paths))
         self.queue.replicator = self.replicator
         self.config.add_listener(self._replicate_config)
         TimerService(RETRY_INTERVAL, self.replicator.catch_up).setServiceParent(self)

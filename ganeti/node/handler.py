@@ -17,6 +17,7 @@ from twisted.internet.task import deferLater
 
 from ganeti import constants, errors, netutils, ssconf
 from ganeti.process import run_command
+from ganeti.protocols.node import ANCILLARY_FILES
 
 
 class NodeHandler:
@@ -237,6 +238,20 @@ class NodeHandler:
         atomic_write(self._paths.config_data, data.encode("utf-8"), mode=0o600)
         return serial
 
+    def upload_ancillary_file(self, key, data):
+        """
+        Keep a copy of one of the master's files every node needs to be
+        able to take over (the RAPI certificate and users).  Only the
+        files named in L{ANCILLARY_FILES} may be written.
+        """
+        from ganeti.utils.io import atomic_write
+        if key not in ANCILLARY_FILES:
+            raise errors.ProgrammerError("Not an ancillary file: %r" % (key,))
+        path = getattr(self._paths, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        atomic_write(path, data.encode("utf-8"), mode=ANCILLARY_FILES[key])
+        return True
+
     def jobqueue_update(self, job_id, data):
         """Keep a copy of a job file (master candidates)."""
         from ganeti.utils.io import atomic_write
@@ -330,8 +345,8 @@ class NodeHandler:
         from ganeti import ssconf as ssconfmod
         from ganeti.utils.io import remove_file
         ssconfmod.remove_all(self._paths)
-        for path in (self._paths.config_data, self._paths.server_pem,
-                     self._paths.rapi_pem):
+        for path in [self._paths.config_data, self._paths.server_pem] + [
+                getattr(self._paths, key) for key in ANCILLARY_FILES]:
             remove_file(path)
         self._reactor.callLater(0.5, self._reactor.stop)
         return True

@@ -10,6 +10,11 @@ Names follow Ganeti's node daemon procedures where one exists.
 #: Default TCP port of the node service (Ganeti's ganeti-noded).
 DEFAULT_PORT = 1811
 
+#: Files of the master every node keeps a copy of, so that it can take
+#: the master role (``upload_ancillary_file``): the L{ganeti.paths.Paths}
+#: attribute -> file mode.
+ANCILLARY_FILES = {"rapi_pem": 0o400, "rapi_users": 0o640}
+
 #: method name -> argument names, in call order.
 METHODS = {
     "version": (),
@@ -43,6 +48,7 @@ METHODS = {
     "write_ssconf_files": ("values",),
     "upload_config": ("data", "serial"),
     "jobqueue_update": ("job_id", "data"),
+    "upload_ancillary_file": ("key", "data"),
     "jobqueue_archive": ("job_id",),
     "node_leave_cluster": (),
     "node_start_master": (),

@@ -17,6 +17,18 @@ from tests.util import SYSTEM_PYTHON_ENV
 
 BIN = os.path.dirname(os.path.abspath(sys.executable))
 
+#: Prints the master named by GET /2/info on the given address.
+RAPI_INFO_MASTER = r"""
+import http.client, json, ssl, sys
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+connection = http.client.HTTPSConnection(sys.argv[1], 5080, context=context,
+                                         timeout=30)
+connection.request("GET", "/2/info")
+print(json.loads(connection.getresponse().read())["master"])
+"""
+
 #: Run by the system Python with Debian's python3-ganeti-rapi on the
 #: master: each move, then where the instance is and its status.
 OFFICIAL_CLIENT_MOVES = r"""
@@ -219,6 +231,15 @@ class FailoverTests(_BedMixin, SynchronousTestCase):
         self.assertIn("Cannot communicate with the master daemon", old.stderr)
         self.tool(self.node2, "gnt-debug", "delay", "0.01")
         self.assertLess(took, 30)
+        # The RAPI moved with the master role and the cluster IP.
+        self.assertEqual(self.rapi_master(self.node3), self.node2.name)
+
+    def rapi_master(self, host):
+        """:return: the master named by the RAPI on the cluster IP."""
+        result = host.run([sys.executable, "-c", RAPI_INFO_MASTER,
+                           self.bed.cluster_name], timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout.strip()
 
     def test_not_candidate_refused(self):
         """A node that is not a master candidate cannot take over."""
