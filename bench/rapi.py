@@ -31,17 +31,39 @@ from common import compile_tools, private_root, run  # noqa: E402
 from instances import add_many  # noqa: E402
 
 ADDRESS = "127.0.101.9"
+PORT = 5080
 
 
-def connection():
+class Target:
+    """Where the RAPI under test listens, and the headers every request
+    carries (e.g. credentials for a RAPI that requires them)."""
+
+    def __init__(self, address=ADDRESS, port=PORT, headers=None):
+        self.address = address
+        self.port = port
+        self.headers = dict(headers or {})
+
+
+OURS = Target()
+
+
+def basic_auth(user, password):
+    """:return: the headers of an HTTP basic authentication."""
+    import base64
+    token = base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
+    return {"Authorization": "Basic " + token}
+
+
+def connection(target=OURS):
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    return http.client.HTTPSConnection(ADDRESS, 5080, context=context, timeout=30)
+    return http.client.HTTPSConnection(target.address, target.port,
+                                       context=context, timeout=30)
 
 
-def get(conn, path):
-    conn.request("GET", path)
+def get(conn, path, target=OURS):
+    conn.request("GET", path, headers=target.headers)
     response = conn.getresponse()
     data = response.read()
     if response.status != 200:
@@ -49,46 +71,76 @@ def get(conn, path):
     return data
 
 
-def latency(path, count=101):
-    conn = connection()
-    get(conn, path)
+def latency(path, count=101, target=OURS):
+    conn = connection(target)
+    get(conn, path, target)
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        get(conn, path)
+        get(conn, path, target)
         times.append(time.perf_counter() - start)
     conn.close()
     return statistics.median(times)
 
 
 def _count_requests(args):
-    path, deadline = args
-    conn = connection()
+    path, deadline, target = args
+    conn = connection(target)
     count = 0
     while time.time() < deadline:
-        get(conn, path)
+        get(conn, path, target)
         count += 1
     conn.close()
     return count
 
 
-def throughput(path, clients=16, seconds=5.0):
+def throughput(path, clients=16, seconds=5.0, target=OURS):
     """Requests/s of C{clients} processes, one keep-alive connection each."""
     with multiprocessing.Pool(clients) as pool:
         start = time.time()
         deadline = start + seconds
-        counts = pool.map(_count_requests, [(path, deadline)] * clients)
+        counts = pool.map(_count_requests, [(path, deadline, target)] * clients)
         return sum(counts) / (time.time() - start)
 
 
-def wrk_throughput(path, clients=16, seconds=5):
+def wrk_throughput(path, clients=16, seconds=5, target=OURS):
     """:return: wrk's requests/s, or None when wrk is not installed."""
     if shutil.which("wrk") is None:
         return None
-    out = subprocess.run(["wrk", "-t2", "-c%d" % clients, "-d%ds" % seconds,
-                          "https://%s:5080%s" % (ADDRESS, path)],
+    headers = []
+    for name, value in target.headers.items():
+        headers += ["-H", "%s: %s" % (name, value)]
+    out = subprocess.run(["wrk", "-t2", "-c%d" % clients, "-d%ds" % seconds]
+                         + headers + ["https://%s:%d%s" % (target.address,
+                                                            target.port, path)],
                          capture_output=True, text=True, check=True).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+
+def tag_job_latency(auth, count=20, target=OURS):
+    """
+    :param auth: the headers of a user with write access.
+    :return: the median seconds from submitting a cluster tag-add job to
+        seeing it succeed, polling its status over the same connection.
+    """
+    conn = connection(target)
+    times = []
+    for i in range(count):
+        start = time.perf_counter()
+        conn.request("PUT", "/2/tags?tag=t%d" % i,
+                     headers=dict(target.headers, **auth))
+        job_id = json.loads(conn.getresponse().read())
+        while True:
+            conn.request("GET", "/2/jobs/%d" % int(job_id),
+                         headers=target.headers)
+            status = json.loads(conn.getresponse().read())["status"]
+            if status == "success":
+                break
+            if status in ("error", "canceled"):
+                sys.exit("tag add job %s: %s" % (job_id, status))
+        times.append(time.perf_counter() - start)
+    conn.close()
+    return statistics.median(times)
 
 
 def main():
@@ -111,24 +163,11 @@ def main():
                   " requests/s" % rate)
         print("GET /2/instances?bulk=1, 8 client processes: %.0f requests/s"
               % throughput("/2/instances?bulk=1", clients=8))
-        conn = connection()
         users = os.path.join(root, "var/lib/ganeti/rapi/users")
         with open(users, "w") as f:
             f.write("admin secret write\n")
-        import base64
-        auth = {"Authorization": "Basic " + base64.b64encode(b"admin:secret").decode()}
-        times = []
-        for i in range(20):
-            start = time.perf_counter()
-            conn.request("PUT", "/2/tags?tag=t%d" % i, headers=auth)
-            job_id = json.loads(conn.getresponse().read())
-            while True:
-                conn.request("GET", "/2/jobs/%d" % job_id)
-                if json.loads(conn.getresponse().read())["status"] == "success":
-                    break
-            times.append(time.perf_counter() - start)
         print("RAPI tag add job, submission to success seen: median %.1f ms"
-              % (statistics.median(times) * 1000))
+              % (tag_job_latency(basic_auth("admin", "secret")) * 1000))
         add_many(root, 950, "more")
         print("GET /2/instances?bulk=1, 1000 instances: median %.1f ms"
               % (latency("/2/instances?bulk=1", count=21) * 1000))
