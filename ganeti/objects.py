@@ -131,6 +131,8 @@ class NodeGroup(ConfigObject):
     diskparams: dict = _dict()
     ipolicy: dict = _dict()
     networks: dict = _dict()
+    hv_state_static: dict = _dict()
+    disk_state_static: dict = _dict()
     tags: list = _list()
     serial_no: int = 1
     ctime: float = 0.0

@@ -56,6 +56,19 @@ NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = (
     "primary-only", "secondary-only", "all")
 NODE_EVAC_MODES = (NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL)
 
+#: A node group's allocation policies (Ganeti's C{VALID_ALLOC_POLICIES}).
+ALLOC_POLICIES = ("preferred", "last_resort", "unallocable")
+
+#: The parameters adding and modifying a node group share, as in Ganeti.
+_GROUP_PARAMS = [
+    ("alloc_policy", None, ht.TMaybe(ht.TElemOf(ALLOC_POLICIES))),
+    ("ndparams", None, _MAYBE_DICT),
+    ("diskparams", None, _MAYBE_DICT),
+    ("ipolicy", None, _MAYBE_DICT),
+    ("hv_state", None, _MAYBE_DICT),
+    ("disk_state", None, _MAYBE_DICT),
+]
+
 #: The parameters instance and node migration share, as in Ganeti.
 _MIGRATION_PARAMS = [
     ("mode", None, ht.TMaybe(ht.TElemOf(MIGRATION_MODES))),
@@ -448,6 +461,30 @@ _CATALOGUE = [
         ("mode", REQUIRED, ht.TElemOf(NODE_EVAC_MODES)),
         ("ignore_soft_errors", None, _MAYBE_BOOL),
     ], summary_field="node_name"),
+    OpDef("OP_GROUP_ADD", [("group_name", REQUIRED, ht.TNonEmptyString)]
+          + _GROUP_PARAMS, summary_field="group_name"),
+    OpDef("OP_GROUP_SET_PARAMS", [("group_name", REQUIRED, ht.TNonEmptyString)]
+          + _GROUP_PARAMS, summary_field="group_name"),
+    OpDef("OP_GROUP_REMOVE", [("group_name", REQUIRED, ht.TNonEmptyString)],
+          summary_field="group_name"),
+    OpDef("OP_GROUP_RENAME", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("new_name", REQUIRED, ht.TNonEmptyString),
+    ]),
+    OpDef("OP_GROUP_ASSIGN_NODES", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("force", False, ht.TBool),
+        ("nodes", REQUIRED, _STRINGS),
+        ("node_uuids", None, ht.TMaybe(_STRINGS)),
+    ], summary_field="group_name"),
+    OpDef("OP_GROUP_EVACUATE", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("early_release", False, ht.TBool),
+        ("iallocator", None, _MAYBE_STR),
+        ("target_groups", None, ht.TMaybe(_STRINGS)),
+        ("sequential", False, ht.TBool),
+        ("force_failover", False, ht.TBool),
+    ], summary_field="group_name"),
 ]
 
 #: OP_ID -> OpDef

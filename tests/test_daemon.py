@@ -115,6 +115,16 @@ class ClusterLifeTests(SynchronousTestCase):
         self.assertIn("Enabled hypervisors: fake", info)
         self.assertEqual(cluster.ok("gnt-group", "list", "--no-headers", "-o",
                                     "name,node_cnt").split(), ["default", "1"])
+        cluster.ok("gnt-group", "add", "--alloc-policy=last_resort", "g1")
+        out = cluster.ok("gnt-group", "modify", "--node-parameters",
+                         "ssh_port=2022", "g1")
+        self.assertIn("Modified node group g1", out)
+        self.assertIn("Node group: g1", cluster.ok("gnt-group", "info", "g1"))
+        code, out, err = cluster.run("gnt-group", "remove", "default")
+        self.assertEqual(code, 1)
+        self.assertIn("not empty", err)
+        cluster.ok("gnt-group", "rename", "g1", "g2")
+        cluster.ok("gnt-group", "remove", "g2")
         version = cluster.ok("gnt-cluster", "version").splitlines()
         self.assertEqual(version[0], "Software version: 3.0.2")
         verify = cluster.ok("gnt-cluster", "verify")
@@ -370,6 +380,27 @@ class InstanceCommandTests(SynchronousTestCase):
         code, out, err = c.run("gnt-instance", "startup", "inst1")
         self.assertEqual(code, 1)
         self.assertIn("Instance 'inst1' not known", err)
+
+    def test_watcher(self):
+        """
+        ganeti-watcher asks the master for a run, which restarts an
+        instance that died behind its back; a paused watcher does nothing.
+        """
+        c = self.cluster
+        c.ok("gnt-instance", "add", "-t", "diskless", "--no-name-check",
+             "--no-ip-check", "--no-install", "-n", c.node, "inst1")
+        c.ok("gnt-instance", "startup", "inst1")
+        os.unlink(os.path.join(c.root, "var/run/ganeti/fake-hypervisor/inst1"))
+        c.ok("gnt-cluster", "watcher", "pause", "1h")
+        code, out, err = c.run("ganeti-watcher", "-d")
+        self.assertEqual((code, err), (0, "Pause has been set, exiting\n"))
+        self.assertIn("ERROR_down", c.ok("gnt-instance", "list", "inst1"))
+        code, out, err = c.run("ganeti-watcher", "-d", "--ignore-pause",
+                               "--wait-children")
+        self.assertEqual(code, 0, err)
+        self.assertIn("(restart instance inst1): success", err)
+        self.assertNotIn("RAPI is not responding", err)
+        self.assertIn("running", c.ok("gnt-instance", "list", "inst1"))
 
     def test_file_disk_and_os(self):
         """A file disk is created, the OS installs into it, it grows."""
@@ -710,7 +741,10 @@ wait(job)
 out["tags"] = c.GetClusterTags()
 out["job_status"] = c.GetJobStatus(job)["status"]
 out["job_listed"] = job in c.GetJobs()
-out["filters"] = error_code(c.GetFilters)
+out["filters"] = c.GetFilters()
+filter_uuid = c.AddFilter(0, [["jobid", [">", "id", "watermark"]]], "CONTINUE")
+out["filter_action"] = c.GetFilter(filter_uuid)["action"]
+out["filter_deleted"] = c.DeleteFilter(filter_uuid)
 out["instances"] = [i["name"] for i in c.GetInstances(bulk=True)]
 wait(c.RenameInstance("rapi1", "rapi2", ip_check=False, name_check=False))
 out["renamed"] = c.GetInstances()
@@ -771,7 +805,9 @@ class OfficialRapiClientTests(RapiTests):
         self.assertEqual(out["tags"], ["t1"])
         self.assertEqual(out["job_status"], "success")
         self.assertTrue(out["job_listed"])
-        self.assertEqual(out["filters"], 501)
+        self.assertEqual(out["filters"], [])
+        self.assertEqual(out["filter_action"], "CONTINUE")
+        self.assertIsNone(out["filter_deleted"])
         self.assertEqual(out["instances"], ["rapi1"])
         self.assertEqual(out["renamed"], ["rapi2"])
         self.assertEqual(out["after_delete"], [])

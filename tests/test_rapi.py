@@ -1078,5 +1078,6 @@ class GroupResourceTests(RapiTestBase):
                          ("b group", "last_resort"))
         yield self.assertError(404, "GET", "/2/groups/missing")
         yield self.assertError(405, "PUT", "/2/groups", auth=ADMIN)
-        body, _ = yield self.assertError(501, "POST", "/2/groups", auth=ADMIN)
-        self.assertIn("node groups", body["explain"])
+        body, _ = yield self.assertError(400, "POST", "/2/groups", auth=ADMIN,
+                                         body={"name": "x", "group_name": "y"})
+        self.assertIn("'name' was renamed to 'group_name'", body["explain"])

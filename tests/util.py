@@ -57,7 +57,8 @@ class Master:
         self.config = configmod.ConfigWriter(self.paths.config_data, self.clock)
         self.locks = LockManager()
         self.queue = JobQueue(self.paths, self.clock,
-                              max_running=lambda: max_running)
+                              max_running=lambda: max_running,
+                              filter_rules=lambda: self.config.config.filters)
         context = MasterContext(self.config, self.paths, self.clock, self.queue,
                                 rpc)
         self.context = context

@@ -1,10 +1,13 @@
 # -*- test-case-name: tests.test_daemon -*-
 """
-``gnt-group``: node groups (listing; the cluster has its default group).
+``gnt-group``: node groups: listing, adding, changing, removing, moving
+nodes between them and evacuating them, as Ganeti's tool does.
 """
 
+from ganeti import errors
 from ganeti.cli import base
-from ganeti.cli.base import Args, Command
+from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli.info import format_generic_info
 
 DEFAULT_FIELDS = ["name", "node_cnt", "pinst_cnt", "alloc_policy", "ndparams"]
 
@@ -19,6 +22,208 @@ def list_fields(opts, args):
     return base.generic_list_fields("group", args, opts)
 
 
+def _ident_option(values, option):
+    """``-D plain:stripes=2 -D file`` -> ``{"plain": {"stripes": "2"}, "file": {}}``."""
+    result = {}
+    for text in values:
+        ident, params = base.parse_ident_key_values(text, option)
+        result[ident] = params or {}
+    return result
+
+
+def _float(text, option):
+    try:
+        return float(text)
+    except ValueError:
+        raise UsageError("Invalid value '%s' for option %s: expected a number"
+                         % (text, option))
+
+
+def _group_params(opts):
+    """:return: the opcode parameters ``add`` and ``modify`` share."""
+    params = {}
+    if opts.alloc_policy is not None:
+        params["alloc_policy"] = opts.alloc_policy
+    if opts.ndparams is not None:
+        params["ndparams"] = base.parse_key_values(opts.ndparams,
+                                                   "--node-parameters")
+    if opts.diskparams:
+        params["diskparams"] = _ident_option(opts.diskparams, "-D")
+    if opts.hv_state:
+        params["hv_state"] = _ident_option(opts.hv_state,
+                                           "--hypervisor-state")
+    ipolicy = {}
+    if opts.ipolicy_disk_templates is not None:
+        ipolicy["disk-templates"] = [
+            t for t in opts.ipolicy_disk_templates.split(",") if t]
+    for name, option in (("vcpu-ratio", "--ipolicy-vcpu-ratio"),
+                         ("spindle-ratio", "--ipolicy-spindle-ratio")):
+        value = getattr(opts, "ipolicy_" + name.replace("-", "_"))
+        if value is not None:
+            ipolicy[name] = "default" if value == "default" else \
+                _float(value, option)
+    if ipolicy:
+        params["ipolicy"] = ipolicy
+    return params
+
+
+def add_group(opts, args):
+    """``gnt-group add``."""
+    base.submit_opcode(dict(_group_params(opts), OP_ID="OP_GROUP_ADD",
+                            group_name=args[0]), opts)
+    return 0
+
+
+def modify_group(opts, args):
+    """``gnt-group modify``: prints the changes the master reports."""
+    params = _group_params(opts)
+    if not params:
+        base.to_stderr("Please give at least one of the parameters.")
+        return 1
+    result = base.submit_opcode(dict(params, OP_ID="OP_GROUP_SET_PARAMS",
+                                     group_name=args[0]), opts)
+    base.print_modifications("node group", args[0], result)
+    return 0
+
+
+def remove_group(opts, args):
+    """``gnt-group remove``."""
+    base.submit_opcode({"OP_ID": "OP_GROUP_REMOVE", "group_name": args[0]},
+                       opts)
+    return 0
+
+
+def rename_group(opts, args):
+    """``gnt-group rename``."""
+    base.submit_opcode({"OP_ID": "OP_GROUP_RENAME", "group_name": args[0],
+                        "new_name": args[1]}, opts)
+    return 0
+
+
+def assign_nodes(opts, args):
+    """``gnt-group assign-nodes``."""
+    base.submit_opcode({"OP_ID": "OP_GROUP_ASSIGN_NODES",
+                        "group_name": args[0], "nodes": list(args[1:]),
+                        "force": opts.force}, opts)
+    return 0
+
+
+def evacuate_group(opts, args):
+    """
+    ``gnt-group evacuate``: follow the jobs the evacuation hands back;
+    exit 1 if any failed.
+    """
+    result = base.submit_opcode({
+        "OP_ID": "OP_GROUP_EVACUATE", "group_name": args[0],
+        "iallocator": opts.iallocator, "target_groups": opts.to or None,
+        "sequential": opts.sequential,
+        "force_failover": opts.force_failover}, opts)
+    if result is None:
+        return 0
+    if not result["jobs"]:
+        base.to_stdout("No instances to evacuate on node group(s) %s,"
+                       " exiting." % args[0])
+        return 0
+    jobs = base.JobExecutor(opts=opts)
+    for ok, job_id in result["jobs"]:
+        jobs.add_job_id(None, ok, job_id)
+    failed = len([ok for ok, _ in jobs.get_results() if not ok])
+    if failed:
+        base.to_stdout("There were %s errors during the evacuation." % failed)
+        return 1
+    base.to_stdout("All instances evacuated successfully.")
+    return 0
+
+
+def _params_info(custom, merged):
+    """Ganeti shows inherited values as ``default (value)``."""
+    result = []
+    for key in sorted(merged):
+        value = merged[key]
+        if isinstance(value, dict):
+            result.append((key, _params_info(custom.get(key, {}), value)))
+        elif key in custom:
+            result.append((key, str(value)))
+        else:
+            result.append((key, "default (%s)" % (value,)))
+    return result
+
+
+def show_info(opts, args):
+    """``gnt-group info``: parameters of the named (or all) groups."""
+    from ganeti import qlang
+    fields = ["name", "ndparams", "custom_ndparams", "diskparams",
+              "custom_diskparams", "ipolicy", "custom_ipolicy"]
+    result = base.get_client().call("Query", "group", fields,
+                                    qlang.make_filter(args, name_field="name"))
+    rows = [[cell[1] for cell in row] for row in result["data"]]
+    known = {row[0] for row in rows}
+    missing = [name for name in args if name not in known]
+    if missing:
+        raise errors.OpPrereqError("Node group '%s' not found" % missing[0],
+                                   "noent")
+    info = []
+    for name, nd, custom_nd, disk, custom_disk, ipolicy, custom_ip in rows:
+        info.append([
+            ("Node group", name),
+            ("Node parameters", _params_info(custom_nd, nd)),
+            ("Disk parameters", _params_info(custom_disk, disk)),
+            ("Instance policy", _params_info(custom_ip, ipolicy)),
+        ])
+    base.to_stdout(format_generic_info(info))
+    return 0
+
+
+def _tags_op(op_id, opts, args):
+    tags = list(args[1:])
+    if opts.tags_source:
+        with open(opts.tags_source) as f:
+            tags.extend(line.strip() for line in f if line.strip())
+    return base.submit_opcode({"OP_ID": op_id, "kind": "nodegroup",
+                               "name": args[0], "tags": tags}, opts)
+
+
+def list_tags(opts, args):
+    """``gnt-group list-tags``."""
+    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "nodegroup",
+                                   "name": args[0]}, opts):
+        base.to_stdout(tag)
+    return 0
+
+
+def add_tags(opts, args):
+    """``gnt-group add-tags``."""
+    _tags_op("OP_TAGS_SET", opts, args)
+    return 0
+
+
+def remove_tags(opts, args):
+    """``gnt-group remove-tags``."""
+    _tags_op("OP_TAGS_DEL", opts, args)
+    return 0
+
+
+_GROUP_OPTS = [
+    opt("--alloc-policy", default=None,
+        choices=["preferred", "last_resort", "unallocable"],
+        help="Allocation policy for the node group"),
+    opt("--node-parameters", dest="ndparams", default=None,
+        help="Node parameters"),
+    opt("-D", "--disk-parameters", dest="diskparams", action="append",
+        default=[], help="Disk template parameters, in the format"
+                         " template:option=value,option=value,..."),
+    opt("--hypervisor-state", dest="hv_state", action="append", default=[],
+        help="Specify hypervisor states"),
+    opt("--ipolicy-disk-templates", default=None,
+        help="Comma-separated list of enabled disk templates for instances"),
+    opt("--ipolicy-vcpu-ratio", default=None,
+        help="The maximum allowed vcpu-to-cpu ratio"),
+    opt("--ipolicy-spindle-ratio", default=None,
+        help="The maximum allowed instances to spindle ratio"),
+] + base.JOB_OPTS + [base.DRY_RUN_OPT]
+_TAGS_SRC = opt("--from", dest="tags_source", default=None,
+                help="File with tag names")
+
 COMMANDS = {
     "list": Command(list_groups, Args(0, None), base.LIST_OPTS, "[<group>...]",
                     "Lists the node groups in the cluster. The available fields"
@@ -28,6 +233,43 @@ COMMANDS = {
     "list-fields": Command(list_fields, Args(0, None),
                            [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
                            "Lists all available fields for node groups"),
+    "add": Command(add_group, Args(1, 1), _GROUP_OPTS, "<group_name>",
+                   "Add a new node group to the cluster"),
+    "modify": Command(modify_group, Args(1, 1), _GROUP_OPTS, "<group_name>",
+                      "Alters the parameters of a node group"),
+    "remove": Command(remove_group, Args(1, 1),
+                      base.JOB_OPTS + [base.DRY_RUN_OPT], "[--dry-run] <group>",
+                      "Remove an (empty) node group from the cluster"),
+    "rename": Command(rename_group, Args(2, 2),
+                      base.JOB_OPTS + [base.DRY_RUN_OPT],
+                      "[--dry-run] <group_name> <new_name>",
+                      "Rename a node group"),
+    "assign-nodes": Command(
+        assign_nodes, Args(2, None),
+        [base.FORCE_OPT] + base.JOB_OPTS + [base.DRY_RUN_OPT],
+        "<group_name> <node>...", "Assign nodes to a group"),
+    "evacuate": Command(
+        evacuate_group, Args(1, 1),
+        [base.IALLOCATOR_OPT,
+         opt("--to", action="append", default=[],
+             help="Group(s) to which the instances should be moved"),
+         opt("--sequential", action="store_true", default=False,
+             help="Execute all resulting jobs sequentially"),
+         opt("--force-failover", action="store_true", default=False,
+             help="Always fail over instances instead of migrating them")]
+        + base.JOB_OPTS + [base.DRY_RUN_OPT],
+        "[-I <iallocator>] [--to <group>] <group_name>",
+        "Evacuate all instances within a group"),
+    "info": Command(show_info, Args(0, None), [], "[<group_name>...]",
+                    "Show group information"),
+    "list-tags": Command(list_tags, Args(1, 1), [], "<group_name>",
+                         "List the tags of the given group"),
+    "add-tags": Command(add_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
+                        "<group_name> tag...", "Add tags to the given group"),
+    "remove-tags": Command(remove_tags, Args(1, None),
+                           [_TAGS_SRC] + base.JOB_OPTS,
+                           "<group_name> tag...",
+                           "Remove tags from the given group"),
 }
 
 

@@ -5,7 +5,7 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    cluster, instance, instance_query, node, tags, test, verify)
+    cluster, group, instance, instance_query, node, tags, test, verify)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -47,6 +47,12 @@ LOGICAL_UNITS = {
     "OP_NODE_EVACUATE": node.LUNodeEvacuate,
     "OP_NODE_MODIFY_STORAGE": node.LUNodeModifyStorage,
     "OP_REPAIR_NODE_STORAGE": node.LURepairNodeStorage,
+    "OP_GROUP_ADD": group.LUGroupAdd,
+    "OP_GROUP_REMOVE": group.LUGroupRemove,
+    "OP_GROUP_RENAME": group.LUGroupRename,
+    "OP_GROUP_SET_PARAMS": group.LUGroupSetParams,
+    "OP_GROUP_ASSIGN_NODES": group.LUGroupAssignNodes,
+    "OP_GROUP_EVACUATE": group.LUGroupEvacuate,
     "OP_TAGS_GET": tags.LUTagsGet,
     "OP_TAGS_SEARCH": tags.LUTagsSearch,
     "OP_TAGS_SET": tags.LUTagsSet,

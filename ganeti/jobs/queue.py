@@ -23,6 +23,7 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 
 from ganeti import constants, errors, opcodes
+from ganeti.jobs import filters
 from ganeti.jobs import job as jobmod
 from ganeti.jobs.job import QueuedJob
 from ganeti.utils.io import atomic_write, remove_file, sync_directory
@@ -41,6 +42,12 @@ PRECEDING_FAILED = errors.OpExecError("Preceding opcode failed").to_wire()
 
 #: Priorities a client may submit (low, normal, high).
 SUBMIT_PRIORITIES = (10, 0, -10)
+
+#: Result of the opcodes of a job cancelled while queued (also when a
+#: REJECT filter rule cancels it), as Ganeti words it.
+CANCELED_BY_REQUEST = "Job canceled by request"
+
+_NO_RULES = {}
 
 
 def _chain(d):
@@ -70,9 +77,14 @@ class JobQueue(Service):
         blocking file write; the daemon passes a thread pool so that disk
         flushes of many jobs overlap instead of stalling the reactor.  By
         default writes happen at once, in the caller's thread.
+    :param filter_rules: callable returning the job filter rules in force
+        (the configuration's ``filters`` map, see L{ganeti.jobs.filters});
+        by default there are none.  Call L{filters_changed} after changing
+        them.
     """
 
-    def __init__(self, paths, clock, runner=None, max_running=None, write=None):
+    def __init__(self, paths, clock, runner=None, max_running=None, write=None,
+                 filter_rules=None):
         self._paths = paths
         self._clock = clock
         self.runner = runner
@@ -83,6 +95,10 @@ class JobQueue(Service):
         self.replicator = None
         self._max_running = max_running or (
             lambda: constants.DEFAULT_MAX_RUNNING_JOBS)
+        self._filter_rules = filter_rules or (lambda: _NO_RULES)
+        # Compiled rules, recompiled only when the rules object changes.
+        self._rules_source = None
+        self._rules = []
         self._jobs = {}
         self._pending = []
         self._running = {}
@@ -401,15 +417,61 @@ class JobQueue(Service):
     def _push_pending(self, job):
         heapq.heappush(self._pending, (job.priority, job.id))
 
+    @property
+    def last_job_id(self):
+        """The highest job id handed out so far (a filter's watermark)."""
+        return self._last_id
+
+    def filters_changed(self):
+        """
+        Judge the queued jobs again after the filter rules changed: a
+        removed PAUSE lets jobs start, a new REJECT cancels queued jobs.
+        """
+        self._schedule()
+
+    def _compiled_rules(self):
+        rules = self._filter_rules()
+        if rules is not self._rules_source:
+            self._rules = filters.compile_rules(rules)
+            self._rules_source = rules
+        return self._rules
+
     def _schedule(self):
+        """
+        Start queued jobs, most urgent first, while slots are free and the
+        filter rules let them; cancel those a REJECT rule applies to (all
+        queued ones, even when no slot is free).  Jobs held back (paused,
+        rate-limited, no slot) go back into the pending heap.
+        """
         if not self._accepting or self.runner is None:
             return
-        while self._pending and len(self._running) < self._max_running():
-            _, job_id = heapq.heappop(self._pending)
+        admission = filters.Admission(
+            self._compiled_rules(),
+            [self._jobs[i] for i in self._running if i in self._jobs])
+        held, seen = [], set()
+        while self._pending:
+            may_start = len(self._running) < self._max_running()
+            if not (may_start or admission.may_reject):
+                break
+            entry = heapq.heappop(self._pending)
+            job_id = entry[1]
             job = self._jobs.get(job_id)
-            if job is None or job.status != jobmod.QUEUED or job_id in self._running:
+            if (job is None or job.status != jobmod.QUEUED or job_id in seen
+                    or job_id in self._running):
+                # Finished, or a stale entry from a priority change.
                 continue
-            self._start(job)
+            seen.add(job_id)
+            verdict, rule = admission.decide(job, may_start)
+            if verdict == filters.ACCEPT:
+                self._start(job)
+            elif verdict == filters.REJECT:
+                _log.info("job {job_id} rejected by filter rule {uuid}",
+                          job_id=job_id, uuid=rule.uuid)
+                self.finish(job, jobmod.CANCELED, CANCELED_BY_REQUEST)
+            else:
+                held.append(entry)
+        for entry in held:
+            heapq.heappush(self._pending, entry)
 
     def _start(self, job):
         job.start_timestamp = job.start_timestamp or self.now()
@@ -561,7 +623,7 @@ class JobQueue(Service):
         job = self._jobs.get(job_id)
         status = job.status if job is not None else None
         if status == jobmod.QUEUED:
-            d = self.finish(job, jobmod.CANCELED, "Job canceled by request")
+            d = self.finish(job, jobmod.CANCELED, CANCELED_BY_REQUEST)
             return d.addCallback(lambda _: [True, "Dequeued job %d" % job_id])
         if status == jobmod.WAITING:
             for op in job.pending_ops():

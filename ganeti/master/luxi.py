@@ -7,12 +7,14 @@ return a Deferred.  Argument types are checked here because they come from
 outside.
 """
 
-import os
 import time
+import uuid as uuidlib
 
 from ganeti import errors, ht
 from ganeti.cmdlib import cluster
-from ganeti.master import queries, query_instance, query_node
+from ganeti.jobs import filters
+from ganeti.master import (queries, query_filter, query_instance,
+                           query_node, watcher)
 from ganeti.utils.io import atomic_write, remove_file
 
 
@@ -23,6 +25,7 @@ _FIELDSETS = {
     "node": query_node.NODE_FIELDS,
     "os": query_node.OS_FIELDS,
     "group": query_node.GROUP_FIELDS,
+    "filter": query_filter.FILTER_FIELDS,
 }
 
 
@@ -133,6 +136,8 @@ class LuxiHandler:
             return query_node.query_os(ctx, fields, qfilter)
         if what == "group":
             return query_node.query_groups(ctx, fields, qfilter)
+        if what == "filter":
+            return query_filter.query_filters(self._config, fields, qfilter)
         return queries.LOCK_FIELDS.query(None, self._master.locks.describe(),
                                          fields, qfilter)
 
@@ -164,27 +169,59 @@ class LuxiHandler:
                                        % kind, "wrong_input")
         return sorted(self._config.cluster.tags)
 
+    # --- job filter rules ---------------------------------------------------
+
+    def QueryFilters(self, uuids, fields):
+        _require(ht.TMaybe(ht.TListOf(ht.TString)), uuids, "uuids")
+        _require(ht.TListOf(ht.TString), fields, "fields")
+        result = query_filter.query_filters(self._config, fields, uuids=uuids)
+        return [[value for _, value in row] for row in result["data"]]
+
+    def ReplaceFilter(self, uuid, priority, predicates, action, reason):
+        """
+        Add (C{uuid} None) or replace a rule; as in Ganeti the watermark
+        becomes the highest job id so far and the trail gains a ``luxid``
+        entry.  Queued jobs are judged again at once.
+
+        :return: the rule's uuid.
+        """
+        if uuid is None:
+            uuid = str(uuidlib.uuid4())
+        rule = filters.make_rule(uuid, self._queue.last_job_id, priority,
+                                 predicates, action, reason)
+        now_ns = int(self._master.context.reactor.seconds() * 1e9)
+        rule["reason_trail"].append(["luxid", "", now_ns])
+        self._master.config.update(lambda cfg: filters.with_rule(cfg, rule))
+        self._queue.filters_changed()
+        return rule["uuid"]
+
+    def DeleteFilter(self, uuid):
+        _require(ht.TString, uuid, "uuid")
+        self._master.config.update(lambda cfg: filters.without_rule(cfg, uuid))
+        self._queue.filters_changed()
+        return None
+
     # --- flags --------------------------------------------------------------
 
     def SetDrainFlag(self, drain_flag):
         _require(ht.TBool, drain_flag, "drain_flag")
         return self._queue.set_drain_flag(drain_flag)
 
-    def _watcher_pause_file(self):
-        return os.path.join(self._paths.data_dir, "watcher.pause")
-
     def _watcher_pause(self):
-        try:
-            with open(self._watcher_pause_file()) as f:
-                until = float(f.read().strip())
-        except (OSError, ValueError):
-            return None
-        return until if until > time.time() else None
+        return watcher.paused_until(self._paths, time.time())
 
     def SetWatcherPause(self, until):
         _require(ht.TMaybe(ht.TNumber), until, "until")
         if until is None:
-            remove_file(self._watcher_pause_file())
+            remove_file(watcher.pause_file(self._paths))
         else:
-            atomic_write(self._watcher_pause_file(), b"%d\n" % int(until))
+            atomic_write(watcher.pause_file(self._paths), b"%d\n" % int(until))
         return until
+
+    def RunWatcher(self, ignore_pause, wait, job_age):
+        """One watcher run now (``ganeti-watcher``); see L{watcher.Watcher.run}."""
+        _require(ht.TBool, ignore_pause, "ignore_pause")
+        _require(ht.TBool, wait, "wait")
+        _require(ht.TMaybe(ht.TNumber), job_age, "job_age")
+        kwargs = {} if job_age is None else {"job_age": job_age}
+        return self._master.watcher.run(ignore_pause, wait, **kwargs)

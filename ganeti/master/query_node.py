@@ -305,6 +305,14 @@ def _group_instances(ctx, group):
                      if i.primary_node in members)
 
 
+def _merged_diskparams(cluster, group):
+    """Group disk parameters override the cluster's per template and key."""
+    merged = {template: dict(params) for template, params in cluster.items()}
+    for template, params in group.items():
+        merged[template] = dict(merged.get(template, {}), **params)
+    return merged
+
+
 def _group_fields():
     f = Field
     return [
@@ -329,7 +337,8 @@ def _group_fields():
         f("custom_ndparams", "CustomNDParams", QFT_OTHER,
           "Custom node parameters", lambda c, g: dict(g.ndparams)),
         f("diskparams", "DiskParameters", QFT_OTHER, "Disk parameters (merged)",
-          lambda c, g: dict(c.cfg.cluster.diskparams, **g.diskparams)),
+          lambda c, g: _merged_diskparams(c.cfg.cluster.diskparams,
+                                          g.diskparams)),
         f("custom_diskparams", "CustomDiskParameters", QFT_OTHER,
           "Custom disk parameters", lambda c, g: dict(g.diskparams)),
         f("serial_no", "SerialNo", QFT_NUMBER, "Group object serial number,"

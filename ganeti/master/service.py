@@ -17,7 +17,6 @@ from twisted.protocols import amp
 from twisted.python.threadpool import ThreadPool
 
 from ganeti import config as configmod
-from ganeti import constants
 from ganeti import ssconf
 from ganeti.cmdlib.base import MasterContext
 from ganeti.cmdlib.registry import make_lu_factory
@@ -25,6 +24,7 @@ from ganeti.jobs.locks import LockManager
 from ganeti.jobs.processor import JobRunner
 from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
+from ganeti.master.watcher import INTERVAL as WATCHER_INTERVAL, Watcher
 from ganeti.protocols import luxi
 from ganeti.protocols import node as nodeproto
 from ganeti.master.replication import (
@@ -62,10 +62,6 @@ class _LuxiEndpointService(StreamServerEndpointService):
 LUXI_COMMANDS = make_commands(luxi.METHODS)
 
 _log = Logger()
-
-
-#: Seconds between two automatic archivings of old jobs.
-AUTOARCHIVE_INTERVAL = 300
 
 
 class _ThreadPoolService(Service):
@@ -106,6 +102,7 @@ class MasterService(MultiService):
         self.queue = JobQueue(
             paths, reactor,
             max_running=lambda: self.config.config.cluster.max_running_jobs,
+            filter_rules=lambda: self.config.config.filters,
             write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
         with open(paths.server_pem, "rb") as f:
             rpc = NodeRpc(reactor, f.read(), node_port)
@@ -120,10 +117,12 @@ class MasterService(MultiService):
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context))
         self.queue.setServiceParent(self)
-        # Ganeti's watcher archives finished jobs older than six hours.
-        TimerService(AUTOARCHIVE_INTERVAL, self._auto_archive).setServiceParent(self)
         self.handler = LuxiHandler(self)
-        self._add_rapi(reactor, paths)
+        # The watcher (which also archives old jobs) checks the RAPI at
+        # this node's own address.
+        self.watcher = Watcher(self.context, self._add_rapi(reactor, paths))
+        TimerService(WATCHER_INTERVAL,
+                     self.watcher.run_periodic).setServiceParent(self)
         factory = Factory.forProtocol(
             lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
@@ -134,20 +133,23 @@ class MasterService(MultiService):
         The RAPI listens on this node's address and on the cluster IP, so
         it moves with the master role; one that cannot listen is logged,
         it does not stop the master.
+
+        :return: ``(address, port)`` of the RAPI on this node's own
+            address, or None without ``rapi.pem`` (no RAPI).
         """
         from ganeti import netutils
         from ganeti.rapi import server as rapi_server
         if not os.path.exists(paths.rapi_pem):
-            return
+            return None
         site = rapi_server.make_site(self.handler, paths.rapi_users, reactor)
         _, own = netutils.resolve(netutils.local_node_name(paths), paths)
+        port = int(os.environ.get("GANETI_RAPI_PORT") or
+                   rapi_server.DEFAULT_PORT)
         for address in sorted({own, self.config.config.cluster.master_ip}):
             service = rapi_server.rapi_endpoint_service(
-                reactor, site, paths.rapi_pem,
-                port=int(os.environ.get("GANETI_RAPI_PORT") or
-                         rapi_server.DEFAULT_PORT),
-                interface=address)
+                reactor, site, paths.rapi_pem, port=port, interface=address)
             service.setServiceParent(self)
+        return own, port
 
     def _replicate_config(self, cfg):
         d = self.replicator.config_changed(cfg)
@@ -157,7 +159,3 @@ class MasterService(MultiService):
     def stopService(self):
         d = MultiService.stopService(self)
         return d.addBoth(lambda _: self.context.rpc.close())
-
-    def _auto_archive(self):
-        if self.queue.running:
-            self.queue.auto_archive(constants.JOB_AUTOARCHIVE_AGE)

@@ -19,15 +19,22 @@ from ganeti import constants, errors, netutils, ssconf
 from ganeti.process import run_command
 from ganeti.protocols.node import ANCILLARY_FILES
 
+#: Where Linux keeps the random id it draws at every boot; the watcher
+#: compares it between runs to see which nodes rebooted.
+BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+
 
 class NodeHandler:
     """
     :param paths: this node's L{ganeti.paths.Paths}.
     :param reactor: the reactor.
     :param roles: the node's L{ganeti.roles.RoleManager} (master role).
+    :ivar boot_id_file: the file read for the node's boot id (tests point
+        it elsewhere to fake a reboot).
     """
 
     def __init__(self, paths, reactor, roles=None):
+        self.boot_id_file = BOOT_ID_FILE
         self._paths = paths
         self._reactor = reactor
         self._roles = roles
@@ -61,11 +68,20 @@ class NodeHandler:
 
     @inlineCallbacks
     def node_info(self, hypervisors):
-        """Memory and CPU facts of the first hypervisor given (as Ganeti)."""
+        """
+        Memory and CPU facts of the first hypervisor given (as Ganeti), and
+        the boot id (``bootid``, None if unreadable); with no hypervisor
+        only the boot id, which is cheap.
+        """
         info = {}
         if hypervisors:
             info = yield self._hv(hypervisors[0]).get_node_info()
-        returnValue(info)
+        try:
+            with open(self.boot_id_file) as f:
+                boot_id = f.read().strip() or None
+        except OSError:
+            boot_id = None
+        returnValue(dict(info, bootid=boot_id))
 
     def test_delay(self, duration):
         if duration < 0:

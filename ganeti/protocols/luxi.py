@@ -26,6 +26,10 @@ METHODS = {
     "QueryClusterInfo": (),
     "QueryConfigValues": ("fields",),
     "QueryTags": ("kind", "name"),
+    "QueryFilters": ("uuids", "fields"),
+    "ReplaceFilter": ("uuid", "priority", "predicates", "action", "reason"),
+    "DeleteFilter": ("uuid",),
     "SetDrainFlag": ("drain_flag",),
     "SetWatcherPause": ("until",),
+    "RunWatcher": ("ignore_pause", "wait", "job_age"),
 }

@@ -406,9 +406,48 @@ class RapiClient:
         return self._request("GET", "/2/groups",
                              self._query(reason, **_bool_args(bulk=bulk)))
 
+    @staticmethod
+    def _group(group, action=""):
+        return "/2/groups/%s%s" % (quote(group, safe=""), action)
+
     def GetGroup(self, group, reason=None):
-        return self._request("GET", "/2/groups/%s" % quote(group, safe=""),
+        return self._request("GET", self._group(group), self._query(reason))
+
+    def CreateGroup(self, name, alloc_policy=None, dry_run=False,
+                    reason=None):
+        return self._request("POST", "/2/groups", self._query(reason, dry_run),
+                             {"name": name, "alloc_policy": alloc_policy})
+
+    def ModifyGroup(self, group, reason=None, **kwargs):
+        return self._request("PUT", self._group(group, "/modify"),
+                             self._query(reason), kwargs)
+
+    def DeleteGroup(self, group, dry_run=False, reason=None):
+        return self._request("DELETE", self._group(group),
+                             self._query(reason, dry_run))
+
+    def RenameGroup(self, group, new_name, reason=None):
+        return self._request("PUT", self._group(group, "/rename"),
+                             self._query(reason), {"new_name": new_name})
+
+    def AssignGroupNodes(self, group, nodes, force=False, dry_run=False,
+                         reason=None):
+        return self._request("PUT", self._group(group, "/assign-nodes"),
+                             self._query(reason, dry_run,
+                                         **_bool_args(force=force or None)),
+                             {"nodes": list(nodes)})
+
+    def GetGroupTags(self, group, reason=None):
+        return self._request("GET", self._group(group, "/tags"),
                              self._query(reason))
+
+    def AddGroupTags(self, group, tags, dry_run=False, reason=None):
+        return self._request("PUT", self._group(group, "/tags"),
+                             self._query(reason, dry_run, tag=list(tags)))
+
+    def DeleteGroupTags(self, group, tags, dry_run=False, reason=None):
+        return self._request("DELETE", self._group(group, "/tags"),
+                             self._query(reason, dry_run, tag=list(tags)))
 
     # --- jobs ---------------------------------------------------------------
 
@@ -461,3 +500,42 @@ class RapiClient:
         if fields is not None:
             query["fields"] = ",".join(fields)
         return self._request("GET", "/2/query/%s/fields" % what, query)
+
+    # --- job filter rules ---------------------------------------------------
+
+    def GetFilters(self, bulk=False):
+        """:return: (Deferred) the rules' uuids, or with C{bulk} dicts."""
+        d = self._request("GET", "/2/filters",
+                          self._query(**_bool_args(bulk=bulk)))
+        if bulk:
+            return d
+        return d.addCallback(lambda rules: [r["uuid"] for r in rules])
+
+    @staticmethod
+    def _filter(uuid):
+        return "/2/filters/%s" % quote(uuid, safe="")
+
+    def GetFilter(self, filter_uuid):
+        return self._request("GET", self._filter(filter_uuid))
+
+    def _filter_body(self, priority, predicates, action, reason_trail):
+        # Like the official client: the caller's trail plus this client,
+        # without changing the caller's list.
+        trail = list(reason_trail or [])
+        trail.append(["gnt:client", "", int(self._reactor.seconds() * 1e9)])
+        return {"priority": priority, "predicates": predicates,
+                "action": action, "reason": trail}
+
+    def AddFilter(self, priority, predicates, action, reason_trail=None):
+        """:return: (Deferred) the new rule's uuid."""
+        return self._request("POST", "/2/filters", body=self._filter_body(
+            priority, predicates, action, reason_trail))
+
+    def ReplaceFilter(self, uuid, priority, predicates, action,
+                      reason_trail=None):
+        """:return: (Deferred) the uuid of the replaced or created rule."""
+        return self._request("PUT", self._filter(uuid), body=self._filter_body(
+            priority, predicates, action, reason_trail))
+
+    def DeleteFilter(self, uuid):
+        return self._request("DELETE", self._filter(uuid))

@@ -878,6 +878,114 @@ def get_group(ctx):
     return _single(ctx, "group", G_FIELDS, ctx.items[0], "Group")
 
 
+def post_groups(ctx):
+    return submit(ctx, [fill_opcode(ctx, "OP_GROUP_ADD", ctx.body_dict(),
+                                    _dry_run(ctx),
+                                    renames={"name": "group_name"})])
+
+
+def delete_group(ctx):
+    static = dict(_dry_run(ctx), group_name=ctx.items[0])
+    return submit(ctx, [fill_opcode(ctx, "OP_GROUP_REMOVE", {}, static)])
+
+
+def _group_body_op(op_id, renames=None, dry_run=True, force=False):
+    """
+    A group change whose parameters come from the body; which query
+    arguments it reads differs per resource in Ganeti.
+    """
+    def op(ctx):
+        static = dict(_dry_run(ctx) if dry_run else {},
+                      group_name=ctx.items[0])
+        if force:
+            static["force"] = ctx.bool_arg("force")
+        return submit(ctx, [fill_opcode(ctx, op_id, ctx.body_dict(), static,
+                                        renames)])
+    return op
+
+
+put_group_modify = _group_body_op(
+    "OP_GROUP_SET_PARAMS", dry_run=False,
+    renames={"custom_ndparams": "ndparams", "custom_ipolicy": "ipolicy",
+             "custom_diskparams": "diskparams"})
+put_group_rename = _group_body_op("OP_GROUP_RENAME")
+put_group_assign_nodes = _group_body_op("OP_GROUP_ASSIGN_NODES", force=True)
+
+
+# --- job filter rules -------------------------------------------------------------
+
+#: Fields of ``/2/filters?bulk=1`` and ``/2/filters/<uuid>``.
+FILTER_FIELDS = ["watermark", "priority", "predicates", "action",
+                 "reason_trail", "uuid"]
+
+#: Body keys of filter creation and replacement, in ReplaceFilter's
+#: argument order, with Ganeti's defaults.
+_FILTER_BODY = (("priority", 0), ("predicates", []), ("action", "CONTINUE"),
+                ("reason", []))
+
+
+def _filter_args(ctx):
+    """
+    :return: ReplaceFilter's priority, predicates, action and reason from
+        the body; the master checks their values.
+    :raise HttpError: 400 for keys a filter rule does not have.
+    """
+    body = ctx.body_dict()
+    unknown = sorted(set(body) - set(key for key, _ in _FILTER_BODY))
+    if unknown:
+        raise HttpError(400, "Invalid body parameters: filter rule doesn't"
+                        " support field(s) %s" % ", ".join(unknown))
+    return [body.get(key, default) for key, default in _FILTER_BODY]
+
+
+def _filter_not_found(failure):
+    """An unknown uuid is 404, as for any other item."""
+    failure.trap(errors.OpPrereqError)
+    if failure.value.args[1:2] == ("noent",):
+        raise HttpError(404, str(failure.value))
+    return failure
+
+
+def get_filters(ctx):
+    """``[{"uuid", "uri"}]`` sorted by uuid, or with ``bulk=1`` full dicts."""
+    bulk = ctx.bool_arg("bulk")
+    fields = FILTER_FIELDS if bulk else ["uuid"]
+    d = defer.maybeDeferred(ctx.handler.QueryFilters, None, fields)
+
+    def shape(rows):
+        rules = [dict(zip(fields, row)) for row in rows]
+        if bulk:
+            return rules
+        return [{"uuid": r["uuid"],
+                 "uri": "/2/filters/%s" % quote(r["uuid"], safe="")}
+                for r in rules]
+    return d.addCallback(shape)
+
+
+def get_filter(ctx):
+    d = defer.maybeDeferred(ctx.handler.QueryFilters, [ctx.items[0]],
+                            FILTER_FIELDS)
+    return d.addCallbacks(lambda rows: dict(zip(FILTER_FIELDS, rows[0])),
+                          _filter_not_found)
+
+
+def post_filters(ctx):
+    """Create a rule; the answer is its new uuid."""
+    return defer.maybeDeferred(ctx.handler.ReplaceFilter, None,
+                               *_filter_args(ctx))
+
+
+def put_filter(ctx):
+    """Replace the rule, or create it under this uuid; answers the uuid."""
+    return defer.maybeDeferred(ctx.handler.ReplaceFilter, ctx.items[0],
+                               *_filter_args(ctx))
+
+
+def delete_filter(ctx):
+    d = defer.maybeDeferred(ctx.handler.DeleteFilter, ctx.items[0])
+    return d.addErrback(_filter_not_found)
+
+
 def _not_backed(what):
     """
     A Ganeti resource this project cannot back yet: a clear 501, never a
@@ -1005,29 +1113,34 @@ ROUTES = [
      {"GET": (ANONYMOUS, get_query_fields)}),
     (r"/2/groups", "R_2_groups",
      {"GET": (ANONYMOUS, get_groups),
-      "POST": (ACCESS_WRITE, _not_backed("Adding node groups"))}),
+      "POST": (ACCESS_WRITE, post_groups)}),
     (r"/2/groups/" + _ITEM, "R_2_groups_name",
      {"GET": (ANONYMOUS, get_group),
-      "DELETE": (ACCESS_WRITE, _not_backed("Removing node groups"))}),
+      "DELETE": (ACCESS_WRITE, delete_group)}),
     (r"/2/groups/" + _ITEM + "/tags", "R_2_groups_name_tags",
      {"GET": (ANONYMOUS, _object_tags("group", "Group")),
       "PUT": (ACCESS_WRITE,
               _object_tag_op("nodegroup", "OP_TAGS_SET", "add")),
       "DELETE": (ACCESS_WRITE,
                  _object_tag_op("nodegroup", "OP_TAGS_DEL", "delete"))}),
-    (r"/2/groups/" + _ITEM + "/(?:modify|rename|assign-nodes)",
-     "R_2_groups_name_change",
-     {"PUT": (ACCESS_WRITE, _not_backed("Changing node groups"))}),
+    (r"/2/groups/" + _ITEM + "/modify", "R_2_groups_name_modify",
+     {"PUT": (ACCESS_WRITE, put_group_modify)}),
+    (r"/2/groups/" + _ITEM + "/rename", "R_2_groups_name_rename",
+     {"PUT": (ACCESS_WRITE, put_group_rename)}),
+    (r"/2/groups/" + _ITEM + "/assign-nodes", "R_2_groups_name_assign_nodes",
+     {"PUT": (ACCESS_WRITE, put_group_assign_nodes)}),
     (r"/2/networks(?:/[^/]+(?:/[^/]+)?)?", "R_2_networks",
      {"GET": (ANONYMOUS, _not_backed("Networks")),
       "POST": (ACCESS_WRITE, _not_backed("Networks")),
       "PUT": (ACCESS_WRITE, _not_backed("Networks")),
       "DELETE": (ACCESS_WRITE, _not_backed("Networks"))}),
-    (r"/2/filters(?:/[^/]+)?", "R_2_filters",
-     {"GET": (ANONYMOUS, _not_backed("Job filters")),
-      "POST": (ACCESS_WRITE, _not_backed("Job filters")),
-      "PUT": (ACCESS_WRITE, _not_backed("Job filters")),
-      "DELETE": (ACCESS_WRITE, _not_backed("Job filters"))}),
+    (r"/2/filters", "R_2_filters",
+     {"GET": (ANONYMOUS, get_filters),
+      "POST": (ACCESS_WRITE, post_filters)}),
+    (r"/2/filters/" + _ITEM, "R_2_filters_uuid",
+     {"GET": (ANONYMOUS, get_filter),
+      "PUT": (ACCESS_WRITE, put_filter),
+      "DELETE": (ACCESS_WRITE, delete_filter)}),
 ]
 
 _COMPILED = [(re.compile("^%s$" % pattern), name, methods)
