@@ -4,19 +4,29 @@ The one writer of the cluster configuration.
 
 All changes go through L{ConfigWriter.update}: it applies a pure function
 to the current L{ConfigData}, bumps the serial number and modification
-time, and writes ``config.data`` atomically (temp file, fsync, rename)
-before anyone sees the new value.  Listeners (ssconf, replication to master
-candidates) are told after the write succeeded.
+time, and writes ``config.data`` atomically (temp file, fsync, rename).
+
+The tools write at once.  The master hands the writes to a thread (a disk
+flush must not stall the reactor): the new value is in force at once, the
+file follows, several changes made while a write is in flight share the
+next one, and L{ConfigWriter.flushed} says when everything so far is on
+disk; the job runner waits for it before it reports an opcode done.
+Listeners (ssconf, replication to master candidates) are told of every
+new value.
 """
 
 import json
 import time
 
 import attrs
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.logger import Logger
 
 from ganeti import errors
 from ganeti.objects import ConfigData
 from ganeti.utils.io import atomic_write
+
+_log = Logger()
 
 
 def load(path):
@@ -53,13 +63,27 @@ class ConfigWriter:
 
     :param path: the ``config.data`` path.
     :param clock: something with ``seconds()``, for modification times.
+    :param write: ``write(function, *args, **kwargs) -> Deferred`` runs a
+        blocking file write (the master passes a thread pool); without it
+        every update is written before L{update} returns.
     """
 
-    def __init__(self, path, clock=None, config=None):
+    def __init__(self, path, clock=None, config=None, write=None):
         self._path = path
         self._clock = clock
         self._config = config if config is not None else load(path)
         self._listeners = []
+        self._write = write
+        #: Updates made / updates on disk (or failed to get there).
+        self._generation = 0
+        self._written = 0
+        #: The newest ``(generation, data)`` not yet handed to a write.
+        self._unsaved = None
+        self._saving = False
+        #: ``(generation, Deferred)`` of L{flushed} callers.
+        self._flush_waiters = []
+        #: Why the last write failed, while no later one succeeded.
+        self._failure = None
 
     @property
     def config(self):
@@ -86,11 +110,58 @@ class ConfigWriter:
             return new
         new = attrs.evolve(new, serial_no=self._config.serial_no + 1,
                            mtime=self._now())
-        save(self._path, new)
+        if self._write is None:
+            save(self._path, new)
+        else:
+            # Serialised now, so a value that cannot be written is refused
+            # before it is in force.
+            self._generation += 1
+            self._unsaved = (self._generation, dump(new))
+            self._save_next()
         self._config = new
         for listener in self._listeners:
             listener(new)
         return new
+
+    def flushed(self):
+        """
+        :return: a Deferred firing once every update made so far is on
+            disk, or failing if its write failed.
+        """
+        if self._written >= self._generation:
+            return succeed(None)
+        if self._failure is not None and not self._saving:
+            return fail(self._failure)
+        d = Deferred()
+        self._flush_waiters.append((self._generation, d))
+        return d
+
+    def _save_next(self):
+        """Start writing the newest value unless a write is in flight."""
+        if self._saving or self._unsaved is None:
+            return
+        (generation, data), self._unsaved = self._unsaved, None
+        self._saving = True
+        d = self._write(atomic_write, self._path, data, mode=0o600)
+        d.addBoth(self._saved, generation)
+
+    def _saved(self, outcome, generation):
+        self._saving = False
+        if outcome is None:
+            self._written, self._failure = generation, None
+        else:
+            # The next update writes the whole configuration again.
+            _log.failure("could not write {path}", outcome, path=self._path)
+            self._failure = outcome
+        done = [d for g, d in self._flush_waiters if g <= generation]
+        self._flush_waiters = [(g, d) for g, d in self._flush_waiters
+                               if g > generation]
+        for d in done:
+            if outcome is None:
+                d.callback(None)
+            else:
+                d.errback(outcome)
+        self._save_next()
 
     def update_cluster(self, **changes):
         """Change cluster attributes, bumping the cluster's serial number."""

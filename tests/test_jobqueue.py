@@ -9,7 +9,7 @@ import os
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import errors
-from tests.util import Master, make_paths, write_config
+from tests.util import DeferredWrites, Master, make_paths, write_config
 
 DELAY = {"OP_ID": "OP_TEST_DELAY", "duration": 1.0}
 
@@ -409,3 +409,54 @@ class RecoveryTests(SynchronousTestCase):
         self.assertEqual(master.queue.job_ids(), [])
         self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
         self.assertEqual(master.queue.submit([jqueue()]), 8)
+
+
+class AsyncWriteTests(SynchronousTestCase):
+    """
+    Submission with the writes in a thread pool (as the daemon does): ids
+    come at once, jobs run and are acknowledged once their files landed.
+    """
+
+    def setUp(self):
+        self.writes = DeferredWrites()
+        self.master = Master(self, write=self.writes)
+        self.queue = self.master.queue
+
+    def test_acknowledged_after_files_land(self):
+        job_id = self.queue.submit([jqueue()])
+        acked = self.queue.replicated([job_id])
+        self.assertNoResult(acked)
+        self.assertEqual(self.queue.get(job_id).status, "queued")
+        self.assertFalse(os.path.exists(self.master.paths.job_file(job_id)))
+        # The serial, the job file, then the directory flush.
+        self.writes.land(3)
+        self.successResultOf(acked)
+        self.assertIn(self.queue.get(job_id).status, ("running", "success"))
+        self.writes.land_all()
+        self.assertEqual(read_job(self.master.paths, job_id)["ops"][0]["status"],
+                         "success")
+
+    def test_failed_write_forgets_job(self):
+        """A job whose file cannot be written is refused, never run."""
+        job_id = self.queue.submit([jqueue()])
+        acked = self.queue.replicated([job_id])
+        self.writes.land()
+        self.writes.fail()
+        failure = self.failureResultOf(acked, OSError)
+        self.assertIn("No space left", str(failure.value))
+        self.flushLoggedErrors(OSError)
+        self.writes.land_all()
+        self.assertRaises(errors.JobLost, self.queue.get, job_id)
+        self.assertFalse(os.path.exists(self.master.paths.job_file(job_id)))
+
+    def test_final_state_on_disk_before_anyone_hears(self):
+        job_id = self.queue.submit([DELAY])
+        self.writes.land(3)
+        self.writes.land_all()
+        finished = self.queue.when_finalized(job_id)
+        self.master.clock.advance(2)
+        self.assertNoResult(finished)
+        self.writes.land_all()
+        self.assertEqual(self.successResultOf(finished), "success")
+        self.assertEqual(read_job(self.master.paths, job_id)["ops"][0]["status"],
+                         "success")

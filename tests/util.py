@@ -4,6 +4,7 @@ Shared helpers for the tests: a master's pieces on a temporary root.
 
 import os
 
+from twisted.internet.defer import Deferred
 from twisted.internet.task import Clock
 
 from ganeti import bootstrap, config as configmod, ssconf
@@ -43,27 +44,60 @@ def write_config(paths, **overrides):
     return cfg
 
 
+class DeferredWrites:
+    """
+    A C{write} for the queue and the config writer whose writes land when
+    the test says so, in order, as the master's thread pool's would some
+    time later.
+    """
+
+    def __init__(self):
+        self.pending = []
+
+    def __call__(self, function, *args, **kwargs):
+        d = Deferred()
+        self.pending.append((function, args, kwargs, d))
+        return d
+
+    def land(self, count=1):
+        for _ in range(count):
+            function, args, kwargs, d = self.pending.pop(0)
+            function(*args, **kwargs)
+            d.callback(None)
+
+    def land_all(self):
+        while self.pending:
+            self.land()
+
+    def fail(self):
+        _, _, _, d = self.pending.pop(0)
+        d.errback(OSError(28, "No space left on device"))
+
+
 class Master:
     """
     The master's job machinery on a L{Clock}: config, locks, queue, runner.
     """
 
     def __init__(self, testcase, paths=None, clock=None, start=True,
-                 max_running=20, rpc=None):
+                 max_running=20, rpc=None, write=None):
         self.paths = paths or make_paths(testcase)
         if not os.path.exists(self.paths.config_data):
             write_config(self.paths)
         self.clock = clock or Clock()
-        self.config = configmod.ConfigWriter(self.paths.config_data, self.clock)
+        self.config = configmod.ConfigWriter(self.paths.config_data, self.clock,
+                                             write=write)
         self.locks = LockManager()
         self.queue = JobQueue(self.paths, self.clock,
                               max_running=lambda: max_running,
-                              filter_rules=lambda: self.config.config.filters)
+                              filter_rules=lambda: self.config.config.filters,
+                              write=write)
         context = MasterContext(self.config, self.paths, self.clock, self.queue,
                                 rpc)
         self.context = context
         self.queue.runner = JobRunner(self.queue, self.locks,
-                                      make_lu_factory(context))
+                                      make_lu_factory(context),
+                                      flushed=self.config.flushed)
         if start:
             self.queue.startService()
 

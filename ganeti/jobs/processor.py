@@ -9,7 +9,8 @@ every later one.  The queue does not know the logical units: a factory
 given by the master maps an opcode to one.
 """
 
-from twisted.internet.defer import CancelledError, inlineCallbacks, maybeDeferred
+from twisted.internet.defer import (
+    CancelledError, inlineCallbacks, maybeDeferred, succeed)
 from twisted.logger import Logger
 
 from ganeti import errors
@@ -49,12 +50,16 @@ class JobRunner:
     :param make_lu: ``make_lu(op, feedback) -> logical unit`` with
         ``needed_locks()``, ``check_prereq()``, ``execute()`` (may return a
         Deferred) and ``dry_run_result``.
+    :param flushed: returns a Deferred firing once the configuration
+        changes made so far are on disk (L{ganeti.config.ConfigWriter.flushed});
+        an opcode is reported done only after that.
     """
 
-    def __init__(self, queue, locks, make_lu):
+    def __init__(self, queue, locks, make_lu, flushed=None):
         self._queue = queue
         self._locks = locks
         self._make_lu = make_lu
+        self._flushed = flushed or (lambda: succeed(None))
         self._waiting = {}
         self._executing = {}
 
@@ -144,6 +149,9 @@ class JobRunner:
                                  errors.OpExecError(KILLED).to_wire())
             finally:
                 self._executing.pop(job.id, None)
+        # What the opcode changed must survive a crash before anyone
+        # hears it succeeded.
+        yield self._flushed()
         result = self._submit_follow_up_jobs(result)
         op.status = jobmod.SUCCESS
         op.result = result

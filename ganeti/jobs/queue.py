@@ -18,7 +18,8 @@ import json
 import os
 
 from twisted.application.service import Service
-from twisted.internet.defer import Deferred, DeferredList, maybeDeferred, succeed
+from twisted.internet.defer import (
+    Deferred, DeferredList, FirstError, maybeDeferred, succeed)
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
@@ -50,11 +51,11 @@ CANCELED_BY_REQUEST = "Job canceled by request"
 _NO_RULES = {}
 
 
-def _chain(d):
-    """:return: a new Deferred firing (with None) when C{d} does."""
-    chained = Deferred()
-    d.addBoth(lambda result: (chained.callback(None), result)[1])
-    return chained
+def _first_error(failure):
+    """The failure inside a L{DeferredList}'s C{FirstError}, if wrapped."""
+    if failure.check(FirstError):
+        return failure.value.subFailure
+    return failure
 
 
 def _job_id_from_name(name):
@@ -90,7 +91,8 @@ class JobQueue(Service):
         self.runner = runner
         self._write = write or maybeDeferred
         self._tails = {}
-        self._replicating = {}
+        #: Submitted job id -> Deferreds waiting for its acknowledgement.
+        self._acks = {}
         #: Told of every job write and archive (the master's replicator).
         self.replicator = None
         self._max_running = max_running or (
@@ -185,19 +187,10 @@ class JobQueue(Service):
         return json.dumps(job.to_dict(), separators=(",", ":")).encode()
 
     def _save(self, job):
-        # The directory is flushed once per submission (see submit_many);
-        # rewriting an existing job file needs no directory flush.
+        """Rewrite a job at start-up (before the reactor serves anyone)."""
         data = self._encode(job)
         atomic_write(self._paths.job_file(job.id), data, flush_directory=False)
-        d = self._replicate(job.id, data)
-        if d is not None:
-            self._replicating[job.id] = d
-
-            def done(result, job_id=job.id):
-                if self._replicating.get(job_id) is d:
-                    del self._replicating[job_id]
-                return result
-            d.addBoth(done)
+        self._replicate(job.id, data)
 
     def _replicate(self, job_id, data):
         """:return: a Deferred firing once the candidates have the job."""
@@ -212,11 +205,18 @@ class JobQueue(Service):
     def replicated(self, job_ids):
         """
         :return: a Deferred firing once the submitted jobs C{job_ids} are
-            on the master candidates too (what acknowledging them means).
+            acknowledged: their files flushed to the disk and copied to
+            the master candidates.  It fails if they could not be stored
+            (the jobs are then forgotten, never run).
         """
-        waiting = [_chain(self._replicating[i]) for i in job_ids
-                   if i in self._replicating]
-        return DeferredList(waiting).addCallback(lambda _: None)
+        waiting = []
+        for job_id in job_ids:
+            if job_id in self._acks:
+                waiter = Deferred()
+                self._acks[job_id].append(waiter)
+                waiting.append(waiter)
+        d = DeferredList(waiting, fireOnOneErrback=True, consumeErrors=True)
+        return d.addCallbacks(lambda _: None, _first_error)
 
     def unarchived_files(self):
         """:return: ``{job_id: encoded job}`` of every unarchived job."""
@@ -233,33 +233,53 @@ class JobQueue(Service):
         :return: a Deferred firing once this state is written.
         """
         data = self._encode(job)
-        path = self._paths.job_file(job.id)
-
-        def write(_):
-            return self._write(atomic_write, path, data, fsync=fsync,
-                               flush_directory=False)
-
-        tail = self._tails.get(job.id)
-        d = write(None) if tail is None else tail.addCallback(write)
+        d = self._ordered_write(job.id, atomic_write, self._paths.job_file(job.id),
+                                data, fsync=fsync, flush_directory=False)
         result = Deferred()
 
+        def landed(_):
+            # Final states reach the candidates before anyone hears.
+            replication = self._replicate(job.id, data)
+            if replication is not None and job.finalized:
+                replication.addBoth(lambda _: result.callback(None))
+            else:
+                result.callback(None)
+
+        def failed(failure):
+            _log.failure("could not write job {job_id}", failure,
+                         job_id=job.id)
+            result.errback(failure)
+        d.addCallbacks(landed, failed)
+        return result
+
+    def _ordered_write(self, key, function, *args, **kwargs):
+        """
+        Run C{function} through C{write} once the previous write of C{key}
+        (a job id, or ``"serial"``) has landed, so that the newest content
+        of a file always lands last.
+
+        :return: a Deferred with the outcome of this write.
+        """
+        previous = self._tails.get(key)
+        link, result = Deferred(), Deferred()
+        self._tails[key] = link
+
         def landed(outcome):
-            if self._tails.get(job.id) is d:
-                del self._tails[job.id]
+            if self._tails.get(key) is link:
+                del self._tails[key]
+            link.callback(None)
             if isinstance(outcome, Failure):
-                _log.failure("could not write job {job_id}", outcome,
-                             job_id=job.id)
                 result.errback(outcome)
             else:
-                # Final states reach the candidates before anyone hears.
-                replication = self._replicate(job.id, data)
-                if replication is not None and job.finalized:
-                    replication.addBoth(lambda _: result.callback(None))
-                else:
-                    result.callback(None)
+                result.callback(outcome)
 
-        self._tails[job.id] = d
-        d.addBoth(landed)
+        def start(_):
+            self._write(function, *args, **kwargs).addBoth(landed)
+
+        if previous is None:
+            start(None)
+        else:
+            previous.addCallback(start)
         return result
 
     def get(self, job_id):
@@ -317,10 +337,17 @@ class JobQueue(Service):
                 "Job queue is full (%d jobs), refusing job" % len(self._jobs))
 
     def _allocate_ids(self, count):
+        """
+        :return: the new ids and the Deferred write of the serial file
+            (the job files alone would do on start-up, the serial keeps
+            ids of archived jobs from being reused).
+        """
         first = self._last_id + 1
         self._last_id += count
-        atomic_write(self._paths.queue_serial, b"%d\n" % self._last_id)
-        return list(range(first, first + count))
+        written = self._ordered_write("serial", atomic_write,
+                                      self._paths.queue_serial,
+                                      b"%d\n" % self._last_id)
+        return list(range(first, first + count)), written
 
     def submit(self, ops, ignore_drain=False):
         """
@@ -353,8 +380,10 @@ class JobQueue(Service):
                     raise
                 prepared.append(e)
         good = [p for p in prepared if not isinstance(p, Exception)]
-        ids = iter(self._allocate_ids(len(good)) if good else [])
-        results, submitted, received = [], [], self.now()
+        ids, serial_written = (self._allocate_ids(len(good)) if good
+                               else ([], None))
+        ids = iter(ids)
+        results, submitted, writes, received = [], [], [], self.now()
         for item in prepared:
             if isinstance(item, Exception):
                 results.append([False, str(item)])
@@ -368,18 +397,62 @@ class JobQueue(Service):
                 results.append([False, str(e)])
                 continue
             job = QueuedJob(job_id, item, received)
-            self._save(job)
             self._jobs[job_id] = job
+            writes.append(self._ordered_write(
+                job_id, atomic_write, self._paths.job_file(job_id),
+                self._encode(job), flush_directory=False))
             submitted.append(job_id)
             results.append([True, job_id])
         if submitted:
-            # One directory flush makes all the new files durable before
-            # the submitter hears their ids.
-            sync_directory(self._paths.queue_dir)
-        for job_id in submitted:
-            self._push_pending(self._jobs[job_id])
-        self._schedule()
+            failures = []
+            self._accept(submitted, [serial_written] + writes).addErrback(
+                failures.append)
+            if failures:
+                # The writes failed at once (no thread pool): say so now.
+                failures[0].raiseException()
         return results
+
+    def _accept(self, job_ids, writes):
+        """
+        Once the new job files are written: flush the directory (one flush
+        makes all the new names durable), copy the jobs to the candidates,
+        let them run, and acknowledge them when the candidates have them.
+        A failed write forgets the jobs: their ids were never given out.
+
+        :return: a Deferred with the outcome.
+        """
+        for job_id in job_ids:
+            self._acks[job_id] = []
+        d = DeferredList(writes, fireOnOneErrback=True, consumeErrors=True)
+        d.addCallback(lambda _: self._write(sync_directory,
+                                            self._paths.queue_dir))
+
+        def stored(_):
+            copies = [self._replicate(job_id, self._encode(self._jobs[job_id]))
+                      for job_id in job_ids]
+            for job_id in job_ids:
+                self._push_pending(self._jobs[job_id])
+            self._schedule()
+            return DeferredList([c for c in copies if c is not None])
+
+        def acknowledged(outcome):
+            if isinstance(outcome, Failure):
+                outcome = _first_error(outcome)
+                _log.failure("could not store jobs {job_ids}", outcome,
+                             job_ids=job_ids)
+                for job_id in job_ids:
+                    self._jobs.pop(job_id, None)
+                    self._ordered_write(
+                        job_id, remove_file, self._paths.job_file(job_id)
+                    ).addErrback(lambda _: None)
+            for job_id in job_ids:
+                for waiter in self._acks.pop(job_id, []):
+                    if isinstance(outcome, Failure):
+                        waiter.errback(outcome)
+                    else:
+                        waiter.callback(None)
+            return outcome
+        return d.addCallback(stored).addBoth(acknowledged)
 
     def _validate_job(self, ops):
         if not isinstance(ops, list) or not ops:

@@ -91,19 +91,23 @@ class MasterService(MultiService):
         MultiService.__init__(self)
         self.setName("master")
         self.paths = paths
-        self.config = configmod.ConfigWriter(paths.config_data, reactor)
+        # Job and configuration file writes run in threads so that disk
+        # flushes overlap and never stall the reactor; the pool is a child
+        # service added first, hence stopped last.
+        pool = ThreadPool(minthreads=1, maxthreads=8, name="file-writes")
+        _ThreadPoolService(pool).setServiceParent(self)
+
+        def write(f, *args, **kwargs):
+            return deferToThreadPool(reactor, pool, f, *args, **kwargs)
+        self.config = configmod.ConfigWriter(paths.config_data, reactor,
+                                             write=write)
         self.config.add_listener(
             lambda cfg: ssconf.write(paths, ssconf.values(cfg)))
         self.locks = LockManager()
-        # Job file writes run in threads so their disk flushes overlap; the
-        # pool is a child service added first, hence stopped last.
-        pool = ThreadPool(minthreads=1, maxthreads=8, name="job-writes")
-        _ThreadPoolService(pool).setServiceParent(self)
         self.queue = JobQueue(
             paths, reactor,
             max_running=lambda: self.config.config.cluster.max_running_jobs,
-            filter_rules=lambda: self.config.config.filters,
-            write=lambda f, *a, **kw: deferToThreadPool(reactor, pool, f, *a, **kw))
+            filter_rules=lambda: self.config.config.filters, write=write)
         with open(paths.server_pem, "rb") as f:
             rpc = NodeRpc(reactor, f.read(), node_port)
         self.replicator = Replicator(
@@ -115,7 +119,8 @@ class MasterService(MultiService):
         self.context = MasterContext(self.config, paths, reactor, self.queue, rpc,
                                      self.replicator)
         self.queue.runner = JobRunner(self.queue, self.locks,
-                                      make_lu_factory(self.context))
+                                      make_lu_factory(self.context),
+                                      flushed=self.config.flushed)
         self.queue.setServiceParent(self)
         self.handler = LuxiHandler(self)
         # The watcher (which also archives old jobs) checks the RAPI at
