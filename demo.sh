@@ -134,11 +134,23 @@ run gnt-node list-storage
 run gnt-cluster verify
 
 echo
-echo "######## RAPI (HTTPS on port 5080, anonymous reads) ########"
+echo "######## RAPI (HTTPS on port 5080, anonymous reads, writes by users) ########"
 if command -v curl >/dev/null; then
     run curl -sk https://127.0.0.1:5080/version
     echo
     run curl -sk "https://127.0.0.1:5080/2/instances"
+    echo
+    echo "demo $(openssl rand -hex 8 2>/dev/null || echo demo-secret) write" \
+        > "$ROOT/var/lib/ganeti/rapi/users"
+    AUTH="demo:$(awk '{print $2}' "$ROOT/var/lib/ganeti/rapi/users")"
+    run curl -sk -X PUT "https://127.0.0.1:5080/2/instances/web1/tags?tag=from-rapi"
+    echo
+    JOB=$(curl -sk -u "$AUTH" -X PUT "https://127.0.0.1:5080/2/instances/web1/tags?tag=from-rapi")
+    echo "(the same with the users file's demo user: job $JOB)"
+    run gnt-job wait "$JOB"
+    run curl -sk "https://127.0.0.1:5080/2/instances/web1/tags"
+    echo
+    run curl -sk -u "$AUTH" "https://127.0.0.1:5080/2/instances/web1/console"
     echo
 fi
 
