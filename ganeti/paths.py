@@ -52,6 +52,8 @@ class Paths:
         self.shared_file_storage_dir = j("srv/ganeti/shared-file-storage")
         self.export_dir = j("srv/ganeti/export")
         self.etc_hosts = j("etc/hosts")
+        #: Debian's daemon options file (``RAPI_ARGS=...``).
+        self.daemon_defaults = j("etc/default/ganeti")
 
     def _join(self, relative):
         return os.path.join(self.root, relative)

@@ -636,8 +636,8 @@ class BlockdevTests(SynchronousTestCase):
         self.assertTrue(os.path.exists(self.device))
 
 
-class RapiTests(SynchronousTestCase):
-    """The RAPI of a running master, over real HTTPS."""
+class _RapiBase(SynchronousTestCase):
+    """A running master whose RAPI is asked over real HTTPS."""
 
     skip = _skip_reason()
 
@@ -667,6 +667,17 @@ class RapiTests(SynchronousTestCase):
         connection.close()
         return response.status, json.loads(data) if data else None
 
+    def answers(self, path):
+        try:
+            self.request("GET", path)
+        except OSError:
+            return False
+        return True
+
+
+class RapiTests(_RapiBase):
+    """The RAPI of a running master, over real HTTPS."""
+
     def test_rapi(self):
         """GETs answer anonymously; writes need a user with write access."""
         self.assertEqual(self.request("GET", "/version"), (200, 2))
@@ -682,6 +693,21 @@ class RapiTests(SynchronousTestCase):
         self.assertEqual(status, 200)
         self.cluster.ok("gnt-job", "wait", str(job_id))
         self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))
+
+    def test_require_authentication(self):
+        """Debian's RAPI_ARGS in etc/default/ganeti apply after a restart."""
+        c = self.cluster
+        os.makedirs(os.path.dirname(c.paths.daemon_defaults), exist_ok=True)
+        with open(c.paths.daemon_defaults, "w") as f:
+            f.write('RAPI_ARGS="--require-authentication"\n')
+        with open(c.paths.rapi_users, "w") as f:
+            f.write("reader secret read\n")
+        c.ok("ganeti-daemon", "restart")
+        wait_for(lambda: daemon.master_answers(c.paths))
+        wait_for(lambda: self.answers("/version"))
+        self.assertEqual(self.request("GET", "/version")[0], 401)
+        self.assertEqual(self.request("GET", "/version",
+                                      user="reader:secret"), (200, 2))
 
 
 OFFICIAL_CLIENT = r"""
@@ -754,7 +780,7 @@ print(json.dumps(out))
 """
 
 
-class OfficialRapiClientTests(RapiTests):
+class OfficialRapiClientTests(_RapiBase):
     """Debian's python3-ganeti-rapi (the official client) against our RAPI."""
 
     def setUp(self):
@@ -765,7 +791,7 @@ class OfficialRapiClientTests(RapiTests):
         if probe.returncode != 0:
             raise SkipTest("python3-ganeti-rapi is not installed"
                            " (tests/install-deps.sh installs it)")
-        RapiTests.setUp(self)
+        _RapiBase.setUp(self)
 
     def test_rapi(self):
         """The official client's calls work as against Ganeti."""

@@ -136,25 +136,32 @@ class MasterService(MultiService):
     def _add_rapi(self, reactor, paths):
         """
         The RAPI listens on this node's address and on the cluster IP, so
-        it moves with the master role; one that cannot listen is logged,
-        it does not stop the master.
+        it moves with the master role (or where ``RAPI_ARGS --bind`` in
+        ``etc/default/ganeti`` says); one that cannot listen is logged, it
+        does not stop the master.
 
-        :return: ``(address, port)`` of the RAPI on this node's own
-            address, or None without ``rapi.pem`` (no RAPI).
+        :return: ``(address, port)`` where this node's own RAPI answers,
+            or None without ``rapi.pem`` (no RAPI).
         """
         from ganeti import netutils
         from ganeti.rapi import server as rapi_server
         if not os.path.exists(paths.rapi_pem):
             return None
-        site = rapi_server.make_site(self.handler, paths.rapi_users, reactor)
+        settings = rapi_server.read_rapi_settings(paths.daemon_defaults)
+        site = rapi_server.make_site(
+            self.handler, paths.rapi_users, reactor,
+            require_authentication=settings.require_authentication)
         _, own = netutils.resolve(netutils.local_node_name(paths), paths)
-        port = int(os.environ.get("GANETI_RAPI_PORT") or
+        port = int(os.environ.get("GANETI_RAPI_PORT") or settings.port or
                    rapi_server.DEFAULT_PORT)
-        for address in sorted({own, self.config.config.cluster.master_ip}):
+        addresses = ({settings.bind} if settings.bind is not None
+                     else {own, self.config.config.cluster.master_ip})
+        for address in sorted(addresses):
             service = rapi_server.rapi_endpoint_service(
                 reactor, site, paths.rapi_pem, port=port, interface=address)
             service.setServiceParent(self)
-        return own, port
+        return (own if settings.bind in (None, "0.0.0.0", "::")
+                else settings.bind), port
 
     def _replicate_config(self, cfg):
         d = self.replicator.config_changed(cfg)

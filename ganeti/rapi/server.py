@@ -8,14 +8,80 @@ removes it on failover, like Ganeti's ``ganeti-rapi`` which runs on the
 master only.
 """
 
+import argparse
+import shlex
+
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import SSL4ServerEndpoint
 from twisted.internet.ssl import PrivateCertificate
+from twisted.logger import Logger
 from twisted.web.server import Site
 
 from ganeti.rapi import DEFAULT_PORT
 from ganeti.rapi.auth import UsersFile
 from ganeti.rapi.resources import RapiResource
+
+_log = Logger()
+
+
+class RapiSettings:
+    """
+    The options of Ganeti's ``ganeti-rapi`` that an operator sets in
+    ``/etc/default/ganeti`` (``RAPI_ARGS="..."``), so an existing setting
+    keeps working here.
+
+    :ivar require_authentication: ``--require-authentication``.
+    :ivar port: ``-p``/``--port`` or None (the default port).
+    :ivar bind: ``-b``/``--bind`` or None: then the RAPI listens on the
+        node's own address and the cluster IP.
+    """
+
+    def __init__(self, require_authentication=False, port=None, bind=None):
+        self.require_authentication = require_authentication
+        self.port = port
+        self.bind = bind
+
+
+def _rapi_args_parser():
+    parser = argparse.ArgumentParser(prog="RAPI_ARGS", add_help=False,
+                                     exit_on_error=False)
+    parser.add_argument("--require-authentication", action="store_true")
+    parser.add_argument("-p", "--port", type=int)
+    parser.add_argument("-b", "--bind")
+    return parser
+
+
+def read_rapi_settings(path):
+    """
+    Read ``RAPI_ARGS`` from a shell-style defaults file.  Options this
+    RAPI has no use for (``--max-clients``, ``-f``, ``-d``...) are logged
+    and ignored; a missing file means Ganeti's defaults.
+
+    :return: a L{RapiSettings}.
+    """
+    args = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                for word in shlex.split(line, comments=True):
+                    key, sep, value = word.partition("=")
+                    if sep and key == "RAPI_ARGS":
+                        args = shlex.split(value)
+    except FileNotFoundError:
+        return RapiSettings()
+    except ValueError as e:
+        _log.warn("cannot read {path}: {error}", path=path, error=e)
+        return RapiSettings()
+    try:
+        known, unknown = _rapi_args_parser().parse_known_args(args)
+    except argparse.ArgumentError as e:
+        # Asking for authentication is honoured whatever else is wrong.
+        _log.warn("ignoring RAPI_ARGS in {path}: {error}", path=path, error=e)
+        return RapiSettings("--require-authentication" in args)
+    if unknown:
+        _log.warn("RAPI_ARGS options not used here: {options}",
+                  options=" ".join(unknown))
+    return RapiSettings(known.require_authentication, known.port, known.bind)
 
 
 def make_site(handler, users_file, reactor, require_authentication=False):
