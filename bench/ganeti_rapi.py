@@ -76,6 +76,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -119,6 +120,10 @@ def in_host(host, argv, timeout=600):
 
 def prepare_host(host):
     """Everything Ganeti needs in the host before ``gnt-cluster init``."""
+    # The bed gives each host an empty /etc/default/ganeti; Ganeti runs
+    # with the package's own.
+    shutil.copyfile("/etc/default/ganeti",
+                    host.root_paths["/etc/default/ganeti"])
     script = """
 set -e
 ln -s /usr/lib/ganeti/3.0 /etc/ganeti/lib

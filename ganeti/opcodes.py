@@ -47,6 +47,7 @@ _STRINGS = ht.TListOf(ht.TNonEmptyString)
 _MAYBE_STR = ht.TMaybe(ht.TString)
 _MAYBE_BOOL = ht.TMaybe(ht.TBool)
 _MAYBE_DICT = ht.TMaybe(ht.TDict)
+_EXPORT_MODE = ht.TElemOf(("local", "remote"))
 _TAG_KIND = ht.TElemOf(("cluster", "node", "nodegroup", "instance", "network"))
 
 #: Migration modes (Ganeti's C{HT_MIGRATION_MODES}).
@@ -485,6 +486,35 @@ _CATALOGUE = [
         ("sequential", False, ht.TBool),
         ("force_failover", False, ht.TBool),
     ], summary_field="group_name"),
+    OpDef("OP_BACKUP_PREPARE", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("mode", REQUIRED, _EXPORT_MODE),
+    ], summary_field="instance_name"),
+    OpDef("OP_BACKUP_EXPORT", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("compress", "none", ht.TString),
+        ("shutdown_timeout", 120, ht.TNonNegativeInt),
+        # A node name for local exports, per-disk destinations for remote.
+        ("target_node", REQUIRED, ht.Check(
+            "a node name or a list", lambda v: isinstance(v, (str, list)))),
+        ("target_node_uuid", None, _MAYBE_STR),
+        ("shutdown", True, ht.TBool),
+        ("remove_instance", False, ht.TBool),
+        ("ignore_remove_failures", False, ht.TBool),
+        ("mode", "local", _EXPORT_MODE),
+        ("x509_key_name", None, ht.TMaybe(ht.TList)),
+        ("destination_x509_ca", None, _MAYBE_STR),
+        ("zero_free_space", False, ht.TBool),
+        ("zeroing_timeout_fixed", None, ht.TMaybe(ht.TInt)),
+        ("zeroing_timeout_per_mib", None, ht.TMaybe(ht.TNumber)),
+        ("long_sleep", False, ht.TBool),
+    ], summary_field="instance_name"),
+    OpDef("OP_BACKUP_REMOVE", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+    ], summary_field="instance_name"),
 ]
 
 #: OP_ID -> OpDef

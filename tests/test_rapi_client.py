@@ -160,6 +160,33 @@ class InstanceTests(ClientTestBase):
         self.assertEqual((yield self.client.GetInstances()), [])
 
     @defer.inlineCallbacks
+    def test_export(self):
+        """
+        PrepareExport and ExportInstance (destination = target node) run
+        the backup opcodes; /2/query/export lists the export; DELETE on
+        the export resource runs OP_BACKUP_REMOVE.
+        """
+        yield self.create()
+        ok, job = yield self.run_job(
+            self.client.PrepareExport("inst1.example.com", "local"))
+        self.assertTrue(ok, job["opresult"])
+        self.assertEqual(job["opresult"], [None])
+        ok, job = yield self.run_job(self.client.ExportInstance(
+            "inst1.example.com", "local", NODE, shutdown=True))
+        self.assertTrue(ok, job["opresult"])
+        self.assertEqual(job["opresult"], [[True, []]])
+        result = yield self.reader.Query("export", ["node", "export"])
+        self.assertEqual([[cell[1] for cell in row] for row in result["data"]],
+                         [[NODE, "inst1.example.com"]])
+        ok, job = yield self.run_job(self.client.ExportInstance(
+            "inst1.example.com", "remote", NODE))
+        self.assertFalse(ok)
+        self.assertIn("not supported", job["opresult"][0][1][0])
+        ok, job = yield self.run_job(self.client._request(
+            "DELETE", "/2/instances/gone.example.com/export"))
+        self.assertTrue(ok, job["opresult"])
+
+    @defer.inlineCallbacks
     def test_console_of_unknown_instance(self):
         failure = yield self.assertFailure(
             self.reader.GetInstanceConsole("nosuch.example.com"), RapiError)

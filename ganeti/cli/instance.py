@@ -60,13 +60,13 @@ def _disks(opts):
     return disks
 
 
-def _nics(opts):
+def _nics(opts, default):
     if opts.no_nics:
         if opts.nics:
             raise UsageError("Cannot specify both --no-nics and --net")
         return []
     nics = _indexed_options(opts.nics, "--net")
-    return nics or [{}]
+    return nics or default
 
 
 def _hv_option(text):
@@ -75,25 +75,40 @@ def _hv_option(text):
     return base.parse_ident_key_values(text, "-H")
 
 
-def add_instance(opts, args):
-    """``gnt-instance add``."""
+def create_opcode(opts, args, mode, **params):
+    """
+    The OP_INSTANCE_CREATE of ``gnt-instance add`` and ``gnt-backup
+    import``, from the options both share (L{CREATE_OPTS}).
+
+    :param mode: ``create`` or ``import``; an import without ``--net``
+        takes the exported NICs, a creation gets one default NIC.
+    :param params: the mode's own opcode parameters.
+    """
     hypervisor, hvparams = _hv_option(opts.hypervisor)
     op = {
         "OP_ID": "OP_INSTANCE_CREATE", "instance_name": args[0],
         "disk_template": opts.disk_template, "disks": _disks(opts),
-        "nics": _nics(opts), "os_type": opts.os,
+        "nics": _nics(opts, [{}] if mode == "create" else []),
         "pnode": opts.node.split(":")[0] if opts.node else None,
         "hypervisor": hypervisor, "hvparams": hvparams or {},
         "beparams": base.parse_key_values(opts.beparams, "-B"),
         "osparams": base.parse_key_values(opts.osparams, "-O"),
-        "start": opts.start and not opts.no_install,
-        "no_install": opts.no_install, "name_check": opts.name_check,
+        "name_check": opts.name_check,
         "ip_check": opts.ip_check and opts.name_check,
         "file_storage_dir": opts.file_storage_dir,
-        "file_driver": opts.file_driver, "mode": "create",
+        "file_driver": opts.file_driver, "mode": mode,
         "tags": [t for t in (opts.tags or "").split(",") if t],
     }
-    base.submit_opcode(op, opts)
+    op.update(params)
+    return op
+
+
+def add_instance(opts, args):
+    """``gnt-instance add``."""
+    base.submit_opcode(create_opcode(
+        opts, args, "create", os_type=opts.os,
+        start=opts.start and not opts.no_install,
+        no_install=opts.no_install), opts)
     return 0
 
 
@@ -511,30 +526,36 @@ _CLEANUP = opt("--cleanup", action="store_true", default=False,
                     " recover from a failed cleanup. This is safe to run"
                     " even if the instance is healthy")
 
+#: The options of L{create_opcode} (``gnt-instance add``, ``gnt-backup
+#: import``).
+CREATE_OPTS = base.JOB_OPTS + [
+    base.DRY_RUN_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
+    opt("-t", "--disk-template", dest="disk_template", default=None,
+        help="Disk template"),
+    opt("-s", "--os-size", dest="sd_size", default=None,
+        help="Disk size, for a single disk"),
+    opt("--no-nics", action="store_true", default=False,
+        help="Do not create any network cards for the instance"),
+    opt("-n", "--node", default=None, help="Target node and optional"
+        " secondary node (pnode[:snode])"),
+    opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
+        help="Hypervisor and hypervisor options, in the format"
+             " hypervisor:option=value,option=value,..."),
+    opt("--file-storage-dir", default=None, help="Relative path under the"
+        " default file storage dir to store file-based disks"),
+    opt("--file-driver", default=None, choices=["loop", "blktap", "blktap2"],
+        help="Driver to use for image files"),
+    opt("--tags", default=None, help="Comma-separated list of instance tags"),
+] + _NAME_CHECK
+
 COMMANDS = {
-    "add": Command(add_instance, Args(1, 1), base.JOB_OPTS + [
-        base.DRY_RUN_OPT, _OS_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
-        opt("-t", "--disk-template", dest="disk_template", default=None,
-            help="Disk template"),
-        opt("-s", "--os-size", dest="sd_size", default=None,
-            help="Disk size, for a single disk"),
-        opt("--no-nics", action="store_true", default=False,
-            help="Do not create any network cards for the instance"),
-        opt("-n", "--node", default=None, help="Target node and optional"
-            " secondary node (pnode[:snode])"),
-        opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
-            help="Hypervisor and hypervisor options, in the format"
-                 " hypervisor:option=value,option=value,..."),
+    "add": Command(add_instance, Args(1, 1), CREATE_OPTS + [
+        _OS_OPT,
         opt("--no-start", dest="start", action="store_false", default=True,
             help="Don't start the instance after creation"),
         opt("--no-install", action="store_true", default=False,
             help="Do not install the OS (will enable no-start)"),
-        opt("--file-storage-dir", default=None, help="Relative path under the"
-            " default file storage dir to store file-based disks"),
-        opt("--file-driver", default=None, choices=["loop", "blktap", "blktap2"],
-            help="Driver to use for image files"),
-        opt("--tags", default=None, help="Comma-separated list of instance tags"),
-    ] + _NAME_CHECK, "[...] -t disk-type -n node[:secondary-node] -o os-type"
+    ], "[...] -t disk-type -n node[:secondary-node] -o os-type"
         " <name>", "Creates and adds a new instance to the cluster"),
     "remove": Command(remove_instance, Args(1, 1), base.JOB_OPTS + [
         base.FORCE_OPT, _SHUTDOWN_TIMEOUT,

@@ -1,7 +1,7 @@
 # -*- test-case-name: tests.test_cmdlib_instance -*-
 """
-Instance logical units: create, remove, start, stop, reboot, reinstall,
-rename, modify, disks and console.
+Instance logical units: create (or import an export), remove, start,
+stop, reboot, reinstall, rename, modify, disks and console.
 
 The master decides and records; every change on a node is a node RPC
 (disks, OS scripts, the hypervisor).  A failed creation removes what it
@@ -23,6 +23,7 @@ from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import (
     call_node, complete_console, fill_beparams, get_instance, get_node,
     instance_disks, node_instance_dict)
+from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.jobs import locks
 from ganeti.objects import NIC, Disk, Instance
 
@@ -242,12 +243,17 @@ class LUInstanceCreate(_InstanceLU):
         # The name may have been resolved to a longer one.
         return get_instance(self.cfg, getattr(self, "name", self.op["instance_name"]))
 
+    #: Import mode: the parsed L{exportinfo.ExportInfo}, else None.
+    export = None
+
     @inlineCallbacks
     def check_prereq(self):
+        if self.op["mode"] == "remote-import":
+            raise _wrong("Remote import is not supported")
+        if self.op["mode"] == "import":
+            yield self._read_export()
         op, cfg = self.op, self.cfg
         cluster = cfg.cluster
-        if op["mode"] != "create":
-            raise _wrong("Instance import is not supported yet")
         name = op["instance_name"]
         if op["name_check"]:
             name, ip = yield netutils.resolve_async(self.ctx.reactor, name,
@@ -291,7 +297,7 @@ class LUInstanceCreate(_InstanceLU):
         if self.install and not op["os_type"]:
             raise _wrong("No guest OS or OS image specified")
         self.node = yield self._choose_node()
-        if self.install:
+        if self.install or self.export is not None:
             yield call_node(self.ctx, self.node, "os_check", op["os_type"],
                             op["osparams"], what="OS '%s' not suitable"
                             % op["os_type"], prereq=True)
@@ -304,6 +310,82 @@ class LUInstanceCreate(_InstanceLU):
                 self.node, fill_beparams(cluster, self.beparams)["maxmem"],
                 "starting instance %s" % name)
         yield self._check_disk_space()
+
+    @inlineCallbacks
+    def _find_export(self):
+        """
+        Import: where the export is.  Without a source node the export
+        (a name, not a path) is looked for on every node, as in Ganeti.
+
+        :return: (Deferred) the source node and the export's path there.
+        """
+        op = self.op
+        path = op["src_path"] or op["instance_name"]
+        if op["src_node"]:
+            returnValue((get_node(self.cfg, op["src_node"]), path))
+        if os.path.isabs(path):
+            raise _wrong("Importing an instance from a path requires a source"
+                         " node option")
+        found = yield exports_by_node(self.ctx, self.cfg)
+        for node_name in sorted(found):
+            if isinstance(found[node_name], list) and path in found[node_name]:
+                returnValue((self.cfg.node_by_name(node_name), path))
+        raise _wrong("No export found for relative path %s" % path)
+
+    @inlineCallbacks
+    def _read_export(self):
+        """
+        Import: read the export's ``config.ini`` and take from it what the
+        opcode leaves out (OS, template, hypervisor, disks, NICs and
+        parameters), as Ganeti does.  C{self.op} becomes a completed copy.
+        """
+        from ganeti import exportinfo
+        self.src_node, path = yield self._find_export()
+        info = yield call_node(self.ctx, self.src_node, "export_info", path,
+                               what="No export or invalid export found in"
+                               " dir %s" % path, prereq=True)
+        export = exportinfo.ExportInfo(info["config"])
+        self.export, self.src_dir = export, info["path"]
+        op = self.op
+        hypervisor = op["hypervisor"] or export.hypervisor
+        changes = {
+            "os_type": op["os_type"] or export.os,
+            "disk_template": op["disk_template"] or export.disk_template,
+            "hypervisor": hypervisor,
+            "tags": op["tags"] or export.tags,
+            "disks": op["disks"] or [
+                {k: d[k] for k in ("size", "mode", "name") if k in d}
+                for d in export.disks],
+            "nics": op["nics"] or self._export_nics(export),
+            "beparams": dict({k: v for k, v in export.beparams.items()
+                              if k in constants.BE_DEFAULTS},
+                             **op["beparams"]),
+            "osparams": dict(export.osparams, **op["osparams"]),
+        }
+        if hypervisor == export.hypervisor:
+            # Defaults and cluster-wide values stay out of the instance's
+            # own parameters.
+            defaults = constants.HV_DEFAULTS.get(hypervisor, {})
+            changes["hvparams"] = dict(
+                {k: v for k, v in export.hvparams.items()
+                 if k in defaults and k not in constants.HV_GLOBALS
+                 and v != str(defaults[k])}, **op["hvparams"])
+        self.op = dict(op, **changes)
+
+    def _export_nics(self, export):
+        """
+        The exported NICs; each keeps its MAC address unless another NIC
+        of the cluster uses it now (Ganeti would fail instead).
+        """
+        used = used_macs(self.cfg)
+        nics = []
+        for nic in export.nics:
+            spec = {k: nic[k] for k in ("mac", "ip", "mode", "link", "vlan",
+                                        "name") if k in nic}
+            if spec.get("mac") in used:
+                spec["mac"] = "auto"
+            nics.append(spec)
+        return nics
 
     def hvparams_filled(self):
         from ganeti.cmdlib.common import fill_hvparams
@@ -404,6 +486,8 @@ class LUInstanceCreate(_InstanceLU):
                                 self.node_instance(instance), devices, False,
                                 op.get("debug_level") or 0,
                                 what="Could not add os for instance %s" % self.name)
+            elif self.export is not None:
+                yield self._import_disks(instance)
         except Exception:
             self.feedback("* removing the instance's disks and config entry")
             yield self._remove_disks(node, self.disks)
@@ -414,6 +498,42 @@ class LUInstanceCreate(_InstanceLU):
             yield self.start(cfg_instance(self.cfg, instance.uuid))
             self.update_instance(admin_state=constants.ADMINST_UP)
         returnValue([node.name])
+
+    @inlineCallbacks
+    def _import_disks(self, instance):
+        """
+        Import: fill each disk from its dump with the OS import script,
+        the dump first sent to the new primary node when the export is on
+        another node.  A disk that fails is a warning, as in Ganeti.
+        """
+        self.feedback("* running the instance OS import scripts...")
+        devices = yield self.block_devices(instance)
+        spec = self.node_instance(instance)
+        remote = self.src_node.uuid != self.node.uuid
+        staging = staging_name("import", self.name) if remote else None
+        failed = []
+        for index, disk in enumerate(self.export.disks[:len(self.disks)]):
+            dump = os.path.join(self.src_dir, disk["dump"])
+            try:
+                if remote:
+                    dump = yield transfer(self.ctx, self.src_node, dump,
+                                          self.node, staging)
+                yield call_node(self.ctx, self.node, "instance_import_disk",
+                                spec, devices, index, dump,
+                                self.op.get("debug_level") or 0,
+                                what="Could not import disk/%d" % index)
+            except errors.GenericError as e:
+                self.log_warning(str(e))
+                failed.append(index)
+        if remote:
+            try:
+                yield call_node(self.ctx, self.node, "export_remove", staging)
+            except errors.GenericError as e:
+                self.log_warning("Could not remove %s: %s" % (staging, e))
+        if failed:
+            self.log_warning("Some disks for instance %s on node %s were not"
+                             " imported successfully" % (self.name,
+                                                         self.node.name))
 
     @inlineCallbacks
     def _remove_disks(self, node, disks):

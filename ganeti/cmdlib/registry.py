@@ -5,7 +5,7 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    cluster, group, instance, instance_query, node, tags, test, verify)
+    backup, cluster, group, instance, instance_query, node, tags, test, verify)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -57,6 +57,9 @@ LOGICAL_UNITS = {
     "OP_TAGS_SEARCH": tags.LUTagsSearch,
     "OP_TAGS_SET": tags.LUTagsSet,
     "OP_TAGS_DEL": tags.LUTagsDel,
+    "OP_BACKUP_PREPARE": backup.LUBackupPrepare,
+    "OP_BACKUP_EXPORT": backup.LUBackupExport,
+    "OP_BACKUP_REMOVE": backup.LUBackupRemove,
 }
 
 

@@ -13,8 +13,8 @@ import uuid as uuidlib
 from ganeti import errors, ht
 from ganeti.cmdlib import cluster
 from ganeti.jobs import filters
-from ganeti.master import (queries, query_filter, query_instance,
-                           query_node, watcher)
+from ganeti.master import (queries, query_export, query_filter,
+                           query_instance, query_node, watcher)
 from ganeti.utils.io import atomic_write, remove_file
 
 
@@ -26,6 +26,7 @@ _FIELDSETS = {
     "os": query_node.OS_FIELDS,
     "group": query_node.GROUP_FIELDS,
     "filter": query_filter.FILTER_FIELDS,
+    "export": query_export.EXPORT_FIELDS,
 }
 
 
@@ -138,6 +139,8 @@ class LuxiHandler:
             return query_node.query_groups(ctx, fields, qfilter)
         if what == "filter":
             return query_filter.query_filters(self._config, fields, qfilter)
+        if what == "export":
+            return query_export.query_exports(ctx, fields, qfilter)
         return queries.LOCK_FIELDS.query(None, self._master.locks.describe(),
                                          fields, qfilter)
 

@@ -15,7 +15,7 @@ import os
 from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
 from twisted.internet.task import deferLater
 
-from ganeti import constants, errors, netutils, ssconf
+from ganeti import constants, errors, exportinfo, netutils, ssconf
 from ganeti.process import run_command
 from ganeti.protocols.node import ANCILLARY_FILES
 
@@ -172,16 +172,20 @@ class NodeHandler:
         return [definition.to_dict()
                 for definition in osdef.diagnose(self._paths.os_search_path)]
 
-    def _run_os(self, script, instance, block_devices, debug, **extra):
+    def _run_os(self, script, instance, block_devices, debug, disk_index=None,
+                stdin_path=None, stdout_path=None, **extra):
         from ganeti import osdef
         definition, variant = self._find_os(instance["os"])
         env = osdef.build_environment(
             definition, variant, instance, block_devices, instance["nics"],
             instance.get("osparams", {}), instance["hypervisor"], debug)
+        if disk_index is not None:
+            env = osdef.script_environment(env, script, disk_index=disk_index)
         env.update(extra)
         return osdef.run_script(self._reactor, definition, script, env,
                                 self._paths.os_log_dir, instance["name"],
-                                timeout=None)
+                                timeout=None, stdin_path=stdin_path,
+                                stdout_path=stdout_path)
 
     def instance_os_add(self, instance, block_devices, reinstall, debug):
         extra = {"INSTANCE_REINSTALL": "1"} if reinstall else {}
@@ -190,6 +194,146 @@ class NodeHandler:
     def instance_run_rename(self, instance, block_devices, old_name, debug):
         return self._run_os("rename", instance, block_devices, debug,
                             OLD_INSTANCE_NAME=old_name)
+
+    # --- exports (gnt-backup) ----------------------------------------------
+
+    def _export_path(self, name):
+        """
+        :return: the path of one entry of the export directory (an
+            export, or a hidden staging directory).
+        :raise OpExecError: for a name that would leave the directory.
+        """
+        if not name or "/" in name or name in (".", ".."):
+            raise errors.OpExecError("Invalid export name %r" % (name,))
+        return os.path.join(self._paths.export_dir, name)
+
+    def _staging_dir(self, staging):
+        """
+        :return: a hidden staging directory of the export directory
+            (created if need be), where exports and imports keep dumps
+            until they are complete.
+        """
+        directory = self._export_path(staging)
+        if not staging.startswith("."):
+            raise errors.OpExecError("Not a staging directory: %r" % (staging,))
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        return directory
+
+    def _staging_path(self, staging, file_name):
+        return os.path.join(self._staging_dir(staging),
+                            os.path.basename(file_name))
+
+    def _in_thread(self, function, *args):
+        from twisted.internet import threads
+        return threads.deferToThreadPool(
+            self._reactor, self._reactor.getThreadPool(), function, *args)
+
+    def export_list(self):
+        """:return: the names of the finished exports on this node."""
+        try:
+            names = os.listdir(self._paths.export_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(
+            name for name in names if not name.startswith(".") and
+            os.path.isfile(os.path.join(self._paths.export_dir, name,
+                                        exportinfo.CONFIG_FILE)))
+
+    def export_info(self, path):
+        """
+        :param path: an export's directory, absolute or relative to the
+            export directory.
+        :return: C{{"path": absolute directory, "config": config.ini text}}.
+        """
+        directory = os.path.join(self._paths.export_dir, path)
+        config = os.path.join(directory, exportinfo.CONFIG_FILE)
+        try:
+            with open(config, encoding="utf-8") as f:
+                text = f.read()
+        except OSError as e:
+            raise errors.OpExecError("Cannot read export %s: %s"
+                                     % (config, e.strerror))
+        return {"path": directory, "config": text}
+
+    @inlineCallbacks
+    def export_remove(self, name):
+        """Remove an export (or a staging directory) and all its files."""
+        import shutil
+        path = self._export_path(name)
+        if not os.path.isdir(path):
+            raise errors.OpExecError("Export %s not found" % (name,))
+        yield self._in_thread(shutil.rmtree, path)
+        returnValue(True)
+
+    @inlineCallbacks
+    def instance_export_disk(self, instance, block_devices, index, staging,
+                             debug):
+        """
+        Dump one disk with the OS's export script into a staging directory.
+
+        :return: (Deferred) the dump's path on this node.
+        """
+        dump = self._staging_path(staging, exportinfo.dump_name(index))
+        yield self._run_os("export", instance, block_devices, debug,
+                           disk_index=index, stdout_path=dump)
+        returnValue(dump)
+
+    def instance_import_disk(self, instance, block_devices, index, dump,
+                             debug):
+        """Restore one disk from a dump with the OS's import script."""
+        if not os.path.isfile(dump):
+            raise errors.OpExecError("Disk image %s not found" % (dump,))
+        return self._run_os("import", instance, block_devices, debug,
+                            disk_index=index, stdin_path=dump)
+
+    @inlineCallbacks
+    def export_finalize(self, name, staging, config):
+        """
+        Write the export's ``config.ini`` into the staging directory and
+        put it in place of any older export of the same name.
+        """
+        import shutil
+        import uuid
+        from ganeti.utils.io import atomic_write
+        directory = self._staging_dir(staging)
+        atomic_write(os.path.join(directory, exportinfo.CONFIG_FILE),
+                     config.encode("utf-8"), mode=0o600)
+        final = self._export_path(name)
+        old = None
+        if os.path.exists(final):
+            # Directories cannot be renamed over one another: the older
+            # export steps aside first, and goes once the new one is in.
+            old = self._export_path(".old-%s-%s" % (name, uuid.uuid4().hex))
+            os.rename(final, old)
+        os.rename(directory, final)
+        if old is not None:
+            yield self._in_thread(shutil.rmtree, old, True)
+        returnValue(True)
+
+    def transfer_receive(self, staging, file_name, address):
+        """
+        Listen once on C{address} for a file to store in a staging
+        directory (see L{ganeti.node.transfer}).
+
+        :return: (Deferred) C{{"port": port, "path": where it will be}}.
+        """
+        from ganeti.node import transfer
+        path = self._staging_path(staging, file_name)
+        with open(self._paths.server_pem, "rb") as f:
+            pem = f.read()
+        d = transfer.receive_file(self._reactor, pem, address, path)
+        return d.addCallback(lambda port: {"port": port, "path": path})
+
+    def transfer_send(self, path, host, port):
+        """
+        Stream a file to a node listening after L{transfer_receive}.
+
+        :return: (Deferred) the byte count, once the receiver stored it.
+        """
+        from ganeti.node import transfer
+        with open(self._paths.server_pem, "rb") as f:
+            pem = f.read()
+        return transfer.send_file(self._reactor, pem, host, port, path)
 
     # --- disks ----------------------------------------------------------------
 

@@ -305,6 +305,22 @@ class RapiClient:
         return self._request("PUT", self._instance(instance, "/failover"),
                              self._query(reason), body)
 
+    def PrepareExport(self, instance, mode, reason=None):
+        return self._request("PUT", self._instance(instance, "/prepare-export"),
+                             self._query(reason, mode=mode))
+
+    def ExportInstance(self, instance, mode, destination, shutdown=None,
+                       remove_instance=None, x509_key_name=None,
+                       destination_x509_ca=None, compress=None, reason=None):
+        body = {key: value for key, value in (
+            ("shutdown", shutdown), ("remove_instance", remove_instance),
+            ("x509_key_name", x509_key_name),
+            ("destination_x509_ca", destination_x509_ca),
+            ("compress", compress)) if value is not None}
+        body.update(destination=destination, mode=mode)
+        return self._request("PUT", self._instance(instance, "/export"),
+                             self._query(reason), body)
+
     def GetInstanceConsole(self, instance, reason=None):
         return self._request("GET", self._instance(instance, "/console"),
                              self._query(reason))

@@ -780,6 +780,16 @@ def put_instance_migrate(ctx):
 
 
 put_instance_failover = _instance_body_op("OP_INSTANCE_FAILOVER")
+put_instance_export = _instance_body_op(
+    "OP_BACKUP_EXPORT", renames={"destination": "target_node"})
+delete_instance_export = _instance_body_op("OP_BACKUP_REMOVE")
+
+
+def put_instance_prepare_export(ctx):
+    """Ganeti takes the export mode from the query string only."""
+    static = dict(_dry_run(ctx), instance_name=ctx.items[0],
+                  mode=ctx.query_value("mode"))
+    return submit(ctx, [fill_opcode(ctx, "OP_BACKUP_PREPARE", {}, static)])
 
 
 def get_instance_console(ctx):
@@ -1043,10 +1053,10 @@ ROUTES = [
          "Replacing disks (there is no DRBD template)"))}),
     (r"/2/instances/" + _ITEM + "/prepare-export",
      "R_2_instances_name_prepare_export",
-     {"PUT": (ACCESS_WRITE, _not_backed("Instance export"))}),
+     {"PUT": (ACCESS_WRITE, put_instance_prepare_export)}),
     (r"/2/instances/" + _ITEM + "/export", "R_2_instances_name_export",
-     {"PUT": (ACCESS_WRITE, _not_backed("Instance export")),
-      "DELETE": (ACCESS_WRITE, _not_backed("Instance export"))}),
+     {"PUT": (ACCESS_WRITE, put_instance_export),
+      "DELETE": (ACCESS_WRITE, delete_instance_export)}),
     (r"/2/instances/" + _ITEM + "/migrate", "R_2_instances_name_migrate",
      {"PUT": (ACCESS_WRITE, put_instance_migrate)}),
     (r"/2/instances/" + _ITEM + "/failover", "R_2_instances_name_failover",

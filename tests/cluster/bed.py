@@ -69,6 +69,18 @@ _START_TIMEOUT = 10.0
 _STOP_GRACE = 2.0
 
 
+def _private_files():
+    """
+    Files every host gets a private copy of: its names, and Debian's
+    daemon options if the machine has Ganeti's packages installed (a bind
+    mount needs the file to exist).
+    """
+    files = ["/etc/hosts", "/etc/hostname"]
+    if os.path.exists("/etc/default/ganeti"):
+        files.append("/etc/default/ganeti")
+    return tuple(files)
+
+
 class BedError(Exception):
     """
     Building or using the bed failed; the message holds the failing
@@ -419,7 +431,7 @@ class Host:
             # /var/run/ganeti and /run/ganeti are one directory.
             real = os.path.realpath("/var/run") + "/ganeti"
             self.root_paths[real] = self.root_paths["/var/run/ganeti"]
-        for path in ("/etc/hosts", "/etc/hostname"):
+        for path in _private_files():
             self.root_paths[path] = os.path.join(self.root, path.lstrip("/"))
 
     def __repr__(self):
@@ -760,7 +772,11 @@ class Bed:
                                              host.short_name))
         for host in self.hosts:
             for inside, real in host.root_paths.items():
-                if inside in ("/etc/hosts", "/etc/hostname"):
+                if inside in _private_files():
+                    os.makedirs(os.path.dirname(real), exist_ok=True)
+                    # Empty unless written below: e.g. the machine's own
+                    # /etc/default/ganeti must not configure the hosts.
+                    open(real, "w").close()
                     continue
                 os.makedirs(real, mode=0o700 if inside.endswith("/.ssh")
                             else 0o755, exist_ok=True)
