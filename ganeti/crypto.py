@@ -129,6 +129,32 @@ def certificate_digest(pem):
                     for byte in certificate.fingerprint(hashes.SHA1()))
 
 
+def check_key_and_certificate(pem):
+    """
+    Check that C{pem} can serve as a TLS identity (``gnt-cluster
+    renew-crypto --rapi-certificate``): it must hold an unencrypted private
+    key and a certificate for that same key.
+
+    :param pem: PEM text (L{bytes} or L{str}).
+    :raise ValueError: saying what is wrong.
+    """
+    pem = _as_bytes(pem)
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as e:
+        raise ValueError("Unable to load private key: %s" % (e,))
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+    except ValueError as e:
+        raise ValueError("Unable to load certificate: %s" % (e,))
+
+    def public(k):
+        return k.public_bytes(serialization.Encoding.DER,
+                              serialization.PublicFormat.SubjectPublicKeyInfo)
+    if public(key.public_key()) != public(certificate.public_key()):
+        raise ValueError("The private key does not belong to the certificate")
+
+
 def load_private_certificate(pem):
     """
     Load the cluster key and certificate for Twisted's TLS.

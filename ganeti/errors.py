@@ -120,6 +120,13 @@ class HypervisorError(GenericError):
     """The hypervisor failed to do what it was asked."""
 
 
+class HotplugError(HypervisorError):
+    """
+    A device cannot be (or was not) added to or removed from a running
+    instance; Ganeti's name, so callers can tell it from other failures.
+    """
+
+
 def from_wire(encoded):
     """
     Rebuild an exception from its ``[class_name, args]`` encoding.

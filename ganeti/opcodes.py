@@ -146,6 +146,17 @@ _CATALOGUE = [
         ("verbose", False, ht.TBool),
         ("verify_clutter", False, ht.TBool),
     ], summary_field="group_name"),
+    OpDef("OP_CLUSTER_VERIFY_DISKS", [
+        ("group_name", None, _MAYBE_STR),
+        ("is_strict", True, ht.TBool),
+    ]),
+    OpDef("OP_GROUP_VERIFY_DISKS", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("is_strict", True, ht.TBool),
+    ], summary_field="group_name"),
+    OpDef("OP_CLUSTER_REPAIR_DISK_SIZES", [("instances", [], _STRINGS)]),
+    OpDef("OP_CLUSTER_ACTIVATE_MASTER_IP"),
+    OpDef("OP_CLUSTER_DEACTIVATE_MASTER_IP"),
     OpDef("OP_CLUSTER_SET_PARAMS", [
         ("force", False, ht.TBool),
         ("vg_name", None, _MAYBE_STR),
@@ -389,6 +400,7 @@ _CATALOGUE = [
         ("offline", None, _MAYBE_BOOL),
         ("conflicts_check", True, ht.TBool),
         ("hotplug", True, ht.TBool),
+        ("hotplug_if_possible", False, ht.TBool),
         ("instance_communication", None, _MAYBE_BOOL),
     ], summary_field="instance_name"),
     OpDef("OP_INSTANCE_FAILOVER", [

@@ -10,16 +10,22 @@ through its C{finish} method.
 """
 
 import functools
+import os
 
-from twisted.internet.defer import gatherResults, inlineCallbacks
+from twisted.internet.defer import gatherResults, inlineCallbacks, succeed
 from zope.interface.verify import verifyObject
 
-from ganeti.errors import HypervisorError
+from ganeti.errors import HotplugError, HypervisorError
 from ganeti.hypervisor.interfaces import (
     CONS_MESSAGE,
     CONS_SPICE,
     CONS_SSH,
     CONS_VNC,
+    HOTPLUG_ADD,
+    HOTPLUG_DISK,
+    HOTPLUG_MODIFY,
+    HOTPLUG_NIC,
+    HOTPLUG_REMOVE,
     NODE_INFO_KEYS,
     STATE_RUNNING,
     IHypervisor,
@@ -50,7 +56,10 @@ class IHypervisorTestsMixin:
       - C{make_hypervisor()}: a fresh provider on a fresh node root;
       - C{make_instance(name)}: an instance dict it can start;
       - C{finish(d)}: wait for a Deferred (see L{scenario});
-    and may override L{node_hvparams} and L{block_devices}.
+      - C{plugged_devices(hv, name)}: a Deferred with the device uuids
+        the running instance really has, by kind (``disk``, ``nic``);
+    and may override L{node_hvparams}, L{block_devices}, L{new_nic} and
+    L{wait_for_guest}.
     """
 
     #: The instance name the tests use.
@@ -94,6 +103,32 @@ class IHypervisorTestsMixin:
         :return: the disks to start C{name} with (none by default).
         """
         return []
+
+    def new_disk(self, uuid, size_mib=8):
+        """
+        :return: a disk dict and the path of a fresh (sparse) image for it,
+            what the master hands over after assembling a new disk.
+        """
+        path = os.path.abspath(self.mktemp())
+        with open(path, "wb") as f:
+            f.truncate(size_mib * 1024 * 1024)
+        return {"uuid": uuid, "mode": "rw", "size": size_mib}, path
+
+    def new_nic(self, uuid, mac="aa:00:00:12:34:56"):
+        """
+        :return: a NIC dict to hotplug: routed without an IP, so that the
+            node needs no bridge.
+        """
+        return {"uuid": uuid, "mac": mac, "ip": None, "mode": "routed",
+                "link": "", "vlan": ""}
+
+    def wait_for_guest(self, name):
+        """
+        :return: a Deferred firing once the guest of the running instance
+            C{name} is up: a real guest must be, to release a device being
+            unplugged.  Nothing to wait for by default.
+        """
+        return succeed(None)
 
     def start(self, name=None):
         """
@@ -433,3 +468,116 @@ class IHypervisorTestsMixin:
         yield self.assert_fails(
             self.hv.migrate_instance(instance, self.migration_address, True),
             HypervisorError)
+
+    # -- hotplug -------------------------------------------------------------
+
+    @inlineCallbacks
+    def hotplug(self, action, dev_type, device, extra=None, seq=0, hv=None):
+        """
+        :return: a Deferred for hotplugging into the test instance.
+        """
+        hv = hv or self.hv
+        yield hv.hotplug_device(self.make_instance(self.instance_name),
+                                action, dev_type, device, extra, seq)
+
+    @inlineCallbacks
+    def assert_plugged(self, disks, nics, hv=None):
+        """
+        The running test instance has exactly these disk and NIC uuids.
+        """
+        devices = yield self.plugged_devices(hv or self.hv,
+                                             self.instance_name)
+        self.assertEqual((sorted(devices[HOTPLUG_DISK]),
+                          sorted(devices[HOTPLUG_NIC])),
+                         (sorted(disks), sorted(nics)))
+
+    @scenario
+    def test_hotplug_supported(self):
+        """
+        Hotplug is supported for a running instance only; otherwise the
+        refusal is a L{HotplugError} that says why.
+        """
+        instance = self.make_instance(self.instance_name)
+        error = yield self.assert_fails(self.hv.hotplug_supported(instance),
+                                        HotplugError)
+        self.assertIn("not running", str(error))
+        yield self.start()
+        self.assertIsNone((yield self.hv.hotplug_supported(instance)))
+
+    @scenario
+    def test_hotplug_disk(self):
+        """
+        A disk hot-added to a running instance is there, and is gone once
+        hot-removed.
+        """
+        yield self.start()
+        disk, path = self.new_disk("d1a2b3c4-0000-4000-8000-000000000001")
+        yield self.hotplug(HOTPLUG_ADD, HOTPLUG_DISK, disk, path)
+        yield self.assert_plugged([disk["uuid"]], [])
+        yield self.wait_for_guest(self.instance_name)
+        yield self.hotplug(HOTPLUG_REMOVE, HOTPLUG_DISK, disk)
+        yield self.assert_plugged([], [])
+
+    @scenario
+    def test_hotplug_mistakes_refused(self):
+        """
+        Adding a device twice, removing one the instance does not have,
+        modifying a disk, or hotplugging into a stopped instance fail with
+        L{HotplugError} and change nothing.
+        """
+        disk, path = self.new_disk("d1a2b3c4-0000-4000-8000-000000000002")
+        yield self.assert_fails(
+            self.hotplug(HOTPLUG_ADD, HOTPLUG_DISK, disk, path), HotplugError)
+        yield self.start()
+        yield self.hotplug(HOTPLUG_ADD, HOTPLUG_DISK, disk, path)
+        error = yield self.assert_fails(
+            self.hotplug(HOTPLUG_ADD, HOTPLUG_DISK, disk, path), HotplugError)
+        self.assertIn("already plugged", str(error))
+        error = yield self.assert_fails(
+            self.hotplug(HOTPLUG_MODIFY, HOTPLUG_DISK, disk, path),
+            HotplugError)
+        self.assertIn("modify is not supported", str(error))
+        error = yield self.assert_fails(
+            self.hotplug(HOTPLUG_REMOVE, HOTPLUG_NIC, self.new_nic("n-none")),
+            HotplugError)
+        self.assertIn("not plugged", str(error))
+        yield self.assert_plugged([disk["uuid"]], [])
+
+    @scenario
+    def test_hotplug_nic(self):
+        """
+        A NIC can be hot-added, modified (replaced, with a new MAC) and
+        hot-removed.
+        """
+        nic = self.new_nic("a1b2c3d4-0000-4000-8000-000000000003")
+        yield self.start()
+        yield self.hotplug(HOTPLUG_ADD, HOTPLUG_NIC, nic)
+        yield self.assert_plugged([], [nic["uuid"]])
+        yield self.wait_for_guest(self.instance_name)
+        yield self.hotplug(HOTPLUG_MODIFY, HOTPLUG_NIC,
+                           dict(nic, mac="aa:00:00:12:34:57"))
+        yield self.assert_plugged([], [nic["uuid"]])
+        yield self.hotplug(HOTPLUG_REMOVE, HOTPLUG_NIC, nic)
+        yield self.assert_plugged([], [])
+
+    @scenario
+    def test_hotplugged_disk_migrates(self):
+        """
+        A migration target builds the hotplugged disk too, and it can be
+        removed there.
+        """
+        target = self.make_target()
+        instance = self.make_instance(self.instance_name)
+        yield self.start()
+        yield self.wait_for_guest(self.instance_name)
+        disk, path = self.new_disk("d1a2b3c4-0000-4000-8000-000000000004")
+        yield self.hotplug(HOTPLUG_ADD, HOTPLUG_DISK, disk, path)
+        info = yield self.hv.migration_info(self.instance_name)
+        yield target.accept_instance(instance, info, [dict(disk, path=path)],
+                                     self.migration_address)
+        yield self.hv.migrate_instance(instance, self.migration_address, True)
+        yield self.hv.finalize_migration_source(self.instance_name, True)
+        yield target.finalize_migration_target(instance, info, True)
+        yield self.assert_plugged([disk["uuid"]], [], hv=target)
+        yield self.hotplug(HOTPLUG_REMOVE, HOTPLUG_DISK, disk, hv=target)
+        yield self.assert_plugged([], [], hv=target)

@@ -16,7 +16,7 @@ from ganeti import crypto, errors, exportinfo
 from ganeti.master.query_export import query_exports
 from ganeti.node import transfer
 from tests.test_osdef import make_os
-from tests.util import NODE2_NAME, SETTINGS, two_node_cluster
+from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
 
 NODE1 = SETTINGS["node_name"]
 NODE2 = NODE2_NAME
@@ -98,11 +98,8 @@ class BackupTests(TestCase):
             return attrs.evolve(cfg, nodes=nodes)
         self.master.config.update(loopback)
 
-    @inlineCallbacks
     def run_job(self, *ops):
-        job_id = self.queue.submit(list(ops))
-        yield self.queue.when_finalized(job_id)
-        return self.queue.get(job_id)
+        return finished_job(self.queue, ops)
 
     def assert_ok(self, job):
         self.assertEqual(job.status, "success", job.ops[-1].result)

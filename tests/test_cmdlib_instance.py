@@ -5,10 +5,14 @@ on a Clock, with the real node handler and the fake hypervisor.
 
 import os
 
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.internet import reactor
+from twisted.internet.defer import fail, inlineCallbacks
+from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from ganeti.errors import HotplugError
+from ganeti.hypervisor.fake import FakeHypervisor
 from ganeti.master.query_instance import query_instances
-from tests.util import local_cluster
+from tests.util import allow_file_storage, finished_job, local_cluster
 
 NAME = "inst1.example.com"
 
@@ -183,3 +187,190 @@ class ModifyTests(SynchronousTestCase):
         job = self.modify(nics=[["add", {"ip": "not-an-ip"}]])
         self.assertEqual(job.status, "error")
         self.assertEqual(len(self.instance().nics), 1)
+
+
+class _HotplugCase:
+    """A running fake instance, changed by gnt-instance modify jobs."""
+
+    template = "diskless"
+    disks = []
+
+    def setUp(self):
+        self.master = self.make_cluster()
+        allow_file_storage(self.master, self.master.paths)
+        self.queue = self.master.queue
+        self.hv = FakeHypervisor(self.master.paths)
+        return self.run_ok(create(disk_template=self.template,
+                                  disks=self.disks, start=True))
+
+    def instance(self):
+        return self.master.config.config.instance_by_name(NAME)
+
+    def modify(self, **params):
+        return self.run_job(dict({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                                  "instance_name": NAME}, **params))
+
+    def assert_plugged(self):
+        """The running instance has exactly the config's disks and NICs."""
+        devices = self.successResultOf(self.hv.plugged_devices(NAME))
+        self.assertEqual(devices, {"disk": self.instance().disks,
+                                   "nic": [n.uuid for n in self.instance().nics]})
+
+
+class HotplugTests(_HotplugCase, SynchronousTestCase):
+    """
+    gnt-instance modify on a running (diskless) instance hotplugs its NIC
+    changes, or changes nothing.
+    """
+
+    def make_cluster(self):
+        return local_cluster(self)
+
+    def run_job(self, op):
+        return self.queue.get(self.queue.submit([op]))
+
+    def run_ok(self, op):
+        job = self.run_job(op)
+        self.assertEqual(job.status, "success", job.ops[0].result)
+
+    def test_nic_add_modify_remove(self):
+        """
+        NICs are hot-added, replaced when modified, and hot-removed.
+        """
+        old = self.instance().nics[0]
+        job = self.modify(nics=[["add", {}], ["modify", 0, {"ip": "192.0.2.9"}]])
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual([n.ip for n in self.instance().nics],
+                         ["192.0.2.9", None])
+        self.assert_plugged()
+        self.assertIn(" - INFO: Hotplug done.", [e[-1] for e in job.ops[0].log])
+        job = self.modify(nics=[["remove", 0, {}]])
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertNotIn(old.uuid, [n.uuid for n in self.instance().nics])
+        self.assert_plugged()
+
+    def test_failure_undone(self):
+        """
+        A failed hotplug undoes the steps made before it, in reverse:
+        config and instance stay as they were.
+        """
+        calls = []
+        real = FakeHypervisor.hotplug_device
+
+        def failing(hv, instance, action, dev_type, device, extra, seq):
+            calls.append((action, device.get("ip")))
+            if action == "add":
+                return fail(HotplugError("no slot left"))
+            return real(hv, instance, action, dev_type, device, extra, seq)
+        self.patch(FakeHypervisor, "hotplug_device", failing)
+        serial = self.master.config.config.serial_no
+        job = self.modify(nics=[["add", {}], ["modify", 0, {"ip": "192.0.2.9"}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("Could not hotplug device", job.ops[0].result[1][0])
+        self.assertIn("no slot left", job.ops[0].result[1][0])
+        self.assertEqual(calls, [("modify", "192.0.2.9"), ("add", None),
+                                 ("modify", None)])
+        self.assertEqual(self.master.config.config.serial_no, serial)
+        self.assert_plugged()
+
+    def test_without_hotplug_refused(self):
+        """
+        Without hotplug, disk and NIC changes of a running instance are
+        refused, as before.
+        """
+        job = self.modify(hotplug=False, nics=[["add", {}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("need it stopped", job.ops[0].result[1][0])
+        self.assertEqual(len(self.instance().nics), 1)
+
+    def test_not_possible(self):
+        """
+        When the node says hotplug is not possible, ``hotplug`` fails with
+        Ganeti's message; ``hotplug_if_possible`` warns and falls back to
+        the rule without hotplug.
+        """
+        self.patch(FakeHypervisor, "hotplug_supported",
+                   lambda hv, instance: fail(HotplugError("qemu too old")))
+        job = self.modify(nics=[["add", {}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("Hotplug is not possible", job.ops[0].result[1][0])
+        self.assertIn("qemu too old", job.ops[0].result[1][0])
+        job = self.modify(hotplug=False, hotplug_if_possible=True,
+                          nics=[["add", {}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("need it stopped", job.ops[0].result[1][0])
+        self.assertIn("qemu too old", "\n".join(e[-1] for e in job.ops[0].log))
+        self.assertEqual(len(self.instance().nics), 1)
+
+    def test_stopped_instance_needs_no_hotplug(self):
+        """
+        Changes to a stopped instance are recorded for its next start,
+        whatever the hotplug options say.
+        """
+        self.run_ok({"OP_ID": "OP_INSTANCE_SHUTDOWN", "instance_name": NAME})
+        self.patch(FakeHypervisor, "hotplug_supported",
+                   lambda hv, instance: fail(HotplugError("not running")))
+        job = self.modify(nics=[["add", {}]])
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(len(self.instance().nics), 2)
+
+
+class DiskHotplugTests(_HotplugCase, TestCase):
+    """
+    Disks of a running instance: created before they are hotplugged,
+    unplugged before they are removed (file disks are made by qemu-img,
+    so the node runs on the real reactor).
+    """
+
+    template = "file"
+    disks = [{"size": 4}]
+
+    def make_cluster(self):
+        return local_cluster(self, reactor=reactor)
+
+    def run_job(self, op):
+        return finished_job(self.queue, [op])
+
+    @inlineCallbacks
+    def run_ok(self, op):
+        job = yield self.run_job(op)
+        self.assertEqual(job.status, "success", job.ops[0].result)
+
+    def disk_paths(self):
+        cfg = self.master.config.config
+        return [cfg.disks[u].logical_id[1] for u in self.instance().disks]
+
+    @inlineCallbacks
+    def test_disk_add_and_remove(self):
+        """
+        A new disk is created and hotplugged; a removed one is unplugged
+        and deleted.
+        """
+        yield self.run_ok({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                           "instance_name": NAME,
+                           "disks": [["add", {"size": 4}]]})
+        self.assert_plugged()
+        first, second = self.disk_paths()
+        self.assertTrue(os.path.exists(second))
+        yield self.run_ok({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                           "instance_name": NAME,
+                           "disks": [["remove", 0, {}]]})
+        self.assert_plugged()
+        self.assertFalse(os.path.exists(first))
+        self.assertEqual(self.disk_paths(), [second])
+
+    @inlineCallbacks
+    def test_failed_hotplug_removes_disk(self):
+        """
+        A disk whose hotplug fails is removed again; nothing is recorded.
+        """
+        self.patch(FakeHypervisor, "hotplug_device",
+                   lambda *args: fail(HotplugError("no slot left")))
+        directory = os.path.dirname(self.disk_paths()[0])
+        files = os.listdir(directory)
+        job = yield self.modify(disks=[["add", {"size": 4}]])
+        self.assertEqual(job.status, "error")
+        self.assertIn("no slot left", job.ops[0].result[1][0])
+        self.assertEqual(len(self.instance().disks), 1)
+        self.assertEqual(os.listdir(directory), files)
+        self.assert_plugged()

@@ -13,7 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors
 from ganeti.cmdlib.instance import NO_TARGET_MESSAGE
-from tests.util import NODE2_NAME, SETTINGS, two_node_cluster
+from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
 
 NODE1 = SETTINGS["node_name"]
 NODE2 = NODE2_NAME
@@ -193,11 +193,8 @@ class SharedFileFailoverTests(_TwoNodeTestCase, TestCase):
             self, reactor=reactor, enabled_disk_templates=self.templates)
         self.queue = self.master.queue
 
-    @inlineCallbacks
     def run_job(self, *ops):
-        job_id = self.queue.submit(list(ops))
-        yield self.queue.when_finalized(job_id)
-        return self.queue.get(job_id)
+        return finished_job(self.queue, ops)
 
     @inlineCallbacks
     def test_failover_and_migrate(self):

@@ -694,6 +694,38 @@ class RapiTests(_RapiBase):
         self.cluster.ok("gnt-job", "wait", str(job_id))
         self.assertIn("from-rapi", self.cluster.ok("gnt-cluster", "list-tags"))
 
+    def test_renew_crypto_and_verify_disks(self):
+        """
+        renew-crypto --new-rapi-certificate: the running RAPI serves the
+        new certificate at once; an unreadable file or a part this cluster
+        cannot renew changes nothing.  verify-disks finds nothing to do.
+        """
+        import ssl
+        from ganeti import crypto
+
+        def served():
+            return crypto.certificate_digest(
+                ssl.get_server_certificate((self.address, 5080)))
+        c = self.cluster
+        before = served()
+        out = c.ok("gnt-cluster", "renew-crypto", "-f", "--new-rapi-certificate")
+        self.assertIn("All requested certificates and keys have been replaced",
+                      out)
+        with open(c.paths.rapi_pem) as f:
+            renewed = crypto.certificate_digest(f.read())
+        self.assertNotEqual(renewed, before)
+        self.assertEqual(served(), renewed)
+        for argv, text in [
+                (["--rapi-certificate", "/nonexistent"],
+                 "Unable to load X509 certificate from /nonexistent"),
+                (["--new-cluster-certificate"], "cannot do safely")]:
+            code, _, err = c.run("gnt-cluster", "renew-crypto", "-f", *argv)
+            self.assertEqual(code, 1)
+            self.assertIn(text, err)
+        self.assertEqual(served(), renewed)
+        self.assertIn("No disks need to be activated.",
+                      c.ok("gnt-cluster", "verify-disks"))
+
     def test_require_authentication(self):
         """Debian's RAPI_ARGS in etc/default/ganeti apply after a restart."""
         c = self.cluster

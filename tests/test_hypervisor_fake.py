@@ -63,6 +63,9 @@ class FakeHypervisorContractTests(IHypervisorTestsMixin, SynchronousTestCase):
     def make_instance(self, name):
         return fake_instance(name)
 
+    def plugged_devices(self, hv, name):
+        return hv.plugged_devices(name)
+
     def finish(self, d):
         return self.successResultOf(d)
 

@@ -30,7 +30,7 @@ from twisted.python.failure import Failure
 from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
 from ganeti import constants
-from ganeti.errors import HypervisorError
+from ganeti.errors import HotplugError, HypervisorError
 from ganeti.hypervisor.interfaces import STATE_RUNNING
 from ganeti.hypervisor.kvm import (
     KvmHypervisor,
@@ -478,11 +478,13 @@ class KvmCommandLineTests(SynchronousTestCase):
         self.assert_sequence(
             argv, "-netdev",
             "tap,id=netdev0,ifname=gnt1,script=no,downscript=no",
-            "-device", "virtio-net-pci,netdev=netdev0,mac=aa:00:00:00:00:01")
+            "-device",
+            "virtio-net-pci,netdev=netdev0,mac=aa:00:00:00:00:01,id=nic0")
         self.assert_sequence(
             argv, "-netdev",
             "tap,id=netdev1,ifname=gnt2,script=no,downscript=no",
-            "-device", "virtio-net-pci,netdev=netdev1,mac=aa:00:00:00:00:02")
+            "-device",
+            "virtio-net-pci,netdev=netdev1,mac=aa:00:00:00:00:02,id=nic1")
         self.assertNotIn("-nic", argv)
         argv = self.command(
             kvm_instance("a", {"nic_type": "e1000", "vhost_net": True,
@@ -492,7 +494,29 @@ class KvmCommandLineTests(SynchronousTestCase):
             argv, "-netdev",
             "tap,id=netdev0,ifname=gnt1,script=no,downscript=no,"
             "vnet_hdr=off",
-            "-device", "e1000,netdev=netdev0,mac=aa:00:00:00:00:01")
+            "-device", "e1000,netdev=netdev0,mac=aa:00:00:00:00:01,id=nic0")
+
+    def test_pinned_devices(self):
+        """
+        Disks and NICs that carry ids and a PCI slot (a migration source's
+        runtime, after hotplug) keep them: the target builds the devices
+        the guest knows, where it knows them.
+        """
+        argv = self.command(
+            kvm_instance("a", nics=[{"mac": "aa:00:00:00:00:01",
+                                     "qdev": "nic-a1-pci-6",
+                                     "netdev": "nic-a1-pci-6", "pci": 6}]),
+            [{"path": "/d0", "mode": "rw", "uuid": "u0",
+              "qdev": "disk-d1-pci-5", "node": "disk-d1-pci-5", "pci": 5}],
+            taps=["gnt1"])
+        self.assert_sequence(
+            argv, "-drive", "file=/d0,format=raw,aio=threads,if=none,"
+            "id=disk-d1-pci-5", "-device", "virtio-blk-pci,"
+            "drive=disk-d1-pci-5,id=disk-d1-pci-5,bus=pci.0,addr=0x5")
+        self.assert_sequence(
+            argv, "-netdev", "tap,id=nic-a1-pci-6,ifname=gnt1,script=no,"
+            "downscript=no", "-device", "virtio-net-pci,netdev=nic-a1-pci-6,"
+            "mac=aa:00:00:00:00:01,id=nic-a1-pci-6,bus=pci.0,addr=0x6")
 
     def test_multiqueue(self):
         """
@@ -505,7 +529,7 @@ class KvmCommandLineTests(SynchronousTestCase):
             argv, "-netdev", "tap,id=netdev0,ifname=gnt1,script=no,"
             "downscript=no,vhost=on,queues=4", "-device",
             "virtio-net-pci,netdev=netdev0,mac=aa:00:00:00:00:01,mq=on,"
-            "vectors=10")
+            "vectors=10,id=nic0")
 
     def test_vnc(self):
         """
@@ -823,6 +847,33 @@ class KvmContractTests(IHypervisorTestsMixin, TestCase):
     def node_hvparams(self):
         return fill_hvparams(guest_hvparams(self.guest))
 
+    @inlineCallbacks
+    def wait_for_guest(self, name):
+        console = yield connect_console(reactor,
+                                        self.hv.layout.serial_socket(name))
+        self.addCleanup(console.close)
+        yield console.wait_for(BOOT_LINE, timeout=60)
+
+    def new_nic(self, uuid, mac="aa:00:00:12:34:56"):
+        if os.geteuid() != 0:
+            raise SkipTest("needs root to create tap devices")
+        return super().new_nic(uuid, mac)
+
+    @inlineCallbacks
+    def plugged_devices(self, hv, name):
+        """
+        The devices of the runtime file that qemu really has on its PCI
+        bus (QMP ``query-pci``).
+        """
+        buses = yield hv._qmp(name, "query-pci")
+        present = {device.get("qdev_id") for bus in buses
+                   for device in bus["devices"]}
+        with open(hv.layout.runtime_file(name)) as f:
+            runtime = json.load(f)
+        return {kind: [d["uuid"] for d in runtime[key]
+                       if d.get("qdev") in present]
+                for kind, key in (("disk", "disks"), ("nic", "nics"))}
+
     def finish(self, d):
         return d
 
@@ -912,6 +963,148 @@ class KvmGuestTests(TestCase):
         yield self.hv.stop_instance(name, force=True)
         yield self.assertFailure(self.hv.resize_disk(name, 0, 64),
                                  HypervisorError)
+
+    @inlineCallbacks
+    def guest_says(self, console, command, marker):
+        """
+        Run a shell command on the guest's console and wait for its
+        answer, C{marker} followed by what the command printed; each
+        marker is used once per console.
+
+        :return: (via a Deferred) that answer's line.
+        """
+        # The terminal echoes the command: quotes split the markers there.
+        split = (marker[:1] + '""' + marker[1:]).encode()
+        console.transport.write(b"echo %s=$(%s)=%sDONE\n"
+                                % (split, command.encode(), split))
+        output = yield console.wait_for(marker + "DONE", timeout=30)
+        line = output.rsplit(marker.encode() + b"=", 1)[1]
+        return line.split(b"=" + marker.encode() + b"DONE")[0].decode()
+
+    def guest_slot(self, console, sysfs, marker, present=True):
+        """
+        Wait (in the guest, up to 10 s) until the guest has, or no longer
+        has, a PCI device, since it handles the ACPI event by itself.
+
+        :return: (via a Deferred) the device's ``vendor:device:`` ids, or
+            ``absent``.
+        """
+        test = "-e" if present else "! -e"
+        return self.guest_says(
+            console, "for i in $(seq 100); do [ %s %s ] && break; sleep 0.1;"
+            " done; if [ -e %s ]; then cat %s/vendor %s/device | tr '\\n' :;"
+            " else echo absent; fi" % (test, sysfs, sysfs, sysfs, sysfs),
+            marker)
+
+    @inlineCallbacks
+    def test_hotplug_disk_in_guest(self):
+        """
+        A hot-added disk is a virtio-blk device (vendor 0x1af4) in the
+        guest's PCI slot the runtime names, and a blockdev node in qemu;
+        hot-removed, the guest has let go of the slot and the node is
+        gone.  A restarted node daemon (a new object) finds and removes
+        it.
+        """
+        console = yield self.boot()
+        name = "inst1.example.com"
+        image = os.path.join(self.paths.root, "disk1.img")
+        with open(image, "wb") as f:
+            f.truncate(16 * 1024 * 1024)
+        disk = {"uuid": "0badc0de-0000-4000-8000-000000000001", "mode": "rw"}
+        yield self.hv.hotplug_device(self.instance(), "add", "disk", disk,
+                                     image, 0)
+        with open(self.hv.layout.runtime_file(name)) as f:
+            [entry] = json.load(f)["disks"]
+        self.assertEqual(entry["qdev"], "disk-0badc0de-pci-%d" % entry["pci"])
+        sysfs = "/sys/bus/pci/devices/0000:00:%02x.0" % entry["pci"]
+        ids = yield self.guest_slot(console, sysfs, "ADDED")
+        self.assertEqual(ids, "0x1af4:0x1001:")
+        nodes = yield self.hv._qmp(name, "query-named-block-nodes")
+        self.assertIn(entry["qdev"], [n["node-name"] for n in nodes])
+
+        adopter = KvmHypervisor(self.paths, reactor)
+        yield adopter.hotplug_device(self.instance(), "remove", "disk", disk,
+                                     None, 0)
+        gone = yield self.guest_slot(console, sysfs, "REMOVED", False)
+        self.assertEqual(gone, "absent")
+        nodes = yield self.hv._qmp(name, "query-named-block-nodes")
+        self.assertNotIn(entry["qdev"], [n["node-name"] for n in nodes])
+        with open(self.hv.layout.runtime_file(name)) as f:
+            self.assertEqual(json.load(f)["disks"], [])
+
+    @inlineCallbacks
+    def test_failed_disk_hotplug(self):
+        """
+        A disk qemu cannot open fails the hotplug with qemu's reason and
+        leaves the instance and its runtime as they were.
+        """
+        name = "inst1.example.com"
+        yield self.hv.start_instance(self.instance(), [])
+        nodes = yield self.hv._qmp(name, "query-named-block-nodes")
+        disk = {"uuid": "0badc0de-0000-4000-8000-000000000002", "mode": "rw"}
+        try:
+            yield self.hv.hotplug_device(self.instance(), "add", "disk", disk,
+                                         "/nonexistent/disk1", 0)
+        except HotplugError as e:
+            self.assertIn("No such file or directory", str(e))
+        else:
+            self.fail("a missing disk was hotplugged")
+        self.assertEqual((yield self.hv._qmp(name, "query-named-block-nodes")),
+                         nodes)
+        with open(self.hv.layout.runtime_file(name)) as f:
+            self.assertEqual(json.load(f)["disks"], [])
+
+    @inlineCallbacks
+    def test_unplug_start_disk(self):
+        """
+        A disk the instance was started with can be hot-removed: its
+        device goes, and its drive with it.
+        """
+        image = os.path.join(self.paths.root, "disk0.img")
+        with open(image, "wb") as f:
+            f.truncate(16 * 1024 * 1024)
+        name = "inst1.example.com"
+        disk = {"uuid": "d0", "mode": "rw", "path": image}
+        yield self.hv.start_instance(self.instance(), [disk])
+        console = yield self.console()
+        yield console.wait_for(BOOT_LINE, timeout=60)
+        yield self.hv.hotplug_device(self.instance(), "remove", "disk", disk,
+                                     None, 0)
+        blocks = yield self.hv._qmp(name, "query-block")
+        self.assertNotIn("disk0", [b["device"] for b in blocks])
+
+    @inlineCallbacks
+    def test_hotplug_nic_in_guest(self):
+        """
+        A hot-added NIC is a virtio-net device in the guest's PCI slot,
+        backed by a new tap device that is up; hot-removed, slot and tap
+        are gone.
+        """
+        if os.geteuid() != 0:
+            raise SkipTest("needs root to create tap devices")
+        console = yield self.boot()
+        name = "inst1.example.com"
+        nic = {"uuid": "feedf00d-0000-4000-8000-000000000001",
+               "mac": "aa:00:00:ab:cd:01", "ip": None, "mode": "routed",
+               "link": "", "vlan": ""}
+        yield self.hv.hotplug_device(self.instance(), "add", "nic", nic,
+                                     None, 0)
+        with open(self.hv.layout.runtime_file(name)) as f:
+            [entry] = json.load(f)["nics"]
+        with open(os.path.join(self.hv.layout.instance_nic_dir(name),
+                               "0")) as f:
+            self.assertEqual(f.read(), entry["tap"])
+        self.assertTrue(os.path.exists("/sys/class/net/" + entry["tap"]))
+        sysfs = "/sys/bus/pci/devices/0000:00:%02x.0" % entry["pci"]
+        ids = yield self.guest_slot(console, sysfs, "ADDED")
+        self.assertEqual(ids, "0x1af4:0x1000:")
+        yield self.hv.hotplug_device(self.instance(), "remove", "nic", nic,
+                                     None, 0)
+        gone = yield self.guest_slot(console, sysfs, "REMOVED", False)
+        self.assertEqual(gone, "absent")
+        self.assertFalse(os.path.exists("/sys/class/net/" + entry["tap"]))
+        self.assertFalse(os.path.exists(
+            self.hv.layout.instance_nic_dir(name)))
 
     def target(self):
         """

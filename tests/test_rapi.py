@@ -13,13 +13,19 @@ import attrs
 import treq
 from treq.testing import StubTreq
 from twisted.internet import defer
+from twisted.internet.endpoints import SSL4ClientEndpoint
+from twisted.internet.interfaces import IHandshakeListener
+from twisted.internet.protocol import Factory, Protocol
+from twisted.internet.ssl import CertificateOptions
 from twisted.internet.testing import MemoryReactor
 from twisted.trial import unittest
+from zope.interface import implementer
 
 from ganeti import crypto, errors
 from ganeti.master.luxi import LuxiHandler
 from ganeti.objects import NodeGroup
 from ganeti.rapi import auth, resources, server
+from ganeti.utils.io import atomic_write
 from tests.test_osdef import make_os
 from tests.util import NODE2_NAME, SETTINGS, local_cluster, two_node_cluster
 
@@ -735,6 +741,76 @@ class ServerTests(unittest.TestCase):
             (p, f, b, i) for p, f, c, b, i in reactor.sslServers]
         self.assertEqual((port, factory, interface),
                          (15080, site, "127.0.0.1"))
+
+
+@implementer(IHandshakeListener)
+class _PeerCertificate(Protocol):
+    """Notes the server's certificate after the handshake, then hangs up."""
+
+    def __init__(self):
+        self.digest = None
+        self.lost = defer.Deferred()
+
+    def handshakeCompleted(self):
+        self.digest = self.transport.getPeerCertificate().digest(
+            "sha1").decode("ascii")
+        self.transport.loseConnection()
+
+    def connectionLost(self, reason):
+        self.lost.callback(self.digest)
+
+
+class _Quiet(Protocol):
+    """A server side that tells when the client is gone."""
+
+    def connectionMade(self):
+        self.factory.lost.append(defer.Deferred())
+
+    def connectionLost(self, reason):
+        self.factory.lost[-1].callback(None)
+
+
+class CertificateReloadTests(unittest.TestCase):
+    """The RAPI listener follows rapi.pem (real TLS on the loopback)."""
+
+    @defer.inlineCallbacks
+    def peer_digest(self, reactor, port, server_factory):
+        endpoint = SSL4ClientEndpoint(reactor, "127.0.0.1", port,
+                                      CertificateOptions())
+        client = yield endpoint.connect(Factory.forProtocol(_PeerCertificate))
+        digest = yield client.lost
+        yield server_factory.lost[-1]
+        return digest
+
+    @defer.inlineCallbacks
+    def test_renewed_certificate_served(self):
+        """
+        After rapi.pem is replaced, new connections get the new
+        certificate without a restart; a broken file keeps the last good
+        one in use.
+        """
+        from twisted.internet import reactor
+        path = self.mktemp()
+        # OpenSSL refuses to serve keys shorter than 2048 bits.
+        old, new = (crypto.generate_self_signed_pem(name)
+                    for name in ("old.example.com", "new.example.com"))
+        atomic_write(path, old)
+        factory = Factory.forProtocol(_Quiet)
+        factory.lost = []
+        port = reactor.listenSSL(0, factory, server.ReloadingTLSOptions(path),
+                                 interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        number = port.getHost().port
+        first = yield self.peer_digest(reactor, number, factory)
+        atomic_write(path, new)
+        second = yield self.peer_digest(reactor, number, factory)
+        atomic_write(path, b"not a certificate\n")
+        third = yield self.peer_digest(reactor, number, factory)
+        self.assertEqual([first, second, third],
+                         [crypto.certificate_digest(old),
+                          crypto.certificate_digest(new),
+                          crypto.certificate_digest(new)])
+        self.assertEqual(len(self.flushLoggedErrors()), 1)
 
 
 class RedistributeConfigTests(RapiTestBase):

@@ -9,8 +9,9 @@ import json
 import os
 import socket
 
+import attrs
 from twisted.internet import reactor
-from twisted.internet.defer import fail
+from twisted.internet.defer import fail, inlineCallbacks
 from twisted.internet.task import deferLater
 from twisted.logger import globalLogPublisher
 from twisted.internet.testing import EventLoggingObserver
@@ -252,6 +253,43 @@ class NodeTests(_WatcherCase, SynchronousTestCase):
         report = self.run_watcher()
         self.assertEqual(report["unreachable"], [NODE2_NAME])
         self.assertTrue(self.logged("does not answer"))
+
+
+class VerifyDisksTests(_WatcherCase, TestCase):
+    """Each group's disks are checked; reported ones get activated."""
+
+    def setUp(self):
+        self.make_master(two_node_cluster(self, reactor=reactor))
+
+    @inlineCallbacks
+    def test_activates_reported_disks(self):
+        """
+        A running instance whose disks are not recorded active is reported
+        by the low-priority OP_GROUP_VERIFY_DISKS job, which is archived,
+        and a watcher job activates its disks.
+        """
+        op = dict(create(), disk_template="file", disks=[{"size": 1}])
+        yield self.queue.when_finalized(self.queue.submit([op]))
+
+        def disks_off(cfg):
+            inst = cfg.instance_by_name(NAME)
+            return attrs.evolve(cfg, instances=dict(cfg.instances, **{
+                inst.uuid: attrs.evolve(inst, disks_active=False)}))
+        self.master.config.update(disks_off)
+        report = yield self.watcher.run(wait=True)
+        [(check_id, what, status)] = report["disk_checks"]
+        self.assertEqual(status, "success")
+        check = self.queue.get(check_id)
+        self.assertEqual(check.ops[0].input["OP_ID"], "OP_GROUP_VERIFY_DISKS")
+        self.assertEqual(check.ops[0].input["priority"], 10)
+        self.assertFalse(os.path.exists(self.master.paths.job_file(check_id)))
+        [(_, what, status)] = report["jobs"]
+        self.assertEqual((what, status), ("activate disks of instance(s) %s"
+                                          % NAME, "success"))
+        self.assertTrue(
+            self.master.config.config.instance_by_name(NAME).disks_active)
+        report = yield self.watcher.run(wait=True)
+        self.assertEqual(report["jobs"], [])
 
 
 class HookTests(_WatcherCase, SynchronousTestCase):

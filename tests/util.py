@@ -4,7 +4,7 @@ Shared helpers for the tests: a master's pieces on a temporary root.
 
 import os
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
 
 from ganeti import bootstrap, config as configmod, ssconf
@@ -74,6 +74,19 @@ class DeferredWrites:
         d.errback(OSError(28, "No space left on device"))
 
 
+@inlineCallbacks
+def finished_job(queue, ops):
+    """
+    Submit C{ops} as one job and wait for its end (jobs that wait on a
+    real reactor: qemu-img, TLS transfers).
+
+    :return: (Deferred) the job.
+    """
+    job_id = queue.submit(list(ops))
+    yield queue.when_finalized(job_id)
+    return queue.get(job_id)
+
+
 class Master:
     """
     The master's job machinery on a L{Clock}: config, locks, queue, runner.
@@ -122,6 +135,17 @@ def local_cluster(testcase, clock=None, reactor=None, **kwargs):
                   rpc=LocalRpc({SETTINGS["node_name"]: handler}))
 
 
+def allow_file_storage(master, paths):
+    """
+    Let a node below C{paths} keep file disks in the cluster's file
+    storage directories (its ``file-storage-paths``).
+    """
+    cluster = master.config.config.cluster
+    with open(os.path.join(paths.conf_dir, "file-storage-paths"), "wb") as f:
+        f.write(("%s\n%s\n" % (cluster.file_storage_dir,
+                               cluster.shared_file_storage_dir)).encode())
+
+
 #: The second node of L{two_node_cluster}.
 NODE2_NAME = "node2.example.com"
 NODE2_IP = "192.0.2.11"
@@ -142,14 +166,10 @@ def two_node_cluster(testcase, clock=None, reactor=None, **kwargs):
     from ganeti.node.handler import NodeHandler
     from ganeti.objects import Node
     master = local_cluster(testcase, clock=clock, reactor=reactor, **kwargs)
-    cluster = master.config.config.cluster
-    allowed = ("%s\n%s\n" % (cluster.file_storage_dir,
-                             cluster.shared_file_storage_dir)).encode()
     paths2 = make_paths(testcase)
     os.makedirs(os.path.join(paths2.run_dir, "fake-hypervisor"))
     for paths in (master.paths, paths2):
-        with open(os.path.join(paths.conf_dir, "file-storage-paths"), "wb") as f:
-            f.write(allowed)
+        allow_file_storage(master, paths)
 
     def add_node(cfg):
         first = cfg.nodes[cfg.cluster.master_node]

@@ -327,6 +327,169 @@ def verify_cluster(opts, args):
     return code
 
 
+def _report_disk_check(opts, bad_nodes, instances, missing):
+    """
+    Print one group's verify-disks result as Ganeti does, activating the
+    disks that need it.
+
+    :return: the exit code for this group.
+    """
+    code = 0
+    for node, text in sorted(bad_nodes.items()):
+        base.to_stdout("Error gathering data on node %s: %s"
+                       % (node, text[-400:]))
+        base.to_stdout("You need to fix these nodes first before fixing"
+                       " instances")
+        code = 1
+    for name in instances:
+        if name in missing:
+            continue
+        base.to_stdout("Activating disks for instance '%s'" % name)
+        try:
+            base.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
+                                "instance_name": name}, opts)
+        except errors.GenericError as e:
+            error_code, message = base.format_error(e)
+            code |= error_code
+            base.to_stderr("Error activating disks for instance %s: %s"
+                           % (name, message))
+    for name, volumes in sorted(missing.items()):
+        if all(node in bad_nodes for node, _ in volumes):
+            base.to_stdout("Instance %s cannot be verified as it lives on"
+                           " broken nodes" % name)
+            continue
+        base.to_stdout("Instance %s has missing logical volumes:" % name)
+        for node, volume in sorted(volumes):
+            # LVs are named vg/lv as in Ganeti; files by their path.
+            path = volume if volume.startswith("/") else "/dev/" + volume
+            base.to_stdout("\t%s%s %s" % ("broken node " if node in bad_nodes
+                                          else "", node, path))
+    if missing:
+        base.to_stdout("You need to replace or recreate disks for all the"
+                       " above instances if this message persists after"
+                       " fixing broken nodes.")
+        code = 1
+    elif not instances:
+        base.to_stdout("No disks need to be activated.")
+    return code
+
+
+def verify_disks(opts, args):
+    """
+    ``gnt-cluster verify-disks``: one check job per node group, then the
+    disks that need it are activated, each by its own job.
+    """
+    result = base.submit_opcode({"OP_ID": "OP_CLUSTER_VERIFY_DISKS",
+                                 "group_name": opts.nodegroup,
+                                 "is_strict": opts.strict}, opts)
+    executor = base.JobExecutor(opts=opts)
+    for ok, job_id in result["jobs"]:
+        executor.add_job_id(None, ok, job_id)
+    code = 0
+    for ok, job_result in executor.get_results():
+        if not ok:
+            base.to_stdout("Job failed: %s" % job_result)
+            code = 1
+            continue
+        [(bad_nodes, instances, missing)] = job_result
+        code |= _report_disk_check(opts, bad_nodes, instances, missing)
+    return code
+
+
+def repair_disk_sizes(opts, args):
+    """``gnt-cluster repair-disk-sizes``: print every size corrected."""
+    changed = base.submit_opcode({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES",
+                                  "instances": list(args)}, opts)
+    for name, index, what, value in changed or []:
+        base.to_stdout("Instance %s, disk %d: %s set to %s"
+                       % (name, index, what, value))
+    return 0
+
+
+def activate_master_ip(opts, args):
+    """``gnt-cluster activate-master-ip``."""
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_ACTIVATE_MASTER_IP"}, opts)
+    return 0
+
+
+def deactivate_master_ip(opts, args):
+    """``gnt-cluster deactivate-master-ip``: asks first, unless --yes."""
+    if not opts.confirm and not base.ask_user(
+            "This will disable the master IP. All the open connections to"
+            " the master IP will be closed. To reach the master you will"
+            " need to use its node IP. Continue?"):
+        return 1
+    base.submit_opcode({"OP_ID": "OP_CLUSTER_DEACTIVATE_MASTER_IP"}, opts)
+    return 0
+
+
+#: The parts of renew-crypto this cluster refuses: option dest -> why
+#: (see L{ganeti.master.renew_crypto}).
+_RENEW_REFUSED = {
+    "new_cluster_cert":
+        "renewing the cluster certificate needs every node daemon to switch"
+        " to the new one at once, which this cluster cannot do safely",
+    "new_node_certs":
+        "the nodes share the cluster certificate; there are no node"
+        " certificates to renew",
+    "new_confd_hmac_key": "this cluster runs no confd, so it has no HMAC key",
+    "new_cds": "this cluster keeps no cluster domain secret",
+    "cds_file": "this cluster keeps no cluster domain secret",
+    "new_spice_cert": "this cluster has no SPICE certificates",
+    "spice_cert": "this cluster has no SPICE certificates",
+    "spice_cacert": "this cluster has no SPICE certificates",
+    "new_ssh_keys": "this cluster does not manage SSH keys",
+}
+
+
+def _read_rapi_certificate(path):
+    """:return: the PEM text of C{path}; the master checks what it holds."""
+    try:
+        with open(path, encoding="ascii") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise errors.OpPrereqError(
+            "Unable to load X509 certificate from %s: Unable to read"
+            " certificate: %s" % (path, e), "wrong_input")
+
+
+def renew_crypto(opts, args):
+    """
+    ``gnt-cluster renew-crypto``: the RAPI certificate, new or given,
+    replaced on every node while the cluster runs; other parts refused.
+    """
+    refused = [(option, why) for option, why in sorted(_RENEW_REFUSED.items())
+               if getattr(opts, option)]
+    if refused:
+        for option, why in refused:
+            base.to_stderr("Cannot renew (--%s): %s."
+                           % (option.replace("_", "-"), why))
+        return 1
+    if opts.new_rapi_cert and opts.rapi_cert:
+        base.to_stderr("Only one of the --new-rapi-certificate and"
+                       " --rapi-certificate options can be specified at the"
+                       " same time.")
+        return 1
+    if not (opts.new_rapi_cert or opts.rapi_cert):
+        base.to_stderr("Nothing to renew: give --new-rapi-certificate or"
+                       " --rapi-certificate.")
+        return 1
+    pem = _read_rapi_certificate(opts.rapi_cert) if opts.rapi_cert else None
+    if not opts.force and not base.ask_user(
+            "This replaces the RAPI certificate on all nodes; RAPI clients"
+            " that check the old one will refuse the new one. Continue?"):
+        return 1
+    base.to_stdout("Updating certificates and keys")
+    behind = base.get_client().call("RenewCrypto", bool(opts.new_rapi_cert),
+                                    pem)
+    for node, error in sorted(behind.items()):
+        base.to_stderr("Node %s did not get the new files yet (%s); they will"
+                       " be sent again until it has them" % (node, error))
+    base.to_stdout("All requested certificates and keys have been replaced."
+                   " Running \"gnt-cluster verify\" now is recommended.")
+    return 0
+
+
 def master_failover(opts, args):
     """``gnt-cluster master-failover``: run on the new master."""
     if opts.no_voting and not opts.yes_do_it:
@@ -598,6 +761,60 @@ COMMANDS = {
             help="Verify that Ganeti did not clutter up the 'authorized_keys'"
                  " file"),
     ], "", "Does a check on the cluster configuration"),
+    "verify-disks": Command(verify_disks, Args(0, 0), [
+        base.PRIORITY_OPT,
+        opt("-g", "--node-group", dest="nodegroup", default=None,
+            help="Node group (name or uuid)"),
+        opt("--no-strict", dest="strict", action="store_false", default=True,
+            help="Do not lock the nodes strictly")],
+        "", "Does a check on the cluster disk status"),
+    "repair-disk-sizes": Command(repair_disk_sizes, Args(0, None), [
+        base.DRY_RUN_OPT] + base.JOB_OPTS,
+        "[instance...]", "Updates mismatches in recorded disk sizes"),
+    "activate-master-ip": Command(activate_master_ip, Args(0, 0), [], "",
+                                  "Activates the master IP"),
+    "deactivate-master-ip": Command(deactivate_master_ip, Args(0, 0), [
+        opt("--yes", dest="confirm", action="store_true", default=False,
+            help="Do not ask for confirmation")], "[--yes]",
+        "Deactivates the master IP"),
+    "renew-crypto": Command(renew_crypto, Args(0, 0), [
+        base.FORCE_OPT,
+        opt("--new-cluster-certificate", dest="new_cluster_cert",
+            action="store_true", default=False,
+            help="Generate a new cluster certificate"),
+        opt("--new-node-certificates", dest="new_node_certs",
+            action="store_true", default=False,
+            help="Generate new node certificates"),
+        opt("--new-confd-hmac-key", action="store_true", default=False,
+            help="Create a new HMAC key for confd"),
+        opt("--new-rapi-certificate", dest="new_rapi_cert",
+            action="store_true", default=False,
+            help="Generate a new self-signed RAPI certificate"),
+        opt("--rapi-certificate", dest="rapi_cert", default=None,
+            help="File containing new RAPI certificate"),
+        opt("--new-spice-certificate", dest="new_spice_cert",
+            action="store_true", default=False,
+            help="Generate a new self-signed SPICE certificate"),
+        opt("--spice-certificate", dest="spice_cert", default=None,
+            help="File containing new SPICE certificate"),
+        opt("--spice-ca-certificate", dest="spice_cacert", default=None,
+            help="File containing the certificate of the CA that signed the"
+                 " SPICE certificate"),
+        opt("--new-cluster-domain-secret", dest="new_cds",
+            action="store_true", default=False,
+            help="Create a new cluster domain secret"),
+        opt("--cluster-domain-secret", dest="cds_file", default=None,
+            help="Load new cluster domain secret from file"),
+        opt("--new-ssh-keys", action="store_true", default=False,
+            help="Renew the cluster's SSH keys"),
+        opt("--no-ssh-key-check", action="store_true", default=False,
+            help="Do not check the SSH keys (only with --new-ssh-keys)"),
+        opt("--ssh-key-type", default=None,
+            help="Type of the new SSH keys (only with --new-ssh-keys)"),
+        opt("--ssh-key-bits", type=int, default=None,
+            help="Length of the new SSH keys (only with --new-ssh-keys)"),
+        base.VERBOSE_OPT],
+        "", "Renews cluster certificates, keys and secrets"),
     "master-failover": Command(master_failover, Args(0, 0), [
         base.YES_DOIT_OPT,
         opt("--no-voting", action="store_true", default=False,

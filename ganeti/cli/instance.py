@@ -297,7 +297,9 @@ def modify(opts, args):
           "osparams": base.parse_key_values(opts.osparams, "-O"),
           "os_name": opts.os, "force": opts.force,
           "disks": _modifications(opts.disks, "--disk"),
-          "nics": _modifications(opts.nics, "--net")}
+          "nics": _modifications(opts.nics, "--net"),
+          "hotplug": opts.hotplug,
+          "hotplug_if_possible": opts.hotplug_if_possible}
     for mod in op["disks"]:
         if mod[0] == "add" and "size" in mod[2]:
             mod[2]["size"] = _parse_size(str(mod[2]["size"]), "disk")
@@ -612,7 +614,15 @@ COMMANDS = {
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Hypervisor parameters"),
         opt("-o", "--os-type", dest="os", default=None,
-            help="Change the instance's OS (needs a reinstall)")],
+            help="Change the instance's OS (needs a reinstall)"),
+        opt("--hotplug", dest="hotplug", action="store_true", default=True,
+            help="Hotplug disk and NIC changes into the running instance"
+                 " (the default)"),
+        opt("--no-hotplug", dest="hotplug", action="store_false",
+            help="Do not hotplug: disk and NIC changes need the instance"
+                 " stopped"),
+        opt("--hotplug-if-possible", action="store_true", default=False,
+            help="Hotplug if the instance supports it, else only warn")],
         "<instance>", "Alters the parameters of an instance"),
     "activate-disks": Command(activate_disks, Args(1, 1), base.JOB_OPTS + [
         opt("--ignore-size", action="store_true", default=False,

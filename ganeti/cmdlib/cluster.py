@@ -12,6 +12,7 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import constants, errors, ssconf
 from ganeti import config as configmod
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import call_node
 from ganeti.cmdlib import params as paramsmod
 
 
@@ -269,3 +270,34 @@ class LUClusterSetParams(LogicalUnit):
     def execute(self):
         self.ctx.config.update_cluster(**self._changes)
         return [[k, v] for k, v in sorted(self._changes.items())]
+
+
+class _LUMasterIp(LogicalUnit):
+    """
+    Ask the master node to put the cluster IP on its master netdev or
+    take it off (``gnt-cluster activate-master-ip`` /
+    ``deactivate-master-ip``), e.g. around network maintenance.  The
+    master daemon keeps running either way: only the address moves.
+
+    :cvar METHOD: the node RPC method that does it.
+    """
+
+    METHOD = None
+
+    def execute(self):
+        master = self.cfg.master_node
+        d = call_node(self.ctx, master, self.METHOD,
+                      what="Could not change the master IP")
+        return d.addCallback(lambda _: None)
+
+
+class LUClusterActivateMasterIp(_LUMasterIp):
+    """``gnt-cluster activate-master-ip``."""
+
+    METHOD = "node_activate_master_ip"
+
+
+class LUClusterDeactivateMasterIp(_LUMasterIp):
+    """``gnt-cluster deactivate-master-ip``."""
+
+    METHOD = "node_deactivate_master_ip"

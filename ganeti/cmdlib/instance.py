@@ -18,6 +18,7 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, netutils
+from ganeti.cmdlib import hotplug
 from ganeti.cmdlib import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import (
@@ -1054,13 +1055,7 @@ class LUInstanceSetParams(_InstanceLU):
                          " memory or offline state is not supported yet")
         disk_ops = self._parse_mods(op["disks"], "disk")
         nic_ops = self._parse_mods(op["nics"], "NIC")
-        if (disk_ops or nic_ops) and instance.admin_state == constants.ADMINST_UP:
-            running = yield self.is_running()
-            if running:
-                raise errors.OpPrereqError(
-                    "Instance %s is running; disk and NIC changes need it"
-                    " stopped (hotplug is not supported yet)" % instance.name,
-                    "wrong_state")
+        self.hotplug = yield hotplug.check_hotplug(self, disk_ops or nic_ops)
         if not (self.changes or disk_ops or nic_ops):
             raise _wrong("No changes submitted")
         self._plan_disks(disk_ops)
@@ -1187,6 +1182,10 @@ class LUInstanceSetParams(_InstanceLU):
                                 disk.to_dict(), instance.name,
                                 what="Could not create disk")
                 created.append(disk)
+            if self.hotplug:
+                # Removed devices leave the guest before their disks go.
+                yield hotplug.apply_hotplug(self, hotplug.plan_hotplug(
+                    self.cfg, instance, self.disks, self.nics))
         except Exception:
             for disk in created:
                 yield call_node(self.ctx, self.pnode, "blockdev_remove",

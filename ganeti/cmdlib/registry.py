@@ -5,7 +5,8 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    backup, cluster, group, instance, instance_query, node, tags, test, verify)
+    backup, cluster, cluster_disks, group, instance, instance_query, node,
+    tags, test, verify)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -21,6 +22,11 @@ LOGICAL_UNITS = {
     "OP_CLUSTER_REDIST_CONF": cluster.LUClusterRedistConf,
     "OP_CLUSTER_RENAME": cluster.LUClusterRename,
     "OP_CLUSTER_DESTROY": cluster.LUClusterDestroy,
+    "OP_CLUSTER_VERIFY_DISKS": cluster_disks.LUClusterVerifyDisks,
+    "OP_GROUP_VERIFY_DISKS": cluster_disks.LUGroupVerifyDisks,
+    "OP_CLUSTER_REPAIR_DISK_SIZES": cluster_disks.LUClusterRepairDiskSizes,
+    "OP_CLUSTER_ACTIVATE_MASTER_IP": cluster.LUClusterActivateMasterIp,
+    "OP_CLUSTER_DEACTIVATE_MASTER_IP": cluster.LUClusterDeactivateMasterIp,
     "OP_INSTANCE_CREATE": instance.LUInstanceCreate,
     "OP_INSTANCE_REMOVE": instance.LUInstanceRemove,
     "OP_INSTANCE_STARTUP": instance.LUInstanceStartup,

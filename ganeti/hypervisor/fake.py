@@ -4,7 +4,10 @@ The ``fake`` hypervisor: instances that are only state files.
 
 Nothing runs.  A "running" instance is a file named after it in
 ``<run_dir>/fake-hypervisor/`` holding three lines, as in Ganeti: an id
-(always ``0``), the memory in MiB and the number of virtual CPUs.  That is
+(always ``0``), the memory in MiB and the number of virtual CPUs, plus,
+for an instance with disks or NICs, a fourth line of our own: JSON of
+its device uuids by kind (``{"disk": [...], "nic": [...]}``), which
+hotplug changes.  That is
 enough for the master to see instances start, stop, fail over and migrate,
 so whole clusters can be exercised without virtualisation, and it is the
 reference the kvm provider's contract tests are written against.
@@ -14,6 +17,7 @@ tmpfs) and are done inline; the results still come as Deferreds, as the
 interface asks.
 """
 
+import json
 import os
 
 from twisted.internet.defer import fail, succeed
@@ -21,10 +25,15 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ganeti import constants
-from ganeti.errors import HypervisorError
+from ganeti.errors import HotplugError, HypervisorError
 from ganeti.hypervisor.interfaces import (
+    HOTPLUG_ADD,
+    HOTPLUG_DISK,
+    HOTPLUG_NIC,
+    HOTPLUG_REMOVE,
     STATE_RUNNING,
     IHypervisor,
+    check_hotplug_request,
     check_instance_name,
     console_message,
     instance_info,
@@ -50,6 +59,32 @@ def _deferred(method):
     wrapper.__name__ = method.__name__
     wrapper.__doc__ = method.__doc__
     return wrapper
+
+
+def _state_text(memory, vcpus, devices):
+    """
+    :return: a state file's text: Ganeti's three lines, and the devices
+        line if there are devices.
+    """
+    text = "0\n%d\n%d\n" % (int(memory), int(vcpus))
+    if any(devices.values()):
+        text += json.dumps(devices) + "\n"
+    return text
+
+
+def _parse_devices(name, text):
+    """
+    :return: the device uuids by kind in a state file's text (none for
+        Ganeti's three lines).
+    :raise HypervisorError: if the devices line is not JSON.
+    """
+    lines = text.splitlines()
+    try:
+        devices = json.loads(lines[3]) if len(lines) > 3 else {}
+    except ValueError:
+        raise HypervisorError("Corrupt state file for instance %s" % (name,))
+    return {kind: list(devices.get(kind, []))
+            for kind in (HOTPLUG_DISK, HOTPLUG_NIC)}
 
 
 @implementer(IHypervisor)
@@ -113,9 +148,24 @@ class FakeHypervisor:
         # Skip atomic_write's temporary files (".<name>.*.tmp").
         return sorted(n for n in entries if not n.startswith("."))
 
-    def _mark_up(self, name, memory, vcpus):
+    def _mark_up(self, name, memory, vcpus, devices):
+        """
+        Write the state file of a running instance.
+
+        :param devices: the device uuids by kind (see the module
+            docstring).
+        """
         atomic_write(self._file(name),
-                     b"0\n%d\n%d\n" % (int(memory), int(vcpus)), fsync=False)
+                     _state_text(memory, vcpus, devices).encode("utf-8"),
+                     fsync=False)
+
+    def _devices(self, name):
+        """
+        :return: the device uuids by kind of a running instance.
+        """
+        self._running(name)
+        with open(self._file(name)) as f:
+            return _parse_devices(name, f.read())
 
     @_deferred
     def start_instance(self, instance, block_devices, startup_paused=False):
@@ -128,8 +178,12 @@ class FakeHypervisor:
                                   " running" % (name,))
         self.check_parameters(instance.get("hvparams", {}))
         beparams = dict(constants.BE_DEFAULTS, **instance.get("beparams", {}))
+        devices = {HOTPLUG_DISK: [d.get("uuid") for d in block_devices],
+                   HOTPLUG_NIC: [n.get("uuid")
+                                 for n in instance.get("nics") or []]}
         try:
-            self._mark_up(name, beparams["maxmem"], beparams["vcpus"])
+            self._mark_up(name, beparams["maxmem"], beparams["vcpus"],
+                          devices)
         except OSError as e:
             raise HypervisorError("Failed to start instance %s: %s"
                                   % (name, e))
@@ -247,7 +301,7 @@ class FakeHypervisor:
             target writes once the migration succeeded.
         """
         info = self._running(name)
-        return "0\n%d\n%d\n" % (info["memory"], info["vcpus"])
+        return _state_text(info["memory"], info["vcpus"], self._devices(name))
 
     @_deferred
     def accept_instance(self, instance, info, block_devices, target_address):
@@ -280,8 +334,9 @@ class FakeHypervisor:
             return
         try:
             _, memory, vcpus = info.splitlines()[:3]
-            self._mark_up(name, int(memory), int(vcpus))
-        except ValueError:
+            self._mark_up(name, int(memory), int(vcpus),
+                          _parse_devices(name, info))
+        except (ValueError, HypervisorError):
             raise HypervisorError("Invalid migration info for instance %s: %r"
                                   % (name, info))
         except OSError as e:
@@ -296,6 +351,58 @@ class FakeHypervisor:
         """
         if success:
             remove_file(self._file(name))
+
+    # -- hotplug: devices are uuids in the state file.
+
+    def _hotplug_info(self, name):
+        """
+        :return: the instance info of a running instance.
+        :raise HotplugError: if it is not running.
+        """
+        info = self._read(name)
+        if info is None:
+            raise HotplugError("Cannot hotplug: instance %s is not running"
+                               % (name,))
+        return info
+
+    @_deferred
+    def hotplug_supported(self, instance):
+        """
+        Any running fake instance can hotplug.
+        """
+        self._hotplug_info(instance["name"])
+
+    @_deferred
+    def hotplug_device(self, instance, action, dev_type, device, extra, seq):
+        """
+        Record an added device, forget a removed one; a modified NIC keeps
+        its place.  The same mistakes as kvm's are refused: adding a
+        device twice, removing one the instance does not have.
+        """
+        check_hotplug_request(action, dev_type)
+        name = instance["name"]
+        info = self._hotplug_info(name)
+        devices = self._devices(name)
+        plugged = devices[dev_type]
+        uuid = device["uuid"]
+        if action == HOTPLUG_ADD:
+            if uuid in plugged:
+                raise HotplugError("Device %s is already plugged into %s"
+                                   % (uuid, name))
+            plugged.insert(min(seq, len(plugged)), uuid)
+        elif uuid not in plugged:
+            raise HotplugError("Device %s is not plugged into %s"
+                               % (uuid, name))
+        elif action == HOTPLUG_REMOVE:
+            plugged.remove(uuid)
+        self._mark_up(name, info["memory"], info["vcpus"], devices)
+
+    def plugged_devices(self, name):
+        """
+        :return: (via a Deferred) the device uuids of a running instance,
+            by kind, as recorded (for tests and debugging).
+        """
+        return _deferred(self._devices)(name)
 
     def check_parameters(self, hvparams):
         """

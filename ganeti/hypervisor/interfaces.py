@@ -26,7 +26,7 @@ import re
 
 from zope.interface import Attribute, Interface
 
-from ganeti.errors import HypervisorError
+from ganeti.errors import HotplugError, HypervisorError
 
 #: The instance is running (Ganeti's C{HvInstanceState.RUNNING}).
 STATE_RUNNING = "running"
@@ -42,6 +42,14 @@ CONS_SPICE = "spice"
 
 #: VNC display N listens on TCP port 5900 + N.
 VNC_BASE_PORT = 5900
+
+#: Hotplug actions and device kinds (Ganeti's C{HOTPLUG_ACTION_*} and
+#: C{HOTPLUG_TARGET_*}).
+HOTPLUG_ADD = "add"
+HOTPLUG_REMOVE = "remove"
+HOTPLUG_MODIFY = "modify"
+HOTPLUG_DISK = "disk"
+HOTPLUG_NIC = "nic"
 
 #: The keys of L{IHypervisor.get_node_info}'s answer.
 NODE_INFO_KEYS = ("memory_total", "memory_free", "memory_dom0", "cpu_total",
@@ -236,6 +244,49 @@ class IHypervisor(Interface):
         :return: a Deferred firing with C{None}, or failing with
             L{HypervisorError}.
         """
+
+    def hotplug_supported(instance):
+        """
+        Say whether devices can be hotplugged into a running instance,
+        before the master creates anything for it.
+
+        :param instance: the instance dict.
+        :return: a Deferred firing with C{None}, or failing with
+            L{HotplugError} naming the reason (not running, ...).
+        """
+
+    def hotplug_device(instance, action, dev_type, device, extra, seq):
+        """
+        Add, remove or modify one device of a running instance.
+
+        :param action: L{HOTPLUG_ADD}, L{HOTPLUG_REMOVE} or
+            L{HOTPLUG_MODIFY} (NICs only: Ganeti replaces the NIC).
+        :param dev_type: L{HOTPLUG_DISK} or L{HOTPLUG_NIC}.
+        :param device: the disk or NIC dict; it must have a ``uuid``.
+        :param extra: for a disk being added, the path it was assembled
+            at; otherwise unused.
+        :param seq: the device's index among the instance's disks or NICs.
+        :return: a Deferred firing with C{None} once the guest has (or no
+            longer has) the device and the provider's runtime state says
+            so, or failing with L{HotplugError}; a failed add leaves the
+            instance as it was.
+        """
+
+
+def check_hotplug_request(action, dev_type):
+    """
+    Refuse what no provider can hotplug: unknown kinds and actions, and
+    modifying a disk (Ganeti only modifies NICs, by replacing them).
+
+    :raise HotplugError: naming what is not supported.
+    """
+    if dev_type not in (HOTPLUG_DISK, HOTPLUG_NIC):
+        raise HotplugError("Hotplug is not supported for %r devices"
+                           % (dev_type,))
+    if action not in (HOTPLUG_ADD, HOTPLUG_REMOVE, HOTPLUG_MODIFY):
+        raise HotplugError("Unknown hotplug action %r" % (action,))
+    if dev_type == HOTPLUG_DISK and action == HOTPLUG_MODIFY:
+        raise HotplugError("Disk hotplug modify is not supported")
 
 
 def check_instance_name(name):

@@ -39,11 +39,13 @@ import re
 import select
 import shutil
 import signal
+import stat
 
 from twisted.internet.defer import (
     CancelledError,
     Deferred,
     DeferredLock,
+    TimeoutError as DeferredTimeoutError,
     fail,
     gatherResults,
     inlineCallbacks,
@@ -55,21 +57,32 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ganeti import constants
-from ganeti.errors import CommandError, HypervisorError
+from ganeti.errors import CommandError, HotplugError, HypervisorError
 from ganeti.hypervisor.interfaces import (
     CONS_SPICE,
     CONS_SSH,
     CONS_VNC,
+    HOTPLUG_ADD,
+    HOTPLUG_DISK,
+    HOTPLUG_MODIFY,
+    HOTPLUG_NIC,
+    HOTPLUG_REMOVE,
     STATE_RUNNING,
     STATE_SHUTDOWN,
     VNC_BASE_PORT,
     IHypervisor,
     check_instance_name,
+    check_hotplug_request,
     console_message,
     instance_info,
     linux_node_info,
 )
-from ganeti.hypervisor.qmp import MAX_SOCKET_PATH, QmpError, qmp_call
+from ganeti.hypervisor.qmp import (
+    MAX_SOCKET_PATH,
+    QmpError,
+    connect_qmp,
+    qmp_call,
+)
 from ganeti.process import DEFAULT_PATH, check_command, run_command
 from ganeti.utils.io import atomic_write, read_file, remove_file
 
@@ -120,11 +133,20 @@ _UNSUPPORTED = {
 }
 
 _SCSI_DEVICE_TYPES = ("scsi-block", "scsi-cd", "scsi-generic", "scsi-hd")
+#: The PCI bus devices are hotplugged into (the ``pc`` machine's).
+_PCI_BUS = "pci.0"
+#: What the runtime file adds to a NIC of the instance dict.
+_RUNTIME_NIC_KEYS = ("tap", "qdev", "netdev", "pci")
+#: The device model a hotplugged disk gets, by ``disk_type``.
+_HOTPLUG_DISK_MODELS = {"paravirtual": "virtio-blk-pci"}
 _NIC_MODELS = {"paravirtual": "virtio-net-pci"}
 _BOOT_LETTERS = {"disk": "c", "cdrom": "d", "network": "n", "floppy": "a"}
 
 #: Seconds qemu may take to initialise and daemonise.
 START_TIMEOUT = 60.0
+#: Seconds a guest may take to release a device being unplugged: it has
+#: to answer the ACPI eject request.
+UNPLUG_TIMEOUT = 30.0
 #: Seconds a killed qemu may take to disappear.
 KILL_TIMEOUT = 30.0
 #: Seconds allowed for one QMP exchange.
@@ -402,34 +424,46 @@ def _drive_cache_options(hvp):
     return options
 
 
+def _pci_address(device):
+    """
+    :return: the ``bus``/``addr`` options pinning a device to the PCI slot
+        it had on the migration source, or nothing for a new instance
+        (qemu then picks the slots).
+    """
+    slot = device.get("pci")
+    return [] if slot is None else ["bus=" + _PCI_BUS, "addr=0x%x" % slot]
+
+
 def _disk_options(hvp, block_devices):
     """
+    :param block_devices: the disk dicts; those that come from a migration
+        source's runtime (L{_device_ids}) keep their ids and PCI slots.
     :return: the qemu arguments for the instance's disks.
     """
     disk_type = hvp["disk_type"]
     argv = []
-    scsi = disk_type == "scsi" or disk_type in _SCSI_DEVICE_TYPES
+    scsi = _is_scsi(hvp)
     if scsi and block_devices:
         argv += ["-device", "%s,id=scsi" % hvp["scsi_controller_type"]]
-    for index, device in enumerate(block_devices):
+    for index, device in enumerate(_device_ids(hvp, block_devices, [])[0]):
         if device.get("mode", "rw") not in ("rw", "ro"):
             raise HypervisorError("Invalid disk mode %r" % (device["mode"],))
-        drive_id = "disk%d" % index
+        drive_id = device.get("drive")
         drive = ["file=" + _qemu_escape(device["path"]), "format=raw"]
         drive += _drive_cache_options(hvp)
         if device.get("mode") == "ro":
             drive.append("readonly=on")
         if disk_type == "paravirtual":
             drive += ["if=none", "id=" + drive_id]
-            argv += ["-drive", ",".join(drive), "-device",
-                     "virtio-blk-pci,drive=%s,id=%s-dev"
-                     % (drive_id, drive_id)]
+            argv += ["-drive", ",".join(drive), "-device", ",".join(
+                ["virtio-blk-pci", "drive=" + drive_id,
+                 "id=" + device["qdev"]] + _pci_address(device))]
         elif scsi:
             model = "scsi-hd" if disk_type == "scsi" else disk_type
             drive += ["if=none", "id=" + drive_id]
             argv += ["-drive", ",".join(drive), "-device",
-                     "%s,drive=%s,id=%s-dev,bus=scsi.0,scsi-id=%d"
-                     % (model, drive_id, drive_id, index)]
+                     "%s,drive=%s,id=%s,bus=scsi.0,scsi-id=%d"
+                     % (model, drive_id, device["qdev"], index)]
         else:
             drive.append("if=" + disk_type)
             if disk_type == "ide":
@@ -456,25 +490,82 @@ def _cdrom_options(hvp, image, boot):
     return ["-drive", ",".join(drive)]
 
 
+def _device_ids(hvp, disks, nics):
+    """
+    Name every disk and NIC as the runtime file records them, so that
+    hotplug can remove them and a migration target can rebuild them:
+    the guest device (``qdev``), its drive (``drive``) or tap netdev
+    (``netdev``).  Ids a device already has (from a migration source's
+    runtime) are kept; a hotplugged disk's blockdev node becomes the
+    target's drive.  Disk types that are not PCI devices of their own
+    (``ide``...) get no ``qdev`` and cannot be unplugged.
+
+    :return: the disk and NIC lists, as new dicts.
+    """
+    named_disks = []
+    for index, disk in enumerate(disks):
+        disk = dict(disk)
+        disk["drive"] = disk.pop("node", None) or disk.get("drive") \
+            or "disk%d" % index
+        if hvp["disk_type"] == "paravirtual" or _is_scsi(hvp):
+            disk.setdefault("qdev", "disk%d-dev" % index)
+        named_disks.append(disk)
+    named_nics = [dict({"netdev": "netdev%d" % seq, "qdev": "nic%d" % seq},
+                       **nic) for seq, nic in enumerate(nics)]
+    return named_disks, named_nics
+
+
+def _is_scsi(hvp):
+    return hvp["disk_type"] == "scsi" or hvp["disk_type"] in _SCSI_DEVICE_TYPES
+
+
+def _nic_queues(hvp):
+    return hvp["virtio_net_queues"] if hvp["nic_type"] == "paravirtual" \
+        else 1
+
+
+def _tap_settings(hvp):
+    """
+    :return: the tap netdev settings the parameters ask for, shared by
+        the command line and QMP ``netdev_add``.
+    """
+    settings = {}
+    if hvp["vhost_net"] and hvp["nic_type"] == "paravirtual":
+        settings["vhost"] = True
+    if not hvp["vnet_hdr"]:
+        settings["vnet_hdr"] = False
+    if _nic_queues(hvp) > 1:
+        settings["queues"] = _nic_queues(hvp)
+    return settings
+
+
+def _nic_device_settings(hvp):
+    """
+    :return: the NIC device's settings beyond model and MAC (multi-queue),
+        shared by the command line and QMP ``device_add``.
+    """
+    queues = _nic_queues(hvp)
+    return {"mq": True, "vectors": 2 * queues + 2} if queues > 1 else {}
+
+
+def _option_text(settings):
+    """:return: C{settings} as qemu's ``key=value,...`` (bools on/off)."""
+    return ["%s=%s" % (key, {True: "on", False: "off"}.get(value, value))
+            for key, value in settings.items()]
+
+
 def _nic_options(hvp, nics, taps):
     if not nics:
         return ["-nic", "none"]
     argv = []
-    nic_type = hvp["nic_type"]
-    model = _NIC_MODELS.get(nic_type, nic_type)
-    queues = hvp["virtio_net_queues"] if nic_type == "paravirtual" else 1
-    for seq, (nic, tap) in enumerate(zip(nics, taps)):
-        netdev = "netdev%d" % seq
+    model = _NIC_MODELS.get(hvp["nic_type"], hvp["nic_type"])
+    for nic, tap in zip(_device_ids(hvp, [], nics)[1], taps):
+        netdev = nic["netdev"]
         tap_opts = ["tap", "id=" + netdev, "ifname=" + tap, "script=no",
-                    "downscript=no"]
-        if hvp["vhost_net"] and nic_type == "paravirtual":
-            tap_opts.append("vhost=on")
-        if not hvp["vnet_hdr"]:
-            tap_opts.append("vnet_hdr=off")
+                    "downscript=no"] + _option_text(_tap_settings(hvp))
         device = [model, "netdev=" + netdev, "mac=" + nic["mac"]]
-        if queues > 1:
-            tap_opts.append("queues=%d" % queues)
-            device += ["mq=on", "vectors=%d" % (2 * queues + 2)]
+        device += _option_text(_nic_device_settings(hvp))
+        device += ["id=" + nic["qdev"]] + _pci_address(nic)
         argv += ["-netdev", ",".join(tap_opts), "-device", ",".join(device)]
     return argv
 
@@ -628,6 +719,65 @@ def kvm_command(instance, block_devices, layout, taps, accel,
         # Last, so that an operator's options can override ours.
         argv += hvp["kvm_extra"].split()
     return argv
+
+
+def _plugged_entry(name, devices, uuid, action):
+    """
+    :return: the runtime entry of the device to remove or replace, or
+        C{None} for one to add.
+    :raise HotplugError: if a device to add is there already, or one to
+        remove or replace is not.
+    """
+    known = [d for d in devices if d.get("uuid") == uuid]
+    if action == HOTPLUG_ADD:
+        if known:
+            raise HotplugError("Device %s is already plugged into %s"
+                               % (uuid, name))
+        return None
+    if not known:
+        raise HotplugError("Device %s is not plugged into %s" % (uuid, name))
+    return known[0]
+
+
+def _hotplug_id(dev_type, uuid, slot):
+    """
+    :return: a hotplugged device's qemu id, Ganeti's form
+        ``<kind>-<first part of the uuid>-pci-<slot>``: unique within an
+        instance (one device per slot), and telling whose it is.
+    """
+    return "%s-%s-pci-%d" % (dev_type, uuid.split("-")[0], slot)
+
+
+def _blockdev_options(hvp, node, path, readonly):
+    """
+    :return: QMP ``blockdev-add`` arguments opening C{path} as a raw
+        node, with the cache, AIO and discard settings a start's
+        ``-drive`` gets.
+    """
+    aio, cache = hvp["disk_aio"], hvp["disk_cache"]
+    is_block = os.path.exists(path) and stat.S_ISBLK(os.stat(path).st_mode)
+    protocol = {"driver": "host_device" if is_block else "file",
+                "filename": path, "aio": aio}
+    options = {"driver": "raw", "node-name": node, "file": protocol,
+               "read-only": readonly}
+    if aio == "native" or cache == "none":
+        options["cache"] = {"direct": True}
+    if hvp["disk_discard"] != "default":
+        options["discard"] = hvp["disk_discard"]
+    return options
+
+
+def _with_runtime_ids(block_devices, runtime_disks):
+    """
+    :return: a migration target's disks (paths of this node) with the
+        ids and PCI slots the source's runtime gives them, matched by
+        uuid, so the target builds the devices the guest knows.
+    """
+    ids = {disk.get("uuid"): {key: disk[key] for key in
+                              ("qdev", "drive", "node", "pci") if key in disk}
+           for disk in runtime_disks}
+    return [dict(ids.get(device.get("uuid"), {}), **device)
+            for device in block_devices]
 
 
 def _option(argv, flag):
@@ -828,7 +978,7 @@ class KvmHypervisor:
 
     def __init__(self, paths, reactor, start_timeout=START_TIMEOUT,
                  qmp_timeout=QMP_TIMEOUT, kill_timeout=KILL_TIMEOUT,
-                 kvm_device="/dev/kvm"):
+                 kvm_device="/dev/kvm", unplug_timeout=UNPLUG_TIMEOUT):
         """
         :param paths: the node's L{ganeti.paths.Paths}.
         :param reactor: an L{IReactorProcess}, L{IReactorTime} and
@@ -838,12 +988,15 @@ class KvmHypervisor:
         :param qmp_timeout: seconds allowed for each QMP exchange.
         :param kill_timeout: seconds a killed qemu may take to go away.
         :param kvm_device: the device probed when ``kvm_flag`` is empty.
+        :param unplug_timeout: seconds a guest may take to release a
+            hot-removed device.
         """
         self.layout = RuntimeLayout(paths)
         self._reactor = reactor
         self._start_timeout = start_timeout
         self._qmp_timeout = qmp_timeout
         self._kill_timeout = kill_timeout
+        self._unplug_timeout = unplug_timeout
         self._kvm_device = kvm_device
         self._kvm_usable = None
         self._versions = {}
@@ -920,8 +1073,29 @@ class KvmHypervisor:
                       name=name, error=e)
             return None
 
+    def _save_runtime(self, name, runtime):
+        """
+        Write the runtime file, and one file per NIC naming its tap (so
+        leftover taps are found even if the runtime file is unreadable);
+        rewritten whenever hotplug changes the devices.
+        """
+        atomic_write(self.layout.runtime_file(name),
+                     json.dumps(runtime, indent=1).encode("utf-8"),
+                     mode=0o600, fsync=False)
+        nic_dir = self.layout.instance_nic_dir(name)
+        shutil.rmtree(nic_dir, ignore_errors=True)
+        if runtime["nics"]:
+            os.makedirs(nic_dir, exist_ok=True)
+        for seq, nic in enumerate(runtime["nics"]):
+            atomic_write(os.path.join(nic_dir, str(seq)),
+                         nic["tap"].encode("ascii"), fsync=False)
+
     def _lock(self, name):
         return self._locks.setdefault(name, DeferredLock())
+
+    def _qmp_lock(self, name):
+        # qemu serves one QMP client at a time: its users take turns.
+        return self._qmp_locks.setdefault(name, DeferredLock())
 
     def _qmp(self, name, command, arguments=None):
         """
@@ -930,9 +1104,9 @@ class KvmHypervisor:
         :return: a Deferred with the command's result; L{QmpError} on
             failure.
         """
-        lock = self._qmp_locks.setdefault(name, DeferredLock())
-        return lock.run(qmp_call, self._reactor, self.layout.qmp_socket(name),
-                        command, arguments, self._qmp_timeout)
+        return self._qmp_lock(name).run(
+            qmp_call, self._reactor, self.layout.qmp_socket(name), command,
+            arguments, self._qmp_timeout)
 
     # -- NICs ----------------------------------------------------------------
 
@@ -1103,11 +1277,12 @@ class KvmHypervisor:
                            accel, startup_paused, vnc_address)
         if incoming is not None:
             argv += ["-incoming", incoming]
+        disks, named_nics = _device_ids(hvp, block_devices, nics)
         runtime = {
             "name": name, "uuid": instance.get("uuid"), "argv": argv,
             "hvparams": hvp, "beparams": instance.get("beparams", {}),
-            "nics": [dict(nic, tap=tap) for nic, tap in zip(nics, taps)],
-            "disks": list(block_devices),
+            "nics": [dict(nic, tap=tap) for nic, tap in zip(named_nics, taps)],
+            "disks": disks,
             "network_port": instance.get("network_port"),
             "startup_paused": bool(startup_paused),
         }
@@ -1116,15 +1291,7 @@ class KvmHypervisor:
             for nic, tap in zip(nics, taps):
                 created.append(tap)
                 yield self._create_tap(tap, nic, hvp)
-            atomic_write(self.layout.runtime_file(name),
-                         json.dumps(runtime, indent=1).encode("utf-8"),
-                         mode=0o600, fsync=False)
-            nic_dir = self.layout.instance_nic_dir(name)
-            if taps:
-                os.makedirs(nic_dir, exist_ok=True)
-            for seq, tap in enumerate(taps):
-                atomic_write(os.path.join(nic_dir, str(seq)),
-                             tap.encode("ascii"), fsync=False)
+            self._save_runtime(name, runtime)
             result = yield run_command(self._reactor, argv,
                                        timeout=self._start_timeout)
             if result.failed:
@@ -1140,6 +1307,7 @@ class KvmHypervisor:
                 yield self._qmp(name, "set_password",
                                 {"protocol": "vnc",
                                  "password": vnc_password})
+            yield self._record_pci_slots(name, runtime)
         except Exception as e:
             error = e
             yield self._kill_and_clean(name, created)
@@ -1244,11 +1412,21 @@ class KvmHypervisor:
                                   % (name, e))
 
     def resize_disk(self, name, index, size_mib):
-        """Grow a disk of a running qemu (QMP ``block_resize``)."""
-        if self._alive_pid(name) is None:
+        """
+        Grow a disk of a running qemu (QMP ``block_resize``), found by its
+        place in the runtime: hotplug may have renumbered the disks.
+        """
+        runtime = self._load_runtime(name)
+        if self._alive_pid(name) is None or runtime is None:
             return fail(HypervisorError("Instance %s is not running" % name))
+        if not 0 <= index < len(runtime["disks"]):
+            return fail(HypervisorError("Instance %s has no disk %d"
+                                        % (name, index)))
+        disk = runtime["disks"][index]
+        target = {"node-name": disk["node"]} if disk.get("node") else \
+            {"device": disk.get("drive", "disk%d" % index)}
         d = self._qmp(name, "block_resize",
-                      {"device": "disk%d" % index, "size": size_mib * 1024 * 1024})
+                      dict(target, size=size_mib * 1024 * 1024))
         return d.addCallback(lambda _: None)
 
     def cleanup_instance(self, name):
@@ -1267,6 +1445,253 @@ class KvmHypervisor:
             raise HypervisorError("Cannot clean up running instance %s"
                                   % (name,))
         yield self._remove_leftovers(name)
+
+    # -- hotplug -------------------------------------------------------------
+
+    @inlineCallbacks
+    def _record_pci_slots(self, name, runtime):
+        """
+        Write down the PCI slot of every disk and NIC of a started qemu,
+        so that a migration target pins each device where the guest has
+        it (qemu matches device state by PCI address), however hotplug
+        has rearranged them since.
+        """
+        slots = {device.get("qdev_id"): device["slot"]
+                 for device in (yield self._pci_devices(name))}
+        for device in runtime["disks"] + runtime["nics"]:
+            if device.get("qdev") in slots:
+                device["pci"] = slots[device["qdev"]]
+        self._save_runtime(name, runtime)
+
+    @inlineCallbacks
+    def _pci_devices(self, name):
+        """
+        :return: (via a Deferred) the devices on the instance's first PCI
+            bus, as QMP ``query-pci`` describes them.
+        """
+        buses = yield self._qmp(name, "query-pci")
+        return [device for bus in buses if bus.get("bus") == 0
+                for device in bus.get("devices", [])]
+
+    @inlineCallbacks
+    def _free_pci_slot(self, name):
+        """
+        :return: (via a Deferred) the lowest free slot of the first bus.
+        """
+        used = {device["slot"] for device in (yield self._pci_devices(name))}
+        for slot in range(1, 32):
+            if slot not in used:
+                return slot
+        raise HotplugError("No free PCI slot left in instance %s" % (name,))
+
+    def _hotplug_runtime(self, name):
+        """
+        :return: the runtime dict of a running instance.
+        :raise HotplugError: if it is not running (or was not started by
+            this module, which left no runtime).
+        """
+        runtime = self._load_runtime(name)
+        if self._alive_pid(name) is None or runtime is None:
+            raise HotplugError("Cannot hotplug: instance %s is not running"
+                               % (name,))
+        return runtime
+
+    def hotplug_supported(self, instance):
+        """
+        Devices can be hotplugged into any running instance this module
+        started: every device is named and the guest's PCI bus takes new
+        ones.
+        """
+        try:
+            check_instance_name(instance["name"])
+            self._hotplug_runtime(instance["name"])
+        except Exception:
+            return fail()
+        return succeed(None)
+
+    def hotplug_device(self, instance, action, dev_type, device, extra, seq):
+        """
+        Add or remove a disk or NIC of a running qemu, or replace a NIC
+        (Ganeti's modify); see L{IHypervisor.hotplug_device}.  The runtime
+        file follows every step, so migration and adoption know the
+        devices.
+        """
+        try:
+            check_instance_name(instance["name"])
+            check_hotplug_request(action, dev_type)
+        except Exception:
+            return fail()
+        return self._lock(instance["name"]).run(
+            self._hotplug, instance["name"], action, dev_type, device, extra,
+            seq)
+
+    @inlineCallbacks
+    def _hotplug(self, name, action, dev_type, device, extra, seq):
+        runtime = self._hotplug_runtime(name)
+        devices = runtime["disks" if dev_type == HOTPLUG_DISK else "nics"]
+        known = _plugged_entry(name, devices, device["uuid"], action)
+        if known is not None:
+            yield self._unplug(name, dev_type, known)
+            devices.remove(known)
+            self._save_runtime(name, runtime)
+        if action != HOTPLUG_REMOVE:
+            hvp = runtime["hvparams"]
+            try:
+                entry = yield self._plug(name, hvp, dev_type, device, extra)
+            except Exception:
+                if action == HOTPLUG_MODIFY:
+                    # A failed replacement must not lose the NIC.
+                    entry = yield self._plug(name, hvp, dev_type, {
+                        k: v for k, v in known.items()
+                        if k not in _RUNTIME_NIC_KEYS}, None)
+                    devices.insert(min(seq, len(devices)), entry)
+                    self._save_runtime(name, runtime)
+                raise
+            devices.insert(min(seq, len(devices)), entry)
+            self._save_runtime(name, runtime)
+        _log.info("kvm instance {name}: hotplug {action} of {kind} {uuid}"
+                  " done", name=name, action=action, kind=dev_type,
+                  uuid=device["uuid"])
+
+    def _plug(self, name, hvp, dev_type, device, extra):
+        """
+        :return: (via a Deferred) the runtime entry of a newly plugged
+            disk (at path C{extra}) or NIC.
+        """
+        if dev_type == HOTPLUG_DISK:
+            return self._plug_disk(name, hvp, device, extra)
+        return self._plug_nic(name, hvp, device)
+
+    @inlineCallbacks
+    def _plug_disk(self, name, hvp, disk, path):
+        """
+        Open the disk as a blockdev node and add a guest device on it in
+        a free slot; a failed device_add removes the node again.
+
+        :return: (via a Deferred) the disk's runtime entry.
+        """
+        model = _HOTPLUG_DISK_MODELS.get(hvp["disk_type"])
+        if model is None:
+            raise HotplugError("Hotplug is not supported for disk type %s"
+                               % (hvp["disk_type"],))
+        if disk.get("mode", "rw") not in ("rw", "ro"):
+            raise HotplugError("Invalid disk mode %r" % (disk["mode"],))
+        slot = yield self._free_pci_slot(name)
+        qdev = _hotplug_id(HOTPLUG_DISK, disk["uuid"], slot)
+        yield self._qmp_hotplug(name, "blockdev-add",
+                                _blockdev_options(hvp, qdev, path,
+                                                  disk.get("mode") == "ro"))
+        try:
+            yield self._qmp_hotplug(name, "device_add", {
+                "driver": model, "id": qdev, "drive": qdev, "bus": _PCI_BUS,
+                "addr": "0x%x" % slot})
+        except HotplugError:
+            yield self._qmp_hotplug(name, "blockdev-del", {"node-name": qdev})
+            raise
+        return dict(disk, path=path, qdev=qdev, node=qdev, pci=slot)
+
+    @inlineCallbacks
+    def _plug_nic(self, name, hvp, nic):
+        """
+        Make a tap device as a start does, open it as a netdev and add the
+        guest's NIC on it in a free slot; a failure undoes the steps done.
+
+        :return: (via a Deferred) the NIC's runtime entry.
+        """
+        slot = yield self._free_pci_slot(name)
+        qdev = _hotplug_id(HOTPLUG_NIC, nic["uuid"], slot)
+        tap = self._new_tap_name()
+        try:
+            yield self._create_tap(tap, nic, hvp)
+            yield self._qmp_hotplug(name, "netdev_add", dict(
+                {"type": "tap", "id": qdev, "ifname": tap, "script": "no",
+                 "downscript": "no"}, **_tap_settings(hvp)))
+            try:
+                yield self._qmp_hotplug(name, "device_add", dict(
+                    {"driver": _NIC_MODELS.get(hvp["nic_type"],
+                                               hvp["nic_type"]),
+                     "id": qdev, "netdev": qdev, "mac": nic["mac"],
+                     "bus": _PCI_BUS, "addr": "0x%x" % slot},
+                    **_nic_device_settings(hvp)))
+            except HotplugError:
+                yield self._qmp_hotplug(name, "netdev_del", {"id": qdev})
+                raise
+        except Exception as e:
+            yield self._remove_taps([tap])
+            if isinstance(e, CommandError):
+                raise HotplugError("Cannot hotplug NIC %s: %s"
+                                   % (nic["mac"], e))
+            raise
+        return dict(nic, tap=tap, qdev=qdev, netdev=qdev, pci=slot)
+
+    @inlineCallbacks
+    def _unplug(self, name, dev_type, device):
+        """
+        Remove a guest device and then what backed it: a hotplugged disk's
+        blockdev node (a start's drives go with their device), a NIC's
+        netdev and tap.
+        """
+        if not device.get("qdev"):
+            raise HotplugError("Device %s of %s is not a PCI device and"
+                               " cannot be unplugged"
+                               % (device["uuid"], name))
+        yield self._qmp_lock(name).run(self._device_del, name, device["qdev"])
+        if dev_type == HOTPLUG_DISK:
+            if device.get("node"):
+                yield self._qmp_hotplug(name, "blockdev-del",
+                                        {"node-name": device["node"]})
+        else:
+            yield self._qmp_hotplug(name, "netdev_del",
+                                    {"id": device["netdev"]})
+            yield self._remove_taps([device["tap"]])
+
+    @inlineCallbacks
+    def _device_del(self, name, qdev):
+        """
+        Ask for a device's removal and wait for qemu's C{DEVICE_DELETED},
+        which comes once the guest has let go of it (ACPI eject), within
+        the unplug timeout.  The caller holds the QMP lock: the session
+        stays open for the event.
+        """
+        try:
+            session = yield connect_qmp(self._reactor,
+                                        self.layout.qmp_socket(name),
+                                        self._qmp_timeout)
+        except QmpError as e:
+            raise HotplugError(str(e))
+        deleted = Deferred()
+
+        def on_event(event):
+            if (event.get("event") == "DEVICE_DELETED"
+                    and event.get("data", {}).get("device") == qdev
+                    and not deleted.called):
+                deleted.callback(None)
+        session.add_event_handler(on_event)
+        try:
+            yield session.execute("device_del", {"id": qdev})
+            deleted.addTimeout(self._unplug_timeout, self._reactor)
+            yield deleted
+        except QmpError as e:
+            raise HotplugError("Cannot unplug %s from %s: %s"
+                               % (qdev, name, e))
+        except DeferredTimeoutError:
+            raise HotplugError("The guest of %s did not release device %s"
+                               " within %g seconds"
+                               % (name, qdev, self._unplug_timeout))
+        finally:
+            yield session.close()
+
+    def _qmp_hotplug(self, name, command, arguments):
+        """
+        :return: L{_qmp}'s Deferred, failing with L{HotplugError}.
+        """
+        d = self._qmp(name, command, arguments)
+
+        def failed(reason):
+            reason.trap(QmpError)
+            raise HotplugError("Hotplug command %s failed on %s: %s"
+                               % (command, name, reason.value))
+        return d.addErrback(failed)
 
     # -- migration -----------------------------------------------------------
 
@@ -1301,6 +1726,7 @@ class KvmHypervisor:
                         nics=[{k: v for k, v in nic.items() if k != "tap"}
                               for nic in runtime["nics"]],
                         network_port=runtime.get("network_port"))
+            block_devices = _with_runtime_ids(block_devices, runtime["disks"])
             accel = _option(runtime["argv"], "-accel") or \
                 self.accelerator(runtime["hvparams"])
         except (ValueError, KeyError, TypeError) as e:

@@ -14,7 +14,7 @@ from ganeti import errors, ht
 from ganeti.cmdlib import cluster
 from ganeti.jobs import filters
 from ganeti.master import (queries, query_export, query_filter,
-                           query_instance, query_node, watcher)
+                           query_instance, query_node, renew_crypto, watcher)
 from ganeti.utils.io import atomic_write, remove_file
 
 
@@ -228,3 +228,19 @@ class LuxiHandler:
         _require(ht.TMaybe(ht.TNumber), job_age, "job_age")
         kwargs = {} if job_age is None else {"job_age": job_age}
         return self._master.watcher.run(ignore_pause, wait, **kwargs)
+
+    # --- crypto -------------------------------------------------------------
+
+    def RenewCrypto(self, new_rapi_certificate, rapi_certificate):
+        """
+        ``gnt-cluster renew-crypto``'s RAPI certificate part (not a job:
+        see L{renew_crypto}).
+
+        :return: (Deferred) ``{node: error}`` of nodes not updated yet.
+        """
+        _require(ht.TBool, new_rapi_certificate, "new_rapi_certificate")
+        _require(ht.TMaybe(ht.TString), rapi_certificate, "rapi_certificate")
+        return renew_crypto.renew_rapi_certificate(
+            self._paths, self._config.cluster.cluster_name,
+            self._master.replicator, self._master.in_thread,
+            new_rapi_certificate, rapi_certificate)

@@ -180,6 +180,22 @@ class Replicator:
                  if n.name in self._behind]
         return self._push(cfg, nodes)
 
+    @inlineCallbacks
+    def ancillary_files_changed(self):
+        """
+        Push the ancillary files to every online node now (a renewed RAPI
+        certificate), rather than with the next configuration change.  A
+        node that misses them is retried like any node that fell behind.
+
+        :return: (Deferred) ``{name: error}`` of the nodes that missed them.
+        """
+        cfg = self._get_config()
+        addresses = [(n.name, n.primary_ip)
+                     for n in self._others(cfg, False, include_behind=True)]
+        failed = yield self._send_ancillary_files(addresses)
+        self._behind.update(failed)
+        return {name: result.fail_msg for name, result in failed.items()}
+
     def redistribute(self):
         """Push everything to every node now (``gnt-cluster redist-conf``)."""
         cfg = self._get_config()

@@ -99,6 +99,8 @@ class MasterService(MultiService):
 
         def write(f, *args, **kwargs):
             return deferToThreadPool(reactor, pool, f, *args, **kwargs)
+        #: Runs a blocking function in the pool (e.g. making a key).
+        self.in_thread = write
         self.config = configmod.ConfigWriter(paths.config_data, reactor,
                                              write=write)
         self.config.add_listener(

@@ -21,10 +21,15 @@ A run, unless ``gnt-cluster watcher pause`` is in force:
  5. per node group: restarts instances that should run but do not
     (``ERROR_down``), at most L{MAXTRIES} times, activates the disks of
     instances whose node rebooted, and writes the group's state file and
-    ``instance-status`` file.
+    ``instance-status`` file;
+ 6. per node group, as Ganeti's watcher does: a low-priority
+    OP_GROUP_VERIFY_DISKS job (the per-group half of ``gnt-cluster
+    verify-disks``, which Ganeti's watcher submits directly), archived
+    once read, then one job activating the disks of the instances it
+    reports, leaving out those just restarted or activated and those
+    nothing can be done about.
 
-Jobs carry the reason source ``gnt:watcher``.  Ganeti's watcher also runs
-verify-disks; this cluster has no such opcode yet, so that step is left out.
+Jobs carry the reason source ``gnt:watcher``.
 """
 
 import os
@@ -48,6 +53,10 @@ INTERVAL = 300
 
 #: Restart attempts before the watcher gives up on an instance.
 MAXTRIES = 5
+
+#: The priority of the watcher's verify-disks jobs (Ganeti's
+#: C{OP_PRIO_LOW}): a check must not hold up the operators' jobs.
+PRIORITY_LOW = 10
 
 #: The reason-trail source of the watcher's jobs.
 REASON_SOURCE = "gnt:watcher"
@@ -135,7 +144,8 @@ class Watcher:
         :return: a Deferred firing with a report: ``paused`` (bool),
             ``archived`` (count), ``unreachable`` (node names), ``rapi``
             (True/False, None if not checked) and ``jobs`` (``[job id,
-            what, status]``).
+            what, status]``) and ``disk_checks`` (the verify-disks jobs, in
+            the same form).
         """
         until = paused_until(self._ctx.paths, self._reactor.seconds())
         if until is not None and not ignore_pause:
@@ -147,12 +157,15 @@ class Watcher:
         except BaseException:
             self._lock.release()
             raise
-        finished = self._follow(report["jobs"])
+        checks = report.pop("pending")
+        finished = DeferredList([self._follow(report["jobs"])] + checks,
+                                consumeErrors=True)
         finished.addBoth(lambda _: self._lock.release())
         if wait:
             yield finished
-        report["jobs"] = [[job_id, what, self._job_status(job_id)]
-                          for job_id, what in report["jobs"]]
+        for key in ("jobs", "disk_checks"):
+            report[key] = [[job_id, what, self._job_status(job_id)]
+                           for job_id, what in report[key]]
         return report
 
     def _job_status(self, job_id):
@@ -175,7 +188,7 @@ class Watcher:
     def _check(self, job_age):
         ctx = self._ctx
         report = {"paused": False, "archived": 0, "unreachable": [],
-                  "rapi": None, "jobs": []}
+                  "rapi": None, "jobs": [], "disk_checks": [], "pending": []}
         if not ctx.queue.running:
             return report
         report["archived"] = ctx.queue.auto_archive(job_age)[0]
@@ -186,7 +199,12 @@ class Watcher:
         live = yield query_instance.live_instances(ctx, cfg)
         statuses = query_instance.Context(cfg, live)
         for group_uuid in sorted(cfg.nodegroups):
-            self._check_group(cfg, group_uuid, statuses, boot_ids, report)
+            handled = self._check_group(cfg, group_uuid, statuses, boot_ids,
+                                        report)
+            check = self._verify_disks(cfg.nodegroups[group_uuid], handled,
+                                       report)
+            report["pending"].append(check.addErrback(
+                lambda f: _log.failure("watcher: verify-disks failed", f)))
         return report
 
     # --- hooks ----------------------------------------------------------------
@@ -302,22 +320,22 @@ class Watcher:
         status = {i.name: query_instance.status(statuses, i)
                   for i in instances}
         state.prune(set(status), now)
-        restarted = {i.name for i in instances
-                     if self._restart(i, status[i.name], state, now, report)}
+        handled = {i.name for i in instances
+                   if self._restart(i, status[i.name], state, now, report)
+                   or status[i.name] in HELPLESS}
         rebooted = self._rebooted(nodes, boot_ids, state)
         for inst in instances:
             if (rebooted and inst.disks_active
-                    and inst.name not in restarted
-                    and status[inst.name] not in HELPLESS
+                    and inst.name not in handled
                     and rebooted & self._instance_nodes(cfg, inst)):
-                self._submit(report, "activate disks of instance %s"
-                             % inst.name,
-                             {"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
-                              "instance_name": inst.name})
+                handled.add(inst.name)
+                self._submit(report["jobs"], "activate disks of instance %s"
+                             % inst.name, _activate_disks(inst.name))
         state.save()
         atomic_write(instance_status_file(paths, group_uuid), "".join(
             "%s %s\n" % (name, status[name]) for name in sorted(status)
         ).encode("utf-8"))
+        return handled
 
     @staticmethod
     def _instance_nodes(cfg, inst):
@@ -353,23 +371,65 @@ class Watcher:
             return False
         _log.info("watcher: restarting {name} (attempt #{attempt})",
                   name=name, attempt=attempts + 1)
-        return self._submit(report, "restart instance %s" % name,
+        return self._submit(report["jobs"], "restart instance %s" % name,
                             {"OP_ID": "OP_INSTANCE_STARTUP",
-                             "instance_name": name})
+                             "instance_name": name}) is not None
 
-    def _submit(self, report, what, op):
+    @inlineCallbacks
+    def _verify_disks(self, group, handled, report):
         """
-        Submit C{op} as a one-opcode job with the watcher's reason.
+        Check the disks of one group and activate those that need it, as
+        Ganeti's watcher does: the check's job is waited for and archived,
+        the activations go in one job.
 
-        :return: True if the queue took it.
+        :param handled: names of instances this run already restarted or
+            activated, or that nothing can be done about: left alone.
+        :return: a Deferred firing once the jobs have ended.
         """
-        op["reason"] = [[REASON_SOURCE, what,
-                         int(self._reactor.seconds() * 1e9)]]
+        queue = self._ctx.queue
+        check = self._submit(report["disk_checks"], "verify disks of group %s"
+                             % group.name,
+                             {"OP_ID": "OP_GROUP_VERIFY_DISKS",
+                              "group_name": group.name,
+                              "priority": PRIORITY_LOW})
+        if check is None:
+            return
+        status = yield queue.when_finalized(check)
+        if status != "success":
+            _log.warn("watcher: verify-disks of group {group} ended: {status}",
+                      group=group.name, status=status)
+            return
+        [(_, inactive, _)] = queue.get(check).field("opresult")
+        queue.archive(check)
+        names = [name for name in inactive if name not in handled]
+        if not names:
+            return
+        what = "activate disks of instance(s) %s" % ", ".join(names)
+        job_id = self._submit(report["jobs"], what,
+                              *[_activate_disks(name) for name in names])
+        if job_id is not None:
+            yield self._follow([[job_id, what]])
+
+    def _submit(self, jobs, what, *ops):
+        """
+        Submit C{ops} as one job with the watcher's reason, and note it in
+        C{jobs} as ``[job id, what]``.
+
+        :return: the job id, or None if the queue refused it.
+        """
+        for op in ops:
+            op["reason"] = [[REASON_SOURCE, what,
+                             int(self._reactor.seconds() * 1e9)]]
         try:
-            job_id = self._ctx.queue.submit([op])
+            job_id = self._ctx.queue.submit(list(ops))
         except errors.GenericError as e:
             _log.error("watcher: could not submit a job to {what}: {error}",
                        what=what, error=e)
-            return False
-        report["jobs"].append([job_id, what])
-        return True
+            return None
+        jobs.append([job_id, what])
+        return job_id
+
+
+def _activate_disks(name):
+    """:return: the opcode activating the disks of instance C{name}."""
+    return {"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS", "instance_name": name}

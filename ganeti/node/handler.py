@@ -124,6 +124,13 @@ class NodeHandler:
     def instance_console(self, instance):
         return self._hv(instance["hypervisor"]).get_console(instance)
 
+    def hotplug_supported(self, instance):
+        return self._hv(instance["hypervisor"]).hotplug_supported(instance)
+
+    def hotplug_device(self, instance, action, dev_type, device, extra, seq):
+        return self._hv(instance["hypervisor"]).hotplug_device(
+            instance, action, dev_type, device, extra, seq)
+
     # --- migration (the master drives the steps; see IHypervisor) ------------
 
     def migration_info(self, name, hypervisor):
@@ -372,6 +379,21 @@ class NodeHandler:
             yield self._disks(disk["dev_type"]).shutdown(disk)
         returnValue(True)
 
+    @inlineCallbacks
+    def blockdev_exists_all(self, disks):
+        """
+        Whether each disk's data exists here (``gnt-cluster verify-disks``).
+        A disk whose template this node cannot serve fails the whole call:
+        the master cannot tell its state, so the node counts as broken.
+
+        :return: (Deferred) one boolean per disk, in order.
+        """
+        found = []
+        for disk in disks:
+            exists = yield self._disks(disk["dev_type"]).exists(disk)
+            found.append(bool(exists))
+        returnValue(found)
+
     def file_storage_dir_rename(self, old_dir, new_dir):
         """Move an instance's file storage directory (instance rename)."""
         from ganeti.storage.filestorage import check_file_storage_path
@@ -466,8 +488,13 @@ class NodeHandler:
         })
 
     @inlineCallbacks
-    def node_start_master(self):
-        """Take the master role: master IP up, master service started."""
+    def node_activate_master_ip(self):
+        """
+        Put the cluster IP on the master netdev (``gnt-cluster
+        activate-master-ip``, and the first step of taking the master
+        role).  The parameters come from this node's config copy: only
+        the master, whose copy is the current one, is asked.
+        """
         from ganeti import config as configmod
         cluster = configmod.load(self._paths.config_data).cluster
         result = yield run_command(self._reactor,
@@ -478,6 +505,24 @@ class NodeHandler:
         if problem:
             raise errors.OpExecError("Could not activate the master IP %s: %s"
                                      % (cluster.master_ip, problem))
+        returnValue(True)
+
+    @inlineCallbacks
+    def node_deactivate_master_ip(self):
+        """
+        Take the cluster IP off the master netdev.  An IP that is not
+        there is what was wanted, so only an unreadable config fails.
+        """
+        from ganeti import config as configmod
+        cluster = configmod.load(self._paths.config_data).cluster
+        yield run_command(self._reactor, netutils.master_ip_argv(cluster, "del"),
+                          timeout=30)
+        returnValue(True)
+
+    @inlineCallbacks
+    def node_start_master(self):
+        """Take the master role: master IP up, master service started."""
+        yield self.node_activate_master_ip()
         if self._roles is None:
             raise errors.OpExecError("This node cannot take the master role")
         yield self._roles.start_master()
@@ -486,15 +531,13 @@ class NodeHandler:
     @inlineCallbacks
     def node_stop_master(self):
         """Give up the master role: master service stopped, master IP down."""
-        from ganeti import config as configmod
         if self._roles is not None:
             yield self._roles.stop_master()
         try:
-            cluster = configmod.load(self._paths.config_data).cluster
-        except errors.GenericError:
-            returnValue(True)
-        yield run_command(self._reactor, netutils.master_ip_argv(cluster, "del"),
-                          timeout=30)
+            yield self.node_deactivate_master_ip()
+        except errors.ConfigurationError:
+            # A node without a readable config has no IP to give up.
+            pass
         returnValue(True)
 
     def node_leave_cluster(self):

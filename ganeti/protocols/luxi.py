@@ -32,4 +32,5 @@ METHODS = {
     "SetDrainFlag": ("drain_flag",),
     "SetWatcherPause": ("until",),
     "RunWatcher": ("ignore_pause", "wait", "job_age"),
+    "RenewCrypto": ("new_rapi_certificate", "rapi_certificate"),
 }

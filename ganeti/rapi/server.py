@@ -9,13 +9,16 @@ master only.
 """
 
 import argparse
+import os
 import shlex
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import SSL4ServerEndpoint
+from twisted.internet.interfaces import IOpenSSLServerConnectionCreator
 from twisted.internet.ssl import PrivateCertificate
 from twisted.logger import Logger
 from twisted.web.server import Site
+from zope.interface import implementer
 
 from ganeti.rapi import DEFAULT_PORT
 from ganeti.rapi.auth import UsersFile
@@ -112,22 +115,73 @@ def tls_options_from_pem(pem):
     return PrivateCertificate.loadPEM(pem).options()
 
 
+@implementer(IOpenSSLServerConnectionCreator)
+class ReloadingTLSOptions:
+    """
+    Server TLS options that follow a PEM file: ``gnt-cluster renew-crypto
+    --new-rapi-certificate`` replaces ``rapi.pem`` under a running RAPI,
+    and new connections must get the new certificate without a restart.
+
+    Twisted asks for a TLS connection object per new connection; this
+    compares the file's identity (inode, size, mtime) with the one it
+    loaded, which costs one ``stat``, and loads the file again when it
+    changed.  The file is replaced atomically, so a changed identity
+    means a complete new file; one that does not load anyway (an
+    operator's mistake) is logged and the old certificate kept, so the
+    RAPI stays up.  Connections already open keep theirs.
+
+    :param path: the PEM file (key and certificate).
+    :raise OSError: if the file cannot be read at construction.
+    :raise OpenSSL.crypto.Error: if it does not load at construction.
+    """
+
+    def __init__(self, path):
+        self._path = path
+        self._identity = self._stat()
+        self._options = self._load()
+
+    def _stat(self):
+        st = os.stat(self._path)
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def _load(self):
+        with open(self._path, "rb") as f:
+            return tls_options_from_pem(f.read())
+
+    def _current(self):
+        """:return: the options of the file as it is now, if it loads."""
+        try:
+            identity = self._stat()
+            if identity != self._identity:
+                # Tried once per version of the file, so a broken one is
+                # logged once, not on every connection.
+                self._identity = identity
+                self._options = self._load()
+                _log.info("RAPI certificate {path} reloaded", path=self._path)
+        except Exception:
+            _log.failure("cannot reload the RAPI certificate {path}; the"
+                         " previous one stays in use", path=self._path)
+        return self._options
+
+    def serverConnectionForTLS(self, tlsProtocol):
+        """:return: the OpenSSL connection for a new client."""
+        return self._current().serverConnectionForTLS(tlsProtocol)
+
+
 def rapi_endpoint_service(reactor, site, pem_path, port=DEFAULT_PORT,
                           interface=""):
     """
     The HTTPS listener for the RAPI.
 
-    The PEM file is read once, here, at service construction (startup
-    time, before the reactor serves requests); a renewed certificate takes
-    effect when the service is rebuilt, e.g. on the next master start.
+    The PEM file is read here, so a missing or broken one fails the
+    start, and again by each new connection after it changed (see
+    L{ReloadingTLSOptions}).
 
     :param pem_path: path of ``rapi.pem`` (key and certificate).
     :param port: TCP port, Ganeti's default 5080.
     :param interface: address to bind ("" = all, Ganeti's default).
     :return: a L{StreamServerEndpointService}, not yet started.
     """
-    with open(pem_path, "rb") as f:
-        pem = f.read()
-    endpoint = SSL4ServerEndpoint(reactor, port, tls_options_from_pem(pem),
+    endpoint = SSL4ServerEndpoint(reactor, port, ReloadingTLSOptions(pem_path),
                                   interface=interface)
     return StreamServerEndpointService(endpoint, site)

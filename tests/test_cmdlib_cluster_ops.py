@@ -1,0 +1,317 @@
+"""
+Tests for the cluster operations behind ``gnt-cluster verify-disks``,
+``repair-disk-sizes``, ``activate-master-ip``/``deactivate-master-ip``
+and ``renew-crypto`` (L{ganeti.cmdlib.cluster_disks},
+L{ganeti.cmdlib.cluster}, L{ganeti.master.renew_crypto}).
+"""
+
+import os
+
+import attrs
+from twisted.internet import reactor
+from twisted.internet.defer import inlineCallbacks, succeed
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+
+from ganeti import crypto, errors
+from ganeti.master import renew_crypto
+from ganeti.master.replication import Replicator, read_ancillary_files
+from ganeti.testing.process import ProcessClock
+from tests.util import (
+    NODE2_NAME, SETTINGS, finished_job, local_cluster, two_node_cluster)
+
+NAME = "inst1.example.com"
+NODE1 = SETTINGS["node_name"]
+
+#: Generating keys is slow: one of each for the whole run.
+_PEMS = {}
+
+
+def pem(name, bits=1024):
+    """:return: a key and self-signed certificate for C{name} (cached)."""
+    if (name, bits) not in _PEMS:
+        _PEMS[name, bits] = crypto.generate_self_signed_pem(name, bits=bits)
+    return _PEMS[name, bits]
+
+
+def create(name=NAME, pnode=NODE1, **params):
+    return dict({"OP_ID": "OP_INSTANCE_CREATE", "instance_name": name,
+                 "disk_template": "file", "disks": [{"size": 1}],
+                 "nics": [{}], "pnode": pnode, "no_install": True,
+                 "hypervisor": "fake", "start": False}, **params)
+
+
+class _JobCase:
+    """Runs jobs on a two-node master whose nodes use the real reactor."""
+
+    def setUp(self):
+        self.master = two_node_cluster(self, reactor=reactor)
+        self.queue = self.master.queue
+
+    def run_job(self, *ops):
+        return finished_job(self.queue, ops)
+
+    @inlineCallbacks
+    def result(self, *ops):
+        """:return: (Deferred) the last opcode's result; the job succeeded."""
+        job = yield self.run_job(*ops)
+        self.assertEqual(job.status, "success", job.ops[-1].result)
+        return job.ops[-1].result
+
+    @inlineCallbacks
+    def assert_error(self, op, kind, text):
+        job = yield self.run_job(op)
+        self.assertEqual(job.status, "error")
+        self.assertEqual(job.ops[0].result[0], kind.__name__)
+        self.assertIn(text, job.ops[0].result[1][0])
+
+    def disk(self, name=NAME):
+        cfg = self.master.config.config
+        return cfg.disks[cfg.instance_by_name(name).disks[0]]
+
+    def set_instance(self, name=NAME, **changes):
+        def change(cfg):
+            inst = cfg.instance_by_name(name)
+            instances = dict(cfg.instances)
+            instances[inst.uuid] = attrs.evolve(inst, **changes)
+            return attrs.evolve(cfg, instances=instances)
+        self.master.config.update(change)
+
+    @inlineCallbacks
+    def verify_group(self):
+        group = next(iter(self.master.config.config.nodegroups.values()))
+        result = yield self.result({"OP_ID": "OP_GROUP_VERIFY_DISKS",
+                                    "group_name": group.name})
+        return result
+
+
+class VerifyDisksTests(_JobCase, TestCase):
+    """The disks of instances that should use them are looked for."""
+
+    @inlineCallbacks
+    def test_all_present(self):
+        """Existing disks of active instances give an empty report."""
+        yield self.result(create())
+        self.assertEqual((yield self.verify_group()), [{}, [], {}])
+
+    @inlineCallbacks
+    def test_cluster_op_submits_group_jobs(self):
+        """OP_CLUSTER_VERIFY_DISKS hands back one group job per group."""
+        result = yield self.result({"OP_ID": "OP_CLUSTER_VERIFY_DISKS"})
+        [[ok, job_id]] = result["jobs"]
+        self.assertTrue(ok)
+        yield self.queue.when_finalized(job_id)
+        job = self.queue.get(job_id)
+        self.assertEqual(job.ops[0].input["OP_ID"], "OP_GROUP_VERIFY_DISKS")
+        self.assertEqual(job.ops[0].result, [{}, [], {}])
+
+    @inlineCallbacks
+    def test_unknown_group(self):
+        """An unknown group is refused before any job is handed back."""
+        yield self.assert_error({"OP_ID": "OP_CLUSTER_VERIFY_DISKS",
+                                 "group_name": "nope"},
+                                errors.OpPrereqError, "Node group 'nope'")
+
+    @inlineCallbacks
+    def test_missing_disk(self):
+        """A disk whose file is gone is reported with node and path."""
+        yield self.result(create())
+        path = self.disk().logical_id[1]
+        os.unlink(path)
+        self.assertEqual((yield self.verify_group()),
+                         [{}, [], {NAME: [[NODE1, path]]}])
+
+    @inlineCallbacks
+    def test_inactive_disks_not_checked(self):
+        """Instances down with inactive disks are not looked at."""
+        yield self.result(create())
+        self.set_instance(disks_active=False)
+        os.unlink(self.disk().logical_id[1])
+        self.assertEqual((yield self.verify_group()), [{}, [], {}])
+
+    @inlineCallbacks
+    def test_needs_activation(self):
+        """An instance marked up without active disks needs activation."""
+        yield self.result(create())
+        self.set_instance(disks_active=False, admin_state="up")
+        self.assertEqual((yield self.verify_group()), [{}, [NAME], {}])
+
+    @inlineCallbacks
+    def test_node_error(self):
+        """A node that does not answer is named with its error."""
+        yield self.result(create(pnode=NODE2_NAME))
+        self.master.handlers[NODE2_NAME] = None
+        [node_errors, inactive, missing] = yield self.verify_group()
+        self.assertEqual((list(node_errors), inactive, missing),
+                         ([NODE2_NAME], [], {}))
+
+
+class RepairDiskSizesTests(_JobCase, TestCase):
+    """Recorded disk sizes are set to what the nodes measure."""
+
+    @inlineCallbacks
+    def test_repairs_wrong_size(self):
+        """A wrong size is corrected, reported and logged; then all is well."""
+        yield self.result(create())
+        disk = self.disk()
+        self.master.config.update(lambda cfg: attrs.evolve(cfg, disks=dict(
+            cfg.disks, **{disk.uuid: attrs.evolve(disk, size=5)})))
+        job = yield self.run_job({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES"})
+        self.assertEqual(job.ops[0].result, [[NAME, 0, "size", 1]])
+        self.assertIn("recorded 5, actual 1", job.ops[0].log[0][3])
+        self.assertEqual(self.disk().size, 1)
+        self.assertEqual((yield self.result(
+            {"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES", "instances": [NAME]})),
+            [])
+
+    @inlineCallbacks
+    def test_unknown_instance(self):
+        """An unknown instance is refused and nothing changes."""
+        yield self.result(create())
+        serial = self.master.config.config.serial_no
+        yield self.assert_error({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES",
+                                 "instances": [NAME, "nope"]},
+                                errors.OpPrereqError, "Instance 'nope'")
+        self.assertEqual(self.master.config.config.serial_no, serial)
+
+    @inlineCallbacks
+    def test_node_down_skipped(self):
+        """A node that cannot answer is skipped with a warning."""
+        yield self.result(create(pnode=NODE2_NAME))
+        self.master.handlers[NODE2_NAME] = None
+        job = yield self.run_job({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES"})
+        self.assertEqual(job.ops[0].result, [])
+        self.assertIn("did not return size information", job.ops[0].log[0][3])
+
+
+class MasterIpTests(SynchronousTestCase):
+    """The master node is asked to add or remove the cluster IP."""
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.master = local_cluster(self, clock=self.clock)
+
+    def submit(self, op_id):
+        job_id = self.master.queue.submit([{"OP_ID": op_id}])
+        [ip] = self.clock.processes
+        return job_id, ip
+
+    def status(self, job_id):
+        return self.master.queue.get(job_id).status
+
+    def test_activate(self):
+        """``ip address add`` with the cluster's IP, netdev and label."""
+        job_id, ip = self.submit("OP_CLUSTER_ACTIVATE_MASTER_IP")
+        self.assertEqual(ip.argv, ["ip", "address", "add", "192.0.2.1/32",
+                                   "dev", "lo", "label", "lo:0"])
+        ip.exit(0)
+        self.assertEqual(self.status(job_id), "success")
+
+    def test_activate_already_there(self):
+        """An address that is already there is what was wanted."""
+        job_id, ip = self.submit("OP_CLUSTER_ACTIVATE_MASTER_IP")
+        ip.feed_stderr(b"RTNETLINK answers: File exists\n")
+        ip.exit(2)
+        self.assertEqual(self.status(job_id), "success")
+
+    def test_activate_fails(self):
+        """Any other failure fails the job with ip's message."""
+        job_id, ip = self.submit("OP_CLUSTER_ACTIVATE_MASTER_IP")
+        ip.feed_stderr(b"Cannot find device \"lo\"\n")
+        ip.exit(1)
+        job = self.master.queue.get(job_id)
+        self.assertEqual(job.status, "error")
+        self.assertIn("Could not activate the master IP 192.0.2.1",
+                      job.ops[0].result[1][0])
+
+    def test_deactivate(self):
+        """``ip address del`` with the cluster's IP and netdev."""
+        job_id, ip = self.submit("OP_CLUSTER_DEACTIVATE_MASTER_IP")
+        self.assertEqual(ip.argv, ["ip", "address", "del", "192.0.2.1/32",
+                                   "dev", "lo"])
+        ip.exit(0)
+        self.assertEqual(self.status(job_id), "success")
+
+
+class RenewRapiCertificateTests(SynchronousTestCase):
+    """rapi.pem is replaced on the master and pushed to every node."""
+
+    def setUp(self):
+        self.master = two_node_cluster(self)
+        self.paths = self.master.paths
+        self.node2_paths = self.master.node_paths[NODE2_NAME]
+        with open(self.paths.rapi_pem, "wb") as f:
+            f.write(pem("old.example.com"))
+        self.replicator = Replicator(
+            self.master.context.rpc, lambda: self.master.config.config,
+            ancillary_files=lambda: read_ancillary_files(self.paths))
+
+    def renew(self, **kwargs):
+        return renew_crypto.renew_rapi_certificate(
+            self.paths, SETTINGS["cluster_name"], self.replicator,
+            lambda f, *a, **kw: succeed(f(*a, **kw)), **kwargs)
+
+    def read(self, paths):
+        with open(paths.rapi_pem, "rb") as f:
+            return f.read()
+
+    def test_new_certificate(self):
+        """A new certificate for the cluster name, the same on every node."""
+        self.assertEqual(self.successResultOf(
+            self.renew(new_rapi_certificate=True)), {})
+        new = self.read(self.paths)
+        self.assertNotEqual(new, pem("old.example.com"))
+        self.assertEqual(self.read(self.node2_paths), new)
+        name = crypto.load_certificate(new).getSubject().commonName
+        self.assertEqual(name, SETTINGS["cluster_name"].encode())
+        self.assertEqual(os.stat(self.paths.rapi_pem).st_mode & 0o777, 0o400)
+
+    def test_given_certificate(self):
+        """A given key and certificate are used as they are."""
+        given = pem("rapi.example.com", bits=2048)
+        self.successResultOf(self.renew(rapi_certificate=given.decode()))
+        self.assertEqual(self.read(self.paths), given)
+        self.assertEqual(self.read(self.node2_paths), given)
+
+    def test_node_down_reported(self):
+        """A node that misses the file is named, and retried later."""
+        self.master.handlers[NODE2_NAME] = None
+        behind = self.successResultOf(self.renew(new_rapi_certificate=True))
+        self.assertEqual(list(behind), [NODE2_NAME])
+
+    def assert_refused(self, text, **kwargs):
+        failure = self.failureResultOf(self.renew(**kwargs),
+                                       errors.OpPrereqError)
+        self.assertIn(text, str(failure.value))
+        self.assertEqual(self.read(self.paths), pem("old.example.com"))
+        self.assertFalse(os.path.exists(self.node2_paths.rapi_pem))
+
+    def test_certificate_without_key(self):
+        """A certificate alone is refused; nothing changes."""
+        text = pem("rapi.example.com").decode()
+        certificate = text[text.index("-----BEGIN CERTIFICATE"):]
+        self.assert_refused("Unable to load private key",
+                            rapi_certificate=certificate)
+
+    def test_key_of_another_certificate(self):
+        """A key with someone else's certificate is refused."""
+        key = pem("a.example.com").decode().split("-----BEGIN CERTIFICATE")[0]
+        other = pem("rapi.example.com").decode()
+        certificate = other[other.index("-----BEGIN CERTIFICATE"):]
+        self.assert_refused("does not belong",
+                            rapi_certificate=key + certificate)
+
+    def test_short_key(self):
+        """A key OpenSSL would not serve is refused up front."""
+        self.assert_refused("key too small",
+                            rapi_certificate=pem("x.example.com").decode())
+
+    def test_garbage(self):
+        """Text that is no PEM at all is refused."""
+        self.assert_refused("Invalid RAPI certificate",
+                            rapi_certificate="hello\n")
+
+    def test_both_or_nothing(self):
+        """Asking for a new one and giving one, or neither, is refused."""
+        self.assert_refused("not both", new_rapi_certificate=True,
+                            rapi_certificate=pem("x.example.com").decode())
+        self.assert_refused("Nothing to renew")
