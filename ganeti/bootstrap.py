@@ -120,6 +120,7 @@ def build_config(settings, paths, now=None):
         modify_ssh_setup=not settings.get("no_ssh_init"),
         maintain_node_health=bool(settings.get("maintain_node_health")),
         default_iallocator=settings.get("default_iallocator") or "",
+        default_iallocator_params=settings.get("default_iallocator_params") or {},
         prealloc_wipe_disks=bool(settings.get("prealloc_wipe_disks")),
         enabled_disk_templates=templates,
         file_storage_dir=settings.get("file_storage_dir") or paths.file_storage_dir,

@@ -10,6 +10,13 @@ import os
 
 ROOT_ENV = "GANETI_ROOT"
 
+#: Where instance allocators are looked for: Ganeti's configure-time
+#: directories, then Debian's versioned one, where ``ganeti-htools-3.0``
+#: alone (without the ``ganeti`` package's symlinks) puts ``hail``.
+IALLOCATOR_DIRS = ("/usr/lib/ganeti/iallocators",
+                   "/usr/local/lib/ganeti/iallocators",
+                   "/usr/lib/ganeti/3.0/usr/lib/ganeti/iallocators")
+
 
 def default_root():
     """
@@ -48,6 +55,7 @@ class Paths:
         self.os_log_dir = os.path.join(self.log_dir, "os")
         self.hooks_dir = os.path.join(self.conf_dir, "hooks")
         self.os_search_path = [j("srv/ganeti/os")]
+        self.iallocator_search_path = self._search_path(IALLOCATOR_DIRS)
         self.file_storage_dir = j("srv/ganeti/file-storage")
         self.shared_file_storage_dir = j("srv/ganeti/shared-file-storage")
         self.export_dir = j("srv/ganeti/export")
@@ -57,6 +65,17 @@ class Paths:
 
     def _join(self, relative):
         return os.path.join(self.root, relative)
+
+    def _search_path(self, directories):
+        """
+        :return: C{directories} below the root, then (for a test or demo
+            root) the system's own, so tools installed by packages such
+            as htools' ``hail`` are found by every node.
+        """
+        below = [self._join(d.lstrip("/")) for d in directories]
+        if self.root == "/":
+            return below
+        return below + [d for d in directories if d not in below]
 
     def ssconf(self, key):
         """

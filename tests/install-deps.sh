@@ -14,11 +14,14 @@
 #   openssh-client           ssh and ssh-keygen, for the bed's hosts
 #   util-linux               unshare and nsenter (the bed's namespaces)
 #   iputils-ping             ping, in the bed's tests (tests/cluster)
+#   ganeti-htools-3.0        htools' real "hail" allocator, for
+#                            tests/test_iallocator.py (it needs only a few
+#                            libraries, not the ganeti daemons package)
 # Idempotent: packages already installed are skipped, and apt is not touched
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi ganeti-htools-3.0"
 
 missing=""
 for package in $PACKAGES; do

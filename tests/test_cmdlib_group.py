@@ -305,14 +305,13 @@ class EvacuateTests(_GroupTestBase):
         self.assertEqual(result, {"jobs": []})
 
     def test_refused(self):
-        """No target group, itself as target, an allocator: refused."""
+        """No target group, or itself as target: refused."""
         self.assert_ok(self.run_op("OP_GROUP_SET_PARAMS", group_name="g1",
                                    alloc_policy="unallocable"))
         for params, text in [
                 ({}, "There are no possible target groups"),
                 ({"target_groups": ["default"]},
-                 "Group to be evacuated (default) can not be used"),
-                ({"iallocator": "hail"}, "allocators are not supported")]:
+                 "Group to be evacuated (default) can not be used")]:
             self.assert_refused(self.run_op("OP_GROUP_EVACUATE",
                                             group_name="default", **params),
                                 text)

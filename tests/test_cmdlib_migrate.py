@@ -121,12 +121,12 @@ class FailoverTests(_TwoNodeTestCase, SynchronousTestCase):
         self.assertEqual(error.args[1], "wrong_input")
         self.assertEqual(self.running_on(NODE1), [NAME])
 
-    def test_iallocator_refused(self):
-        """An instance allocator cannot be used (there is none)."""
+    def test_unknown_iallocator_refused(self):
+        """An instance allocator found nowhere is refused, by name."""
         self.assert_ok(self.run_job(create()))
         job = self.assert_unchanged(failover(target_node=None,
-                                             iallocator="hail"))
-        self.assert_error(job, errors.OpPrereqError, "hail")
+                                             iallocator="no-such-alloc"))
+        self.assert_error(job, errors.OpPrereqError, "no-such-alloc")
 
     def test_file_instance_refused(self):
         """A file-based instance (not mirrored) cannot fail over."""

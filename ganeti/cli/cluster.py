@@ -46,6 +46,9 @@ def _cluster_params(opts, for_init):
         settings["nicparams"] = base.parse_key_values(opts.nicparams, "-N")
     if opts.ndparams is not None:
         settings["ndparams"] = base.parse_key_values(opts.ndparams, "--node-parameters")
+    if opts.default_iallocator_params is not None:
+        settings["default_iallocator_params"] = base.parse_key_values(
+            opts.default_iallocator_params, "--default-iallocator-params")
     if opts.diskparams:
         settings["diskparams"] = _hv_option(opts.diskparams)
     if opts.master_netmask is not None:
@@ -123,6 +126,9 @@ _COMMON_CLUSTER_OPTS = [
         help="Whether user shutdown is enabled (yes|no)"),
     opt("-I", "--default-iallocator", default=None,
         help="Set the default instance allocator plugin"),
+    opt("--default-iallocator-params", default=None,
+        help="Set the default instance allocator plugin parameters"
+             " (key=value,...)"),
     opt("--ipolicy-disk-templates", default=None,
         help="Comma-separated list of enabled disk templates for instances"),
 ]

@@ -90,6 +90,7 @@ def create_opcode(opts, args, mode, **params):
         "disk_template": opts.disk_template, "disks": _disks(opts),
         "nics": _nics(opts, [{}] if mode == "create" else []),
         "pnode": opts.node.split(":")[0] if opts.node else None,
+        "iallocator": opts.iallocator,
         "hypervisor": hypervisor, "hvparams": hvparams or {},
         "beparams": base.parse_key_values(opts.beparams, "-B"),
         "osparams": base.parse_key_values(opts.osparams, "-O"),
@@ -540,6 +541,7 @@ CREATE_OPTS = base.JOB_OPTS + [
         help="Do not create any network cards for the instance"),
     opt("-n", "--node", default=None, help="Target node and optional"
         " secondary node (pnode[:snode])"),
+    base.IALLOCATOR_OPT,
     opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
         help="Hypervisor and hypervisor options, in the format"
              " hypervisor:option=value,option=value,..."),

@@ -13,8 +13,9 @@ failed opcode leaves the configuration as it was.
 import uuid as uuidmod
 
 import attrs
+from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors
+from ganeti import constants, errors, iallocator
 from ganeti.cmdlib import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_node
@@ -418,16 +419,16 @@ class LUGroupEvacuate(LogicalUnit):
     job per instance, as Ganeti's allocator plans for instances without
     secondaries.
 
-    There is no allocator here: target nodes are the online, undrained,
-    vm-capable nodes of the target groups (those given, else every other
-    group that is not ``unallocable``), taken in turn by name.  With
-    C{sequential} each job waits for the one before.
+    An allocator (given, else the cluster's default) plans the moves with
+    a ``change-group`` request.  Without one, target nodes are the online,
+    undrained, vm-capable nodes of the target groups (those given, else
+    every other group that is not ``unallocable``), taken in turn by name.
+    With C{sequential} each job waits for the one before.
     """
 
     def check_prereq(self):
-        from ganeti.cmdlib.instance import check_no_iallocator
         cfg, op = self.cfg, self.op
-        check_no_iallocator(op)
+        self.allocator = iallocator.choose(cfg.cluster, op["iallocator"])
         self.group = get_group(cfg, op["group_name"])
         if op["target_groups"]:
             targets = [get_group(cfg, name) for name in op["target_groups"]]
@@ -445,6 +446,7 @@ class LUGroupEvacuate(LogicalUnit):
                                  if i.primary_node in members),
                                 key=lambda i: i.name)
         target_uuids = {g.uuid for g in targets}
+        self.target_groups = sorted(target_uuids)
         self.targets = sorted(
             (n.name for n in cfg.nodes.values()
              if n.group in target_uuids and n.vm_capable and not n.offline
@@ -454,18 +456,31 @@ class LUGroupEvacuate(LogicalUnit):
                 "No node in group(s) %s can receive instances"
                 % ", ".join(sorted(g.name for g in targets)), "wrong_state")
 
+    @inlineCallbacks
     def execute(self):
         op = self.op
-        jobs = []
-        for index, instance in enumerate(self.instances):
-            target = self.targets[index % len(self.targets)]
-            if op["force_failover"]:
-                move = {"OP_ID": "OP_INSTANCE_FAILOVER", "target_node": target}
-            else:
-                move = {"OP_ID": "OP_INSTANCE_MIGRATE", "target_node": target,
-                        "allow_failover": True}
-            move["instance_name"] = instance.name
-            if op["sequential"] and jobs:
-                move["depends"] = [[-1, []]]
-            jobs.append([move])
-        return {"jobs": jobs}
+        if self.allocator and self.instances:
+            answer = yield iallocator.run(self.ctx, self.allocator, {
+                "type": iallocator.MODE_CHG_GROUP,
+                "instances": [i.name for i in self.instances],
+                "target_groups": self.target_groups})
+            jobs = iallocator.evacuation_jobs(self, answer,
+                                              op["early_release"])["jobs"]
+        else:
+            jobs = [[self._move(instance, index)]
+                    for index, instance in enumerate(self.instances)]
+        if op["sequential"]:
+            for job in jobs[1:]:
+                job[0]["depends"] = [[-1, []]]
+        returnValue({"jobs": jobs})
+
+    def _move(self, instance, index):
+        """:return: the opcode moving C{instance} without an allocator."""
+        target = self.targets[index % len(self.targets)]
+        if self.op["force_failover"]:
+            move = {"OP_ID": "OP_INSTANCE_FAILOVER", "target_node": target}
+        else:
+            move = {"OP_ID": "OP_INSTANCE_MIGRATE", "target_node": target,
+                    "allow_failover": True}
+        move["instance_name"] = instance.name
+        return move

@@ -17,7 +17,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors, netutils
+from ganeti import constants, errors, iallocator, netutils
 from ganeti.cmdlib import hotplug
 from ganeti.cmdlib import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
@@ -405,6 +405,10 @@ class LUInstanceCreate(_InstanceLU):
     @inlineCallbacks
     def _choose_node(self):
         op, cfg = self.op, self.cfg
+        allocator = iallocator.choose(cfg.cluster, op["iallocator"], op["pnode"])
+        if allocator:
+            node = yield self._allocate(allocator)
+            returnValue(node)
         if op["pnode"]:
             node = get_node(cfg, op["pnode"])
             check_usable_node(node)
@@ -427,6 +431,26 @@ class LUInstanceCreate(_InstanceLU):
         self.feedback("Selected nodes for instance %s via iallocator: %s"
                       % (self.name, best.name))
         returnValue(best)
+
+    @inlineCallbacks
+    def _allocate(self, allocator):
+        """:return: (Deferred) the node the allocator C{allocator} chose."""
+        op = self.op
+        beparams = fill_beparams(self.cfg.cluster, self.beparams)
+        nics = [iallocator.nic_dict(self.cfg.cluster, nic) for nic in self.nics]
+        request = iallocator.allocate_request(
+            self.name, self.template,
+            [{"size": d.size, "mode": d.mode} for d in self.disks], nics,
+            beparams["vcpus"], beparams["maxmem"], op["os_type"],
+            self.hypervisor, tags=op["tags"],
+            spindle_use=beparams["spindle_use"], group_name=op["group_name"])
+        request["type"] = iallocator.MODE_ALLOC
+        [name] = yield iallocator.run(self.ctx, allocator, request)
+        node = get_node(self.cfg, name)
+        check_usable_node(node)
+        self.feedback("Selected nodes for instance %s via iallocator %s: %s"
+                      % (self.name, allocator, node.name))
+        returnValue(node)
 
     @inlineCallbacks
     def _check_disk_space(self):
@@ -1229,16 +1253,6 @@ NO_TARGET_MESSAGE = ("No iallocator or node given and no cluster-wide"
                      " iallocator")
 
 
-def check_no_iallocator(op):
-    """
-    :raise OpPrereqError: (``wrong_input``) if the opcode names an
-        instance allocator: there are none yet, so a target node is needed.
-    """
-    if op.get("iallocator"):
-        raise _wrong("Instance allocators are not supported yet (asked for"
-                     " '%s'); please give a target node" % op["iallocator"])
-
-
 class _MoveInstanceLU(_InstanceLU):
     """
     Failover and migration: the instance's primary node changes to
@@ -1260,22 +1274,24 @@ class _MoveInstanceLU(_InstanceLU):
             names = {self.cfg.nodes[instance.primary_node].name}
             if self.op["target_node"]:
                 names.add(self.op["target_node"])
-            elif self.op["cleanup"]:
+            else:
                 # A cleanup without a target looks for the instance on
-                # every node.
+                # every node; an allocator may choose any node.
                 names = locks.ALL_SET
             self.locked_nodes = names
             result.append((locks.LEVEL_NODE, names if names is locks.ALL_SET
                            else sorted(names), False))
         return result
 
+    @inlineCallbacks
     def check_move(self):
         """
         Check what every failover and migration needs: a template whose
         disks the target reaches, and a usable target other than the
-        primary (unless C{cleanup}, where the target is optional).
+        primary (unless C{cleanup}, where the target is optional), given
+        or chosen by an allocator (a ``relocate`` request).
 
-        Sets C{self.target} (a L{Node} or None).
+        Sets C{self.target} (a L{Node} or None); returns a Deferred.
         """
         instance = self.instance
         if (self.locked_nodes is not locks.ALL_SET
@@ -1287,9 +1303,17 @@ class _MoveInstanceLU(_InstanceLU):
             raise errors.OpPrereqError(
                 "Instance's disk layout '%s' does not allow %s"
                 % (instance.disk_template, self.MOVES), "wrong_state")
-        check_no_iallocator(self.op)
         self.target = None
-        if self.op["target_node"]:
+        allocator = iallocator.choose(self.cfg.cluster, self.op["iallocator"],
+                                      self.op["target_node"])
+        if allocator and not self.cleanup:
+            [name] = yield iallocator.run(
+                self.ctx, allocator, iallocator.relocate_request(self.cfg,
+                                                                 instance))
+            self.target = get_node(self.cfg, name)
+            self.log_info("Selected nodes for instance %s via iallocator %s:"
+                          " %s" % (instance.name, allocator, name))
+        elif self.op["target_node"]:
             self.target = get_node(self.cfg, self.op["target_node"])
         elif not self.cleanup:
             raise _wrong(NO_TARGET_MESSAGE)
@@ -1379,7 +1403,7 @@ class LUInstanceFailover(_MoveInstanceLU):
 
     @inlineCallbacks
     def check_prereq(self):
-        self.check_move()
+        yield self.check_move()
         if self.instance.admin_state == constants.ADMINST_UP:
             yield self.check_target_memory()
         else:
@@ -1412,7 +1436,7 @@ class LUInstanceMigrate(_MoveInstanceLU):
     @inlineCallbacks
     def check_prereq(self):
         op, instance = self.op, self.instance
-        self.check_move()
+        yield self.check_move()
         if op["live"] is not None and op["mode"] is not None:
             raise _wrong("Only one of the 'live' and 'mode' parameters are"
                          " accepted")

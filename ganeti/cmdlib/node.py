@@ -10,7 +10,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors
+from ganeti import constants, errors, iallocator
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.jobs import locks
@@ -473,14 +473,23 @@ class _InstanceJobsLU(LogicalUnit):
         result.append((locks.LEVEL_NODE, [self.op["node_name"]], True))
         return result
 
+    #: The instance allocator choosing targets (set by L{check_target}).
+    allocator = None
+
     def check_target(self, name):
         """
-        :return: the node instances go to.
-        :raise OpPrereqError: if none is given (there is no allocator to
-            choose one) or it is the node being emptied.
+        Sets C{self.allocator} when an allocator (given, or the cluster's
+        default when no node is) chooses the targets.
+
+        :return: the node instances go to, None when the allocator chooses.
+        :raise OpPrereqError: if neither is given or the node is the one
+            being emptied.
         """
-        from ganeti.cmdlib.instance import NO_TARGET_MESSAGE, check_no_iallocator
-        check_no_iallocator(self.op)
+        from ganeti.cmdlib.instance import NO_TARGET_MESSAGE
+        self.allocator = iallocator.choose(self.cfg.cluster,
+                                           self.op["iallocator"], name)
+        if self.allocator:
+            return None
         if not name:
             raise errors.OpPrereqError(NO_TARGET_MESSAGE, "wrong_input")
         target = get_node(self.cfg, name)
@@ -509,6 +518,7 @@ class LUNodeMigrate(_InstanceJobsLU):
         op = self.op
         return self.migrate_jobs(
             mode=op["mode"], live=op["live"], target_node=op["target_node"],
+            iallocator=self.allocator,
             allow_runtime_changes=op["allow_runtime_changes"],
             ignore_ipolicy=op["ignore_ipolicy"])
 
@@ -521,7 +531,8 @@ class LUNodeEvacuate(_InstanceJobsLU):
     (Ganeti's allocator plans the same); this project's disk templates
     have no secondary nodes, so ``secondary-only`` finds nothing to move.
     Without an allocator Ganeti moves only secondaries to a given node;
-    here the given node receives the primaries too.
+    here the given node receives the primaries too.  With one, its
+    ``node-evacuate`` answer's jobs are handed back.
     """
 
     def check_prereq(self):
@@ -531,6 +542,15 @@ class LUNodeEvacuate(_InstanceJobsLU):
         self.instances = [] if self.op["mode"] == NODE_EVAC_SEC else \
             _primary_instances(self.cfg, self.node)
 
+    @inlineCallbacks
     def execute(self):
-        return self.migrate_jobs(target_node=self.target.name,
-                                 allow_failover=True)
+        if self.allocator is None:
+            returnValue(self.migrate_jobs(target_node=self.target.name,
+                                          allow_failover=True))
+        if not self.instances:
+            returnValue({"jobs": []})
+        result = yield iallocator.run(self.ctx, self.allocator, {
+            "type": iallocator.MODE_NODE_EVAC, "evac_mode": self.op["mode"],
+            "instances": [i.name for i in self.instances]})
+        returnValue(iallocator.evacuation_jobs(self, result,
+                                               self.op["early_release"]))
