@@ -422,6 +422,11 @@ _CATALOGUE = [
         ("allow_failover", False, ht.TBool),
         ("ignore_hvversions", False, ht.TBool),
     ], summary_field="instance_name"),
+    OpDef("OP_INSTANCE_MULTI_ALLOC", [
+        ("opportunistic_locking", False, ht.TBool),
+        ("iallocator", None, _MAYBE_STR),
+        ("instances", [], ht.TListOf(ht.TDict)),
+    ]),
     OpDef("OP_INSTANCE_QUERY_DATA", [
         ("use_locking", False, ht.TBool),
         ("instances", [], _STRINGS),

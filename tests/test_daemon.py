@@ -808,6 +808,15 @@ wait(c.RenameInstance("rapi1", "rapi2", ip_check=False, name_check=False))
 out["renamed"] = c.GetInstances()
 wait(c.DeleteInstance("rapi2"))
 out["after_delete"] = c.GetInstances()
+job = c.InstancesMultiAlloc([c.InstanceAllocation(
+    "create", "multi1", "diskless", [], [{}], hypervisor="fake",
+    no_install=True, start=False, name_check=False, ip_check=False,
+    pnode=node)])
+wait(job)
+result = c.GetJobStatus(job)["opresult"][0]
+for ok, spawned in result["jobs"]:
+    wait(spawned)
+out["multi"] = [result["allocatable"], c.GetInstances()]
 print(json.dumps(out))
 """
 
@@ -869,3 +878,4 @@ class OfficialRapiClientTests(_RapiBase):
         self.assertEqual(out["instances"], ["rapi1"])
         self.assertEqual(out["renamed"], ["rapi2"])
         self.assertEqual(out["after_delete"], [])
+        self.assertEqual(out["multi"], [["multi1"], ["multi1"]])

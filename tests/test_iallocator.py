@@ -268,6 +268,49 @@ class RunTests(TestCase):
               "target_node": NODE2}]]})
 
     @inlineCallbacks
+    def test_multi_alloc_partial(self):
+        """
+        An instance the allocator cannot place fails the request, unless
+        opportunistic locking lets the others go ahead.
+        """
+        # The job runs the allocator as a real process.
+        self.master = two_node_cluster(self, clock=reactor, reactor=reactor)
+        self.addCleanup(self.master.queue.stopService)
+        self.install("half", json.dumps(
+            {"success": True, "info": "",
+             "result": [[["a.example.com", [NODE2]]], ["b.example.com"]]}))
+        ops = [create("a.example.com"), create("b.example.com")]
+        job = yield finished_job(self.master.queue, [{
+            "OP_ID": "OP_INSTANCE_MULTI_ALLOC", "iallocator": "half",
+            "instances": ops}])
+        self.assertEqual(job.status, "error")
+        self.assertIn("b.example.com", job.ops[0].result[1][0])
+        job = yield finished_job(self.master.queue, [{
+            "OP_ID": "OP_INSTANCE_MULTI_ALLOC", "iallocator": "half",
+            "opportunistic_locking": True, "instances": ops}])
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        result = job.ops[0].result
+        self.assertEqual((result["allocatable"], result["failed"]),
+                         (["a.example.com"], ["b.example.com"]))
+        [(ok, job_id)] = result["jobs"]
+        created = self.master.queue.get(job_id)
+        self.assertEqual(created.ops[0].input["pnode"], NODE2)
+
+    @inlineCallbacks
+    def test_multi_alloc_refusals(self):
+        """Mixed placement, duplicates and no allocator are refused."""
+        for instances, message in (
+                ([create("a.example.com", pnode=NODE1),
+                  create("b.example.com")], "providing pnode"),
+                ([create("a.example.com"), create("a.example.com")],
+                 "Duplicate"),
+                ([create("a.example.com")], "No iallocator")):
+            job = yield finished_job(self.master.queue, [{
+                "OP_ID": "OP_INSTANCE_MULTI_ALLOC", "instances": instances}])
+            self.assertEqual(job.status, "error")
+            self.assertIn(message, job.ops[0].result[1][0])
+
+    @inlineCallbacks
     def test_evacuation_opcode_refused(self):
         """An evacuation may only fail over, migrate or replace disks."""
         self.install("evil", json.dumps({"success": True, "info": "", "result": [
@@ -333,6 +376,25 @@ class HailTests(TestCase):
         yield self.run_ok({"OP_ID": "OP_INSTANCE_FAILOVER",
                            "instance_name": NAME})
         self.assertEqual(self.primary_of(), NODE2)
+
+    @inlineCallbacks
+    def test_multi_alloc(self):
+        """
+        One multi-allocate run places several instances, each then created
+        by a job of its own.
+        """
+        names = ["multi1.example.com", "multi2.example.com"]
+        result = yield self.run_ok({
+            "OP_ID": "OP_INSTANCE_MULTI_ALLOC", "iallocator": "hail",
+            "instances": [create(name) for name in names]})
+        self.assertEqual((sorted(result["allocatable"]), result["failed"]),
+                         (names, []))
+        for ok, job_id in result["jobs"]:
+            self.assertTrue(ok, job_id)
+            yield self.queue.when_finalized(job_id)
+            self.assertEqual(self.queue.get(job_id).status, "success")
+        for name in names:
+            self.assertIn(self.primary_of(name), (NODE1, NODE2))
 
     @inlineCallbacks
     def test_node_evacuate(self):

@@ -187,6 +187,31 @@ class InstanceTests(ClientTestBase):
         self.assertTrue(ok, job["opresult"])
 
     @defer.inlineCallbacks
+    def test_multi_alloc(self):
+        """
+        Instances placed by their own ``pnode`` need no allocator: one job
+        hands back a creation job per instance.
+        """
+        names = ["m1.example.com", "m2.example.com"]
+        instances = [self.client.InstanceAllocation(
+            "create", name, "diskless", [], [{}], hypervisor="fake",
+            pnode=NODE, no_install=True, start=False, name_check=False,
+            ip_check=False, os="") for name in names]
+        ok, job = yield self.run_job(
+            self.client.InstancesMultiAlloc(instances))
+        self.assertTrue(ok, job["opresult"])
+        result = job["opresult"][0]
+        self.assertEqual((result["allocatable"], result["failed"]),
+                         (names, []))
+        for submitted, job_id in result["jobs"]:
+            self.assertTrue((yield self.client.WaitForJobCompletion(job_id)))
+        listed = yield self.client.GetInstances()
+        self.assertEqual([i["id"] for i in listed], names)
+        failure = yield self.assertFailure(
+            self.client.InstancesMultiAlloc("m3.example.com"), RapiError)
+        self.assertEqual(failure.code, 400)
+
+    @defer.inlineCallbacks
     def test_console_of_unknown_instance(self):
         failure = yield self.assertFailure(
             self.reader.GetInstanceConsole("nosuch.example.com"), RapiError)

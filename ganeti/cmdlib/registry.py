@@ -5,8 +5,8 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    backup, cluster, cluster_disks, group, instance, instance_query, node,
-    tags, test, verify)
+    backup, cluster, cluster_disks, group, instance, instance_query,
+    multi_alloc, node, tags, test, verify)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -43,6 +43,7 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_FAILOVER": instance.LUInstanceFailover,
     "OP_INSTANCE_MIGRATE": instance.LUInstanceMigrate,
     "OP_INSTANCE_QUERY_DATA": instance_query.LUInstanceQueryData,
+    "OP_INSTANCE_MULTI_ALLOC": multi_alloc.LUInstanceMultiAlloc,
     "OP_OS_DIAGNOSE": node.LUOsDiagnose,
     "OP_NODE_ADD": node.LUNodeAdd,
     "OP_NODE_REMOVE": node.LUNodeRemove,

@@ -211,6 +211,18 @@ class RapiClient:
         return self._request("POST", "/2/instances",
                              self._query(reason, dry_run), body)
 
+    @staticmethod
+    def InstanceAllocation(mode, name, disk_template, disks, nics, **kwargs):
+        """One instance of an L{InstancesMultiAlloc} request."""
+        return dict(kwargs, mode=mode, name=name, disk_template=disk_template,
+                    disks=disks, nics=nics)
+
+    def InstancesMultiAlloc(self, instances, reason=None, dry_run=False,
+                            **kwargs):
+        body = dict(kwargs, instances=instances)
+        return self._request("POST", "/2/instances-multi-alloc",
+                             self._query(reason, dry_run), body)
+
     def DeleteInstance(self, instance, dry_run=False, reason=None, **kwargs):
         return self._request("DELETE", self._instance(instance),
                              self._query(reason, dry_run), kwargs or None)

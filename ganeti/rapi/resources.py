@@ -512,6 +512,29 @@ def post_instances(ctx):
     return submit(ctx, [op])
 
 
+def post_instances_multi_alloc(ctx):
+    """
+    Each instance is a creation request as ``/2/instances`` takes it (the
+    official client's C{InstanceAllocation}); one job allocates them all.
+    """
+    body = ctx.body_dict()
+    instances = body.get("instances")
+    if not isinstance(instances, list):
+        raise HttpError(400, "Request is missing required 'instances' field"
+                        " in body")
+    creations = []
+    for instance in instances:
+        if not isinstance(instance, dict):
+            raise HttpError(400, "Invalid body contents, not a dictionary")
+        instance = dict(instance)
+        instance.pop("__version__", None)
+        creations.append(fill_opcode(ctx, "OP_INSTANCE_CREATE", instance, {},
+                                     renames=_INST_CREATE_RENAMES))
+    body["instances"] = creations
+    return submit(ctx, [fill_opcode(ctx, "OP_INSTANCE_MULTI_ALLOC", body,
+                                    _dry_run(ctx))])
+
+
 def get_instance(ctx):
     return _single(ctx, "instance", I_FIELDS, ctx.items[0], "Instance",
                    _instance_fixup)
@@ -1084,8 +1107,7 @@ ROUTES = [
     (r"/2/modify", "R_2_cluster_modify",
      {"PUT": (ACCESS_WRITE, put_cluster_modify)}),
     (r"/2/instances-multi-alloc", "R_2_instances_multi_alloc",
-     {"POST": (ACCESS_WRITE, _not_backed(
-         "Multi-instance allocation (it needs an iallocator)"))}),
+     {"POST": (ACCESS_WRITE, post_instances_multi_alloc)}),
     (r"/2/instances/" + _ITEM + "/tags", "R_2_instances_name_tags",
      {"GET": (ANONYMOUS, _object_tags("instance", "Instance")),
       "PUT": (ACCESS_WRITE, _object_tag_op("instance", "OP_TAGS_SET", "add")),
