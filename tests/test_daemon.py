@@ -168,6 +168,29 @@ class JobCommandTests(SynchronousTestCase):
         self.cluster = Cluster(self)
         self.cluster.init()
 
+    def test_tags(self):
+        """
+        The tag subcommands of gnt-cluster and gnt-node: tags from the
+        command line and from --from, listed, removed; none is an error.
+        """
+        c = self.cluster
+        c.ok("gnt-cluster", "add-tags", "web", "db")
+        self.assertEqual(c.ok("gnt-cluster", "list-tags").split(), ["db", "web"])
+        source = os.path.join(c.root, "tags.txt")
+        with open(source, "w") as f:
+            f.write("rack:1\n\nrow:a\n")
+        c.ok("gnt-node", "add-tags", "--from", source, c.node, "ssd")
+        self.assertEqual(c.ok("gnt-node", "list-tags", c.node).split(),
+                         ["rack:1", "row:a", "ssd"])
+        c.ok("gnt-node", "remove-tags", c.node, "ssd")
+        self.assertEqual(c.ok("gnt-node", "list-tags", c.node).split(),
+                         ["rack:1", "row:a"])
+        code, _, err = c.run("gnt-cluster", "add-tags")
+        self.assertEqual(code, 1)
+        self.assertIn("No tags to be added/removed", err)
+        code, _, err = c.run("gnt-node", "list-tags", "nosuch.example.com")
+        self.assertEqual(code, 1)
+
     def test_delay_and_list(self):
         """Jobs run, are listed with their summary, and can be shown."""
         c = self.cluster

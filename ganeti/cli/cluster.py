@@ -10,6 +10,7 @@ from ganeti import errors
 from ganeti.cli import base
 from ganeti.cli.base import Args, Command, UsageError, opt
 from ganeti.cli.info import format_generic_info, format_time
+from ganeti.cli.tags import tag_commands
 
 
 # --- option helpers ----------------------------------------------------------
@@ -683,37 +684,6 @@ def rename_cluster(opts, args):
     return 0
 
 
-def list_tags(opts, args):
-    """``gnt-cluster list-tags``."""
-    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "cluster"}, opts):
-        base.to_stdout(tag)
-    return 0
-
-
-def _tags_from(opts, args):
-    tags = list(args)
-    if opts.tags_source:
-        with open(opts.tags_source) as f:
-            tags.extend(line.strip() for line in f if line.strip())
-    if not tags:
-        raise errors.OpPrereqError("No tags to be added/removed", "wrong_input")
-    return tags
-
-
-def add_tags(opts, args):
-    """``gnt-cluster add-tags``."""
-    base.submit_opcode({"OP_ID": "OP_TAGS_SET", "kind": "cluster",
-                        "tags": _tags_from(opts, args)}, opts)
-    return 0
-
-
-def remove_tags(opts, args):
-    """``gnt-cluster remove-tags``."""
-    base.submit_opcode({"OP_ID": "OP_TAGS_DEL", "kind": "cluster",
-                        "tags": _tags_from(opts, args)}, opts)
-    return 0
-
-
 def search_tags(opts, args):
     """``gnt-cluster search-tags``: exit 1 when nothing matches."""
     found = base.submit_opcode({"OP_ID": "OP_TAGS_SEARCH", "pattern": args[0]},
@@ -722,9 +692,6 @@ def search_tags(opts, args):
         base.to_stdout("%s %s" % (path, tag))
     return 0 if found else 1
 
-
-_TAGS_SRC = opt("--from", dest="tags_source", default=None,
-                help="File with tag names")
 
 COMMANDS = {
     "init": Command(init_cluster, Args(1, 1), _COMMON_CLUSTER_OPTS + [
@@ -870,16 +837,11 @@ COMMANDS = {
                            " ssconf files to the nodes in the cluster"),
     "rename": Command(rename_cluster, Args(1, 1), [base.FORCE_OPT] + base.JOB_OPTS,
                       "<new_name>", "Renames the cluster"),
-    "list-tags": Command(list_tags, Args(0, 0), [], "", "List the tags of the"
-                         " cluster"),
-    "add-tags": Command(add_tags, Args(0, None), [_TAGS_SRC] + base.JOB_OPTS,
-                        "tag...", "Add tags to the cluster"),
-    "remove-tags": Command(remove_tags, Args(0, None), [_TAGS_SRC] + base.JOB_OPTS,
-                           "tag...", "Remove tags from the cluster"),
     "search-tags": Command(search_tags, Args(1, 1), [], "", "Searches the tags"
                            " on all objects on the cluster for a given pattern"
                            " (regex)"),
 }
+COMMANDS.update(tag_commands("cluster"))
 
 ALIASES = {"show": "info", "masterfailover": "master-failover"}
 

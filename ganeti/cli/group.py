@@ -8,6 +8,7 @@ from ganeti import errors
 from ganeti.cli import base
 from ganeti.cli.base import Args, Command, UsageError, opt
 from ganeti.cli.info import format_generic_info
+from ganeti.cli.tags import tag_commands
 
 DEFAULT_FIELDS = ["name", "node_cnt", "pinst_cnt", "alloc_policy", "ndparams"]
 
@@ -174,35 +175,6 @@ def show_info(opts, args):
     return 0
 
 
-def _tags_op(op_id, opts, args):
-    tags = list(args[1:])
-    if opts.tags_source:
-        with open(opts.tags_source) as f:
-            tags.extend(line.strip() for line in f if line.strip())
-    return base.submit_opcode({"OP_ID": op_id, "kind": "nodegroup",
-                               "name": args[0], "tags": tags}, opts)
-
-
-def list_tags(opts, args):
-    """``gnt-group list-tags``."""
-    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "nodegroup",
-                                   "name": args[0]}, opts):
-        base.to_stdout(tag)
-    return 0
-
-
-def add_tags(opts, args):
-    """``gnt-group add-tags``."""
-    _tags_op("OP_TAGS_SET", opts, args)
-    return 0
-
-
-def remove_tags(opts, args):
-    """``gnt-group remove-tags``."""
-    _tags_op("OP_TAGS_DEL", opts, args)
-    return 0
-
-
 _GROUP_OPTS = [
     opt("--alloc-policy", default=None,
         choices=["preferred", "last_resort", "unallocable"],
@@ -221,8 +193,6 @@ _GROUP_OPTS = [
     opt("--ipolicy-spindle-ratio", default=None,
         help="The maximum allowed instances to spindle ratio"),
 ] + base.JOB_OPTS + [base.DRY_RUN_OPT]
-_TAGS_SRC = opt("--from", dest="tags_source", default=None,
-                help="File with tag names")
 
 COMMANDS = {
     "list": Command(list_groups, Args(0, None), base.LIST_OPTS, "[<group>...]",
@@ -262,15 +232,8 @@ COMMANDS = {
         "Evacuate all instances within a group"),
     "info": Command(show_info, Args(0, None), [], "[<group_name>...]",
                     "Show group information"),
-    "list-tags": Command(list_tags, Args(1, 1), [], "<group_name>",
-                         "List the tags of the given group"),
-    "add-tags": Command(add_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
-                        "<group_name> tag...", "Add tags to the given group"),
-    "remove-tags": Command(remove_tags, Args(1, None),
-                           [_TAGS_SRC] + base.JOB_OPTS,
-                           "<group_name> tag...",
-                           "Remove tags from the given group"),
 }
+COMMANDS.update(tag_commands("nodegroup", "group"))
 
 
 def main():

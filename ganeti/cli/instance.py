@@ -11,6 +11,7 @@ from ganeti import errors
 from ganeti.cli import base
 from ganeti.cli.base import Args, Command, UsageError, opt
 from ganeti.cli.info import format_generic_info, format_time
+from ganeti.cli.tags import tag_commands
 
 DEFAULT_FIELDS = ["name", "hypervisor", "os", "pnode", "status", "oper_ram"]
 
@@ -463,35 +464,6 @@ def _params(merged, custom):
              else "default (%s)" % (merged[key],)) for key in sorted(merged)]
 
 
-def _tags_op(op_id, opts, args):
-    tags = list(args[1:])
-    if getattr(opts, "tags_source", None):
-        with open(opts.tags_source) as f:
-            tags.extend(line.strip() for line in f if line.strip())
-    return base.submit_opcode({"OP_ID": op_id, "kind": "instance",
-                               "name": args[0], "tags": tags}, opts)
-
-
-def list_tags(opts, args):
-    """``gnt-instance list-tags``."""
-    for tag in base.submit_opcode({"OP_ID": "OP_TAGS_GET", "kind": "instance",
-                                   "name": args[0]}, opts):
-        base.to_stdout(tag)
-    return 0
-
-
-def add_tags(opts, args):
-    """``gnt-instance add-tags``."""
-    _tags_op("OP_TAGS_SET", opts, args)
-    return 0
-
-
-def remove_tags(opts, args):
-    """``gnt-instance remove-tags``."""
-    _tags_op("OP_TAGS_DEL", opts, args)
-    return 0
-
-
 _FORCE_MULTIPLE = opt("--force-multiple", action="store_true", default=False,
                       help="Do not ask for confirmation when more than one"
                            " instance is affected")
@@ -522,8 +494,6 @@ _DISK_OPT = opt("--disk", dest="disks", action="append", default=[],
                 help="Disk parameters")
 _NET_OPT = opt("--net", dest="nics", action="append", default=[],
                help="NIC parameters")
-_TAGS_SRC = opt("--from", dest="tags_source", default=None,
-                help="File with tag names")
 _CLEANUP = opt("--cleanup", action="store_true", default=False,
                help="Instead of performing the migration/failover, try to"
                     " recover from a failed cleanup. This is safe to run"
@@ -667,15 +637,8 @@ COMMANDS = {
         opt("--show-cmd", dest="show_command", action="store_true",
             default=False, help="Show command instead of executing it")],
         "[--show-cmd] <instance>", "Opens a console on the specified instance"),
-    "list-tags": Command(list_tags, Args(1, 1), [], "<instance_name>",
-                         "List the tags of the given instance"),
-    "add-tags": Command(add_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
-                        "<instance_name> tag...", "Add tags to the given"
-                        " instance"),
-    "remove-tags": Command(remove_tags, Args(1, None), [_TAGS_SRC] + base.JOB_OPTS,
-                           "<instance_name> tag...", "Remove tags from given"
-                           " instance"),
 }
+COMMANDS.update(tag_commands("instance", "instance"))
 
 ALIASES = {"start": "startup", "stop": "shutdown", "show": "info"}
 

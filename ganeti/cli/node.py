@@ -10,6 +10,7 @@ from ganeti import errors
 from ganeti.cli import base
 from ganeti.cli.base import Args, Command, opt
 from ganeti.cli.info import format_generic_info
+from ganeti.cli.tags import tag_commands
 
 DEFAULT_FIELDS = ["name", "dtotal", "dfree", "mtotal", "mnode", "mfree",
                   "pinst_cnt", "sinst_cnt"]
@@ -459,6 +460,7 @@ COMMANDS = {
         "<node_name> <storage_type> <name>",
         "Repairs a storage volume on a node"),
 }
+COMMANDS.update(tag_commands("node", "node"))
 
 ALIASES = {"show": "info"}
 

@@ -96,6 +96,14 @@ class _BedMixin:
                 result.stderr))
         return result
 
+    def add_diskless(self, node, start=True):
+        """Add the diskless fake instance ``inst1`` on C{node}."""
+        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
+                  "--no-install", "--no-name-check", "--no-ip-check",
+                  "-n", node.name, "inst1")
+        if start:
+            self.tool(self.node1, "gnt-instance", "startup", "inst1")
+
     def init(self):
         self.tool(self.node1, "gnt-cluster", "init", "--master-netdev=eth0",
                   "--enabled-hypervisors=fake",
@@ -131,10 +139,7 @@ class MultiNodeTests(_BedMixin, SynchronousTestCase):
             self.assertEqual(f.read().strip(), self.node1.name)
         self.assertTrue(os.path.exists(os.path.join(
             self.node3.root_paths["/var/lib/ganeti"], "config.data")))
-        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
-                  "--no-install", "--no-name-check", "--no-ip-check",
-                  "-n", self.node2.name, "inst1")
-        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        self.add_diskless(self.node2)
         state = os.path.join(self.node2.root_paths["/var/run/ganeti"],
                              "fake-hypervisor", "inst1")
         self.assertTrue(os.path.exists(state))
@@ -209,9 +214,7 @@ class FailoverTests(_BedMixin, SynchronousTestCase):
         self.init()
         for host in (self.node2, self.node3):
             self.tool(self.node1, "gnt-node", "add", host.name)
-        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
-                  "--no-install", "--no-name-check", "--no-ip-check",
-                  "-n", self.node3.name, "inst1")
+        self.add_diskless(self.node3, start=False)
         running = self.tool(self.node1, "gnt-debug", "delay", "--submit",
                             "--print-jobid", "--no-locks", "600").stdout.split()[0]
         started = time.monotonic()
@@ -295,10 +298,7 @@ class InstanceMoveTests(_BedMixin, SynchronousTestCase):
         """
         self.init()
         self.tool(self.node1, "gnt-node", "add", self.node2.name)
-        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
-                  "--no-install", "--no-name-check", "--no-ip-check",
-                  "-n", self.node1.name, "inst1")
-        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        self.add_diskless(self.node1)
         self.tool(self.node1, "gnt-instance", "failover", "-f",
                   "-n", self.node2.name, "inst1")
         self.assertEqual(self.where(), ["inst1", self.node2.name, "running"])
@@ -331,10 +331,7 @@ class InstanceMoveTests(_BedMixin, SynchronousTestCase):
             raise SkipTest("python3-ganeti-rapi is not installed")
         self.init()
         self.tool(self.node1, "gnt-node", "add", self.node2.name)
-        self.tool(self.node1, "gnt-instance", "add", "-t", "diskless",
-                  "--no-install", "--no-name-check", "--no-ip-check",
-                  "-n", self.node1.name, "inst1")
-        self.tool(self.node1, "gnt-instance", "startup", "inst1")
+        self.add_diskless(self.node1)
         users = os.path.join(self.node1.root_paths["/var/lib/ganeti"],
                              "rapi", "users")
         with open(users, "w") as f:
