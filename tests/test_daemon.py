@@ -168,6 +168,19 @@ class JobCommandTests(SynchronousTestCase):
         self.cluster = Cluster(self)
         self.cluster.init()
 
+    def test_debug_iallocator(self):
+        """gnt-debug iallocator shows the allocator's input document."""
+        c = self.cluster
+        out = c.ok("gnt-debug", "iallocator", "--dir", "in", "-m", "allocate",
+                   "--mem", "64", "--disks", "1G", "new1.example.com")
+        request = json.loads(out)["request"]
+        self.assertEqual((request["type"], request["memory"],
+                          request["disks"]), ("allocate", 64,
+                                              [{"size": 1024, "mode": "rw"}]))
+        code, _, err = c.run("gnt-debug", "allocator", "nosuch.example.com")
+        self.assertEqual(code, 1)
+        self.assertIn("nosuch.example.com", err)
+
     def test_tags(self):
         """
         The tag subcommands of gnt-cluster and gnt-node: tags from the

@@ -296,6 +296,31 @@ class RunTests(TestCase):
         created = self.master.queue.get(job_id)
         self.assertEqual(created.ops[0].input["pnode"], NODE2)
 
+    def test_debug_input(self):
+        """``gnt-debug iallocator --dir in`` shows the document as built."""
+        job = self.successResultOf(finished_job(self.master.queue, [{
+            "OP_ID": "OP_TEST_ALLOCATOR", "direction": "in",
+            "mode": "allocate", "name": "new.example.com", "memory": 64,
+            "vcpus": 1, "disks": [{"size": 1024, "mode": "rw"}]}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        document = json.loads(job.ops[0].result)
+        self.assertEqual(set(document), TOP_KEYS)
+        self.assertEqual((document["request"]["type"],
+                          document["request"]["memory"]), ("allocate", 64))
+
+    def test_debug_refusals(self):
+        """Unknown instances, missing sizes and allocators are refused."""
+        for params, message in (
+                ({"mode": "relocate", "name": "nosuch"}, "'nosuch' not known"),
+                ({"mode": "allocate", "name": "x"}, "memory or vcpus"),
+                ({"mode": "allocate", "name": "x", "memory": 64, "vcpus": 1,
+                  "direction": "out"}, "Missing allocator name")):
+            op = dict({"OP_ID": "OP_TEST_ALLOCATOR", "direction": "in"},
+                      **params)
+            job = self.successResultOf(finished_job(self.master.queue, [op]))
+            self.assertEqual(job.status, "error")
+            self.assertIn(message, job.ops[0].result[1][0])
+
     @inlineCallbacks
     def test_multi_alloc_refusals(self):
         """Mixed placement, duplicates and no allocator are refused."""
@@ -376,6 +401,15 @@ class HailTests(TestCase):
         yield self.run_ok({"OP_ID": "OP_INSTANCE_FAILOVER",
                            "instance_name": NAME})
         self.assertEqual(self.primary_of(), NODE2)
+
+    @inlineCallbacks
+    def test_debug_output(self):
+        """``gnt-debug iallocator --dir out`` shows hail's raw answer."""
+        yield self.run_ok(create(pnode=NODE1))
+        answer = yield self.run_ok({
+            "OP_ID": "OP_TEST_ALLOCATOR", "direction": "out",
+            "mode": "relocate", "name": NAME, "iallocator": "hail"})
+        self.assertEqual(json.loads(answer)["result"], [NODE2])
 
     @inlineCallbacks
     def test_multi_alloc(self):

@@ -6,7 +6,7 @@
 import time
 
 from ganeti import errors
-from ganeti.cli import base
+from ganeti.cli import base, table
 from ganeti.cli.base import Args, Command, opt
 
 
@@ -22,6 +22,47 @@ def delay(opts, args):
           "repeat": opts.repeat, "interruptible": opts.interruptible,
           "no_locks": opts.no_locks}
     base.submit_opcode(op, opts)
+    return 0
+
+
+def _test_disks(text):
+    """``SIZE[:MODE],...`` (sizes with units) as allocator disks."""
+    disks = []
+    for item in text.split(","):
+        size, _, mode = item.partition(":")
+        try:
+            disks.append({"size": table.parse_unit(size), "mode": mode or "rw"})
+        except errors.UnitParseError:
+            raise base.UsageError("Invalid disk specification '%s'" % item)
+    return disks
+
+
+def _test_nics(text):
+    """``MAC/IP/LINK,...`` as allocator NICs (bridged)."""
+    nics = []
+    for item in text.split(","):
+        mac, ip, link = (item.split("/") + ["", "", ""])[:3]
+        nics.append({"mac": mac or "auto", "ip": ip or None,
+                     "mode": "bridged", "link": link or None})
+    return nics
+
+
+def test_allocator(opts, args):
+    """
+    ``gnt-debug iallocator``: print the document an allocator would get
+    (``--dir in``) or its raw answer (``--dir out``).
+    """
+    op = {"OP_ID": "OP_TEST_ALLOCATOR", "direction": opts.direction,
+          "mode": opts.mode, "name": args[0], "iallocator": opts.iallocator,
+          "memory": opts.memory, "vcpus": opts.vcpus, "os": opts.os_type,
+          "disk_template": opts.disk_template,
+          "disks": _test_disks(opts.disks) if opts.disks else [],
+          "nics": _test_nics(opts.nics) if opts.nics else [],
+          "tags": [t for t in (opts.tags or "").split(",") if t],
+          "instances": [args[0]], "evac_mode": opts.evac_mode,
+          "target_groups": opts.target_groups,
+          "spindle_use": opts.spindle_use, "count": opts.count}
+    base.to_stdout(base.submit_opcode(op, opts))
     return 0
 
 
@@ -223,6 +264,34 @@ def list_locks(opts, args):
 
 
 COMMANDS = {
+    "iallocator": Command(test_allocator, Args(1, 1), [
+        opt("--dir", dest="direction", default="in", choices=["in", "out"],
+            help="Show the allocator's input (in) or run it (out)"),
+        opt("-I", "--iallocator", "--algorithm", dest="iallocator",
+            default=None, help="The allocator to run (with --dir out)"),
+        opt("-m", "--mode", default="relocate",
+            choices=["allocate", "relocate", "node-evacuate", "change-group"],
+            help="The request type"),
+        opt("--mem", dest="memory", type=int, default=128,
+            help="Memory of the instance to allocate (MiB)"),
+        opt("--disks", default="4096,4096",
+            help="Disks of the instance to allocate: SIZE[:MODE],..."),
+        opt("-t", "--disk-template", default=None,
+            help="Disk template of the instance to allocate"),
+        opt("--nics", default="00:11:22:33:44:55/192.0.2.2/",
+            help="NICs of the instance to allocate: MAC/IP/LINK,..."),
+        opt("-o", "--os-type", default=None, help="OS of the instance"),
+        opt("--vcpus", type=int, default=1, help="VCPUs of the instance"),
+        opt("--tags", default=None, help="Comma-separated instance tags"),
+        opt("--evac-mode", default="all",
+            choices=["primary-only", "secondary-only", "all"],
+            help="Evacuation mode (node-evacuate)"),
+        opt("--target-groups", action="append", default=[],
+            help="Target groups (change-group)"),
+        opt("--spindle-use", type=int, default=1, help="Spindles used"),
+        opt("--count", type=int, default=1,
+            help="How many instances to allocate"),
+    ], "[opts...] <instance>", "Runs a test allocator request"),
     "delay": Command(delay, Args(1, 1), base.JOB_OPTS + [
         opt("--no-master", dest="on_master", action="store_false", default=True,
             help="Do not sleep in the master code"),
@@ -257,6 +326,10 @@ COMMANDS = {
 }
 
 
+#: Ganeti's other name of the command.
+ALIASES = {"allocator": "iallocator"}
+
+
 def main():
     """Entry point of ``gnt-debug``."""
-    base.run(COMMANDS)
+    base.run(COMMANDS, ALIASES)

@@ -12,6 +12,7 @@ LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
     "OP_TEST_JQUEUE": test.LUTestJqueue,
     "OP_TEST_DUMMY": test.LUTestDummy,
+    "OP_TEST_ALLOCATOR": test.LUTestAllocator,
     "OP_CLUSTER_POST_INIT": cluster.LUClusterPostInit,
     "OP_CLUSTER_QUERY": cluster.LUClusterQuery,
     "OP_CLUSTER_CONFIG_QUERY": cluster.LUClusterConfigQuery,

@@ -3,10 +3,14 @@
 Opcodes that exist to exercise the job queue (``gnt-debug``).
 """
 
+import json
+
+from twisted.internet.defer import inlineCallbacks, returnValue
 from twisted.internet.task import deferLater
 
-from ganeti import errors
+from ganeti import errors, iallocator
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import get_instance
 from ganeti.jobs import locks
 
 
@@ -93,3 +97,58 @@ class LUTestDummy(LogicalUnit):
         if self.op["submit_jobs"]:
             return {"jobs": self.op["submit_jobs"]}
         return self.op["result"]
+
+
+class LUTestAllocator(LogicalUnit):
+    """
+    ``gnt-debug iallocator``: show the document an allocator would get
+    (direction ``in``) or what it answers to it (``out``), unchecked, to
+    debug an allocator.  ``multi-allocate`` is tried through the real
+    opcode instead.
+    """
+
+    def check_prereq(self):
+        op, cfg = self.op, self.cfg
+        if op["mode"] == iallocator.MODE_ALLOC:
+            if op["memory"] is None or op["vcpus"] is None:
+                raise errors.OpPrereqError("Missing memory or vcpus for an"
+                                           " allocation test", "wrong_input")
+            self.request = dict(iallocator.allocate_request(
+                op["name"], op["disk_template"] or
+                cfg.cluster.enabled_disk_templates[0], op["disks"] or [],
+                op["nics"] or [], op["vcpus"], op["memory"], op["os"],
+                op["hypervisor"] or cfg.cluster.default_hypervisor,
+                tags=op["tags"], spindle_use=op["spindle_use"],
+                group_name=op["group_name"]), type=op["mode"])
+        elif op["mode"] == iallocator.MODE_RELOC:
+            self.request = iallocator.relocate_request(
+                cfg, get_instance(cfg, op["name"]))
+        elif op["mode"] in (iallocator.MODE_NODE_EVAC,
+                            iallocator.MODE_CHG_GROUP):
+            for name in op["instances"] or []:
+                get_instance(cfg, name)
+            self.request = {"type": op["mode"],
+                            "instances": list(op["instances"] or [])}
+            if op["mode"] == iallocator.MODE_NODE_EVAC:
+                self.request["evac_mode"] = op["evac_mode"] or "all"
+            else:
+                self.request["target_groups"] = list(op["target_groups"] or [])
+        else:
+            raise errors.OpPrereqError("Unsupported allocator mode %r for"
+                                       " this test" % op["mode"], "wrong_input")
+        if op["direction"] == "out":
+            if not op["iallocator"]:
+                raise errors.OpPrereqError("Missing allocator name",
+                                           "wrong_input")
+            self.script = iallocator.find(self.ctx.paths, op["iallocator"])
+
+    @inlineCallbacks
+    def execute(self):
+        document = yield iallocator.build_input(self.ctx, self.request)
+        text = json.dumps(document, indent=2, sort_keys=True)
+        if self.op["direction"] == "in":
+            returnValue(text)
+        answer = yield iallocator.run_script(
+            self.ctx.reactor, self.script, text,
+            self.cfg.cluster.default_iallocator_params, self.ctx.paths.run_dir)
+        returnValue(answer.decode("utf-8", "replace"))
