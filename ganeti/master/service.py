@@ -127,7 +127,8 @@ class MasterService(MultiService):
         self.handler = LuxiHandler(self)
         # The watcher (which also archives old jobs) checks the RAPI at
         # this node's own address.
-        self.watcher = Watcher(self.context, self._add_rapi(reactor, paths))
+        self.watcher = Watcher(self.context, self._add_rapi(reactor, paths),
+                               write=write)
         TimerService(WATCHER_INTERVAL,
                      self.watcher.run_periodic).setServiceParent(self)
         factory = Factory.forProtocol(

@@ -35,7 +35,8 @@ Jobs carry the reason source ``gnt:watcher``.
 import os
 import re
 
-from twisted.internet.defer import DeferredList, DeferredLock, inlineCallbacks
+from twisted.internet.defer import (
+    DeferredList, DeferredLock, inlineCallbacks, maybeDeferred)
 from twisted.logger import Logger
 
 from ganeti import constants, errors
@@ -108,12 +109,16 @@ class Watcher:
         serves none.  There is no separate RAPI daemon here to restart, as
         Ganeti's watcher does: the RAPI is part of the master process, so a
         silent one needs an operator, and the run says so loudly.
+    :param write: ``write(function, *args) -> Deferred`` for the state
+        files (the master's thread pool, as for jobs and the config); by
+        default they are written at once.
     """
 
-    def __init__(self, ctx, rapi=None):
+    def __init__(self, ctx, rapi=None, write=None):
         self._ctx = ctx
         self._reactor = ctx.reactor
         self._rapi = rapi
+        self._write = write or maybeDeferred
         # Held from a run's start until its jobs end, so a run never counts
         # a restart another run's job is still trying.
         self._lock = DeferredLock()
@@ -199,8 +204,8 @@ class Watcher:
         live = yield query_instance.live_instances(ctx, cfg)
         statuses = query_instance.Context(cfg, live)
         for group_uuid in sorted(cfg.nodegroups):
-            handled = self._check_group(cfg, group_uuid, statuses, boot_ids,
-                                        report)
+            handled = yield self._check_group(cfg, group_uuid, statuses,
+                                              boot_ids, report)
             check = self._verify_disks(cfg.nodegroups[group_uuid], handled,
                                        report)
             report["pending"].append(check.addErrback(
@@ -308,6 +313,7 @@ class Watcher:
 
     # --- one node group -------------------------------------------------------
 
+    @inlineCallbacks
     def _check_group(self, cfg, group_uuid, statuses, boot_ids, report):
         paths = self._ctx.paths
         now = self._reactor.seconds()
@@ -331,10 +337,10 @@ class Watcher:
                 handled.add(inst.name)
                 self._submit(report["jobs"], "activate disks of instance %s"
                              % inst.name, _activate_disks(inst.name))
-        state.save()
-        atomic_write(instance_status_file(paths, group_uuid), "".join(
-            "%s %s\n" % (name, status[name]) for name in sorted(status)
-        ).encode("utf-8"))
+        yield state.save(self._write)
+        yield self._write(atomic_write, instance_status_file(paths, group_uuid),
+                          "".join("%s %s\n" % (name, status[name])
+                                  for name in sorted(status)).encode("utf-8"))
         return handled
 
     @staticmethod

@@ -61,13 +61,16 @@ class WatcherState:
         data.setdefault("node", {})
         self._data = data
 
-    def save(self):
+    def save(self, write):
         """
-        Write the state atomically.  It is a few hundred bytes, written once
-        per run, so the write happens inline.
+        Write the state atomically.
+
+        :param write: ``write(function, *args) -> Deferred`` (the master's
+            thread pool: the flush must not stall the reactor).
+        :return: a Deferred firing once it is written.
         """
-        atomic_write(self._path, json.dumps(self._data, sort_keys=True,
-                                            indent=1).encode("utf-8"))
+        return write(atomic_write, self._path, json.dumps(
+            self._data, sort_keys=True, indent=1).encode("utf-8"))
 
     # --- nodes --------------------------------------------------------------
 
