@@ -33,11 +33,14 @@ class NodeHandler:
         it elsewhere to fake a reboot).
     """
 
-    def __init__(self, paths, reactor, roles=None):
+    def __init__(self, paths, reactor, roles=None, write=None):
         self.boot_id_file = BOOT_ID_FILE
         self._paths = paths
         self._reactor = reactor
         self._roles = roles
+        # The node service passes one writer thread: the master's pushes
+        # land in the order they came and no disk flush stalls the reactor.
+        self._write = write or maybeDeferred
         self._hypervisors = {}
         self._storage = None
 
@@ -411,14 +414,17 @@ class NodeHandler:
 
     def write_ssconf_files(self, values):
         from ganeti import ssconf as ssconfmod
-        ssconfmod.write(self._paths, values)
-        return True
+        d = self._write(ssconfmod.write, self._paths, values)
+        return d.addCallback(lambda _: True)
+
+    def _store(self, path, text, mode=0o644):
+        """Keep a file the master pushes; :return: a Deferred."""
+        return self._write(_store_file, path, text.encode("utf-8"), mode)
 
     def upload_config(self, data, serial):
         """Keep a copy of the configuration (master candidates)."""
-        from ganeti.utils.io import atomic_write
-        atomic_write(self._paths.config_data, data.encode("utf-8"), mode=0o600)
-        return serial
+        d = self._store(self._paths.config_data, data, mode=0o600)
+        return d.addCallback(lambda _: serial)
 
     def upload_ancillary_file(self, key, data):
         """
@@ -426,29 +432,21 @@ class NodeHandler:
         able to take over (the RAPI certificate and users).  Only the
         files named in L{ANCILLARY_FILES} may be written.
         """
-        from ganeti.utils.io import atomic_write
         if key not in ANCILLARY_FILES:
             raise errors.ProgrammerError("Not an ancillary file: %r" % (key,))
-        path = getattr(self._paths, key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        atomic_write(path, data.encode("utf-8"), mode=ANCILLARY_FILES[key])
-        return True
+        d = self._store(getattr(self._paths, key), data,
+                        mode=ANCILLARY_FILES[key])
+        return d.addCallback(lambda _: True)
 
     def jobqueue_update(self, job_id, data):
         """Keep a copy of a job file (master candidates)."""
-        from ganeti.utils.io import atomic_write
-        os.makedirs(self._paths.queue_dir, exist_ok=True)
-        atomic_write(self._paths.job_file(job_id), data.encode("utf-8"))
-        return True
+        d = self._store(self._paths.job_file(job_id), data)
+        return d.addCallback(lambda _: True)
 
     def jobqueue_archive(self, job_id):
-        target = self._paths.archived_job_file(job_id)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        try:
-            os.rename(self._paths.job_file(job_id), target)
-        except FileNotFoundError:
-            pass
-        return True
+        # Through the writer too, so it follows the job's last update.
+        d = self._write(_archive_job_file, self._paths, job_id)
+        return d.addCallback(lambda _: True)
 
     @inlineCallbacks
     def node_verify(self, hypervisors, storage_dirs):
@@ -578,3 +576,19 @@ class NodeHandler:
     def node_volumes(self):
         return self._node_storage().list_volumes()
 
+
+def _store_file(path, data, mode):
+    """Write one pushed file atomically, its directory made if needed."""
+    from ganeti.utils.io import atomic_write
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    atomic_write(path, data, mode=mode)
+
+
+def _archive_job_file(paths, job_id):
+    """Move a job's copy to the archive (gone already is fine)."""
+    target = paths.archived_job_file(job_id)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    try:
+        os.rename(paths.job_file(job_id), target)
+    except FileNotFoundError:
+        pass

@@ -6,7 +6,9 @@ The node service: AMP over mutual TLS (port 1811), answering the master.
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import SSL4ServerEndpoint
 from twisted.internet.protocol import Factory
+from twisted.internet.threads import deferToThreadPool
 from twisted.protocols import amp
+from twisted.python.threadpool import ThreadPool
 
 from ganeti.protocols import node as nodeproto
 from ganeti.protocols import tls
@@ -34,8 +36,25 @@ class NodeService(StreamServerEndpointService):
         with open(paths.server_pem, "rb") as f:
             options = tls.server_options(f.read())
         endpoint = SSL4ServerEndpoint(reactor, port, options, interface=address)
-        StreamServerEndpointService.__init__(
-            self, endpoint, node_factory(NodeHandler(paths, reactor, roles)))
+        # One thread writes what the master pushes: in order, and off the
+        # reactor.
+        self._writer = ThreadPool(minthreads=1, maxthreads=1,
+                                  name="node-writes")
+
+        def write(function, *args, **kwargs):
+            return deferToThreadPool(reactor, self._writer, function, *args,
+                                     **kwargs)
+        StreamServerEndpointService.__init__(self, endpoint, node_factory(
+            NodeHandler(paths, reactor, roles, write=write)))
         self.setName("node")
         # A node that cannot listen must fail to start, not linger.
         self._raiseSynchronously = True
+
+    def startService(self):
+        self._writer.start()
+        StreamServerEndpointService.startService(self)
+
+    def stopService(self):
+        d = StreamServerEndpointService.stopService(self)
+        # Pushes already accepted are written before the thread goes.
+        return d.addBoth(lambda result: (self._writer.stop(), result)[1])
