@@ -68,7 +68,3 @@ class LogicalUnit:
     def log_warning(self, message):
         """Report a problem that does not stop the opcode."""
         self.feedback(" - WARNING: %s" % message)
-
-    def log_step(self, current, total, message):
-        """Report the start of one of several steps."""
-        self.feedback("STEP %d/%d %s" % (current, total, message))
