@@ -6,7 +6,8 @@
 import time
 
 from ganeti import errors
-from ganeti.cli import base, table
+from ganeti.cli import base
+from ganeti.utils import units
 from ganeti.cli.base import Args, Command, opt
 
 
@@ -31,7 +32,7 @@ def _test_disks(text):
     for item in text.split(","):
         size, _, mode = item.partition(":")
         try:
-            disks.append({"size": table.parse_unit(size), "mode": mode or "rw"})
+            disks.append({"size": units.parse_unit(size), "mode": mode or "rw"})
         except errors.UnitParseError:
             raise base.UsageError("Invalid disk specification '%s'" % item)
     return disks

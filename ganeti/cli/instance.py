@@ -12,14 +12,14 @@ from ganeti.cli import base
 from ganeti.cli.base import Args, Command, UsageError, opt
 from ganeti.cli.info import format_generic_info, format_time
 from ganeti.cli.tags import tag_commands
+from ganeti.utils import units
 
 DEFAULT_FIELDS = ["name", "hypervisor", "os", "pnode", "status", "oper_ram"]
 
 
 def _parse_size(text, what):
-    from ganeti.cli.table import parse_unit
     try:
-        return parse_unit(text)
+        return units.parse_unit(text)
     except errors.UnitParseError as e:
         raise UsageError("Invalid %s size '%s': %s" % (what, text, e))
 

@@ -26,6 +26,7 @@ from ganeti.cmdlib.common import (
     instance_disks, node_instance_dict)
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.jobs import locks
+from ganeti.utils import units
 from ganeti.objects import NIC, Disk, Instance
 
 _MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
@@ -1137,8 +1138,7 @@ class LUInstanceSetParams(_InstanceLU):
                     raise _wrong("Diskless instances cannot have disks")
                 size = params.get("size")
                 if isinstance(size, str):
-                    from ganeti.cli.table import parse_unit
-                    size = parse_unit(size)
+                    size = units.parse_unit(size)
                 disk = build_disk(self.cfg.cluster, instance.disk_template,
                                   instance.name, len(disks),
                                   dict(params, size=size), None)
