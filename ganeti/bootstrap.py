@@ -18,7 +18,7 @@ import uuid
 
 from ganeti import constants, crypto, errors, netutils, ssconf
 from ganeti import config as configmod
-from ganeti.cmdlib import params as paramsmod
+from ganeti import params as paramsmod
 from ganeti.objects import Cluster, ConfigData, Node, NodeGroup
 from ganeti.utils.io import atomic_write, remove_file
 

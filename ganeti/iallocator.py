@@ -23,7 +23,7 @@ import tempfile
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors
-from ganeti.cmdlib.common import fill_beparams, fill_nicparams, instance_disks
+from ganeti.params import fill_beparams, fill_nicparams, instance_disks
 from ganeti.master.query_instance import live_instances
 from ganeti.master.query_node import live_node_info
 from ganeti.process import DEFAULT_ENV, run_command

@@ -20,7 +20,8 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, exportinfo, opcodes
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import call_node, get_node, instance_disks
+from ganeti.cmdlib.common import call_node, get_node
+from ganeti.params import instance_disks
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.instance import LUInstanceRemove, _InstanceLU
 from ganeti.jobs import locks

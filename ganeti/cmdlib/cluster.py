@@ -13,7 +13,7 @@ from ganeti import constants, errors, ssconf
 from ganeti import config as configmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node
-from ganeti.cmdlib import params as paramsmod
+from ganeti import params as paramsmod
 
 
 #: This node's architecture, as Ganeti shows it.  Computed once:

@@ -13,7 +13,8 @@ from twisted.internet.defer import inlineCallbacks
 
 from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import get_instance, instance_disks, node_address
+from ganeti.cmdlib.common import get_instance, node_address
+from ganeti.params import instance_disks
 from ganeti.jobs import locks
 
 

@@ -16,7 +16,7 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator
-from ganeti.cmdlib import params as paramsmod
+from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_node
 from ganeti.objects import NodeGroup

@@ -15,7 +15,8 @@ import attrs
 from twisted.internet.defer import inlineCallbacks
 
 from ganeti import errors
-from ganeti.cmdlib.common import call_node, instance_disks, node_instance_dict
+from ganeti.cmdlib.common import call_node
+from ganeti.params import instance_disks, node_instance_dict
 
 #: What undoes each action (a replaced NIC is replaced back).
 _UNDO = {"add": "remove", "remove": "add", "modify": "modify"}

@@ -19,11 +19,11 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator, netutils
 from ganeti.cmdlib import hotplug
-from ganeti.cmdlib import params as paramsmod
+from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import (
-    call_node, complete_console, fill_beparams, get_instance, get_node,
-    instance_disks, node_instance_dict)
+    call_node, complete_console, get_instance, get_node)
+from ganeti.params import fill_beparams, instance_disks, node_instance_dict
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.jobs import locks
 from ganeti.utils import units
@@ -390,7 +390,7 @@ class LUInstanceCreate(_InstanceLU):
         return nics
 
     def hvparams_filled(self):
-        from ganeti.cmdlib.common import fill_hvparams
+        from ganeti.params import fill_hvparams
         return fill_hvparams(self.cfg.cluster, self.hypervisor,
                              self.op["os_type"], self.hvparams)
 

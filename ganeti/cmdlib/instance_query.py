@@ -7,9 +7,9 @@ Ganeti's ``/2/instances/<name>/info`` job returns.
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import (
-    fill_beparams, fill_hvparams, fill_nicparams, get_instance, instance_disks,
-    node_address)
+from ganeti.cmdlib.common import get_instance, node_address
+from ganeti.params import (
+    fill_beparams, fill_hvparams, fill_nicparams, instance_disks)
 
 
 def _nic_data(cluster, nic):

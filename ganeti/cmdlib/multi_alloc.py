@@ -8,9 +8,9 @@ a job of its own.
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator, opcodes
-from ganeti.cmdlib import params as paramsmod
+from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import fill_beparams, fill_nicparams
+from ganeti.params import fill_beparams, fill_nicparams
 
 
 def _wrong(message):

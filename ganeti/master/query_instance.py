@@ -11,9 +11,9 @@ requested, all in parallel.
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants
-from ganeti.cmdlib.common import (
-    complete_console, fill_beparams, fill_hvparams, fill_nicparams,
-    node_address, node_instance_dict)
+from ganeti.cmdlib.common import complete_console, node_address
+from ganeti.params import (
+    fill_beparams, fill_hvparams, fill_nicparams, node_instance_dict)
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
     QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields, requested_names)

@@ -40,7 +40,8 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 
 from ganeti import constants, errors
-from ganeti.cmdlib.common import instance_disks, node_address
+from ganeti.cmdlib.common import node_address
+from ganeti.params import instance_disks
 from ganeti.master import query_instance
 from ganeti.master.watcher_state import (
     WatcherState, instance_status_file, state_file)

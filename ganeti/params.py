@@ -1,10 +1,17 @@
 # -*- test-case-name: tests.test_params -*-
 """
-Checking and merging parameter dicts (hv, be, nd, nic, disk params).
+Parameter dicts (hv, be, nd, nic, disk params): checking, merging and
+filling them in.
 
 The CLI sends ``key=value`` strings; the master turns them into the type of
 the parameter's default, so ``acpi=false`` becomes ``False`` and
-``maxmem=512`` becomes ``512`` whichever client sent them.
+``maxmem=512`` becomes ``512`` whichever client sent them.  What is in
+force for an instance is its own values over the OS's over the cluster's
+over the built-in defaults.
+
+Pure config logic, below the logical units: cluster init, the queries,
+the allocator protocol and the logical units all fill parameters the same
+way.
 """
 
 from ganeti import constants, errors
@@ -132,3 +139,63 @@ def merge_diskparams(current, changes):
         merged[template] = merge_params(merged.get(template, defaults), params,
                                         defaults, "disk")
     return merged
+
+
+def fill_hvparams(cluster, hypervisor, os_name=None, own=None):
+    """:return: the hypervisor parameters in force: cluster, OS, own."""
+    params = dict(constants.HV_DEFAULTS.get(hypervisor, {}))
+    params.update(cluster.hvparams.get(hypervisor, {}))
+    if os_name:
+        base = os_name.split("+", 1)[0]
+        params.update(cluster.os_hvp.get(base, {}).get(hypervisor, {}))
+    params.update(own or {})
+    return params
+
+
+def fill_beparams(cluster, own=None):
+    """:return: the backend parameters in force: defaults, cluster, own."""
+    params = dict(constants.BE_DEFAULTS)
+    params.update(cluster.beparams.get("default", {}))
+    params.update(own or {})
+    return params
+
+
+def fill_nicparams(cluster, own=None):
+    """:return: the NIC parameters in force: defaults, cluster, own."""
+    params = dict(constants.NIC_DEFAULTS)
+    params.update(cluster.nicparams.get("default", {}))
+    params.update(own or {})
+    return params
+
+
+def instance_disks(cfg, instance):
+    """:return: the instance's L{Disk} objects in order."""
+    return [cfg.disks[uuid] for uuid in instance.disks]
+
+
+def node_instance_dict(cfg, instance):
+    """
+    The instance as a node needs it: every parameter filled in.
+
+    :return: a JSON-able dict (see L{ganeti.hypervisor.interfaces}).
+    """
+    cluster = cfg.cluster
+    nics = []
+    for nic in instance.nics:
+        params = fill_nicparams(cluster, nic.nicparams)
+        nics.append({"mac": nic.mac, "ip": nic.ip, "uuid": nic.uuid,
+                     "name": nic.name, "network": nic.network,
+                     "mode": params["mode"], "link": params["link"],
+                     "vlan": params.get("vlan", "")})
+    return {
+        "name": instance.name, "uuid": instance.uuid, "os": instance.os,
+        "hypervisor": instance.hypervisor,
+        "hvparams": fill_hvparams(cluster, instance.hypervisor, instance.os,
+                                  instance.hvparams),
+        "beparams": fill_beparams(cluster, instance.beparams),
+        "osparams": dict(cluster.osparams.get(instance.os.split("+")[0], {}),
+                         **instance.osparams),
+        "nics": nics, "network_port": instance.network_port,
+        "disk_template": instance.disk_template,
+        "disks": [disk.to_dict() for disk in instance_disks(cfg, instance)],
+    }
