@@ -24,8 +24,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors
 from ganeti.params import fill_beparams, fill_nicparams, instance_disks
-from ganeti.master.query_instance import live_instances
-from ganeti.master.query_node import live_node_info
+from ganeti.cmdlib.live import live_instances, live_node_info
 from ganeti.process import DEFAULT_ENV, run_command
 
 #: The protocol version written into every input document.

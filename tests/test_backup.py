@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import crypto, errors, exportinfo
-from ganeti.master.query_export import query_exports
+from ganeti.master.queries import query_exports
 from ganeti.node import transfer
 from tests.test_osdef import make_os
 from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster

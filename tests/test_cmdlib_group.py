@@ -7,7 +7,7 @@ import attrs
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import config as configmod, errors
-from ganeti.master.query_node import query_groups
+from ganeti.master.queries import query_groups
 from ganeti.objects import Disk, Instance
 from tests.util import NODE2_NAME, SETTINGS, local_cluster, two_node_cluster
 

@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti.errors import HotplugError
 from ganeti.hypervisor.fake import FakeHypervisor
-from ganeti.master.query_instance import query_instances
+from ganeti.master.queries import query_instances
 from tests.util import allow_file_storage, finished_job, local_cluster
 
 NAME = "inst1.example.com"

@@ -96,7 +96,7 @@ class NodeJobTests(SynchronousTestCase):
 
     def test_group_query(self):
         """The default group lists its nodes and their instances."""
-        from ganeti.master.query_node import query_groups
+        from ganeti.master.queries import query_groups
         self.add()
         result = query_groups(self.master.context,
                               ["name", "node_cnt", "node_list", "pinst_cnt"], None)

@@ -13,10 +13,10 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import constants, errors, iallocator
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
+from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti.jobs import locks
 from ganeti.objects import Node
-from ganeti.master.query_node import (
-    OS_FIELDS, _OsContext, default_storage_type, diagnose_os)
+from ganeti.query.node import OS_FIELDS, OsContext
 from ganeti.storage.interfaces import (
     MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY,
     STORAGE_FIELDS, STORAGE_TYPE_TEMPLATES, VALID_STORAGE_OPERATIONS)
@@ -36,7 +36,7 @@ class LUOsDiagnose(LogicalUnit):
         cluster = self.cfg.cluster
         entries = [e for e in entries if e["valid"] or "valid" in self.op["output_fields"]
                    or "node_status" in self.op["output_fields"]]
-        result = OS_FIELDS.query(_OsContext(cluster), entries,
+        result = OS_FIELDS.query(OsContext(cluster), entries,
                                  self.op["output_fields"])
         returnValue([[cell[1] for cell in row] for row in result["data"]])
 

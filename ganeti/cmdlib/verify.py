@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks, maybeDeferred
 from ganeti import config as configmod
 from ganeti import constants, errors, ssconf
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.master.query_instance import live_instances
+from ganeti.cmdlib.live import live_instances
 
 ERROR = "ERROR"
 WARNING = "WARNING"

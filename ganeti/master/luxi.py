@@ -13,20 +13,24 @@ import uuid as uuidlib
 from ganeti import errors, ht
 from ganeti.cmdlib import cluster
 from ganeti.jobs import filters
-from ganeti.master import (queries, query_export, query_filter,
-                           query_instance, query_node, renew_crypto, watcher)
+from ganeti.master import queries, renew_crypto, watcher
+from ganeti.query import export as export_query
+from ganeti.query import filter as filter_query
+from ganeti.query import instance as instance_query
+from ganeti.query import job as job_query
+from ganeti.query import node as node_query
 from ganeti.utils.io import atomic_write, remove_file
 
 
 _FIELDSETS = {
-    "job": queries.JOB_FIELDS,
-    "lock": queries.LOCK_FIELDS,
-    "instance": query_instance.INSTANCE_FIELDS,
-    "node": query_node.NODE_FIELDS,
-    "os": query_node.OS_FIELDS,
-    "group": query_node.GROUP_FIELDS,
-    "filter": query_filter.FILTER_FIELDS,
-    "export": query_export.EXPORT_FIELDS,
+    "job": job_query.JOB_FIELDS,
+    "lock": job_query.LOCK_FIELDS,
+    "instance": instance_query.INSTANCE_FIELDS,
+    "node": node_query.NODE_FIELDS,
+    "os": node_query.OS_FIELDS,
+    "group": node_query.GROUP_FIELDS,
+    "filter": filter_query.FILTER_FIELDS,
+    "export": export_query.EXPORT_FIELDS,
 }
 
 
@@ -75,7 +79,7 @@ class LuxiHandler:
         _require(ht.TInt, job_id, "job_id")
         _require(ht.TListOf(ht.TString), fields, "fields")
         _require(ht.TNumber, timeout, "timeout")
-        unknown = [f for f in fields if f not in queries.JOB_FIELDS]
+        unknown = [f for f in fields if f not in job_query.JOB_FIELDS]
         if unknown:
             raise errors.OpPrereqError("Unknown job fields: %s"
                                        % ", ".join(unknown), "wrong_input")
@@ -128,21 +132,21 @@ class LuxiHandler:
         self._resource(what)
         ctx = self._master.context
         if what == "job":
-            return queries.query_jobs(self._queue, fields, qfilter)
+            return job_query.query_jobs(self._queue, fields, qfilter)
         if what == "instance":
-            return query_instance.query_instances(ctx, fields, qfilter)
+            return queries.query_instances(ctx, fields, qfilter)
         if what == "node":
-            return query_node.query_nodes(ctx, fields, qfilter)
+            return queries.query_nodes(ctx, fields, qfilter)
         if what == "os":
-            return query_node.query_os(ctx, fields, qfilter)
+            return queries.query_os(ctx, fields, qfilter)
         if what == "group":
-            return query_node.query_groups(ctx, fields, qfilter)
+            return queries.query_groups(ctx, fields, qfilter)
         if what == "filter":
-            return query_filter.query_filters(self._config, fields, qfilter)
+            return filter_query.query_filters(self._config, fields, qfilter)
         if what == "export":
-            return query_export.query_exports(ctx, fields, qfilter)
-        return queries.LOCK_FIELDS.query(None, self._master.locks.describe(),
-                                         fields, qfilter)
+            return queries.query_exports(ctx, fields, qfilter)
+        return job_query.LOCK_FIELDS.query(
+            None, self._master.locks.describe(), fields, qfilter)
 
     def QueryFields(self, what, fields):
         fieldset = self._resource(what)
@@ -177,7 +181,7 @@ class LuxiHandler:
     def QueryFilters(self, uuids, fields):
         _require(ht.TMaybe(ht.TListOf(ht.TString)), uuids, "uuids")
         _require(ht.TListOf(ht.TString), fields, "fields")
-        result = query_filter.query_filters(self._config, fields, uuids=uuids)
+        result = filter_query.query_filters(self._config, fields, uuids=uuids)
         return [[value for _, value in row] for row in result["data"]]
 
     def ReplaceFilter(self, uuid, priority, predicates, action, reason):

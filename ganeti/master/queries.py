@@ -1,107 +1,85 @@
-# -*- test-case-name: tests.test_master -*-
+# -*- test-case-name: tests.test_cmdlib_instance -*-
 """
-The queryable item types the master answers for (``Query``/``QueryFields``).
+The queries that need the nodes (``Query`` for instances, nodes, OS
+definitions and exports), and groups: the live answers gathered by
+L{ganeti.cmdlib.live} (only when a requested or filtered field needs them)
+run through the field tables of L{ganeti.query}.
 """
 
-from ganeti import errors
-from ganeti.query import (Field, FieldSet, QFT_BOOL, QFT_NUMBER, QFT_OTHER,
-                          QFT_TEXT, Unavailable)
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from ganeti.cmdlib.exports import exports_by_node
+from ganeti.cmdlib.live import (
+    diagnose_os, live_consoles, live_instances, live_node_info)
+from ganeti.query import filter_fields, nice_sort, nice_sort_key, requested_names
+from ganeti.query.export import EXPORT_FIELDS
+from ganeti.query.instance import INSTANCE_FIELDS, LIVE_FIELDS, Context
+from ganeti.query.node import (
+    GROUP_FIELDS, NODE_FIELDS, OS_FIELDS, NodeContext, OsContext)
+from ganeti.query.node import LIVE_FIELDS as NODE_LIVE_FIELDS
 
 
-def _job_field(name, title, kind, doc):
-    return Field(name, title, kind, doc, lambda ctx, job: job.field(name))
+@inlineCallbacks
+def query_instances(ctx, fields, qfilter):
+    """:return: (Deferred) a query result for instances."""
+    cfg = ctx.config.config
+    live = None
+    consoles = None
+    wanted = set(fields) | filter_fields(qfilter)
+    if wanted & LIVE_FIELDS:
+        live = yield live_instances(ctx, cfg)
+    if "console" in wanted:
+        consoles = yield live_consoles(ctx, cfg, live,
+                                       requested_names(qfilter))
+    returnValue(INSTANCE_FIELDS.query(Context(cfg, live, consoles),
+                                      list(cfg.instances.values()), fields,
+                                      qfilter))
 
 
-JOB_FIELDS = FieldSet([
-    _job_field("id", "ID", QFT_NUMBER, "Job ID"),
-    _job_field("status", "Status", QFT_TEXT, "Job status"),
-    _job_field("priority", "Priority", QFT_NUMBER,
-               "Current job priority (19 to -20)"),
-    _job_field("archived", "Archived", QFT_BOOL, "Whether job is archived"),
-    _job_field("ops", "OpCodes", QFT_OTHER, "List of all opcodes"),
-    _job_field("opresult", "OpCode_result", QFT_OTHER, "List of opcodes results"),
-    _job_field("opstatus", "OpCode_status", QFT_OTHER, "List of opcodes status"),
-    _job_field("oplog", "OpCode_log", QFT_OTHER, "List of opcode output logs"),
-    _job_field("opstart", "OpCode_start", QFT_OTHER,
-               "List of opcode start timestamps (before acquiring locks)"),
-    _job_field("opexec", "OpCode_exec", QFT_OTHER,
-               "List of opcode execution start timestamps (after acquiring"
-               " locks)"),
-    _job_field("opend", "OpCode_end", QFT_OTHER,
-               "List of opcode execution end timestamps"),
-    _job_field("oppriority", "OpCode_prio", QFT_OTHER, "List of opcode priorities"),
-    _job_field("summary", "Summary", QFT_OTHER, "List of per-opcode summaries"),
-    _job_field("received_ts", "Received", QFT_OTHER,
-               "Timestamp of when job was received (tuple containing seconds"
-               " and microseconds)"),
-    _job_field("start_ts", "Start", QFT_OTHER,
-               "Timestamp of job start (tuple containing seconds and"
-               " microseconds)"),
-    _job_field("end_ts", "End", QFT_OTHER,
-               "Timestamp of job end (tuple containing seconds and"
-               " microseconds)"),
-], item_kind="Job")
+@inlineCallbacks
+def query_nodes(ctx, fields, qfilter):
+    """:return: (Deferred) a query result for nodes."""
+    cfg = ctx.config.config
+    nodes = list(cfg.nodes.values())
+    live = {}
+    if (set(fields) | filter_fields(qfilter)) & NODE_LIVE_FIELDS:
+        live = yield live_node_info(ctx, cfg, nodes)
+    returnValue(NODE_FIELDS.query(NodeContext(cfg, live), nodes, fields, qfilter))
 
 
-def _or_unavailable(value):
-    return value if value else Unavailable
+@inlineCallbacks
+def query_os(ctx, fields, qfilter):
+    """:return: (Deferred) a query result for operating systems."""
+    cfg = ctx.config.config
+    entries = yield diagnose_os(ctx, cfg)
+    returnValue(OS_FIELDS.query(OsContext(cfg.cluster), entries, fields, qfilter))
 
 
-LOCK_FIELDS = FieldSet([
-    Field("name", "Name", QFT_TEXT, "Lock name", lambda ctx, lock: lock["name"]),
-    Field("mode", "Mode", QFT_OTHER, "Mode in which the lock is currently acquired"
-          " (exclusive or shared)",
-          lambda ctx, lock: _or_unavailable(lock["mode"])),
-    Field("owner", "Owner", QFT_OTHER, "Current lock owner(s)",
-          lambda ctx, lock: _or_unavailable(["job/%s" % o for o in lock["owner"]])),
-    Field("pending", "Pending", QFT_OTHER, "Jobs waiting for the lock",
-          lambda ctx, lock: _or_unavailable(
-              [[mode, ["job/%s" % o for o in owners]]
-               for mode, owners in lock["pending"]])),
-], item_kind="Lock")
+def query_groups(ctx, fields, qfilter):
+    """:return: a query result for node groups (config only)."""
+    cfg = ctx.config.config
+    return GROUP_FIELDS.query(NodeContext(cfg), list(cfg.nodegroups.values()),
+                              fields, qfilter)
 
 
-def _mentions(qfilter, field):
-    if isinstance(qfilter, list):
-        if len(qfilter) > 1 and qfilter[1] == field:
-            return True
-        return any(_mentions(part, field) for part in qfilter[1:])
-    return False
-
-
-def _wanted_job_ids(qfilter):
-    # Ganeti's tools select jobs as an "or" of id equalities; those jobs are
-    # read even from the archive.
-    if not isinstance(qfilter, list) or not qfilter:
-        return None
-    if qfilter[0] == "=" and qfilter[1] == "id" and isinstance(qfilter[2], int):
-        return [qfilter[2]]
-    if qfilter[0] == "|":
-        ids = []
-        for part in qfilter[1:]:
-            found = _wanted_job_ids(part)
-            if found is None:
-                return None
-            ids.extend(found)
-        return ids
-    return None
-
-
-def query_jobs(queue, fields, qfilter):
+@inlineCallbacks
+def query_exports(ctx, fields, qfilter):
     """
-    Query jobs: unarchived ones, archived ones when the query asks about
-    archiving, and any job named by id.
+    :return: (Deferred) a query result; a node that is offline or does
+        not answer gives one row with the export marked as such (as in
+        Ganeti).
     """
-    wanted = _wanted_job_ids(qfilter)
-    if wanted is not None:
-        ids = wanted
-    else:
-        archived = "archived" in fields or _mentions(qfilter, "archived")
-        ids = queue.job_ids(archived=archived)
-    jobs = []
-    for job_id in ids:
-        try:
-            jobs.append(queue.get(job_id))
-        except errors.JobLost:
-            continue
-    return JOB_FIELDS.query(None, jobs, fields, qfilter, name_field="id")
+    cfg = ctx.config.config
+    found = yield exports_by_node(ctx, cfg)
+    items = []
+    for node in nice_sort(found):
+        exports = found[node]
+        if isinstance(exports, list):
+            items.extend((node, export)
+                         for export in sorted(exports, key=nice_sort_key))
+        else:
+            items.append((node, exports))
+    # Rows stay in node order, exports sorted within a node; "names=[]"
+    # keeps a node filter a filter rather than a list of wanted items.
+    returnValue(EXPORT_FIELDS.query(None, items, fields, qfilter, names=[],
+                                    name_field="node"))

@@ -40,12 +40,13 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 
 from ganeti import constants, errors
+from ganeti.cmdlib.live import live_instances
 from ganeti.cmdlib.common import node_address
 from ganeti.params import instance_disks
-from ganeti.master import query_instance
 from ganeti.master.watcher_state import (
     WatcherState, instance_status_file, state_file)
 from ganeti.process import run_command
+from ganeti.query import instance as instance_query
 from ganeti.utils.io import atomic_write
 
 _log = Logger()
@@ -202,8 +203,8 @@ class Watcher:
         report["rapi"] = yield self._check_rapi()
         cfg = ctx.config.config
         boot_ids = yield self._boot_ids(cfg, report)
-        live = yield query_instance.live_instances(ctx, cfg)
-        statuses = query_instance.Context(cfg, live)
+        live = yield live_instances(ctx, cfg)
+        statuses = instance_query.Context(cfg, live)
         for group_uuid in sorted(cfg.nodegroups):
             handled = yield self._check_group(cfg, group_uuid, statuses,
                                               boot_ids, report)
@@ -324,7 +325,7 @@ class Watcher:
         instances = sorted((i for i in cfg.instances.values()
                             if i.primary_node in members),
                            key=lambda i: i.name)
-        status = {i.name: query_instance.status(statuses, i)
+        status = {i.name: instance_query.status(statuses, i)
                   for i in instances}
         state.prune(set(status), now)
         handled = {i.name for i in instances

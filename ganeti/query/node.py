@@ -1,14 +1,16 @@
-# -*- test-case-name: tests.test_query_node -*-
+# -*- test-case-name: tests.test_cmdlib_node -*-
 """
-Node and OS query fields (``gnt-node list``, ``gnt-os list``).
-"""
+Node, OS and node group query fields (``gnt-node list``, ``gnt-os list``,
+``gnt-group list``).
 
-from twisted.internet.defer import DeferredList, inlineCallbacks, returnValue
+Node live fields and OS entries come from the nodes; the caller gathers
+them and hands them over in the contexts.
+"""
 
 from ganeti import constants
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields, nice_sort)
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable, nice_sort)
 
 #: Node fields that need the node itself.
 LIVE_FIELDS = frozenset(["mtotal", "mnode", "mfree", "dtotal", "dfree",
@@ -149,57 +151,6 @@ def _node_fields():
 NODE_FIELDS = FieldSet(_node_fields(), item_kind="Node")
 
 
-def default_storage_type(cluster):
-    """:return: the storage type of the cluster's default disk template."""
-    for template in cluster.enabled_disk_templates:
-        if template in ("file", "sharedfile"):
-            return template
-        if template in ("plain", "drbd"):
-            return "lvm-vg"
-    return None
-
-
-@inlineCallbacks
-def live_node_info(ctx, cfg, nodes):
-    """:return: (Deferred) ``{node uuid: merged info or None}``."""
-    targets = [(n.name, n.primary_ip) for n in nodes
-               if not n.offline and n.vm_capable]
-    if not targets:
-        returnValue({})
-    storage = default_storage_type(cfg.cluster)
-    calls = [ctx.rpc.call(targets, "node_info",
-                          list(cfg.cluster.enabled_hypervisors))]
-    if storage:
-        calls.append(ctx.rpc.call(targets, "storage_list", storage, None))
-    results = yield DeferredList(calls, fireOnOneErrback=True, consumeErrors=True)
-    info_results = results[0][1]
-    storage_results = results[1][1] if storage else {}
-    live = {}
-    for node in nodes:
-        result = info_results.get(node.name)
-        if result is None or not result.ok:
-            live[node.uuid] = None
-            continue
-        info = dict(result.payload)
-        units = storage_results.get(node.name)
-        if units is not None and units.ok and units.payload:
-            info["storage_size"] = sum(u.get("size") or 0 for u in units.payload)
-            info["storage_free"] = sum(u.get("free") or 0 for u in units.payload)
-        live[node.uuid] = info
-    returnValue(live)
-
-
-@inlineCallbacks
-def query_nodes(ctx, fields, qfilter):
-    """:return: (Deferred) a query result for nodes."""
-    cfg = ctx.config.config
-    nodes = list(cfg.nodes.values())
-    live = {}
-    if (set(fields) | filter_fields(qfilter)) & LIVE_FIELDS:
-        live = yield live_node_info(ctx, cfg, nodes)
-    returnValue(NODE_FIELDS.query(NodeContext(cfg, live), nodes, fields, qfilter))
-
-
 # --- operating systems --------------------------------------------------------
 
 def _os_fields():
@@ -236,61 +187,12 @@ def _os_fields():
 OS_FIELDS = FieldSet(_os_fields(), item_kind="OS")
 
 
-def merge_os_reports(reports):
-    """
-    Combine per-node OS diagnoses into one entry per OS name: valid only
-    where valid on every node, variants and API versions common to all.
+class OsContext:
+    """What OS getters read: the cluster's hidden, blacklisted and per-OS
+    parameters."""
 
-    :param reports: ``{node name: [os dict, ...] or None}``.
-    """
-    merged = {}
-    answered = [n for n, r in reports.items() if r is not None]
-    for node, report in sorted(reports.items()):
-        for entry in report or []:
-            item = merged.setdefault(entry["name"], {
-                "name": entry["name"], "valid": True, "variants": None,
-                "api_versions": None, "parameters": None, "node_status": {}})
-            item["node_status"][node] = [[entry["path"], entry["valid"],
-                                          entry.get("error") or "",
-                                          entry["variants"],
-                                          entry["parameters"],
-                                          entry["api_versions"]]]
-            item["valid"] = item["valid"] and entry["valid"]
-            for key in ("variants", "api_versions"):
-                values = entry[key]
-                item[key] = (list(values) if item[key] is None else
-                             [v for v in item[key] if v in values])
-            if item["parameters"] is None:
-                item["parameters"] = [list(p) for p in entry["parameters"]]
-    for item in merged.values():
-        if set(item["node_status"]) != set(answered):
-            item["valid"] = False
-        for key in ("variants", "api_versions", "parameters"):
-            item[key] = item[key] or []
-    return list(merged.values())
-
-
-class _OsContext:
     def __init__(self, cluster):
         self.cluster = cluster
-
-
-@inlineCallbacks
-def diagnose_os(ctx, cfg):
-    """:return: (Deferred) merged OS entries from every vm_capable node."""
-    nodes = [n for n in cfg.nodes.values() if n.vm_capable and not n.offline]
-    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
-                                 "os_diagnose")
-    returnValue(merge_os_reports(
-        {name: (r.payload if r.ok else None) for name, r in results.items()}))
-
-
-@inlineCallbacks
-def query_os(ctx, fields, qfilter):
-    """:return: (Deferred) a query result for operating systems."""
-    cfg = ctx.config.config
-    entries = yield diagnose_os(ctx, cfg)
-    returnValue(OS_FIELDS.query(_OsContext(cfg.cluster), entries, fields, qfilter))
 
 
 # --- node groups ------------------------------------------------------------
@@ -351,10 +253,3 @@ def _group_fields():
 
 
 GROUP_FIELDS = FieldSet(_group_fields(), item_kind="Group")
-
-
-def query_groups(ctx, fields, qfilter):
-    """:return: a query result for node groups (config only)."""
-    cfg = ctx.config.config
-    return GROUP_FIELDS.query(NodeContext(cfg), list(cfg.nodegroups.values()),
-                              fields, qfilter)

@@ -1,22 +1,18 @@
-# -*- test-case-name: tests.test_query_instance -*-
+# -*- test-case-name: tests.test_cmdlib_instance -*-
 """
 Instance query fields (``gnt-instance list``), with Ganeti's names,
 titles and statuses.
 
 Most fields come from the configuration; ``status``, ``oper_*`` and
-``console`` need the nodes, which are asked only when such a field is
-requested, all in parallel.
+``console`` read what the nodes said, which the caller gathers (only when
+such a field is requested) and hands over in the L{Context}.
 """
 
-from twisted.internet.defer import inlineCallbacks, returnValue
-
 from ganeti import constants
-from ganeti.cmdlib.common import complete_console, node_address
-from ganeti.params import (
-    fill_beparams, fill_hvparams, fill_nicparams, node_instance_dict)
+from ganeti.params import fill_beparams, fill_hvparams, fill_nicparams
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable, filter_fields, requested_names)
+    QFT_TIMESTAMP, QFT_UNIT, Unavailable)
 
 #: Fields whose values need the nodes.
 LIVE_FIELDS = frozenset(["status", "oper_state", "oper_ram", "oper_vcpus",
@@ -289,66 +285,3 @@ INSTANCE_FIELDS = FieldSet(_fields(), aliases=[
     ("ip", "nic.ip/0"), ("mac", "nic.mac/0"), ("bridge", "nic.bridge/0"),
     ("nic_mode", "nic.mode/0"), ("nic_link", "nic.link/0"),
     ("nic_network", "nic.network/0")], item_kind="Instance")
-
-
-@inlineCallbacks
-def live_instances(ctx, cfg, node_uuids=None):
-    """
-    Ask the (online) nodes which instances they run.
-
-    :return: (Deferred) ``{node uuid: {name: info} or None}``.
-    """
-    nodes = [n for n in cfg.nodes.values()
-             if not n.offline and (node_uuids is None or n.uuid in node_uuids)]
-    hypervisors = list(cfg.cluster.enabled_hypervisors)
-    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
-                                 "all_instances_info", hypervisors)
-    live = {}
-    for node in nodes:
-        result = results[node.name]
-        live[node.uuid] = result.payload if result.ok else None
-    returnValue(live)
-
-
-@inlineCallbacks
-def live_consoles(ctx, cfg, live, names=None):
-    """
-    Ask the primary nodes how to reach the consoles of the instances they
-    run (of C{names} only, when given: a console costs one RPC).
-
-    :return: (Deferred) ``{instance uuid: console dict}``.
-    """
-    calls = []
-    for inst in cfg.instances.values():
-        if names is not None and inst.name not in names:
-            continue
-        if inst.name not in (live.get(inst.primary_node) or {}):
-            continue
-        node = cfg.nodes[inst.primary_node]
-        calls.append((inst.uuid, node.name, ctx.rpc.call(
-            [node_address(node)], "instance_console",
-            node_instance_dict(cfg, inst))))
-    consoles = {}
-    for uuid, node_name, d in calls:
-        result = (yield d)[node_name]
-        if result.ok:
-            consoles[uuid] = complete_console(result.payload, node_name)
-    returnValue(consoles)
-
-
-@inlineCallbacks
-def query_instances(ctx, fields, qfilter):
-    """:return: (Deferred) a query result for instances."""
-    cfg = ctx.config.config
-    live = None
-    consoles = None
-    wanted = set(fields) | filter_fields(qfilter)
-    if wanted & LIVE_FIELDS:
-        live = yield live_instances(ctx, cfg)
-    if "console" in wanted:
-        consoles = yield live_consoles(ctx, cfg, live,
-                                       requested_names(qfilter))
-    returnValue(INSTANCE_FIELDS.query(Context(cfg, live, consoles),
-                                      list(cfg.instances.values()), fields,
-                                      qfilter))
-
