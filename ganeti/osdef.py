@@ -1,6 +1,7 @@
 # -*- test-case-name: tests.test_osdef -*-
 """
-Guest OS definitions (the ganeti-os-interface, API versions 10, 15, 20).
+Guest OS definitions (the ganeti-os-interface, API versions 10, 15, 20):
+finding, reading and checking them.
 
 An OS definition is a directory in one of the node's OS search paths
 holding ``ganeti_api_version``, the scripts ``create``, ``export``,
@@ -9,28 +10,20 @@ holding ``ganeti_api_version``, the scripts ``create``, ``export``,
 Ganeti does not copy these directories between nodes; each node reports
 what it has (``gnt-os diagnose``) and runs the scripts locally.
 
-The scripts get all their input through the environment, which is built
-from scratch (L{build_environment}), never inherited from the daemon, so
-an install does not depend on how the daemon was started.  Their output
-goes to a log file of its own in ``<log_dir>/os/`` (the operator's first
-stop when an install fails), and a failure quotes the file's last lines.
-
-Reading an OS definition means a few C{stat}s and reads of tiny local
-files, done inline; running a script goes through
-L{ganeti.process.run_command}, so the reactor never waits.
+This module only reads definitions: the scripts' environment is built by
+L{ganeti.osenv} and the scripts run through L{ganeti.osscripts}.  Reading
+an OS definition means a few C{stat}s and reads of tiny local files, done
+inline.
 """
 
 import errno
 import os
 import stat
-import time
 
 from attrs import field, frozen
-from twisted.internet.defer import fail, succeed
 
 from ganeti import constants
-from ganeti.errors import CommandTimedOut, OpExecError, OpPrereqError
-from ganeti.process import run_command
+from ganeti.errors import OpExecError, OpPrereqError
 
 #: API versions this implementation speaks, newest first.
 SUPPORTED_API_VERSIONS = tuple(sorted(constants.OS_API_VERSIONS,
@@ -50,36 +43,13 @@ SCRIPT_VERIFY = "verify"
 #: Scripts every OS must provide; L{SCRIPT_VERIFY} is added for API 20.
 BASE_SCRIPTS = (SCRIPT_CREATE, SCRIPT_EXPORT, SCRIPT_IMPORT, SCRIPT_RENAME)
 
-#: The only check ``verify`` knows (API 20).
-VERIFY_PARAMETERS = "parameters"
 
-#: C{PATH} given to OS scripts; without it nothing they call would be found.
-OS_SCRIPT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"
-
-#: Lines of the log quoted in the error of a failed script.
-LOG_TAIL_LINES = 20
-
-#: Disk templates whose node path is a block device, and those whose path
-#: is a file (DISK_<N>_BACKEND_TYPE ``block`` vs ``file:<driver>``).
-BLOCK_TEMPLATES = frozenset(["blockdev", "drbd", "ext", "plain", "rbd"])
-FILE_TEMPLATES = frozenset(["file", "gluster", "sharedfile"])
-
-# Log file names start with the kind of operation, as in Ganeti.
-_LOG_KINDS = {SCRIPT_CREATE: "add"}
-
-# Runs the script with its standard streams on real files, so neither a
-# disk image (import/export) nor a long install log passes through the
-# daemon's memory.  Positional parameters: log, stdin, stdout ("" = the
-# log), size file ("" = none), then the script and its arguments.
-_WRAPPER = (
-    '_log=$1 _in=$2 _out=$3 _size=$4; shift 4\n'
-    'if [ -n "$_size" ]; then exec 3>"$_size"; fi\n'
-    'if [ -n "$_out" ]; then exec "$@" <"$_in" >"$_out" 2>>"$_log"; fi\n'
-    'exec "$@" <"$_in" >>"$_log" 2>&1\n'
-)
-
-#: The file descriptor an export script may write its expected size to.
-EXP_SIZE_FD = 3
+def _required_scripts(newest_version):
+    """
+    :return: the scripts an OS claiming API C{newest_version} must have.
+    """
+    return BASE_SCRIPTS + ((SCRIPT_VERIFY,) if newest_version >= API_V20
+                           else ())
 
 
 @frozen
@@ -121,6 +91,13 @@ class OSDefinition:
         The names of the OS parameters, in file order.
         """
         return tuple(name for name, _ in self.parameters)
+
+    @property
+    def scripts(self):
+        """
+        The scripts the OS has (it was checked for them) and so may run.
+        """
+        return _required_scripts(max(self.api_versions))
 
     def script(self, name):
         """
@@ -242,8 +219,7 @@ def load_os(name, path):
     # As Ganeti, the newest version the OS claims decides which files it
     # must have, even if that version is newer than ours.
     newest = max(versions)
-    scripts = BASE_SCRIPTS + ((SCRIPT_VERIFY,) if newest >= API_V20 else ())
-    for script in scripts:
+    for script in _required_scripts(newest):
         error = _check_file(path, script, executable=True)
         if error:
             return _invalid(name, path, error)
@@ -368,369 +344,3 @@ def check_parameters(os_def, osparams):
                             " the OS %s: %s" % (os_def.name,
                                                 ", ".join(unknown)),
                             "wrong_input")
-
-
-def _get(obj, key, default=None):
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
-def core_environment(os_def, variant, osparams, debug=0):
-    """
-    The variables every script gets, ``verify`` nothing more.
-
-    :param variant: the requested variant; with API 15+ an OS that has
-        variants gets its first one when none was asked for.  API 10
-        scripts get an empty C{OS_VARIANT} (as Ganeti passes it).
-    :param osparams: OS parameters, passed as ``OSP_<NAME>`` (upper case,
-        ``-`` as ``_``) to API 20 scripts only: older APIs have no
-        parameters.
-    :return: a dict of C{str}.
-    """
-    api = os_def.require_valid().api_version
-    env = {
-        "OS_API_VERSION": "%d" % (api,),
-        "OS_NAME": os_def.name,
-        "DEBUG_LEVEL": "%d" % (debug,),
-        "PATH": OS_SCRIPT_PATH,
-    }
-    if api >= API_V15 and os_def.variants:
-        env["OS_VARIANT"] = variant or os_def.variants[0]
-    else:
-        env["OS_VARIANT"] = ""
-    if api >= API_V20:
-        for name, value in (osparams or {}).items():
-            env["OSP_%s" % (name.upper().replace("-", "_"),)] = str(value)
-    return env
-
-
-def _disk_environment(env, index, disk, hvparams):
-    prefix = "DISK_%d_" % (index,)
-    env[prefix + "ACCESS"] = str(_get(disk, "mode", "rw"))
-    env[prefix + "UUID"] = str(_get(disk, "uuid", ""))
-    env[prefix + "SIZE"] = str(_get(disk, "size", 0))
-    if _get(disk, "path"):
-        env[prefix + "PATH"] = str(_get(disk, "path"))
-    if _get(disk, "uri"):
-        env[prefix + "URI"] = str(_get(disk, "uri"))
-    if _get(disk, "name"):
-        env[prefix + "NAME"] = str(_get(disk, "name"))
-    if "disk_type" in hvparams:
-        env[prefix + "FRONTEND_TYPE"] = str(hvparams["disk_type"])
-    dev_type = _get(disk, "dev_type")
-    if dev_type in BLOCK_TEMPLATES:
-        env[prefix + "BACKEND_TYPE"] = "block"
-    elif dev_type in FILE_TEMPLATES:
-        # The file driver is the first element of the logical_id; a disk
-        # described without it uses the default driver.
-        logical_id = list(_get(disk, "logical_id", None) or ["loop"])
-        env[prefix + "BACKEND_TYPE"] = "file:%s" % (logical_id[0],)
-
-
-def _network_environment(env, prefix, network):
-    env[prefix + "NETWORK_NAME"] = str(_get(network, "name", ""))
-    env[prefix + "NETWORK_UUID"] = str(_get(network, "uuid", ""))
-    env[prefix + "NETWORK_TAGS"] = " ".join(_get(network, "tags", None) or [])
-    for key, var in (("network", "SUBNET"), ("gateway", "GATEWAY"),
-                     ("network6", "SUBNET6"), ("gateway6", "GATEWAY6"),
-                     ("mac_prefix", "MAC_PREFIX"), ("family", "FAMILY")):
-        if _get(network, key):
-            env[prefix + "NETWORK_" + var] = str(_get(network, key))
-
-
-def _nic_environment(env, index, nic, hvparams):
-    prefix = "NIC_%d_" % (index,)
-    nicparams = _get(nic, "nicparams", None) or {}
-    mode = nicparams.get("mode", _get(nic, "mode", ""))
-    link = nicparams.get("link", _get(nic, "link", ""))
-    env[prefix + "MAC"] = str(_get(nic, "mac", ""))
-    env[prefix + "UUID"] = str(_get(nic, "uuid", ""))
-    if _get(nic, "name"):
-        env[prefix + "NAME"] = str(_get(nic, "name"))
-    if _get(nic, "ip"):
-        env[prefix + "IP"] = str(_get(nic, "ip"))
-    env[prefix + "MODE"] = str(mode)
-    if mode == "bridged":
-        env[prefix + "BRIDGE"] = str(link)
-    if link:
-        env[prefix + "LINK"] = str(link)
-    if _get(nic, "netinfo"):
-        _network_environment(env, prefix, _get(nic, "netinfo"))
-    if "nic_type" in hvparams:
-        env[prefix + "FRONTEND_TYPE"] = str(hvparams["nic_type"])
-
-
-def build_environment(os_def, variant, instance, disks, nics, osparams,
-                      hypervisor, debug=0):
-    """
-    Build the complete environment of an OS script for one instance.
-
-    :param os_def: a valid L{OSDefinition}.
-    :param variant: the OS variant (see L{core_environment}).
-    :param instance: an L{ganeti.objects.Instance} or a dict with at
-        least C{name}; C{os}, C{uuid}, C{ctime}, C{mtime},
-        C{primary_node}, C{secondary_nodes}, C{hvparams} and
-        C{beparams} (filled with cluster defaults) are used if present.
-    :param disks: the instance's disks in order, dicts (or objects) with
-        C{uuid}, C{size}, C{mode}, C{dev_type}, C{logical_id}, optional
-        C{name}, and C{path} / C{uri} where the disk is reachable on this
-        node (as returned by L{ganeti.storage.interfaces.IBlockStorage}).
-    :param nics: the NICs in order, with C{mac}, C{uuid}, optional
-        C{name}, C{ip}, C{nicparams} (C{mode}, C{link}) and C{netinfo}
-        (the network: C{name}, C{uuid}, C{network}, C{gateway},
-        C{network6}, C{gateway6}, C{mac_prefix}, C{tags}, C{family}).
-    :param osparams: the OS parameters (API 20 only).
-    :param hypervisor: the instance's hypervisor name.
-    :param debug: 0 or 1, passed as C{DEBUG_LEVEL}.
-    :return: a dict of C{str}: every variable of the ganeti-os-interface
-        for the OS's API version, plus C{PATH}; nothing inherited.
-    """
-    env = core_environment(os_def, variant, osparams, debug)
-    name = _get(instance, "name")
-    env["INSTANCE_NAME"] = str(name)
-    full_os = _get(instance, "os") or (
-        os_def.name + ("+" + variant if variant else ""))
-    env["INSTANCE_OS"] = str(full_os)
-    for key in ("uuid", "ctime", "mtime", "primary_node"):
-        value = _get(instance, key)
-        if value is not None:
-            env["INSTANCE_%s" % (key.upper(),)] = str(value)
-    env["INSTANCE_SECONDARY_NODES"] = " ".join(
-        _get(instance, "secondary_nodes", None) or [])
-    env["HYPERVISOR"] = str(hypervisor or _get(instance, "hypervisor", ""))
-    hvparams = dict(_get(instance, "hvparams", None) or {})
-    beparams = dict(_get(instance, "beparams", None) or {})
-    env["DISK_COUNT"] = "%d" % (len(disks),)
-    for index, disk in enumerate(disks):
-        _disk_environment(env, index, disk, hvparams)
-    env["NIC_COUNT"] = "%d" % (len(nics),)
-    for index, nic in enumerate(nics):
-        _nic_environment(env, index, nic, hvparams)
-    # Ganeti also exports the instance's parameters; the debootstrap OS,
-    # for one, reads INSTANCE_HV_serial_console.
-    for source, kind in ((beparams, "BE"), (hvparams, "HV")):
-        for key, value in source.items():
-            env["INSTANCE_%s_%s" % (kind, key)] = str(value)
-    return env
-
-
-def script_environment(env, script, disk_index=None, reinstall=False,
-                       old_name=None):
-    """
-    Add the variables one script gets on top of L{build_environment}'s.
-
-    :param script: C{"create"}, C{"import"}, C{"export"} or C{"rename"}.
-    :param disk_index: for import/export, the disk being transferred
-        (its C{DISK_<N>_PATH}/C{URI} become C{IMPORT_}/C{EXPORT_} aliases).
-    :param reinstall: for create, sets C{INSTANCE_REINSTALL=1}.
-    :param old_name: for rename, C{OLD_INSTANCE_NAME}.
-    :return: a new dict.
-    """
-    env = dict(env)
-    if script == SCRIPT_CREATE and reinstall:
-        env["INSTANCE_REINSTALL"] = "1"
-    elif script in (SCRIPT_IMPORT, SCRIPT_EXPORT):
-        if disk_index is None:
-            raise ValueError("%s needs a disk index" % (script,))
-        prefix = script.upper()
-        path = env.get("DISK_%d_PATH" % (disk_index,))
-        uri = env.get("DISK_%d_URI" % (disk_index,))
-        if path:
-            env[prefix + "_DEVICE"] = path
-            env[prefix + "_DISK_PATH"] = path
-        if uri:
-            env[prefix + "_DISK_URI"] = uri
-        env[prefix + "_INDEX"] = str(disk_index)
-    elif script == SCRIPT_RENAME:
-        if old_name is None:
-            raise ValueError("rename needs the old instance name")
-        env["OLD_INSTANCE_NAME"] = old_name
-    return env
-
-
-def _log_component(text):
-    return str(text).replace("/", "_") or "_"
-
-
-def log_file_name(script, os_name, instance_name, timestamp):
-    """
-    :return: ``<op>-<os>-<instance>-<timestamp>.log``, C{op} being ``add``
-        for create and the script name otherwise (Ganeti's names), the
-        timestamp as ``YYYY-MM-DD_HH_MM_SS`` (local time).
-    """
-    stamp = time.strftime("%Y-%m-%d_%H_%M_%S", time.localtime(timestamp))
-    return "%s-%s-%s-%s.log" % (_LOG_KINDS.get(script, script),
-                                _log_component(os_name),
-                                _log_component(instance_name), stamp)
-
-
-def _create_log(log_dir, base):
-    """
-    Create a new, empty log file; a second run in the same second gets a
-    numbered name instead of mixing its output into the first one's.
-
-    :return: the path.
-    """
-    os.makedirs(log_dir, mode=0o750, exist_ok=True)
-    stem = base[:-len(".log")]
-    for attempt in range(1000):
-        name = base if not attempt else "%s-%d.log" % (stem, attempt)
-        path = os.path.join(log_dir, name)
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                             0o640))
-        except FileExistsError:
-            continue
-        return path
-    raise OpExecError("Can't create a log file for %s in %s"
-                      % (base, log_dir))
-
-
-def tail_file(path, lines=LOG_TAIL_LINES, max_bytes=64 * 1024):
-    """
-    :return: the last C{lines} lines of a (log) file, as text; C{[]} if it
-        cannot be read.
-    """
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - max_bytes))
-            data = f.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-lines:]
-
-
-def run_script(reactor, os_def, script, env, log_dir, instance_name,
-               timeout, stdin_path=None, stdout_path=None, args=(),
-               size_path=None):
-    """
-    Run one OS script with a clean environment, logging its output.
-
-    The script runs in the OS directory (scripts source their helpers by
-    relative path), with exactly C{env} as its environment.
-
-    :param reactor: an L{IReactorProcess} and L{IReactorTime}.
-    :param os_def: a valid L{OSDefinition}.
-    :param script: C{"create"}, C{"import"}, C{"export"}, C{"rename"} or
-        C{"verify"}.
-    :param env: the environment, from L{build_environment} and
-        L{script_environment}.
-    :param log_dir: where the log goes (``<log_dir>/os`` of the node).
-    :param instance_name: the instance, as it should appear in the log
-        file name (for a rename, Ganeti uses ``old-new``).
-    :param timeout: seconds before the script is terminated.
-    :param stdin_path: file for standard input (import: the dump);
-        C{/dev/null} if C{None}.
-    :param stdout_path: file for standard output (export: the dump); the
-        log if C{None}.  Standard error always goes to the log.
-    :param args: arguments for the script.
-    :param size_path: for export: a file the script may write its
-        expected dump size to, through descriptor C{EXP_SIZE_FD} (added
-        to C{env}).
-    :return: a Deferred firing with the log file's path; failing with
-        L{OpExecError} naming the log file and quoting its last lines.
-    """
-    try:
-        os_def.require_valid()
-        scripts = BASE_SCRIPTS + (
-            (SCRIPT_VERIFY,) if max(os_def.api_versions) >= API_V20 else ())
-        if script not in scripts:
-            raise OpExecError("OS %s has no %r script (API %s)"
-                              % (os_def.name, script, os_def.api_version))
-        os_name = env.get("INSTANCE_OS") or os_def.name
-        log_path = _create_log(log_dir, log_file_name(
-            script, os_name, instance_name, reactor.seconds()))
-    except Exception:
-        return fail()
-    env = dict(env)
-    if size_path:
-        env["EXP_SIZE_FD"] = str(EXP_SIZE_FD)
-    argv = (["/bin/sh", "-c", _WRAPPER, "ganeti-os-" + script, log_path,
-             stdin_path or os.devnull, stdout_path or "", size_path or "",
-             os_def.script(script)] + list(args))
-    d = run_command(reactor, argv, timeout=timeout, env=env,
-                    cwd=os_def.path)
-
-    def failed_message(reason):
-        lines = tail_file(log_path)
-        return ("OS %s script failed (%s), last lines in the log file %s:"
-                "\n%s" % (script, reason, log_path, "\n".join(lines)))
-
-    def finished(result):
-        if result.failed:
-            raise OpExecError(failed_message(_exit_reason(result)))
-        return log_path
-
-    def timed_out(failure):
-        failure.trap(CommandTimedOut)
-        raise OpExecError(failed_message(
-            "timed out after %g seconds" % (timeout,)))
-
-    return d.addCallbacks(finished, timed_out)
-
-
-def _exit_reason(result):
-    """
-    :return: how a script ended, e.g. ``"exit code 1"``; the command line
-        is left out since it is the wrapper shell's, not the script's.
-    """
-    if result.signal is not None:
-        return "killed by signal %d" % (result.signal,)
-    return "exit code %d" % (result.exit_code,)
-
-
-def read_expected_size(size_path):
-    """
-    :return: the byte count an export script wrote to C{EXP_SIZE_FD}, or
-        C{None} if it wrote none.
-    """
-    try:
-        with open(size_path) as f:
-            text = f.read().strip()
-        return int(text.splitlines()[0]) if text else None
-    except (OSError, ValueError):
-        return None
-
-
-def verify_parameters(reactor, os_def, osparams, variant="", timeout=60):
-    """
-    Validate OS parameters with the OS's ``verify parameters`` (API 20).
-
-    Unknown parameter names are refused before the script runs.  The
-    script gets only L{core_environment}'s variables.
-
-    :return: a Deferred firing with C{True} once the script accepted the
-        parameters, or C{False} straight away for an OS older than API 20
-        (which has no parameters to verify); failing with
-        L{OpPrereqError} for unknown names, L{OpExecError} with the
-        script's output if it refused them.
-    """
-    try:
-        os_def.require_valid()
-        if max(os_def.api_versions) < API_V20:
-            return succeed(False)
-        check_parameters(os_def, osparams)
-        env = core_environment(os_def, variant, osparams)
-    except Exception:
-        return fail()
-    argv = [os_def.script(SCRIPT_VERIFY), VERIFY_PARAMETERS]
-    d = run_command(reactor, argv, timeout=timeout, env=env,
-                    cwd=os_def.path)
-
-    def finished(result):
-        if result.failed:
-            output = (result.stdout + result.stderr).decode(
-                "utf-8", "replace").strip()
-            raise OpExecError("OS validation script failed (%s), output: %s"
-                              % (result.describe(), output))
-        return True
-
-    def timed_out(failure):
-        failure.trap(CommandTimedOut)
-        raise OpExecError("OS validation script of %s timed out after %g"
-                          " seconds" % (os_def.name, timeout))
-
-    return d.addCallbacks(finished, timed_out)

@@ -26,14 +26,9 @@ import uuid
 from twisted.trial.unittest import TestCase
 
 from ganeti.errors import CommandError, OpExecError, OpPrereqError
-from ganeti.osdef import (
-    build_environment,
-    check_variant,
-    find_os,
-    run_script,
-    script_environment,
-    verify_parameters,
-)
+from ganeti.osdef import check_variant, find_os
+from ganeti.osenv import build_environment, script_environment
+from ganeti.osscripts import run_script, verify_parameters
 from ganeti.paths import Paths
 from ganeti.process import DEFAULT_ENV, DEFAULT_PATH, check_command
 from ganeti.storage.filestorage import FileStorage, allowed_paths_file

@@ -15,20 +15,24 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti.errors import OpExecError, OpPrereqError
 from ganeti.osdef import (
-    OS_SCRIPT_PATH,
     OSDefinition,
-    build_environment,
     check_parameters,
     check_variant,
-    core_environment,
     diagnose,
     find_os,
     load_os,
+    split_name,
+)
+from ganeti.osenv import (
+    OS_SCRIPT_PATH,
+    build_environment,
+    core_environment,
+    script_environment,
+)
+from ganeti.osscripts import (
     log_file_name,
     read_expected_size,
     run_script,
-    script_environment,
-    split_name,
     tail_file,
     verify_parameters,
 )

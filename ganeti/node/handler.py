@@ -170,11 +170,11 @@ class NodeHandler:
 
     @inlineCallbacks
     def os_check(self, name, osparams):
-        from ganeti import osdef
+        from ganeti import osdef, osscripts
         definition, _ = self._find_os(name)
         osdef.check_parameters(definition, osparams)
         if osparams:
-            yield osdef.verify_parameters(self._reactor, definition, osparams)
+            yield osscripts.verify_parameters(self._reactor, definition, osparams)
         returnValue(True)
 
     def os_diagnose(self):
@@ -184,15 +184,15 @@ class NodeHandler:
 
     def _run_os(self, script, instance, block_devices, debug, disk_index=None,
                 stdin_path=None, stdout_path=None, **extra):
-        from ganeti import osdef
+        from ganeti import osenv, osscripts
         definition, variant = self._find_os(instance["os"])
-        env = osdef.build_environment(
+        env = osenv.build_environment(
             definition, variant, instance, block_devices, instance["nics"],
             instance.get("osparams", {}), instance["hypervisor"], debug)
         if disk_index is not None:
-            env = osdef.script_environment(env, script, disk_index=disk_index)
+            env = osenv.script_environment(env, script, disk_index=disk_index)
         env.update(extra)
-        return osdef.run_script(self._reactor, definition, script, env,
+        return osscripts.run_script(self._reactor, definition, script, env,
                                 self._paths.os_log_dir, instance["name"],
                                 timeout=None, stdin_path=stdin_path,
                                 stdout_path=stdout_path)
