@@ -10,22 +10,17 @@ program speaking it works, e.g. htools' ``hail``; keeping the protocol
 (rather than calling a placement library) is what lets sites plug their
 own policies in.
 
-This module builds the input from the config plus the nodes' live figures,
-finds and runs the allocator without blocking the reactor, and checks the
-answer's shape for the request's mode, so logical units only see
-validated node names and jobs (or an opcode error quoting the allocator).
+This module is the protocol: it builds the input from the config plus the
+nodes' live figures and checks the answer's shape for the request's mode,
+so logical units only see validated node names and jobs (or an opcode
+error quoting the allocator).  L{ganeti.cmdlib.allocator} gathers the
+figures, finds the program and runs it.
 """
 
 import json
-import os
-import tempfile
-
-from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors
 from ganeti.params import fill_beparams, fill_nicparams, instance_disks
-from ganeti.cmdlib.live import live_instances, live_node_info
-from ganeti.process import DEFAULT_ENV, run_command
 
 #: The protocol version written into every input document.
 PROTOCOL_VERSION = 2
@@ -45,10 +40,6 @@ EVAC_OPCODES = frozenset(["OP_INSTANCE_FAILOVER", "OP_INSTANCE_MIGRATE",
 
 #: Name meaning "the cluster's default allocator" (``-I .``).
 DEFAULT_NAME = "."
-
-#: Seconds an allocator may think before it is stopped; hail answers in
-#: well under one on clusters of hundreds of nodes.
-TIMEOUT = 300
 
 #: DRBD's metadata volume per disk (MiB), counted by allocators.
 _DRBD_META_SIZE = 128
@@ -88,24 +79,6 @@ def choose(cluster, iallocator, *nodes):
 
 def _no_default():
     raise _wrong("No default iallocator set in the cluster ('.' needs one)")
-
-
-def find(paths, name):
-    """
-    :return: the allocator executable called C{name} in the search path.
-    :raise OpPrereqError: (``environment_error``) for a name with a
-        directory part or one found nowhere.
-    """
-    if not name or os.path.basename(name) != name:
-        raise _wrong("Invalid iallocator name '%s'" % (name,))
-    for directory in paths.iallocator_search_path:
-        candidate = os.path.join(directory, name)
-        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    raise errors.OpPrereqError(
-        "Can't find allocator script '%s' in %s" % (
-            name, ", ".join(paths.iallocator_search_path)),
-        "environment_error")
 
 
 # --- the input document -----------------------------------------------------
@@ -204,20 +177,17 @@ def _node_dict(cfg, node, live, running):
     return result
 
 
-@inlineCallbacks
-def build_input(ctx, request):
+def input_document(cfg, request, live, running):
     """
     The whole input document for one request.
 
     :param request: the ``request`` object, with its ``type``.
-    :return: (Deferred) the document as a dict.
+    :param live: ``{node uuid: node figures or None}`` as the nodes told.
+    :param running: ``{node uuid: {instance name: info} or None}``.
+    :return: the document as a dict.
     """
-    cfg = ctx.config.config
     cluster = cfg.cluster
-    nodes = list(cfg.nodes.values())
-    live = yield live_node_info(ctx, cfg, nodes)
-    running = yield live_instances(ctx, cfg)
-    returnValue({
+    return {
         "version": PROTOCOL_VERSION,
         "cluster_name": cluster.cluster_name,
         "cluster_tags": list(cluster.tags),
@@ -231,11 +201,11 @@ def build_input(ctx, request):
             for g in cfg.nodegroups.values()},
         "nodes": {n.name: _node_dict(cfg, n, live.get(n.uuid),
                                      running.get(n.uuid) or {})
-                  for n in nodes},
+                  for n in cfg.nodes.values()},
         "instances": {i.name: _instance_dict(cfg, i)
                       for i in cfg.instances.values()},
         "request": request,
-    })
+    }
 
 
 # --- requests -----------------------------------------------------------------
@@ -268,59 +238,6 @@ def relocate_request(cfg, instance):
     return {"type": MODE_RELOC, "name": instance.name, "required_nodes": 1,
             "disk_space_total": disk_space_total(instance.disk_template, disks),
             "relocate_from": [cfg.nodes[instance.primary_node].name]}
-
-
-# --- running and answers ----------------------------------------------------------
-
-@inlineCallbacks
-def run(ctx, name, request, params=None):
-    """
-    Run the allocator C{name} on C{request} and check its answer.
-
-    :param params: extra ``--key=value`` options (the cluster's
-        ``default_iallocator_params`` when None).
-    :return: (Deferred) the answer's ``result``, its shape checked for
-        the request's mode.
-    :raise OpPrereqError: if the allocator is missing or cannot place.
-    :raise OpExecError: if it fails or answers nonsense.
-    """
-    cfg = ctx.config.config
-    script = find(ctx.paths, name)
-    document = yield build_input(ctx, request)
-    if params is None:
-        params = cfg.cluster.default_iallocator_params
-    stdout = yield run_script(ctx.reactor, script, json.dumps(document),
-                              params, ctx.paths.run_dir)
-    returnValue(parse_answer(cfg, request, stdout, name))
-
-
-@inlineCallbacks
-def run_script(reactor, script, text, params, directory):
-    """
-    Run C{script} on a temporary file holding C{text}, as Ganeti does.
-
-    :return: (Deferred) the script's standard output.
-    :raise OpExecError: if it could not run or exited unsuccessfully.
-    """
-    fd, path = tempfile.mkstemp(prefix="ialloc-", suffix=".json",
-                                dir=directory if os.path.isdir(directory)
-                                else None)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        argv = [script, path] + ["--%s=%s" % item
-                                 for item in sorted(params.items())]
-        try:
-            result = yield run_command(reactor, argv, timeout=TIMEOUT,
-                                       env=DEFAULT_ENV)
-        except errors.CommandError as e:
-            raise errors.OpExecError("Can't run instance allocator: %s" % e)
-    finally:
-        os.unlink(path)
-    if result.failed:
-        raise errors.OpExecError("Instance allocator call failed: %s"
-                                 % result.describe())
-    returnValue(result.stdout)
 
 
 def _bad(name, why):

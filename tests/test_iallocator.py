@@ -13,6 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors, iallocator
+from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import MasterContext
 from ganeti.paths import Paths
 from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
@@ -69,7 +70,7 @@ class InputTests(SynchronousTestCase):
 
     def document(self, request):
         return self.successResultOf(
-            iallocator.build_input(self.master.context, request))
+            allocators.build_input(self.master.context, request))
 
     def test_shape(self):
         """Cluster, groups, nodes and instances carry Ganeti's keys."""
@@ -189,7 +190,7 @@ class RunTests(TestCase):
         """The checked result comes back; the input file is removed."""
         self.install("fixed", json.dumps(
             {"success": True, "info": "ok", "result": [NODE2]}))
-        result = yield iallocator.run(self.ctx, "fixed", alloc_request(),
+        result = yield allocators.run(self.ctx, "fixed", alloc_request(),
                                       params={"seed": 1})
         self.assertEqual(result, [NODE2])
         with open(self.saved) as f:
@@ -204,7 +205,7 @@ class RunTests(TestCase):
         """Protocol version 1's ``nodes`` key is accepted."""
         self.install("old", json.dumps(
             {"success": True, "info": "", "nodes": [NODE1]}))
-        result = yield iallocator.run(self.ctx, "old", alloc_request())
+        result = yield allocators.run(self.ctx, "old", alloc_request())
         self.assertEqual(result, [NODE1])
 
     @inlineCallbacks
@@ -213,7 +214,7 @@ class RunTests(TestCase):
         self.install("full", json.dumps(
             {"success": False, "info": "no space anywhere", "result": []}))
         yield self.assertFailure(
-            iallocator.run(self.ctx, "full", alloc_request()),
+            allocators.run(self.ctx, "full", alloc_request()),
             errors.OpPrereqError).addCallback(
                 lambda e: self.assertIn("no space anywhere", str(e)))
 
@@ -227,7 +228,7 @@ class RunTests(TestCase):
                                    "result": [NODE1, NODE2]})]:
             self.install("bad", answer)
             yield self.assertFailure(
-                iallocator.run(self.ctx, "bad", alloc_request()),
+                allocators.run(self.ctx, "bad", alloc_request()),
                 errors.OpExecError)
 
     @inlineCallbacks
@@ -235,17 +236,17 @@ class RunTests(TestCase):
         """A non-zero exit is an execution error showing the output."""
         self.install("crash", "it broke", exit_code=3)
         error = yield self.assertFailure(
-            iallocator.run(self.ctx, "crash", alloc_request()),
+            allocators.run(self.ctx, "crash", alloc_request()),
             errors.OpExecError)
         self.assertIn("it broke", str(error))
 
     def test_missing(self):
         """An allocator found nowhere is refused before anything runs."""
         self.failureResultOf(
-            iallocator.run(self.ctx, "no-such-alloc", alloc_request()),
+            allocators.run(self.ctx, "no-such-alloc", alloc_request()),
             errors.OpPrereqError)
         self.failureResultOf(
-            iallocator.run(self.ctx, "../hail", alloc_request()),
+            allocators.run(self.ctx, "../hail", alloc_request()),
             errors.OpPrereqError)
 
     @inlineCallbacks
@@ -258,7 +259,7 @@ class RunTests(TestCase):
                "iallocator": None}]]]}))
         request = {"type": "node-evacuate", "instances": [NAME],
                    "evac_mode": "all"}
-        result = yield iallocator.run(self.ctx, "evac", request)
+        result = yield allocators.run(self.ctx, "evac", request)
 
         class LU:
             def log_info(self, message):
@@ -341,7 +342,7 @@ class RunTests(TestCase):
         self.install("evil", json.dumps({"success": True, "info": "", "result": [
             [], [], [[{"OP_ID": "OP_INSTANCE_REMOVE", "instance_name": NAME}]]]}))
         yield self.assertFailure(
-            iallocator.run(self.ctx, "evil", {"type": "node-evacuate",
+            allocators.run(self.ctx, "evil", {"type": "node-evacuate",
                                               "instances": [NAME],
                                               "evac_mode": "all"}),
             errors.OpExecError)
@@ -349,7 +350,7 @@ class RunTests(TestCase):
 
 def _hail_missing():
     try:
-        iallocator.find(Paths("/"), "hail")
+        allocators.find(Paths("/"), "hail")
     except errors.OpPrereqError:
         return "htools' hail is not installed (Debian: ganeti-htools-3.0)"
     return None

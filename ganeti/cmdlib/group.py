@@ -17,6 +17,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator
 from ganeti import params as paramsmod
+from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_node
 from ganeti.objects import NodeGroup
@@ -460,7 +461,7 @@ class LUGroupEvacuate(LogicalUnit):
     def execute(self):
         op = self.op
         if self.allocator and self.instances:
-            answer = yield iallocator.run(self.ctx, self.allocator, {
+            answer = yield allocators.run(self.ctx, self.allocator, {
                 "type": iallocator.MODE_CHG_GROUP,
                 "instances": [i.name for i in self.instances],
                 "target_groups": self.target_groups})

@@ -18,8 +18,8 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator, netutils
-from ganeti.cmdlib import hotplug
 from ganeti import params as paramsmod
+from ganeti.cmdlib import allocators, hotplug
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import (
     call_node, complete_console, get_instance, get_node)
@@ -446,7 +446,7 @@ class LUInstanceCreate(_InstanceLU):
             self.hypervisor, tags=op["tags"],
             spindle_use=beparams["spindle_use"], group_name=op["group_name"])
         request["type"] = iallocator.MODE_ALLOC
-        [name] = yield iallocator.run(self.ctx, allocator, request)
+        [name] = yield allocators.run(self.ctx, allocator, request)
         node = get_node(self.cfg, name)
         check_usable_node(node)
         self.feedback("Selected nodes for instance %s via iallocator %s: %s"
@@ -1307,7 +1307,7 @@ class _MoveInstanceLU(_InstanceLU):
         allocator = iallocator.choose(self.cfg.cluster, self.op["iallocator"],
                                       self.op["target_node"])
         if allocator and not self.cleanup:
-            [name] = yield iallocator.run(
+            [name] = yield allocators.run(
                 self.ctx, allocator, iallocator.relocate_request(self.cfg,
                                                                  instance))
             self.target = get_node(self.cfg, name)

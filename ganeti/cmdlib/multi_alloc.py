@@ -9,6 +9,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator, opcodes
 from ganeti import params as paramsmod
+from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.params import fill_beparams, fill_nicparams
 
@@ -88,7 +89,7 @@ class LUInstanceMultiAlloc(LogicalUnit):
         request = {"type": iallocator.MODE_MULTI_ALLOC,
                    "instances": [allocation_request(cluster, op)
                                  for op in self.ops]}
-        allocated, failed = yield iallocator.run(self.ctx, self.allocator,
+        allocated, failed = yield allocators.run(self.ctx, self.allocator,
                                                  request)
         if failed and not self.op["opportunistic_locking"]:
             raise errors.OpPrereqError(

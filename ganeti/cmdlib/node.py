@@ -11,6 +11,7 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator
+from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
@@ -549,7 +550,7 @@ class LUNodeEvacuate(_InstanceJobsLU):
                                           allow_failover=True))
         if not self.instances:
             returnValue({"jobs": []})
-        result = yield iallocator.run(self.ctx, self.allocator, {
+        result = yield allocators.run(self.ctx, self.allocator, {
             "type": iallocator.MODE_NODE_EVAC, "evac_mode": self.op["mode"],
             "instances": [i.name for i in self.instances]})
         returnValue(iallocator.evacuation_jobs(self, result,

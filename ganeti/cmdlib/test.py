@@ -9,6 +9,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from twisted.internet.task import deferLater
 
 from ganeti import errors, iallocator
+from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_instance
 from ganeti.jobs import locks
@@ -140,15 +141,15 @@ class LUTestAllocator(LogicalUnit):
             if not op["iallocator"]:
                 raise errors.OpPrereqError("Missing allocator name",
                                            "wrong_input")
-            self.script = iallocator.find(self.ctx.paths, op["iallocator"])
+            self.script = allocators.find(self.ctx.paths, op["iallocator"])
 
     @inlineCallbacks
     def execute(self):
-        document = yield iallocator.build_input(self.ctx, self.request)
+        document = yield allocators.build_input(self.ctx, self.request)
         text = json.dumps(document, indent=2, sort_keys=True)
         if self.op["direction"] == "in":
             returnValue(text)
-        answer = yield iallocator.run_script(
+        answer = yield allocators.run_script(
             self.ctx.reactor, self.script, text,
             self.cfg.cluster.default_iallocator_params, self.ctx.paths.run_dir)
         returnValue(answer.decode("utf-8", "replace"))
