@@ -24,7 +24,13 @@ from zope.interface import implementer
 from ganeti import crypto, errors
 from ganeti.master.luxi import LuxiHandler
 from ganeti.objects import NodeGroup
-from ganeti.rapi import auth, resources, server
+from ganeti.rapi import auth, server
+from ganeti.rapi.cluster import OS_BULK_FIELDS
+from ganeti.rapi.groups import G_FIELDS
+from ganeti.rapi.instances import I_FIELDS
+from ganeti.rapi.jobs import J_FIELDS_BULK, WAIT_TIMEOUT
+from ganeti.rapi.nodes import N_FIELDS
+from ganeti.rapi.resources import MAX_BODY_SIZE
 from ganeti.utils.io import atomic_write
 from tests.test_osdef import make_os
 from tests.util import NODE2_NAME, SETTINGS, local_cluster, two_node_cluster
@@ -321,7 +327,7 @@ class ClusterResourceTests(RapiTestBase):
                           for o in body],
                          [("broken", False, False), ("debian", True, False),
                           ("plain", True, False), ("secret", True, True)])
-        self.assertEqual(sorted(body[0]), sorted(resources.OS_BULK_FIELDS))
+        self.assertEqual(sorted(body[0]), sorted(OS_BULK_FIELDS))
         self.assertEqual(body[1]["variants"], ["default", "min"])
 
     @defer.inlineCallbacks
@@ -376,7 +382,7 @@ class NodeResourceTests(RapiTestBase):
         self.master.handlers[NODE2_NAME] = None
         _, body, _ = yield self.call("GET", "/2/nodes?bulk=1")
         self.assertEqual([n["name"] for n in body], [NODE, NODE2_NAME])
-        self.assertEqual(sorted(body[0]), sorted(resources.N_FIELDS))
+        self.assertEqual(sorted(body[0]), sorted(N_FIELDS))
         self.assertEqual(body[0]["pip"], SETTINGS["node_ip"])
         self.assertIsInstance(body[0]["mfree"], int)
         self.assertIsNone(body[1]["mfree"])
@@ -417,7 +423,7 @@ class InstanceResourceTests(RapiTestBase):
         self.assertEqual(body, [{"id": INSTANCE,
                                  "uri": PATH}])
         _, body, _ = yield self.call("GET", "/2/instances?bulk=1")
-        self.assertEqual(set(body[0]), set(resources.I_FIELDS))
+        self.assertEqual(set(body[0]), set(I_FIELDS))
         # Ganeti keeps "memory" for pre-2.6 clients.
         beparams = body[0]["beparams"]
         self.assertEqual((beparams["maxmem"], beparams["memory"]),
@@ -586,7 +592,7 @@ class JobResourceTests(RapiTestBase):
         self.assertEqual(body, [{"id": self.job_id,
                                  "uri": "/2/jobs/%d" % self.job_id}])
         _, body, _ = yield self.call("GET", "/2/jobs?bulk=1")
-        self.assertEqual(sorted(body[0]), sorted(resources.J_FIELDS_BULK))
+        self.assertEqual(sorted(body[0]), sorted(J_FIELDS_BULK))
         self.assertEqual((body[0]["status"], body[0]["summary"]),
                          ("success", ["TEST_JQUEUE"]))
 
@@ -655,7 +661,7 @@ class JobResourceTests(RapiTestBase):
         d = self.call("GET", "/2/jobs/%d/wait" % job_id, auth=ADMIN,
                       body={"fields": ["status"],
                             "previous_job_info": ["running"]})
-        self.master.clock.advance(resources.WAIT_TIMEOUT - 1)
+        self.master.clock.advance(WAIT_TIMEOUT - 1)
         self.stub.flush()
         self.assertNoResult(d)
         self.master.clock.advance(1)
@@ -705,7 +711,7 @@ class ProtocolErrorTests(RapiTestBase):
 
     @defer.inlineCallbacks
     def test_oversize_body(self):
-        raw = b'"' + b"x" * resources.MAX_BODY_SIZE + b'"'
+        raw = b'"' + b"x" * MAX_BODY_SIZE + b'"'
         yield self.assertError(413, "POST", "/2/instances", raw=raw,
                                headers=JSON, auth=ADMIN)
         self.assertEqual(self.submitted(), [])
@@ -1141,7 +1147,7 @@ class GroupResourceTests(RapiTestBase):
     def test_bulk(self):
         _, body, _ = yield self.call("GET", "/2/groups?bulk=1")
         self.assertEqual([g["name"] for g in body], ["b group", "default"])
-        self.assertEqual(sorted(body[1]), sorted(resources.G_FIELDS))
+        self.assertEqual(sorted(body[1]), sorted(G_FIELDS))
         self.assertEqual((body[0]["uuid"], body[0]["node_cnt"],
                           body[1]["node_cnt"], body[1]["node_list"]),
                          ("b-group-uuid", 0, 1, [NODE]))
