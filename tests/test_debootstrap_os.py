@@ -32,7 +32,7 @@ from ganeti.osscripts import run_script, verify_parameters
 from ganeti.paths import Paths
 from ganeti.process import DEFAULT_ENV, DEFAULT_PATH, check_command
 from ganeti.storage.filestorage import FileStorage, allowed_paths_file
-from ganeti.storage.registry import logical_id_for
+from ganeti.disk_templates import logical_id_for
 from tests.storage_mixin import loop_skip_reason
 
 SLOW = os.environ.get("GANETI_SLOW_TESTS") == "1"

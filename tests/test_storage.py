@@ -24,6 +24,7 @@ from ganeti.errors import (
 )
 from ganeti.paths import Paths
 from ganeti.process import DEFAULT_PATH, check_command, run_command
+from ganeti.disk_templates import file_storage_dir_for, logical_id_for, plain_logical_id
 from ganeti.storage import blockdev, lvm
 from ganeti.storage.blockdev import AdoptedBlockDevice
 from ganeti.storage.filestorage import (
@@ -50,8 +51,6 @@ from ganeti.storage.registry import (
     STORAGE_OPERATIONS,
     BlockStorageRegistry,
     NodeStorage,
-    file_storage_dir_for,
-    logical_id_for,
 )
 from ganeti.testing.process import ProcessClock
 from tests.storage_mixin import (
@@ -1138,7 +1137,7 @@ class PlainContractTests(IBlockStorageTestsMixin, TestCase):
     def new_disk(self, index=0):
         return {"uuid": "uuid-%d" % (index,), "dev_type": "plain",
                 "size": self.disk_size, "mode": "rw",
-                "logical_id": lvm.logical_id(self.vg, "uuid", index),
+                "logical_id": plain_logical_id(self.vg, "uuid", index),
                 "params": {"stripes": 1}}
 
     def missing_disk(self):

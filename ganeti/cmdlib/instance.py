@@ -17,7 +17,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors, iallocator, netutils
+from ganeti import constants, disk_templates, errors, iallocator, netutils
 from ganeti import params as paramsmod
 from ganeti.cmdlib import allocators, hotplug
 from ganeti.cmdlib.base import LogicalUnit
@@ -89,9 +89,8 @@ def check_nic_ip(ip):
 def build_disk(cluster, template, instance_name, index, spec, file_driver,
                subdir=None):
     """:return: a new L{Disk} from a ``--disk`` specification."""
-    from ganeti.storage.registry import logical_id_for
     size = spec.get("size")
-    if template not in ("file", "sharedfile", "blockdev", "plain"):
+    if template not in disk_templates.SUPPORTED_TEMPLATES:
         raise _wrong("Disk template '%s' is not supported yet" % template)
     if template != "blockdev" and not isinstance(size, int):
         raise _wrong("Missing or invalid size for disk %d" % index)
@@ -99,11 +98,10 @@ def build_disk(cluster, template, instance_name, index, spec, file_driver,
     if mode not in ("rw", "ro"):
         raise _wrong("Invalid disk access mode '%s'" % mode)
     disk_uuid = _new_uuid()
-    logical_id = logical_id_for(template, cluster, instance_name, disk_uuid,
-                                index, adopt=spec.get("adopt"),
-                                vg=spec.get("vg"),
-                                file_driver=file_driver or "loop",
-                                file_storage_subdir=subdir)
+    logical_id = disk_templates.logical_id_for(
+        template, cluster, instance_name, disk_uuid, index,
+        adopt=spec.get("adopt"), vg=spec.get("vg"),
+        file_driver=file_driver or "loop", file_storage_subdir=subdir)
     return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
                 logical_id=logical_id, iv_name="disk/%d" % index,
                 name=spec.get("name"), params={})

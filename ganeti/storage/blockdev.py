@@ -15,14 +15,12 @@ import stat
 from twisted.internet.defer import Deferred, fail, succeed
 from zope.interface import implementer
 
+from ganeti.disk_templates import DRIVER_MANUAL, DT_BLOCK
 from ganeti.errors import BlockDeviceError
 from ganeti.process import run_command
 from ganeti.storage.interfaces import MIB, IBlockStorage, disk_dict
 
-#: The only driver Ganeti knows for adopted devices.
-DRIVER_MANUAL = "manual"
-
-TEMPLATE = "blockdev"
+TEMPLATE = DT_BLOCK
 
 
 def _is_block_device(path):

@@ -26,6 +26,7 @@ from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.threads import deferToThreadPool
 from zope.interface import implementer
 
+from ganeti.disk_templates import FILE_DRIVERS
 from ganeti.errors import BlockDeviceError, FileStoragePathError
 from ganeti.process import run_command
 from ganeti.storage.interfaces import (
@@ -35,9 +36,6 @@ from ganeti.storage.interfaces import (
     IBlockStorage,
     disk_dict,
 )
-
-#: Ways a hypervisor may attach an image file; the first is the default.
-FILE_DRIVERS = ("loop", "blktap", "blktap2")
 
 #: Seconds ``qemu-img`` may take; creating a sparse file is instant, but
 #: NFS can be slow.

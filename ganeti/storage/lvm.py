@@ -24,7 +24,8 @@ import re
 from twisted.internet.defer import Deferred
 from zope.interface import implementer
 
-from ganeti.errors import BlockDeviceError, ProgrammerError, StorageError
+from ganeti.disk_templates import DT_PLAIN
+from ganeti.errors import BlockDeviceError, StorageError
 from ganeti.process import DEFAULT_ENV, run_command
 from ganeti.storage.interfaces import (
     ST_LVM_PV,
@@ -33,7 +34,7 @@ from ganeti.storage.interfaces import (
     disk_dict,
 )
 
-TEMPLATE = "plain"
+TEMPLATE = DT_PLAIN
 
 #: The LVM tools warn on standard error about every inherited descriptor;
 #: that noise would end up in error messages.
@@ -526,14 +527,3 @@ class LogicalVolumeStorage:
         async def run():
             return await self._lv_size(*self.volume(disk)) is not None
         return Deferred.fromCoroutine(run())
-
-
-def logical_id(vg, disk_uuid, index):
-    """
-    :return: the C{logical_id} of a new ``plain`` disk:
-        ``[vg, "<uuid>.disk<index>"]``.
-    :raise ProgrammerError: without a volume group.
-    """
-    if not vg:
-        raise ProgrammerError("no volume group for a plain disk")
-    return [vg, "%s.disk%d" % (disk_uuid, index)]

@@ -1,23 +1,16 @@
 # -*- test-case-name: tests.test_storage -*-
 """
-Which backend serves which disk template, how the master names new disks,
-and what a node reports about its storage units and may change in them.
+Which backend serves which disk template, and what a node reports about
+its storage units and may change in them.  (How the master names new disks
+is L{ganeti.disk_templates}.)
 """
-
-import os
 
 from twisted.internet.defer import Deferred, fail
 from zope.interface import implementer
 
-from ganeti.errors import (
-    BlockDeviceError,
-    OpPrereqError,
-    ProgrammerError,
-    StorageError,
-)
+from ganeti.errors import BlockDeviceError, StorageError
 from ganeti.storage import blockdev, lvm
 from ganeti.storage.filestorage import (
-    FILE_DRIVERS,
     FileStorage,
     describe_storage_dir,
     run_blocking,
@@ -32,14 +25,6 @@ from ganeti.storage.interfaces import (
     ST_SHARED_FILE,
     INodeStorage,
 )
-
-#: Templates whose disks are image files.
-FILE_TEMPLATES = (ST_FILE, ST_SHARED_FILE)
-
-#: Templates this node can create disks for.
-SUPPORTED_TEMPLATES = (ST_FILE, ST_SHARED_FILE, blockdev.TEMPLATE,
-                       lvm.TEMPLATE)
-
 
 class BlockStorageRegistry:
     """
@@ -89,85 +74,6 @@ class BlockStorageRegistry:
         dev_type = disk["dev_type"] if isinstance(disk, dict) \
             else disk.dev_type
         return self.get(dev_type)
-
-
-def _setting(cluster, key):
-    if isinstance(cluster, dict):
-        return cluster.get(key)
-    return getattr(cluster, key, None)
-
-
-def file_storage_dir_for(template, cluster, instance_name, subdir=None):
-    """
-    Compute an instance's file storage directory, as the master does.
-
-    :param cluster: an L{ganeti.objects.Cluster} or a dict with
-        C{file_storage_dir} / C{shared_file_storage_dir}.
-    :param subdir: an optional directory below the cluster's (the
-        ``--file-storage-dir`` option of ``gnt-instance add``).
-    :return: ``<cluster dir>[/<subdir>]/<instance_name>``.
-    :raise OpPrereqError: if the cluster has no such directory, or
-        C{subdir} or C{instance_name} would leave it.
-    """
-    key = ("file_storage_dir" if template == ST_FILE
-           else "shared_file_storage_dir")
-    base = _setting(cluster, key)
-    if not base:
-        raise OpPrereqError("Cluster file storage dir for %r storage type"
-                            " not defined" % (template,), "wrong_state")
-    parts = [base]
-    for part in ([subdir] if subdir else []) + [instance_name]:
-        if (os.path.isabs(part) or ".." in part.split("/")
-                or part in ("", ".")):
-            raise OpPrereqError("Invalid file storage directory component"
-                                " %r" % (part,), "wrong_input")
-        parts.append(part)
-    return os.path.normpath(os.path.join(*parts))
-
-
-def logical_id_for(template, cluster, instance_name, disk_uuid, index,
-                   adopt=None, vg=None, file_driver="loop",
-                   file_storage_subdir=None):
-    """
-    Compute the C{logical_id} of a new disk (run on the master).
-
-    :param template: the disk template.
-    :param cluster: an L{ganeti.objects.Cluster} or a dict with its
-        C{file_storage_dir}, C{shared_file_storage_dir} and
-        C{volume_group_name}.
-    :param instance_name: the instance's name.
-    :param disk_uuid: the new disk's uuid.
-    :param index: the disk's index in the instance (the ``N`` of
-        ``disk/N``).
-    :param adopt: for ``blockdev``, the device to adopt.
-    :param vg: for ``plain``, a volume group other than the cluster's.
-    :param file_driver: for file templates, one of L{FILE_DRIVERS}.
-    :param file_storage_subdir: for file templates, a directory below the
-        cluster's.
-    :return: a list: ``[driver, "<dir>/<instance>/<uuid>.file.disk<N>"]``,
-        ``["manual", adopt]`` or ``[vg, "<uuid>.disk<N>"]``.
-    :raise OpPrereqError: if a needed setting or argument is missing.
-    """
-    if template in FILE_TEMPLATES:
-        if file_driver not in FILE_DRIVERS:
-            raise OpPrereqError("Invalid file driver %r" % (file_driver,),
-                                "wrong_input")
-        directory = file_storage_dir_for(template, cluster, instance_name,
-                                         file_storage_subdir)
-        return [file_driver,
-                "%s/%s.file.disk%d" % (directory, disk_uuid, index)]
-    if template == blockdev.TEMPLATE:
-        if not adopt:
-            raise OpPrereqError("Disk template 'blockdev' requires an"
-                                " existing device to adopt", "wrong_input")
-        return [blockdev.DRIVER_MANUAL, adopt]
-    if template == lvm.TEMPLATE:
-        vg = vg or _setting(cluster, "volume_group_name")
-        if not vg:
-            raise OpPrereqError("Disk template 'plain' needs a volume group"
-                                " and the cluster has none", "wrong_state")
-        return lvm.logical_id(vg, disk_uuid, index)
-    raise ProgrammerError("No logical_id for disk template %r" % (template,))
 
 
 #: (storage type, field) -> f(reactor, unit name, new value) -> Deferred.

@@ -1,0 +1,120 @@
+# -*- test-case-name: tests.test_storage -*-
+"""
+What a disk template means on both sides: the template names, the file
+drivers, and how the master names a new disk (its C{logical_id}, which
+the node's storage backend then reads).
+
+The master computes names and the nodes read them, so both import this
+module; it needs nothing but the standard library and L{ganeti.errors}.
+"""
+
+import os
+
+from ganeti.errors import OpPrereqError, ProgrammerError
+
+DT_FILE = "file"
+DT_SHARED_FILE = "sharedfile"
+DT_BLOCK = "blockdev"
+DT_PLAIN = "plain"
+
+#: Templates whose disks are image files.
+FILE_TEMPLATES = (DT_FILE, DT_SHARED_FILE)
+
+#: Templates whose disks the master can name (and the nodes create).
+SUPPORTED_TEMPLATES = (DT_FILE, DT_SHARED_FILE, DT_BLOCK, DT_PLAIN)
+
+#: Ways a hypervisor may attach an image file; the first is the default.
+FILE_DRIVERS = ("loop", "blktap", "blktap2")
+
+#: The only driver Ganeti knows for adopted devices.
+DRIVER_MANUAL = "manual"
+
+
+def _setting(cluster, key):
+    if isinstance(cluster, dict):
+        return cluster.get(key)
+    return getattr(cluster, key, None)
+
+
+def file_storage_dir_for(template, cluster, instance_name, subdir=None):
+    """
+    Compute an instance's file storage directory, as the master does.
+
+    :param cluster: an L{ganeti.objects.Cluster} or a dict with
+        C{file_storage_dir} / C{shared_file_storage_dir}.
+    :param subdir: an optional directory below the cluster's (the
+        ``--file-storage-dir`` option of ``gnt-instance add``).
+    :return: ``<cluster dir>[/<subdir>]/<instance_name>``.
+    :raise OpPrereqError: if the cluster has no such directory, or
+        C{subdir} or C{instance_name} would leave it.
+    """
+    key = ("file_storage_dir" if template == DT_FILE
+           else "shared_file_storage_dir")
+    base = _setting(cluster, key)
+    if not base:
+        raise OpPrereqError("Cluster file storage dir for %r storage type"
+                            " not defined" % (template,), "wrong_state")
+    parts = [base]
+    for part in ([subdir] if subdir else []) + [instance_name]:
+        if (os.path.isabs(part) or ".." in part.split("/")
+                or part in ("", ".")):
+            raise OpPrereqError("Invalid file storage directory component"
+                                " %r" % (part,), "wrong_input")
+        parts.append(part)
+    return os.path.normpath(os.path.join(*parts))
+
+
+def plain_logical_id(vg, disk_uuid, index):
+    """
+    :return: the C{logical_id} of a new ``plain`` disk:
+        ``[vg, "<uuid>.disk<index>"]``.
+    :raise ProgrammerError: without a volume group.
+    """
+    if not vg:
+        raise ProgrammerError("no volume group for a plain disk")
+    return [vg, "%s.disk%d" % (disk_uuid, index)]
+
+
+def logical_id_for(template, cluster, instance_name, disk_uuid, index,
+                   adopt=None, vg=None, file_driver="loop",
+                   file_storage_subdir=None):
+    """
+    Compute the C{logical_id} of a new disk (run on the master).
+
+    :param template: the disk template.
+    :param cluster: an L{ganeti.objects.Cluster} or a dict with its
+        C{file_storage_dir}, C{shared_file_storage_dir} and
+        C{volume_group_name}.
+    :param instance_name: the instance's name.
+    :param disk_uuid: the new disk's uuid.
+    :param index: the disk's index in the instance (the ``N`` of
+        ``disk/N``).
+    :param adopt: for ``blockdev``, the device to adopt.
+    :param vg: for ``plain``, a volume group other than the cluster's.
+    :param file_driver: for file templates, one of L{FILE_DRIVERS}.
+    :param file_storage_subdir: for file templates, a directory below the
+        cluster's.
+    :return: a list: ``[driver, "<dir>/<instance>/<uuid>.file.disk<N>"]``,
+        ``["manual", adopt]`` or ``[vg, "<uuid>.disk<N>"]``.
+    :raise OpPrereqError: if a needed setting or argument is missing.
+    """
+    if template in FILE_TEMPLATES:
+        if file_driver not in FILE_DRIVERS:
+            raise OpPrereqError("Invalid file driver %r" % (file_driver,),
+                                "wrong_input")
+        directory = file_storage_dir_for(template, cluster, instance_name,
+                                         file_storage_subdir)
+        return [file_driver,
+                "%s/%s.file.disk%d" % (directory, disk_uuid, index)]
+    if template == DT_BLOCK:
+        if not adopt:
+            raise OpPrereqError("Disk template 'blockdev' requires an"
+                                " existing device to adopt", "wrong_input")
+        return [DRIVER_MANUAL, adopt]
+    if template == DT_PLAIN:
+        vg = vg or _setting(cluster, "volume_group_name")
+        if not vg:
+            raise OpPrereqError("Disk template 'plain' needs a volume group"
+                                " and the cluster has none", "wrong_state")
+        return plain_logical_id(vg, disk_uuid, index)
+    raise ProgrammerError("No logical_id for disk template %r" % (template,))
