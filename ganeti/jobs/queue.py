@@ -9,12 +9,13 @@ master killed at any point loses no acknowledged job.  On start the queue
 reads its directory back: jobs that were running are failed with a reason
 (their side effects are unknown), queued ones run again.
 
-Clients waiting for a job (``gnt-job watch``, every job-running command)
-are answered from memory the moment the job changes; nobody polls.
+The queue decides what happens to jobs and when; the files and their
+replication are L{ganeti.jobs.store}'s, the checks of a submission
+L{ganeti.jobs.submission}'s, and clients waiting for a job are answered
+from memory the moment it changes (L{ganeti.jobs.watchers}).
 """
 
 import heapq
-import json
 import os
 
 from twisted.application.service import Service
@@ -23,11 +24,14 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from ganeti import constants, errors, opcodes
+from ganeti import constants, errors
 from ganeti.jobs import filters
 from ganeti.jobs import job as jobmod
 from ganeti.jobs.job import QueuedJob
-from ganeti.utils.io import atomic_write, remove_file, sync_directory
+from ganeti.jobs.store import JobFiles, encode
+from ganeti.jobs.submission import resolve_dependencies, validate_job
+from ganeti.jobs.watchers import JobWatchers
+from ganeti.utils.io import atomic_write, remove_file
 
 _log = Logger()
 
@@ -41,9 +45,6 @@ DEATH_DETECTION = "gnt:daemon:luxid:deathdetection"
 #: Result of the opcodes after a failed one.
 PRECEDING_FAILED = errors.OpExecError("Preceding opcode failed").to_wire()
 
-#: Priorities a client may submit (low, normal, high).
-SUBMIT_PRIORITIES = (10, 0, -10)
-
 #: Result of the opcodes of a job cancelled while queued (also when a
 #: REJECT filter rule cancels it), as Ganeti words it.
 CANCELED_BY_REQUEST = "Job canceled by request"
@@ -56,12 +57,6 @@ def _first_error(failure):
     if failure.check(FirstError):
         return failure.value.subFailure
     return failure
-
-
-def _job_id_from_name(name):
-    if name.startswith("job-") and name[4:].isdigit():
-        return int(name[4:])
-    return None
 
 
 class JobQueue(Service):
@@ -89,12 +84,9 @@ class JobQueue(Service):
         self._paths = paths
         self._clock = clock
         self.runner = runner
-        self._write = write or maybeDeferred
-        self._tails = {}
+        self._files = JobFiles(paths, write or maybeDeferred)
         #: Submitted job id -> Deferreds waiting for its acknowledgement.
         self._acks = {}
-        #: Told of every job write and archive (the master's replicator).
-        self.replicator = None
         self._max_running = max_running or (
             lambda: constants.DEFAULT_MAX_RUNNING_JOBS)
         self._filter_rules = filter_rules or (lambda: _NO_RULES)
@@ -104,12 +96,20 @@ class JobQueue(Service):
         self._jobs = {}
         self._pending = []
         self._running = {}
-        self._waiters = {}
-        self._finalized_waiters = {}
+        self._watchers = JobWatchers(clock)
         self._last_id = 0
         self._accepting = False
         self._dirty = {}
         self._flush_call = None
+
+    @property
+    def replicator(self):
+        """Told of every job write and archive (the master's replicator)."""
+        return self._files.replicator
+
+    @replicator.setter
+    def replicator(self, replicator):
+        self._files.replicator = replicator
 
     # --- life cycle -------------------------------------------------------
 
@@ -126,7 +126,7 @@ class JobQueue(Service):
             self._flush()
         Service.stopService(self)
         # Let the writes in flight land before the thread pool goes away.
-        return DeferredList(list(self._tails.values()))
+        return self._files.landed()
 
     def load(self):
         """
@@ -135,19 +135,12 @@ class JobQueue(Service):
         Jobs that were past ``queued`` are failed: whatever they were doing
         was cut short, and running them again could do it twice.
         """
-        try:
-            with open(self._paths.queue_serial) as f:
-                self._last_id = int(f.read().strip() or 0)
-        except FileNotFoundError:
-            self._last_id = 0
+        self._last_id = self._files.read_serial()
         now = self.now()
-        for name in os.listdir(self._paths.queue_dir):
-            job_id = _job_id_from_name(name)
-            if job_id is None:
-                continue
+        for job_id in self._files.unarchived_ids():
             # Even an unreadable file's id stays taken.
             self._last_id = max(self._last_id, job_id)
-            job = self._read_job(self._paths.job_file(job_id))
+            job = self._files.read(job_id)
             if job is None:
                 continue
             self._jobs[job.id] = job
@@ -162,45 +155,15 @@ class JobQueue(Service):
                 job.finish_pending(
                     jobmod.ERROR,
                     errors.OpExecError(UNCLEAN_SHUTDOWN).to_wire(), now)
-                self._save(job)
+                self._files.rewrite_now(job)
             elif status == jobmod.QUEUED:
                 self._push_pending(job)
-
-    def _read_job(self, path, archived=False):
-        try:
-            with open(path, "rb") as f:
-                return QueuedJob.from_dict(json.loads(f.read()), archived)
-        except FileNotFoundError:
-            return None
-        except (ValueError, KeyError, TypeError):
-            _log.failure("job file {path} is corrupt; ignoring it", path=path)
-            return None
 
     # --- helpers ------------------------------------------------------------
 
     def now(self):
         """:return: the current time as a ``[seconds, microseconds]`` pair."""
         return jobmod.split_time(self._clock.seconds())
-
-    @staticmethod
-    def _encode(job):
-        return json.dumps(job.to_dict(), separators=(",", ":")).encode()
-
-    def _save(self, job):
-        """Rewrite a job at start-up (before the reactor serves anyone)."""
-        data = self._encode(job)
-        atomic_write(self._paths.job_file(job.id), data, flush_directory=False)
-        self._replicate(job.id, data)
-
-    def _replicate(self, job_id, data):
-        """:return: a Deferred firing once the candidates have the job."""
-        if self.replicator is None:
-            return None
-        d = self.replicator.job_changed(job_id, data)
-        if d is not None:
-            d.addErrback(lambda f: _log.failure(
-                "replicating job {job_id}", f, job_id=job_id))
-        return d
 
     def replicated(self, job_ids):
         """
@@ -220,67 +183,7 @@ class JobQueue(Service):
 
     def unarchived_files(self):
         """:return: ``{job_id: encoded job}`` of every unarchived job."""
-        return {job_id: self._encode(job) for job_id, job in self._jobs.items()}
-
-    def _persist(self, job, fsync=True):
-        """
-        Write the job's current state through C{write}, after any earlier
-        write of the same job (so the newest state always lands last).
-
-        :param fsync: flush the file to the disk.  Without it the new state
-            survives a crash of the master (the kernel has it) but maybe not
-            a power loss; always atomic either way.
-        :return: a Deferred firing once this state is written.
-        """
-        data = self._encode(job)
-        d = self._ordered_write(job.id, atomic_write, self._paths.job_file(job.id),
-                                data, fsync=fsync, flush_directory=False)
-        result = Deferred()
-
-        def landed(_):
-            # Final states reach the candidates before anyone hears.
-            replication = self._replicate(job.id, data)
-            if replication is not None and job.finalized:
-                replication.addBoth(lambda _: result.callback(None))
-            else:
-                result.callback(None)
-
-        def failed(failure):
-            _log.failure("could not write job {job_id}", failure,
-                         job_id=job.id)
-            result.errback(failure)
-        d.addCallbacks(landed, failed)
-        return result
-
-    def _ordered_write(self, key, function, *args, **kwargs):
-        """
-        Run C{function} through C{write} once the previous write of C{key}
-        (a job id, or ``"serial"``) has landed, so that the newest content
-        of a file always lands last.
-
-        :return: a Deferred with the outcome of this write.
-        """
-        previous = self._tails.get(key)
-        link, result = Deferred(), Deferred()
-        self._tails[key] = link
-
-        def landed(outcome):
-            if self._tails.get(key) is link:
-                del self._tails[key]
-            link.callback(None)
-            if isinstance(outcome, Failure):
-                result.errback(outcome)
-            else:
-                result.callback(outcome)
-
-        def start(_):
-            self._write(function, *args, **kwargs).addBoth(landed)
-
-        if previous is None:
-            start(None)
-        else:
-            previous.addCallback(start)
-        return result
+        return {job_id: encode(job) for job_id, job in self._jobs.items()}
 
     def get(self, job_id):
         """
@@ -289,8 +192,7 @@ class JobQueue(Service):
         """
         job = self._jobs.get(job_id)
         if job is None:
-            job = self._read_job(self._paths.archived_job_file(job_id),
-                                 archived=True)
+            job = self._files.read(job_id, archived=True)
         if job is None:
             raise errors.JobLost("Job %s not found" % (job_id,))
         return job
@@ -299,16 +201,7 @@ class JobQueue(Service):
         """:return: sorted ids of unarchived jobs (and archived ones)."""
         ids = set(self._jobs)
         if archived:
-            try:
-                subdirs = os.listdir(self._paths.queue_archive_dir)
-            except FileNotFoundError:
-                subdirs = []
-            for sub in subdirs:
-                path = os.path.join(self._paths.queue_archive_dir, sub)
-                for name in os.listdir(path):
-                    job_id = _job_id_from_name(name)
-                    if job_id is not None:
-                        ids.add(job_id)
+            ids.update(self._files.archived_ids())
         return sorted(ids)
 
     @property
@@ -344,9 +237,7 @@ class JobQueue(Service):
         """
         first = self._last_id + 1
         self._last_id += count
-        written = self._ordered_write("serial", atomic_write,
-                                      self._paths.queue_serial,
-                                      b"%d\n" % self._last_id)
+        written = self._files.write_serial(self._last_id)
         return list(range(first, first + count)), written
 
     def submit(self, ops, ignore_drain=False):
@@ -374,7 +265,7 @@ class JobQueue(Service):
         prepared = []
         for ops in jobs:
             try:
-                prepared.append(self._validate_job(ops))
+                prepared.append(validate_job(ops))
             except errors.GenericError as e:
                 if strict:
                     raise
@@ -390,7 +281,7 @@ class JobQueue(Service):
                 continue
             job_id = next(ids)
             try:
-                self._resolve_dependencies(item, job_id, submitted)
+                resolve_dependencies(item, job_id, submitted)
             except errors.GenericError as e:
                 if strict:
                     raise
@@ -398,9 +289,7 @@ class JobQueue(Service):
                 continue
             job = QueuedJob(job_id, item, received)
             self._jobs[job_id] = job
-            writes.append(self._ordered_write(
-                job_id, atomic_write, self._paths.job_file(job_id),
-                self._encode(job), flush_directory=False))
+            writes.append(self._files.write_new(job))
             submitted.append(job_id)
             results.append([True, job_id])
         if submitted:
@@ -424,11 +313,10 @@ class JobQueue(Service):
         for job_id in job_ids:
             self._acks[job_id] = []
         d = DeferredList(writes, fireOnOneErrback=True, consumeErrors=True)
-        d.addCallback(lambda _: self._write(sync_directory,
-                                            self._paths.queue_dir))
+        d.addCallback(lambda _: self._files.flush_directory())
 
         def stored(_):
-            copies = [self._replicate(job_id, self._encode(self._jobs[job_id]))
+            copies = [self._files.replicate(job_id, encode(self._jobs[job_id]))
                       for job_id in job_ids]
             for job_id in job_ids:
                 self._push_pending(self._jobs[job_id])
@@ -442,9 +330,7 @@ class JobQueue(Service):
                              job_ids=job_ids)
                 for job_id in job_ids:
                     self._jobs.pop(job_id, None)
-                    self._ordered_write(
-                        job_id, remove_file, self._paths.job_file(job_id)
-                    ).addErrback(lambda _: None)
+                    self._files.remove(job_id).addErrback(lambda _: None)
             for job_id in job_ids:
                 for waiter in self._acks.pop(job_id, []):
                     if isinstance(outcome, Failure):
@@ -453,37 +339,6 @@ class JobQueue(Service):
                         waiter.callback(None)
             return outcome
         return d.addCallback(stored).addBoth(acknowledged)
-
-    def _validate_job(self, ops):
-        if not isinstance(ops, list) or not ops:
-            raise errors.OpPrereqError("A job needs a non-empty list of opcodes",
-                                       "wrong_input")
-        validated = [opcodes.validate(op) for op in ops]
-        for op in validated:
-            if op["priority"] not in SUBMIT_PRIORITIES:
-                raise errors.OpPrereqError(
-                    "Opcode priority %s is not one of the allowed values %s"
-                    % (op["priority"], ", ".join(map(str, SUBMIT_PRIORITIES))),
-                    "wrong_input")
-        return validated
-
-    @staticmethod
-    def _resolve_dependencies(ops, job_id, submitted):
-        for op in ops:
-            resolved = []
-            for dep_id, statuses in op.get("depends") or []:
-                if dep_id < 0:
-                    if -dep_id > len(submitted):
-                        raise errors.OpPrereqError(
-                            "Unable to resolve relative job ID %s" % dep_id,
-                            "wrong_input")
-                    dep_id = submitted[dep_id]
-                elif dep_id == job_id:
-                    raise errors.OpPrereqError("Job can't depend on itself",
-                                               "wrong_input")
-                resolved.append([dep_id, statuses])
-            if op.get("depends") is not None:
-                op["depends"] = resolved
 
     # --- scheduling -------------------------------------------------------
 
@@ -586,17 +441,17 @@ class JobQueue(Service):
             self._dirty[job.id] = job
             if self._flush_call is None:
                 self._flush_call = self._clock.callLater(0, self._flush)
-            self._notify(job)
+            self._watchers.notify(job)
             return succeed(None)
         self._dirty.pop(job.id, None)
-        d = self._persist(job, fsync=job.finalized)
-        return d.addCallback(lambda _: self._notify(job))
+        d = self._files.write(job, fsync=job.finalized)
+        return d.addCallback(lambda _: self._watchers.notify(job))
 
     def _flush(self):
         self._flush_call = None
         dirty, self._dirty = self._dirty, {}
         for job in dirty.values():
-            self._persist(job, fsync=False).addErrback(lambda _: None)
+            self._files.write(job, fsync=False).addErrback(lambda _: None)
 
     def feedback(self, job, op, message, log_type=jobmod.LOG_MESSAGE):
         """Add a log message to the running opcode and tell watchers."""
@@ -612,32 +467,12 @@ class JobQueue(Service):
         job.finish_pending(status, result, self.now(), rest)
         return self.changed(job)
 
-    def _notify(self, job):
-        waiters = self._waiters.pop(job.id, None)
-        if waiters:
-            for waiter in waiters:
-                waiter(job)
-        if job.finalized:
-            for d in self._finalized_waiters.pop(job.id, []):
-                d.callback(job.status)
-
     def when_finalized(self, job_id):
         """
         :return: a Deferred firing with the job's final status.
         :raise JobLost: for an unknown job.
         """
-        job = self.get(job_id)
-        if job.finalized:
-            return succeed(job.status)
-        waiters = self._finalized_waiters.setdefault(job_id, [])
-
-        def cancel(d):
-            if d in waiters:
-                waiters.remove(d)
-
-        d = Deferred(cancel)
-        waiters.append(d)
-        return d
+        return self._watchers.when_finalized(self.get(job_id))
 
     # --- client operations --------------------------------------------------
 
@@ -648,41 +483,10 @@ class JobQueue(Service):
         the client saw, or with ``"nochange"`` after C{timeout} seconds.
 
         :return: Deferred firing with ``[job_info, new_log_entries]``.
+        :raise JobLost: for an unknown job.
         """
-        job = self.get(job_id)
-        prev_log_serial = prev_log_serial or 0
-
-        def answer(current):
-            info = [current.field(f) for f in fields]
-            entries = current.log_entries(prev_log_serial)
-            if info != prev_job_info or entries or current.finalized:
-                return [info, entries]
-            return None
-
-        result = answer(job)
-        if result is not None or job.archived:
-            return succeed(result if result is not None else "nochange")
-        d = Deferred()
-        timer = None
-
-        def on_change(current):
-            result = answer(current)
-            if result is None:
-                self._waiters.setdefault(job_id, []).append(on_change)
-                return
-            if timer.active():
-                timer.cancel()
-            d.callback(result)
-
-        def on_timeout():
-            waiters = self._waiters.get(job_id, [])
-            if on_change in waiters:
-                waiters.remove(on_change)
-            d.callback("nochange")
-
-        timer = self._clock.callLater(max(0, timeout), on_timeout)
-        self._waiters.setdefault(job_id, []).append(on_change)
-        return d
+        return self._watchers.wait_for_change(
+            self.get(job_id), fields, prev_job_info, prev_log_serial, timeout)
 
     def cancel(self, job_id, kill=False):
         """
@@ -741,17 +545,10 @@ class JobQueue(Service):
             archived or not finished.
         """
         job = self._jobs.get(job_id)
-        if job is None or not job.finalized or job_id in self._tails:
-            # A final state still being written would land after the move.
+        if (job is None or not job.finalized
+                or not self._files.archive(job_id)):
             return False
-        target = self._paths.archived_job_file(job_id)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        os.rename(self._paths.job_file(job_id), target)
         del self._jobs[job_id]
-        if self.replicator is not None:
-            d = self.replicator.job_archived(job_id)
-            if d is not None:
-                d.addErrback(lambda f: _log.failure("replicating archive", f))
         return True
 
     def auto_archive(self, age, timeout=None):
