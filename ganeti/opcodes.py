@@ -9,6 +9,7 @@ module only describes and validates opcodes; what they do lives in
 """
 
 from ganeti import errors, ht
+from ganeti.utils import units
 
 #: Job priorities as Ganeti names them (lower runs first).
 PRIORITY = {"low": 10, "normal": 0, "high": -10}
@@ -565,6 +566,39 @@ def _invalid(op_id, name, check, value, absent=False):
         % (op_id, name, check.description, got), "wrong_input")
 
 
+#: Opcodes whose ``disks`` give sizes, which an operator or a script may
+#: write with a unit (``"1G"``); validation turns them into MiB, so the
+#: logical units only ever see numbers.
+_DISK_SIZE_OPCODES = frozenset(["OP_INSTANCE_CREATE", "OP_INSTANCE_SET_PARAMS",
+                                "OP_INSTANCE_RECREATE_DISKS",
+                                "OP_TEST_ALLOCATOR"])
+
+
+def _sizes_in_mib(op_id, disks):
+    """
+    :param disks: disk specifications (dicts), or modifications whose last
+        element is one (``[action, index, params]``).
+    :return: a copy of C{disks} with every size text turned into MiB.
+    :raise OpPrereqError: naming the size that is no size.
+    """
+    if disks is None:
+        return None
+    result = []
+    for item in disks:
+        wrapped = isinstance(item, list) and item and isinstance(item[-1], dict)
+        spec = item[-1] if wrapped else item
+        if isinstance(spec, dict) and isinstance(spec.get("size"), str):
+            try:
+                spec = dict(spec, size=units.parse_unit(spec["size"]))
+            except errors.UnitParseError as e:
+                raise errors.OpPrereqError(
+                    "Parameter '%s.disks' has an invalid size %r: %s"
+                    % (op_id, spec["size"], e), "wrong_input")
+            item = item[:-1] + [spec] if wrapped else spec
+        result.append(item)
+    return result
+
+
 def validate(data):
     """
     Check a submitted opcode and fill in its defaults.
@@ -600,6 +634,8 @@ def validate(data):
         if not check(value):
             raise _invalid(op_id, name, check, value)
         result[name] = value
+    if op_id in _DISK_SIZE_OPCODES:
+        result["disks"] = _sizes_in_mib(op_id, result["disks"])
     return result
 
 

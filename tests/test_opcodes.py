@@ -70,6 +70,36 @@ class ValidateTests(SynchronousTestCase):
                           {"OP_ID": "OP_TEST_JQUEUE", "depends": [[1, ["running"]]]})
 
 
+class DiskSizeTests(SynchronousTestCase):
+    """Disk sizes written with a unit become MiB during validation."""
+
+    def test_create_sizes(self):
+        """``"1G"`` in a creation's disks is 1024; numbers stay."""
+        op = opcodes.validate({
+            "OP_ID": "OP_INSTANCE_CREATE", "instance_name": "i1",
+            "nics": [], "disks": [{"size": "1G", "mode": "rw"},
+                                  {"size": 512}]})
+        self.assertEqual(op["disks"], [{"size": 1024, "mode": "rw"},
+                                       {"size": 512}])
+
+    def test_modification_sizes(self):
+        """The parameters of ``[action, index, params]`` are converted."""
+        op = opcodes.validate({
+            "OP_ID": "OP_INSTANCE_SET_PARAMS", "instance_name": "i1",
+            "disks": [["add", -1, {"size": "2.5g"}], ["remove", 0, {}]]})
+        self.assertEqual(op["disks"], [["add", -1, {"size": 2560}],
+                                       ["remove", 0, {}]])
+
+    def test_bad_size(self):
+        """A size that is no size is refused, naming the value."""
+        e = self.assertRaises(errors.OpPrereqError, opcodes.validate, {
+            "OP_ID": "OP_INSTANCE_SET_PARAMS", "instance_name": "i1",
+            "disks": [["add", -1, {"size": "lots"}]]})
+        self.assertEqual(str(e), "Parameter 'OP_INSTANCE_SET_PARAMS.disks' has"
+                                 " an invalid size 'lots': Invalid format")
+        self.assertEqual(e.args[1], "wrong_input")
+
+
 class SummaryTests(SynchronousTestCase):
     """Job summaries as gnt-job list shows them."""
 

@@ -26,7 +26,6 @@ from ganeti.cmdlib.common import (
 from ganeti.params import fill_beparams, instance_disks, node_instance_dict
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.jobs import locks
-from ganeti.utils import units
 from ganeti.objects import NIC, Disk, Instance
 
 _MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
@@ -1134,12 +1133,8 @@ class LUInstanceSetParams(_InstanceLU):
             if action == "add":
                 if instance.disk_template == "diskless":
                     raise _wrong("Diskless instances cannot have disks")
-                size = params.get("size")
-                if isinstance(size, str):
-                    size = units.parse_unit(size)
                 disk = build_disk(self.cfg.cluster, instance.disk_template,
-                                  instance.name, len(disks),
-                                  dict(params, size=size), None)
+                                  instance.name, len(disks), params, None)
                 disks.append(disk)
                 self.to_create.append(disk)
                 self.result.append(["disk/%d" % (len(disks) - 1),
