@@ -27,7 +27,7 @@ from common import compile_tools, private_root, run, timed  # noqa: E402
 
 def add_many(root, count, prefix):
     """Create C{count} diskless fake instances through SubmitManyJobs."""
-    from ganeti.cli.base import poll_job, SilentReporter
+    from ganeti.cli.jobs import poll_job, SilentReporter
     from ganeti.cli.client import LuxiClient
     from ganeti.paths import Paths
     client = LuxiClient(Paths(root).master_socket)

@@ -4,7 +4,7 @@ Tests for L{ganeti.cli.instance}: the opcodes ``gnt-instance`` builds.
 
 from twisted.trial.unittest import SynchronousTestCase
 
-from ganeti.cli import base, instance
+from ganeti.cli import base, instance, jobs
 
 
 class ModifyOptionsTests(SynchronousTestCase):
@@ -12,7 +12,7 @@ class ModifyOptionsTests(SynchronousTestCase):
 
     def setUp(self):
         self.ops = []
-        self.patch(base, "submit_opcode",
+        self.patch(jobs, "submit_opcode",
                    lambda op, opts: self.ops.append(op) or [])
 
     def modify(self, *options):

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_cli_cluster -*-
 """
 The ``gnt-*`` command-line tools.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_backup_cli -*-
+# -*- test-case-name: tests.test_cli_backup -*-
 """
 ``gnt-backup``: export instances to a node's export directory, import
 them back, list and remove exports, as Ganeti's tool does.
@@ -7,8 +7,9 @@ them back, list and remove exports, as Ganeti's tool does.
 command's option parsing (L{ganeti.cli.instance.create_opcode}).
 """
 
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli import base, jobs, listing, options
+from ganeti.cli.base import UsageError
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.instance import CREATE_OPTS, create_opcode
 
 DEFAULT_FIELDS = ["node", "export"]
@@ -19,13 +20,13 @@ def list_exports(opts, args):
     qfilter = None
     if opts.nodes:
         qfilter = ["|"] + [["=", "node", name] for name in opts.nodes]
-    return base.generic_list("export", None, args, opts, DEFAULT_FIELDS,
-                             qfilter=qfilter)
+    return listing.generic_list("export", args, opts, DEFAULT_FIELDS,
+                                qfilter=qfilter)
 
 
 def list_fields(opts, args):
     """``gnt-backup list-fields``."""
-    return base.generic_list_fields("export", args, opts)
+    return listing.generic_list_fields("export", args, opts)
 
 
 def export_instance(opts, args):
@@ -35,7 +36,7 @@ def export_instance(opts, args):
     """
     if not opts.node:
         raise UsageError("Target node must be specified")
-    result = base.submit_opcode({
+    result = jobs.submit_opcode({
         "OP_ID": "OP_BACKUP_EXPORT", "instance_name": args[0],
         "target_node": opts.node, "shutdown": opts.shutdown,
         "shutdown_timeout": opts.shutdown_timeout,
@@ -58,7 +59,7 @@ def export_instance(opts, args):
 
 def import_instance(opts, args):
     """``gnt-backup import``: an instance creation in import mode."""
-    base.submit_opcode(create_opcode(
+    jobs.submit_opcode(create_opcode(
         opts, args, "import", src_node=opts.src_node,
         src_path=opts.src_dir, start=False,
         identify_defaults=opts.identify_defaults), opts)
@@ -67,7 +68,7 @@ def import_instance(opts, args):
 
 def remove_export(opts, args):
     """``gnt-backup remove``."""
-    base.submit_opcode({"OP_ID": "OP_BACKUP_REMOVE",
+    jobs.submit_opcode({"OP_ID": "OP_BACKUP_REMOVE",
                         "instance_name": args[0]}, opts)
     return 0
 
@@ -86,7 +87,7 @@ COMMANDS = {
                  " if there are failures during the removal process"),
         opt("--transport-compression", default="none",
             help="Compression mode to use during the move (none only)"),
-    ] + base.JOB_OPTS, "-n <target_node> [opts...] <name>",
+    ] + options.JOB_OPTS, "-n <target_node> [opts...] <name>",
         "Exports an instance to an image"),
     "import": Command(import_instance, Args(1, 1), CREATE_OPTS + [
         opt("--src-node", default=None, help="Source node"),
@@ -100,12 +101,12 @@ COMMANDS = {
     "list": Command(list_exports, Args(0, 0), [
         opt("--node", dest="nodes", action="append", default=[],
             help="List only exports on this node (may be repeated)"),
-    ] + base.LIST_OPTS, "", "Lists instance exports available in the"
+    ] + options.LIST_OPTS, "", "Lists instance exports available in the"
         " ganeti cluster"),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[fields...]",
                            "Lists all available fields for exports"),
-    "remove": Command(remove_export, Args(1, 1), base.JOB_OPTS,
+    "remove": Command(remove_export, Args(1, 1), options.JOB_OPTS,
                       "<name>", "Remove exports of named instance from the"
                       " filesystem."),
 }

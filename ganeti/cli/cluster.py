@@ -3,136 +3,14 @@
 ``gnt-cluster``: create, inspect, verify, modify and destroy the cluster.
 """
 
-import os
 import time
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli import base, cluster_params, cluster_ssh, jobs, options, parsing
+from ganeti.cli.base import UsageError
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info, format_time
 from ganeti.cli.tags import tag_commands
-
-
-# --- option helpers ----------------------------------------------------------
-
-def _hv_option(values):
-    """``-H kvm:acpi=false -H fake`` -> ``{"kvm": {"acpi": "false"}, "fake": {}}``."""
-    result = {}
-    for text in values or []:
-        ident, params = base.parse_ident_key_values(text, "-H")
-        result[ident] = params or {}
-    return result
-
-
-def _comma_list(text):
-    return [item for item in (text or "").split(",") if item]
-
-
-def _yes_no(value, option):
-    return None if value is None else base.parse_bool(value, option)
-
-
-def _cluster_params(opts, for_init):
-    """The settings shared by ``init`` and ``modify``."""
-    settings = {}
-    if opts.enabled_hypervisors is not None:
-        settings["enabled_hypervisors"] = _comma_list(opts.enabled_hypervisors)
-    if opts.enabled_disk_templates is not None:
-        settings["enabled_disk_templates"] = _comma_list(opts.enabled_disk_templates)
-    if opts.hvparams:
-        settings["hvparams"] = _hv_option(opts.hvparams)
-    if opts.beparams is not None:
-        settings["beparams"] = base.parse_key_values(opts.beparams, "-B")
-    if opts.nicparams is not None:
-        settings["nicparams"] = base.parse_key_values(opts.nicparams, "-N")
-    if opts.ndparams is not None:
-        settings["ndparams"] = base.parse_key_values(opts.ndparams, "--node-parameters")
-    if opts.default_iallocator_params is not None:
-        settings["default_iallocator_params"] = base.parse_key_values(
-            opts.default_iallocator_params, "--default-iallocator-params")
-    if opts.diskparams:
-        settings["diskparams"] = _hv_option(opts.diskparams)
-    if opts.master_netmask is not None:
-        try:
-            settings["master_netmask"] = int(opts.master_netmask)
-        except ValueError:
-            raise UsageError("Invalid master netmask value: %s" % opts.master_netmask)
-    for name in ("master_netdev", "mac_prefix", "vg_name", "file_storage_dir",
-                 "shared_file_storage_dir", "default_iallocator"):
-        value = getattr(opts, name)
-        if value is not None:
-            settings[name] = value
-    if opts.drbd_helper is not None:
-        settings["drbd_helper"] = opts.drbd_helper
-    if opts.candidate_pool_size is not None:
-        settings["candidate_pool_size"] = opts.candidate_pool_size
-    for name, option in (("maintain_node_health", "--maintain-node-health"),
-                         ("prealloc_wipe_disks", "--prealloc-wipe-disks"),
-                         ("use_external_mip_script", "--use-external-mip-script"),
-                         ("enabled_user_shutdown", "--user-shutdown")):
-        value = _yes_no(getattr(opts, name), option)
-        if value is not None:
-            settings[name] = value
-    if opts.ipolicy_disk_templates is not None:
-        settings["ipolicy_disk_templates"] = _comma_list(opts.ipolicy_disk_templates)
-    return settings
-
-
-_COMMON_CLUSTER_OPTS = [
-    opt("--enabled-hypervisors", default=None,
-        help="Comma-separated list of hypervisors"),
-    opt("--enabled-disk-templates", default=None,
-        help="Comma-separated list of disk templates"),
-    opt("-H", "--hypervisor-parameters", dest="hvparams", action="append",
-        default=[], help="Hypervisor and hypervisor options, in the format"
-                         " hypervisor:option=value,option=value,..."),
-    opt("-B", "--backend-parameters", dest="beparams", default=None,
-        help="Backend parameters"),
-    opt("-N", "--nic-parameters", dest="nicparams", default=None,
-        help="NIC parameters"),
-    opt("--node-parameters", dest="ndparams", default=None,
-        help="Node parameters"),
-    opt("-D", "--disk-parameters", dest="diskparams", action="append",
-        default=[], help="Disk template parameters, in the format"
-                         " template:option=value,option=value,..."),
-    opt("--master-netdev", default=None,
-        help="Specify the node interface (cluster-wide) on which the master"
-             " IP address will be active"),
-    opt("--master-netmask", default=None,
-        help="Specify the netmask of the master IP"),
-    opt("-m", "--mac-prefix", dest="mac_prefix", default=None,
-        help="Specify the mac prefix for the instance IP addresses"),
-    opt("--vg-name", default=None,
-        help="Specifies the volume group used for LVM disk templates"),
-    opt("--file-storage-dir", default=None,
-        help="Specify the default directory (cluster-wide) for storing the"
-             " file-based disks"),
-    opt("--shared-file-storage-dir", default=None,
-        help="Specify the default directory (cluster-wide) for storing the"
-             " shared file-based disks"),
-    opt("--drbd-usermode-helper", dest="drbd_helper", default=None,
-        help="Specifies the DRBD usermode helper"),
-    opt("-C", "--candidate-pool-size", type=int, default=None,
-        help="Set the candidate pool size"),
-    opt("--maintain-node-health", default=None,
-        help="Configure the cluster to automatically maintain node health, by"
-             " shutting down unknown instances, shutting down unknown DRBD"
-             " devices, etc. (yes|no)"),
-    opt("--prealloc-wipe-disks", default=None,
-        help="Wipe disks prior to instance creation (yes|no)"),
-    opt("--use-external-mip-script", default=None,
-        help="Specify whether to run a user-provided script for the master IP"
-             " address turnup and turndown operations (yes|no)"),
-    opt("--user-shutdown", dest="enabled_user_shutdown", default=None,
-        help="Whether user shutdown is enabled (yes|no)"),
-    opt("-I", "--default-iallocator", default=None,
-        help="Set the default instance allocator plugin"),
-    opt("--default-iallocator-params", default=None,
-        help="Set the default instance allocator plugin parameters"
-             " (key=value,...)"),
-    opt("--ipolicy-disk-templates", default=None,
-        help="Comma-separated list of enabled disk templates for instances"),
-]
 
 
 # --- commands ------------------------------------------------------------
@@ -140,11 +18,11 @@ _COMMON_CLUSTER_OPTS = [
 def init_cluster(opts, args):
     """``gnt-cluster init``: create the cluster and start its daemon."""
     from ganeti import bootstrap, daemon
-    settings = _cluster_params(opts, True)
+    settings = cluster_params.cluster_settings(opts)
     settings.update(cluster_name=args[0], no_etc_hosts=opts.no_etc_hosts,
                     no_ssh_init=opts.no_ssh_init,
                     secondary_ip=opts.secondary_ip)
-    if "enabled_disk_templates" in settings and not settings["enabled_disk_templates"]:
+    if settings.get("enabled_disk_templates") == []:
         raise UsageError("Disk templates unknown: ")
     paths = base.get_paths()
     config = bootstrap.init_cluster(paths, settings)
@@ -155,7 +33,7 @@ def init_cluster(opts, args):
         daemon.stop(paths)
         bootstrap.destroy_cluster(paths, config)
         raise
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_POST_INIT"}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_POST_INIT"}, opts)
     return 0
 
 
@@ -166,7 +44,7 @@ def destroy_cluster(opts, args):
                        " destroy this cluster, supply the --yes-do-it option.")
         return 1
     from ganeti import bootstrap, config, daemon
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_DESTROY"}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_DESTROY"}, opts)
     paths = base.get_paths()
     cfg = config.load(paths.config_data)
     daemon.stop(paths)
@@ -307,26 +185,12 @@ def verify_cluster(opts, args):
           "group_name": opts.nodegroup}
     if opts.skip_nplusone_mem:
         op["skip_checks"] = ["nplusone_mem"]
-    result = base.submit_opcode(op, opts)
-    jobs = result["jobs"]
-    ok_ids = [str(job_id) for ok, job_id in jobs if ok]
-    if ok_ids:
-        base.to_stdout("Submitted jobs %s" % ", ".join(ok_ids))
-    code = 0
-    failed = 0
-    for ok, job_id in jobs:
+    code = failed = 0
+    for ok, results in jobs.follow_handed_back(jobs.submit_opcode(op, opts),
+                                               opts):
         if not ok:
-            base.to_stderr("Failed to submit job: %s" % job_id)
             failed += 1
-            continue
-        base.to_stdout("Waiting for job %s ..." % job_id)
-        try:
-            results = base.poll_job(job_id)
-        except errors.GenericError as e:
-            base.to_stderr("Job %s has failed: %s" % (job_id, base.format_error(e)[1]))
-            failed += 1
-            continue
-        if not results or not results[0]:
+        elif not results or not results[0]:
             code = 1
     if failed:
         base.to_stdout("%s job(s) failed while verifying the cluster." % failed)
@@ -353,7 +217,7 @@ def _report_disk_check(opts, bad_nodes, instances, missing):
             continue
         base.to_stdout("Activating disks for instance '%s'" % name)
         try:
-            base.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
+            jobs.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
                                 "instance_name": name}, opts)
         except errors.GenericError as e:
             error_code, message = base.format_error(e)
@@ -386,14 +250,11 @@ def verify_disks(opts, args):
     ``gnt-cluster verify-disks``: one check job per node group, then the
     disks that need it are activated, each by its own job.
     """
-    result = base.submit_opcode({"OP_ID": "OP_CLUSTER_VERIFY_DISKS",
+    result = jobs.submit_opcode({"OP_ID": "OP_CLUSTER_VERIFY_DISKS",
                                  "group_name": opts.nodegroup,
                                  "is_strict": opts.strict}, opts)
-    executor = base.JobExecutor(opts=opts)
-    for ok, job_id in result["jobs"]:
-        executor.add_job_id(None, ok, job_id)
     code = 0
-    for ok, job_result in executor.get_results():
+    for ok, job_result in jobs.follow_handed_back(result, opts):
         if not ok:
             base.to_stdout("Job failed: %s" % job_result)
             code = 1
@@ -405,7 +266,7 @@ def verify_disks(opts, args):
 
 def repair_disk_sizes(opts, args):
     """``gnt-cluster repair-disk-sizes``: print every size corrected."""
-    changed = base.submit_opcode({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES",
+    changed = jobs.submit_opcode({"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES",
                                   "instances": list(args)}, opts)
     for name, index, what, value in changed or []:
         base.to_stdout("Instance %s, disk %d: %s set to %s"
@@ -415,7 +276,7 @@ def repair_disk_sizes(opts, args):
 
 def activate_master_ip(opts, args):
     """``gnt-cluster activate-master-ip``."""
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_ACTIVATE_MASTER_IP"}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_ACTIVATE_MASTER_IP"}, opts)
     return 0
 
 
@@ -426,7 +287,7 @@ def deactivate_master_ip(opts, args):
             " the master IP will be closed. To reach the master you will"
             " need to use its node IP. Continue?"):
         return 1
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_DEACTIVATE_MASTER_IP"}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_DEACTIVATE_MASTER_IP"}, opts)
     return 0
 
 
@@ -506,94 +367,10 @@ def master_failover(opts, args):
                 " can lead to a non-consistent cluster. Check the"
                 " gnt-cluster(8) man page before proceeding. Continue?"):
             return base.EXIT_CONFIRMATION
-    from twisted.internet import task
-    from ganeti import failover
-    from ganeti.rpc import NodeRpc
-    paths = base.get_paths()
-    outcome = []
-
-    def run(reactor):
-        with open(paths.server_pem, "rb") as f:
-            rpc = NodeRpc(reactor, f.read())
-        d = failover.master_failover(reactor, paths, rpc, opts.no_voting,
-                                     report=base.to_stderr)
-        d.addBoth(outcome.append)
-        return d.addBoth(lambda _: rpc.close())
-
-    try:
-        task.react(run)
-    except SystemExit:
-        pass
-    result = outcome[0] if outcome else None
-    if hasattr(result, "raiseException"):
-        result.raiseException()
+    from ganeti.cli import failover_rpc
+    failover_rpc.run_master_failover(base.get_paths(), opts.no_voting,
+                                     base.to_stderr)
     return 0
-
-
-def _online_nodes(opts):
-    """:return: online node names (the ones asked for), master last."""
-    result = base.get_client().call(
-        "Query", "node", ["name", "offline", "master", "group"], None)
-    rows = [[cell[1] for cell in row] for row in result["data"]]
-    names = [name for name, offline, _, group in rows if not offline
-             and (not opts.nodes or name in opts.nodes)
-             and (not opts.nodegroup or group == opts.nodegroup)]
-    unknown = sorted(set(opts.nodes or []) - {row[0] for row in rows})
-    if unknown:
-        raise errors.OpPrereqError("Node '%s' is unknown" % unknown[0], "noent")
-    master = [row[0] for row in rows if row[2]]
-    return ([n for n in names if n not in master] +
-            [n for n in names if n in master])
-
-
-def run_command(opts, args):
-    """``gnt-cluster command``: run a shell command on the nodes over ssh."""
-    import shlex
-    import subprocess
-    command = " ".join(shlex.quote(a) for a in args) if len(args) > 1 else args[0]
-    code = 0
-    for name in _online_nodes(opts):
-        result = subprocess.run(["ssh", "-oBatchMode=yes", "-q",
-                                 "root@%s" % name, command],
-                                stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True)
-        output = (result.stdout + result.stderr).rstrip("\n")
-        if opts.failure_only and result.returncode == 0:
-            continue
-        base.to_stdout("------------------------------------------------")
-        if opts.show_machine_names:
-            for line in output.splitlines():
-                base.to_stdout("%s: %s" % (name, line))
-        else:
-            base.to_stdout("node: %s" % name)
-            base.to_stdout(output)
-        base.to_stdout("return code = %s" % result.returncode)
-        if result.returncode != 0:
-            code = 1
-    return code
-
-
-def copy_file(opts, args):
-    """``gnt-cluster copyfile``: copy a file to the same path on the nodes."""
-    import subprocess
-    path = os.path.abspath(args[0])
-    if not os.path.isfile(path):
-        raise errors.OpPrereqError("No such filename '%s'" % path, "noent")
-    from ganeti import netutils
-    me = netutils.local_node_name(base.get_paths())
-    code = 0
-    for name in _online_nodes(opts):
-        if name == me:
-            continue
-        result = subprocess.run(["scp", "-oBatchMode=yes", "-q", "-p", path,
-                                 "root@%s:%s" % (name, path)],
-                                stdin=subprocess.DEVNULL, capture_output=True,
-                                text=True)
-        if result.returncode != 0:
-            base.to_stderr("Copy of file %s to node %s failed: %s"
-                           % (path, name, result.stderr.strip()))
-            code = 1
-    return code
 
 
 def queue_ops(opts, args):
@@ -638,35 +415,29 @@ def watcher_ops(opts, args):
 
 def modify_cluster(opts, args):
     """``gnt-cluster modify``."""
-    settings = _cluster_params(opts, False)
-    op = {"OP_ID": "OP_CLUSTER_SET_PARAMS", "force": opts.force}
-    renames = {"drbd_helper": "drbd_helper", "enabled_user_shutdown":
-               "enabled_user_shutdown"}
-    for key, value in settings.items():
-        if key == "ipolicy_disk_templates":
-            op["ipolicy"] = {"disk-templates": value}
-        elif key == "beparams":
-            op["beparams"] = value
-        else:
-            op[renames.get(key, key)] = value
+    settings = cluster_params.cluster_settings(opts)
+    templates = settings.pop("ipolicy_disk_templates", None)
+    op = dict(settings, OP_ID="OP_CLUSTER_SET_PARAMS", force=opts.force)
+    if templates is not None:
+        op["ipolicy"] = {"disk-templates": templates}
     for name in ("max_running_jobs", "max_tracked_jobs"):
         if getattr(opts, name) is not None:
             op[name] = getattr(opts, name)
     if opts.modify_etc_hosts is not None:
-        op["modify_etc_hosts"] = base.parse_bool(opts.modify_etc_hosts,
-                                                 "--modify-etc-hosts")
+        op["modify_etc_hosts"] = parsing.parse_bool(opts.modify_etc_hosts,
+                                                    "--modify-etc-hosts")
     if opts.reserved_lvs is not None:
-        op["reserved_lvs"] = _comma_list(opts.reserved_lvs)
+        op["reserved_lvs"] = parsing.parse_comma_list(opts.reserved_lvs)
     if len(op) == 2:
         base.to_stderr("Please give at least one of the parameters.")
         return 1
-    base.submit_opcode(op, opts)
+    jobs.submit_opcode(op, opts)
     return 0
 
 
 def redist_conf(opts, args):
     """``gnt-cluster redist-conf``."""
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_REDIST_CONF"}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_REDIST_CONF"}, opts)
     return 0
 
 
@@ -680,13 +451,13 @@ def rename_cluster(opts, args):
             % (base.get_client().call("QueryConfigValues", ["cluster_name"])[0],
                args[0])):
         return 1
-    base.submit_opcode({"OP_ID": "OP_CLUSTER_RENAME", "name": args[0]}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_RENAME", "name": args[0]}, opts)
     return 0
 
 
 def search_tags(opts, args):
     """``gnt-cluster search-tags``: exit 1 when nothing matches."""
-    found = base.submit_opcode({"OP_ID": "OP_TAGS_SEARCH", "pattern": args[0]},
+    found = jobs.submit_opcode({"OP_ID": "OP_TAGS_SEARCH", "pattern": args[0]},
                                opts)
     for path, tag in sorted(found):
         base.to_stdout("%s %s" % (path, tag))
@@ -694,7 +465,7 @@ def search_tags(opts, args):
 
 
 COMMANDS = {
-    "init": Command(init_cluster, Args(1, 1), _COMMON_CLUSTER_OPTS + [
+    "init": Command(init_cluster, Args(1, 1), cluster_params.CLUSTER_OPTS + [
         opt("--no-etc-hosts", action="store_true", default=False,
             help="Don't modify /etc/hosts"),
         opt("--no-ssh-init", action="store_true", default=False,
@@ -704,7 +475,7 @@ COMMANDS = {
         opt("--primary-ip-version", default="4",
             help="Cluster-wide IP version for primary IP"),
     ], "[opts...] <cluster_name>", "Initialises a new cluster configuration"),
-    "destroy": Command(destroy_cluster, Args(0, 0), [base.YES_DOIT_OPT], "",
+    "destroy": Command(destroy_cluster, Args(0, 0), [options.YES_DOIT_OPT], "",
                        "Destroy cluster"),
     "getmaster": Command(get_master, Args(0, 0), [], "",
                          "Display the current master"),
@@ -717,7 +488,7 @@ COMMANDS = {
             help="Use roman numbers for positive integers")],
         "[--roman]", "Show cluster configuration"),
     "verify": Command(verify_cluster, Args(0, 0), [
-        base.VERBOSE_OPT, base.DRY_RUN_OPT, base.PRIORITY_OPT,
+        options.VERBOSE_OPT, options.DRY_RUN_OPT, options.PRIORITY_OPT,
         opt("--error-codes", action="store_true", default=False,
             help="Enable parseable error messages"),
         opt("--debug-simulate-errors", dest="simulate_errors",
@@ -735,14 +506,14 @@ COMMANDS = {
                  " file"),
     ], "", "Does a check on the cluster configuration"),
     "verify-disks": Command(verify_disks, Args(0, 0), [
-        base.PRIORITY_OPT,
+        options.PRIORITY_OPT,
         opt("-g", "--node-group", dest="nodegroup", default=None,
             help="Node group (name or uuid)"),
         opt("--no-strict", dest="strict", action="store_false", default=True,
             help="Do not lock the nodes strictly")],
         "", "Does a check on the cluster disk status"),
     "repair-disk-sizes": Command(repair_disk_sizes, Args(0, None), [
-        base.DRY_RUN_OPT] + base.JOB_OPTS,
+        options.DRY_RUN_OPT] + options.JOB_OPTS,
         "[instance...]", "Updates mismatches in recorded disk sizes"),
     "activate-master-ip": Command(activate_master_ip, Args(0, 0), [], "",
                                   "Activates the master IP"),
@@ -751,7 +522,7 @@ COMMANDS = {
             help="Do not ask for confirmation")], "[--yes]",
         "Deactivates the master IP"),
     "renew-crypto": Command(renew_crypto, Args(0, 0), [
-        base.FORCE_OPT,
+        options.FORCE_OPT,
         opt("--new-cluster-certificate", dest="new_cluster_cert",
             action="store_true", default=False,
             help="Generate a new cluster certificate"),
@@ -786,41 +557,22 @@ COMMANDS = {
             help="Type of the new SSH keys (only with --new-ssh-keys)"),
         opt("--ssh-key-bits", type=int, default=None,
             help="Length of the new SSH keys (only with --new-ssh-keys)"),
-        base.VERBOSE_OPT],
+        options.VERBOSE_OPT],
         "", "Renews cluster certificates, keys and secrets"),
     "master-failover": Command(master_failover, Args(0, 0), [
-        base.YES_DOIT_OPT,
+        options.YES_DOIT_OPT,
         opt("--no-voting", action="store_true", default=False,
             help="Skip node agreement check (dangerous)"),
         opt("--ignore-offline-nodes", action="store_true", default=False,
             help="Ignore offline nodes and do as much as possible")],
         "", "Makes the current node the master"),
-    "command": Command(run_command, Args(1, None), [
-        opt("-n", "--node", dest="nodes", action="append", default=[],
-            help="Node to run the command on (repeatable)"),
-        opt("-g", "--node-group", dest="nodegroup", default=None,
-            help="Node group (name)"),
-        opt("-M", dest="show_machine_names", action="store_true",
-            default=False, help="Show machine name for every line in output"),
-        opt("--failure-only", action="store_true", default=False,
-            help="Only show output from nodes where the command failed")],
-        "[-n node...] <command>", "Runs a command on all (or only some) nodes"),
-    "copyfile": Command(copy_file, Args(1, 1), [
-        opt("-n", "--node", dest="nodes", action="append", default=[],
-            help="Node to copy to (repeatable)"),
-        opt("-g", "--node-group", dest="nodegroup", default=None,
-            help="Node group (name)"),
-        opt("--use-replication-network", action="store_true", default=False,
-            help="Whether to use the replication network for talking to the"
-                 " nodes")],
-        "[-n node...] <filename>", "Copies a file to all (or only some) nodes"),
     "queue": Command(queue_ops, Args(1, 1), [], "drain|undrain|info",
                      "Change queue properties"),
     "watcher": Command(watcher_ops, Args(1, 2), [],
                        "{pause <timespec>|continue|info}",
                        "Change watcher properties"),
-    "modify": Command(modify_cluster, Args(0, 0), _COMMON_CLUSTER_OPTS + [
-        base.FORCE_OPT, base.DRY_RUN_OPT] + base.JOB_OPTS + [
+    "modify": Command(modify_cluster, Args(0, 0), cluster_params.CLUSTER_OPTS + [
+        options.FORCE_OPT, options.DRY_RUN_OPT] + options.JOB_OPTS + [
         opt("--max-running-jobs", type=int, default=None,
             help="The maximal number of jobs running in parallel"),
         opt("--max-tracked-jobs", type=int, default=None,
@@ -832,15 +584,17 @@ COMMANDS = {
             help="A comma-separated list of reserved logical volumes names,"
                  " that will be ignored by cluster verify"),
     ], "[opts...]", "Alters the parameters of the cluster"),
-    "redist-conf": Command(redist_conf, Args(0, 0), base.JOB_OPTS, "[--submit]",
+    "redist-conf": Command(redist_conf, Args(0, 0), options.JOB_OPTS, "[--submit]",
                            "Forces a push of the configuration file and"
                            " ssconf files to the nodes in the cluster"),
-    "rename": Command(rename_cluster, Args(1, 1), [base.FORCE_OPT] + base.JOB_OPTS,
+    "rename": Command(rename_cluster, Args(1, 1),
+                      [options.FORCE_OPT] + options.JOB_OPTS,
                       "<new_name>", "Renames the cluster"),
     "search-tags": Command(search_tags, Args(1, 1), [], "", "Searches the tags"
                            " on all objects on the cluster for a given pattern"
                            " (regex)"),
 }
+COMMANDS.update(cluster_ssh.COMMANDS)
 COMMANDS.update(tag_commands("cluster"))
 
 ALIASES = {"show": "info", "masterfailover": "master-failover"}

@@ -6,9 +6,9 @@
 import time
 
 from ganeti import errors
-from ganeti.cli import base
+from ganeti.cli import base, jobs, listing, options, parsing
 from ganeti.utils import units
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli.options import Args, Command, opt
 
 
 def delay(opts, args):
@@ -22,7 +22,7 @@ def delay(opts, args):
           "on_master": opts.on_master, "on_nodes": opts.on_nodes,
           "repeat": opts.repeat, "interruptible": opts.interruptible,
           "no_locks": opts.no_locks}
-    base.submit_opcode(op, opts)
+    jobs.submit_opcode(op, opts)
     return 0
 
 
@@ -59,11 +59,11 @@ def test_allocator(opts, args):
           "disk_template": opts.disk_template,
           "disks": _test_disks(opts.disks) if opts.disks else [],
           "nics": _test_nics(opts.nics) if opts.nics else [],
-          "tags": [t for t in (opts.tags or "").split(",") if t],
+          "tags": parsing.parse_comma_list(opts.tags),
           "instances": [args[0]], "evac_mode": opts.evac_mode,
           "target_groups": opts.target_groups,
           "spindle_use": opts.spindle_use, "count": opts.count}
-    base.to_stdout(base.submit_opcode(op, opts))
+    base.to_stdout(jobs.submit_opcode(op, opts))
     return 0
 
 
@@ -72,13 +72,13 @@ def submit_job(opts, args):
     ``gnt-debug submit-job``: submit the opcodes of JSON files, optionally
     many times, and report timings.
     """
-    executor = base.JobExecutor(verbose=opts.verbose, opts=opts)
+    executor = jobs.JobExecutor(verbose=opts.verbose, opts=opts)
     job_count = op_count = 0
     if opts.timing_stats:
         base.to_stdout("Loading...")
     loaded = {}
     for path in args:
-        ops = base.load_json_file(path)
+        ops = parsing.load_json_file(path)
         if not isinstance(ops, list) or not all(isinstance(o, dict) for o in ops):
             raise base.UsageError("%s must hold a JSON list of opcodes" % path)
         loaded[path] = ops
@@ -107,11 +107,11 @@ def submit_job(opts, args):
     return 0 if all(ok for ok, _ in results) else 1
 
 
-class _TestReporter(base.JobReporter):
+class _TestReporter(jobs.JobReporter):
     """Prints log lines but collects the test messages instead."""
 
     def __init__(self):
-        base.JobReporter.__init__(self)
+        jobs.JobReporter.__init__(self)
         self.messages = []
 
     def log_message(self, job_id, entry):
@@ -119,7 +119,7 @@ class _TestReporter(base.JobReporter):
         if isinstance(message, str) and message.startswith(TEST_PREFIX):
             self.messages.append(message[len(TEST_PREFIX):])
         else:
-            base.JobReporter.log_message(self, job_id, entry)
+            jobs.JobReporter.log_message(self, job_id, entry)
 
 
 TEST_PREFIX = "TESTMSG="
@@ -146,7 +146,7 @@ def _test_submission(client):
                                      " did not fail when it should.")
         for ok, job_id in result:
             if ok:
-                base.poll_job(job_id, base.SilentReporter(), client)
+                jobs.poll_job(job_id, jobs.SilentReporter(), client)
     _expect_failure("Submitting a malformed opcode", client.call, "SubmitJob",
                     [{"OP_ID": "OP_TEST_DELAY", "duration": "soon"}])
     _expect_failure("Submitting an unknown opcode", client.call, "SubmitJob",
@@ -167,7 +167,7 @@ def _test_dependencies(client):
         raise errors.OpExecError("Submitting the dependency jobs failed: %s"
                                  % result)
     for job_id in ids:
-        base.poll_job(job_id, base.SilentReporter(), client)
+        jobs.poll_job(job_id, jobs.SilentReporter(), client)
     info = client.call("QueryJobs", ids, ["ops", "opexec"])
     resolved = [op[0]["depends"] for op, _ in info]
     wanted = [None, [[ids[0], []]], [[ids[0], ["success"]]], [],
@@ -190,7 +190,7 @@ def _test_cancel(client):
     dependent = client.call("SubmitJob", [{"OP_ID": "OP_TEST_JQUEUE",
                                            "depends": [[blocker, ["success"]]]}])
     ok, message = client.call("CancelJob", dependent, False)
-    base.poll_job(blocker, base.SilentReporter(), client)
+    jobs.poll_job(blocker, jobs.SilentReporter(), client)
     (status,) = client.call("QueryJobs", [dependent], ["status"])[0]
     if not ok or status != "canceled":
         raise errors.OpExecError("Cancelling a waiting job gave %r, status %s"
@@ -205,7 +205,7 @@ def _test_mode(client, title, count, fail_at, messages):
     job_id = client.call("SubmitJob", ops)
     reporter = _TestReporter()
     try:
-        results = base.poll_job(job_id, reporter, client)
+        results = jobs.poll_job(job_id, reporter, client)
     except errors.GenericError as e:
         if fail_at is None:
             raise
@@ -259,9 +259,9 @@ _LOCK_FORMAT = {
 
 def list_locks(opts, args):
     """``gnt-debug locks``."""
-    return base.generic_list("lock", None, args, opts,
-                             ["name", "mode", "owner", "pending"],
-                             format_override=_LOCK_FORMAT)
+    return listing.generic_list("lock", args, opts,
+                                ["name", "mode", "owner", "pending"],
+                                format_override=_LOCK_FORMAT)
 
 
 COMMANDS = {
@@ -293,7 +293,7 @@ COMMANDS = {
         opt("--count", type=int, default=1,
             help="How many instances to allocate"),
     ], "[opts...] <instance>", "Runs a test allocator request"),
-    "delay": Command(delay, Args(1, 1), base.JOB_OPTS + [
+    "delay": Command(delay, Args(1, 1), options.JOB_OPTS + [
         opt("--no-master", dest="on_master", action="store_false", default=True,
             help="Do not sleep in the master code"),
         opt("-n", "--node", dest="on_nodes", action="append", default=[],
@@ -306,7 +306,7 @@ COMMANDS = {
             help="Don't take locks while sleeping"),
     ], "[opts...] <duration>", "Executes a TestDelay OpCode"),
     "submit-job": Command(submit_job, Args(1, None), [
-        base.VERBOSE_OPT, base.PRINT_JOBID_OPT, base.PRIORITY_OPT,
+        options.VERBOSE_OPT, options.PRINT_JOBID_OPT, options.PRIORITY_OPT,
         opt("--op-repeat", type=int, default=1, dest="rep_op",
             help="Repeat the opcode sequence this number of times"),
         opt("--job-repeat", type=int, default=1, dest="rep_job",
@@ -320,7 +320,7 @@ COMMANDS = {
         " opcodes"),
     "test-jobqueue": Command(test_jobqueue, Args(0, 0), [], "",
                              "Test a few aspects of the job queue"),
-    "locks": Command(list_locks, Args(0, 0), base.LIST_OPTS + [
+    "locks": Command(list_locks, Args(0, 0), options.LIST_OPTS + [
         opt("--interval", type=int, default=None,
             help="Select interval in seconds")],
         "[--interval N]", "Show list of locks in the master daemon"),

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_filters -*-
+# -*- test-case-name: tests.test_cli_filter -*-
 """
 ``gnt-filter``: job filter rules (see L{ganeti.jobs.filters}).
 
@@ -11,8 +11,8 @@ import argparse
 import json
 import time
 
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli import base, listing, options
+from ganeti.cli.options import Args, Command, opt
 
 DEFAULT_FIELDS = ["uuid", "watermark", "priority", "predicates", "action",
                   "reason_trail"]
@@ -52,7 +52,7 @@ ACTION_OPT = opt("--action", type=parse_action, default="CONTINUE",
                  help="The effect of the filter. Can be one of 'ACCEPT',"
                       " 'PAUSE', 'REJECT', 'CONTINUE' and 'RATE_LIMIT n',"
                       " where n is a positive integer.")
-RULE_OPTS = [PRIORITY_OPT, PREDICATES_OPT, ACTION_OPT, base.REASON_OPT]
+RULE_OPTS = [PRIORITY_OPT, PREDICATES_OPT, ACTION_OPT, options.REASON_OPT]
 
 
 def _replace(uuid, opts):
@@ -82,13 +82,13 @@ def delete_filter(opts, args):
 
 def list_filters(opts, args):
     """``gnt-filter list``."""
-    return base.generic_list("filter", None, args, opts, DEFAULT_FIELDS,
-                             name_field="uuid")
+    return listing.generic_list("filter", args, opts, DEFAULT_FIELDS,
+                                name_field="uuid")
 
 
 def list_fields(opts, args):
     """``gnt-filter list-fields``."""
-    return base.generic_list_fields("filter", args, opts)
+    return listing.generic_list_fields("filter", args, opts)
 
 
 def show_filters(opts, args):
@@ -104,22 +104,22 @@ def show_filters(opts, args):
 
 
 COMMANDS = {
-    "add": Command(add_filter, base.NO_ARGS, RULE_OPTS, "",
+    "add": Command(add_filter, options.NO_ARGS, RULE_OPTS, "",
                    "Adds a new filter rule"),
-    "list": Command(list_filters, Args(0, None), base.LIST_OPTS,
+    "list": Command(list_filters, Args(0, None), options.LIST_OPTS,
                     "[<filter-uuid>...]",
                     "Lists the job filter rules. The available fields can be"
                     " shown using the \"list-fields\" command (see the man"
                     " page for details). The default list is (in order): %s."
                     % ", ".join(DEFAULT_FIELDS)),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[<fields>...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[<fields>...]",
                            "Lists all available fields for filters"),
     "info": Command(show_filters, Args(0, None), [], "[<filter-uuid>...]",
                     "Shows information about the filter(s)"),
-    "replace": Command(replace_filter, base.ONE_ARG, RULE_OPTS,
+    "replace": Command(replace_filter, options.ONE_ARG, RULE_OPTS,
                        "<filter-uuid>", "Replaces a filter"),
-    "delete": Command(delete_filter, base.ONE_ARG, [], "<filter-uuid>",
+    "delete": Command(delete_filter, options.ONE_ARG, [], "<filter-uuid>",
                       "Removes a filter"),
 }
 

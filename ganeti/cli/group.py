@@ -1,12 +1,13 @@
-# -*- test-case-name: tests.test_daemon -*-
+# -*- test-case-name: tests.test_cli_group -*-
 """
 ``gnt-group``: node groups: listing, adding, changing, removing, moving
 nodes between them and evacuating them, as Ganeti's tool does.
 """
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli import base, jobs, listing, options, parsing
+from ganeti.cli.base import UsageError
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info
 from ganeti.cli.tags import tag_commands
 
@@ -15,21 +16,12 @@ DEFAULT_FIELDS = ["name", "node_cnt", "pinst_cnt", "alloc_policy", "ndparams"]
 
 def list_groups(opts, args):
     """``gnt-group list``."""
-    return base.generic_list("group", None, args, opts, DEFAULT_FIELDS)
+    return listing.generic_list("group", args, opts, DEFAULT_FIELDS)
 
 
 def list_fields(opts, args):
     """``gnt-group list-fields``."""
-    return base.generic_list_fields("group", args, opts)
-
-
-def _ident_option(values, option):
-    """``-D plain:stripes=2 -D file`` -> ``{"plain": {"stripes": "2"}, "file": {}}``."""
-    result = {}
-    for text in values:
-        ident, params = base.parse_ident_key_values(text, option)
-        result[ident] = params or {}
-    return result
+    return listing.generic_list_fields("group", args, opts)
 
 
 def _float(text, option):
@@ -46,17 +38,18 @@ def _group_params(opts):
     if opts.alloc_policy is not None:
         params["alloc_policy"] = opts.alloc_policy
     if opts.ndparams is not None:
-        params["ndparams"] = base.parse_key_values(opts.ndparams,
-                                                   "--node-parameters")
+        params["ndparams"] = parsing.parse_key_values(opts.ndparams,
+                                                      "--node-parameters")
     if opts.diskparams:
-        params["diskparams"] = _ident_option(opts.diskparams, "-D")
+        params["diskparams"] = parsing.parse_ident_options(opts.diskparams,
+                                                           "-D")
     if opts.hv_state:
-        params["hv_state"] = _ident_option(opts.hv_state,
-                                           "--hypervisor-state")
+        params["hv_state"] = parsing.parse_ident_options(
+            opts.hv_state, "--hypervisor-state")
     ipolicy = {}
     if opts.ipolicy_disk_templates is not None:
-        ipolicy["disk-templates"] = [
-            t for t in opts.ipolicy_disk_templates.split(",") if t]
+        ipolicy["disk-templates"] = parsing.parse_comma_list(
+            opts.ipolicy_disk_templates)
     for name, option in (("vcpu-ratio", "--ipolicy-vcpu-ratio"),
                          ("spindle-ratio", "--ipolicy-spindle-ratio")):
         value = getattr(opts, "ipolicy_" + name.replace("-", "_"))
@@ -70,7 +63,7 @@ def _group_params(opts):
 
 def add_group(opts, args):
     """``gnt-group add``."""
-    base.submit_opcode(dict(_group_params(opts), OP_ID="OP_GROUP_ADD",
+    jobs.submit_opcode(dict(_group_params(opts), OP_ID="OP_GROUP_ADD",
                             group_name=args[0]), opts)
     return 0
 
@@ -81,29 +74,29 @@ def modify_group(opts, args):
     if not params:
         base.to_stderr("Please give at least one of the parameters.")
         return 1
-    result = base.submit_opcode(dict(params, OP_ID="OP_GROUP_SET_PARAMS",
+    result = jobs.submit_opcode(dict(params, OP_ID="OP_GROUP_SET_PARAMS",
                                      group_name=args[0]), opts)
-    base.print_modifications("node group", args[0], result)
+    jobs.print_modifications("node group", args[0], result)
     return 0
 
 
 def remove_group(opts, args):
     """``gnt-group remove``."""
-    base.submit_opcode({"OP_ID": "OP_GROUP_REMOVE", "group_name": args[0]},
+    jobs.submit_opcode({"OP_ID": "OP_GROUP_REMOVE", "group_name": args[0]},
                        opts)
     return 0
 
 
 def rename_group(opts, args):
     """``gnt-group rename``."""
-    base.submit_opcode({"OP_ID": "OP_GROUP_RENAME", "group_name": args[0],
+    jobs.submit_opcode({"OP_ID": "OP_GROUP_RENAME", "group_name": args[0],
                         "new_name": args[1]}, opts)
     return 0
 
 
 def assign_nodes(opts, args):
     """``gnt-group assign-nodes``."""
-    base.submit_opcode({"OP_ID": "OP_GROUP_ASSIGN_NODES",
+    jobs.submit_opcode({"OP_ID": "OP_GROUP_ASSIGN_NODES",
                         "group_name": args[0], "nodes": list(args[1:]),
                         "force": opts.force}, opts)
     return 0
@@ -114,7 +107,7 @@ def evacuate_group(opts, args):
     ``gnt-group evacuate``: follow the jobs the evacuation hands back;
     exit 1 if any failed.
     """
-    result = base.submit_opcode({
+    result = jobs.submit_opcode({
         "OP_ID": "OP_GROUP_EVACUATE", "group_name": args[0],
         "iallocator": opts.iallocator, "target_groups": opts.to or None,
         "sequential": opts.sequential,
@@ -125,10 +118,7 @@ def evacuate_group(opts, args):
         base.to_stdout("No instances to evacuate on node group(s) %s,"
                        " exiting." % args[0])
         return 0
-    jobs = base.JobExecutor(opts=opts)
-    for ok, job_id in result["jobs"]:
-        jobs.add_job_id(None, ok, job_id)
-    failed = len([ok for ok, _ in jobs.get_results() if not ok])
+    failed = jobs.count_failed(jobs.follow_handed_back(result, opts))
     if failed:
         base.to_stdout("There were %s errors during the evacuation." % failed)
         return 1
@@ -192,42 +182,43 @@ _GROUP_OPTS = [
         help="The maximum allowed vcpu-to-cpu ratio"),
     opt("--ipolicy-spindle-ratio", default=None,
         help="The maximum allowed instances to spindle ratio"),
-] + base.JOB_OPTS + [base.DRY_RUN_OPT]
+] + options.JOB_OPTS + [options.DRY_RUN_OPT]
 
 COMMANDS = {
-    "list": Command(list_groups, Args(0, None), base.LIST_OPTS, "[<group>...]",
+    "list": Command(list_groups, Args(0, None), options.LIST_OPTS, "[<group>...]",
                     "Lists the node groups in the cluster. The available fields"
                     " can be shown using the \"list-fields\" command (see the"
                     " man page for details). The default list is (in order):"
                     " %s." % ", ".join(DEFAULT_FIELDS)),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[fields...]",
                            "Lists all available fields for node groups"),
     "add": Command(add_group, Args(1, 1), _GROUP_OPTS, "<group_name>",
                    "Add a new node group to the cluster"),
     "modify": Command(modify_group, Args(1, 1), _GROUP_OPTS, "<group_name>",
                       "Alters the parameters of a node group"),
     "remove": Command(remove_group, Args(1, 1),
-                      base.JOB_OPTS + [base.DRY_RUN_OPT], "[--dry-run] <group>",
+                      options.JOB_OPTS + [options.DRY_RUN_OPT],
+                      "[--dry-run] <group>",
                       "Remove an (empty) node group from the cluster"),
     "rename": Command(rename_group, Args(2, 2),
-                      base.JOB_OPTS + [base.DRY_RUN_OPT],
+                      options.JOB_OPTS + [options.DRY_RUN_OPT],
                       "[--dry-run] <group_name> <new_name>",
                       "Rename a node group"),
     "assign-nodes": Command(
         assign_nodes, Args(2, None),
-        [base.FORCE_OPT] + base.JOB_OPTS + [base.DRY_RUN_OPT],
+        [options.FORCE_OPT] + options.JOB_OPTS + [options.DRY_RUN_OPT],
         "<group_name> <node>...", "Assign nodes to a group"),
     "evacuate": Command(
         evacuate_group, Args(1, 1),
-        [base.IALLOCATOR_OPT,
+        [options.IALLOCATOR_OPT,
          opt("--to", action="append", default=[],
              help="Group(s) to which the instances should be moved"),
          opt("--sequential", action="store_true", default=False,
              help="Execute all resulting jobs sequentially"),
          opt("--force-failover", action="store_true", default=False,
              help="Always fail over instances instead of migrating them")]
-        + base.JOB_OPTS + [base.DRY_RUN_OPT],
+        + options.JOB_OPTS + [options.DRY_RUN_OPT],
         "[-I <iallocator>] [--to <group>] <group_name>",
         "Evacuate all instances within a group"),
     "info": Command(show_info, Args(0, None), [], "[<group_name>...]",

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cli -*-
+# -*- test-case-name: tests.test_cli_job -*-
 """
 The indented, YAML-like layout of ``info`` commands (``gnt-job info``,
 ``gnt-cluster info``), as Ganeti prints it.

@@ -8,8 +8,9 @@ import shlex
 import sys
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, UsageError, opt
+from ganeti.cli import base, jobs, listing, options, parsing
+from ganeti.cli.base import UsageError
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info, format_time
 from ganeti.cli.tags import tag_commands
 from ganeti.utils import units
@@ -38,7 +39,7 @@ def _indexed_options(values, option):
             raise UsageError("Invalid %s index passed: '%s'" % (option, index))
         if number in items:
             raise UsageError("Duplicate %s index %d" % (option, number))
-        items[number] = base.parse_key_values(rest, option)
+        items[number] = parsing.parse_key_values(rest, option)
     if items and sorted(items) != list(range(len(items))):
         raise UsageError("Missing %s index: indices must be 0..%d"
                          % (option, len(items) - 1))
@@ -73,7 +74,7 @@ def _nics(opts, default):
 def _hv_option(text):
     if not text:
         return None, {}
-    return base.parse_ident_key_values(text, "-H")
+    return parsing.parse_ident_key_values(text, "-H")
 
 
 def create_opcode(opts, args, mode, **params):
@@ -93,13 +94,13 @@ def create_opcode(opts, args, mode, **params):
         "pnode": opts.node.split(":")[0] if opts.node else None,
         "iallocator": opts.iallocator,
         "hypervisor": hypervisor, "hvparams": hvparams or {},
-        "beparams": base.parse_key_values(opts.beparams, "-B"),
-        "osparams": base.parse_key_values(opts.osparams, "-O"),
+        "beparams": parsing.parse_key_values(opts.beparams, "-B"),
+        "osparams": parsing.parse_key_values(opts.osparams, "-O"),
         "name_check": opts.name_check,
         "ip_check": opts.ip_check and opts.name_check,
         "file_storage_dir": opts.file_storage_dir,
         "file_driver": opts.file_driver, "mode": mode,
-        "tags": [t for t in (opts.tags or "").split(",") if t],
+        "tags": parsing.parse_comma_list(opts.tags),
     }
     op.update(params)
     return op
@@ -107,7 +108,7 @@ def create_opcode(opts, args, mode, **params):
 
 def add_instance(opts, args):
     """``gnt-instance add``."""
-    base.submit_opcode(create_opcode(
+    jobs.submit_opcode(create_opcode(
         opts, args, "create", os_type=opts.os,
         start=opts.start and not opts.no_install,
         no_install=opts.no_install), opts)
@@ -122,7 +123,7 @@ def remove_instance(opts, args):
             " mirrors), thus removing all the data of the instance. Continue?"
             % name):
         return base.EXIT_CONFIRMATION
-    base.submit_opcode({"OP_ID": "OP_INSTANCE_REMOVE", "instance_name": name,
+    jobs.submit_opcode({"OP_ID": "OP_INSTANCE_REMOVE", "instance_name": name,
                         "ignore_failures": opts.ignore_failures,
                         "shutdown_timeout": opts.shutdown_timeout}, opts)
     return 0
@@ -130,12 +131,12 @@ def remove_instance(opts, args):
 
 def list_instances(opts, args):
     """``gnt-instance list``."""
-    return base.generic_list("instance", None, args, opts, DEFAULT_FIELDS)
+    return listing.generic_list("instance", args, opts, DEFAULT_FIELDS)
 
 
 def list_fields(opts, args):
     """``gnt-instance list-fields``."""
-    return base.generic_list_fields("instance", args, opts)
+    return listing.generic_list_fields("instance", args, opts)
 
 
 def _for_each(opts, args, make_op):
@@ -149,7 +150,7 @@ def _for_each(opts, args, make_op):
     code = 0
     for name in args:
         try:
-            base.submit_opcode(make_op(name), opts)
+            jobs.submit_opcode(make_op(name), opts)
         except errors.GenericError as e:
             if len(args) == 1:
                 raise
@@ -160,11 +161,12 @@ def _for_each(opts, args, make_op):
 
 def startup(opts, args):
     """``gnt-instance startup``."""
-    hvparams = base.parse_key_values(opts.hvparams, "-H")
+    hvparams = parsing.parse_key_values(opts.hvparams, "-H")
     return _for_each(opts, args, lambda name: {
         "OP_ID": "OP_INSTANCE_STARTUP", "instance_name": name,
         "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
-        "hvparams": hvparams, "beparams": base.parse_key_values(opts.beparams, "-B"),
+        "hvparams": hvparams,
+        "beparams": parsing.parse_key_values(opts.beparams, "-B"),
         "no_remember": opts.no_remember, "startup_paused": opts.startup_paused})
 
 
@@ -191,7 +193,8 @@ def reinstall(opts, args):
             "This will reinstall the instance(s) %s and remove all data."
             " Continue?" % ", ".join(args)):
         return base.EXIT_CONFIRMATION
-    osparams = base.parse_key_values(opts.osparams, "-O") if opts.osparams else None
+    osparams = (parsing.parse_key_values(opts.osparams, "-O")
+                if opts.osparams else None)
     return _for_each(opts, args, lambda name: {
         "OP_ID": "OP_INSTANCE_REINSTALL", "instance_name": name,
         "os_type": opts.os, "osparams": osparams})
@@ -199,7 +202,7 @@ def reinstall(opts, args):
 
 def rename(opts, args):
     """``gnt-instance rename``."""
-    base.submit_opcode({"OP_ID": "OP_INSTANCE_RENAME", "instance_name": args[0],
+    jobs.submit_opcode({"OP_ID": "OP_INSTANCE_RENAME", "instance_name": args[0],
                         "new_name": args[1], "name_check": opts.name_check,
                         "ip_check": opts.ip_check and opts.name_check}, opts)
     return 0
@@ -223,7 +226,7 @@ def _ensure_instance_exists(name):
 def failover(opts, args):
     """``gnt-instance failover``: restart the instance on another node."""
     name = args[0]
-    base.check_target_choice(opts)
+    options.check_target_choice(opts)
     if not opts.force:
         _ensure_instance_exists(name)
         if not base.ask_user("Failover will happen to image %s. This requires"
@@ -233,7 +236,7 @@ def failover(opts, args):
                 "To failover instance %s, the source node must be marked"
                 " offline first. Is this already the case?" % name):
             return 1
-    base.submit_opcode({
+    jobs.submit_opcode({
         "OP_ID": "OP_INSTANCE_FAILOVER", "instance_name": name,
         "ignore_consistency": opts.ignore_consistency,
         "shutdown_timeout": opts.shutdown_timeout,
@@ -245,7 +248,7 @@ def failover(opts, args):
 def migrate(opts, args):
     """``gnt-instance migrate``: move the running instance to another node."""
     name = args[0]
-    base.check_target_choice(opts)
+    options.check_target_choice(opts)
     if not opts.force:
         _ensure_instance_exists(name)
         if opts.cleanup:
@@ -258,9 +261,9 @@ def migrate(opts, args):
                              " goes wrong (e.g. due to bugs in the"
                              " hypervisor). Continue?"):
             return 1
-    base.submit_opcode({
+    jobs.submit_opcode({
         "OP_ID": "OP_INSTANCE_MIGRATE", "instance_name": name,
-        "mode": base.migration_mode(opts), "cleanup": opts.cleanup,
+        "mode": options.migration_mode(opts), "cleanup": opts.cleanup,
         "iallocator": opts.iallocator, "target_node": opts.dst_node,
         "allow_failover": opts.allow_failover,
         "allow_runtime_changes": opts.allow_runtime_chgs,
@@ -272,7 +275,7 @@ def migrate(opts, args):
 def _modifications(values, option):
     mods = []
     for text in values or []:
-        ident, params = base.parse_ident_key_values(text, option)
+        ident, params = parsing.parse_ident_key_values(text, option)
         if params is None:
             params = {}
         action = None
@@ -293,10 +296,10 @@ def modify(opts, args):
     """``gnt-instance modify``."""
     hv = {}
     if opts.hvparams:
-        hv = base.parse_key_values(opts.hvparams, "-H")
+        hv = parsing.parse_key_values(opts.hvparams, "-H")
     op = {"OP_ID": "OP_INSTANCE_SET_PARAMS", "instance_name": args[0],
-          "hvparams": hv, "beparams": base.parse_key_values(opts.beparams, "-B"),
-          "osparams": base.parse_key_values(opts.osparams, "-O"),
+          "hvparams": hv, "beparams": parsing.parse_key_values(opts.beparams, "-B"),
+          "osparams": parsing.parse_key_values(opts.osparams, "-O"),
           "os_name": opts.os, "force": opts.force,
           "disks": _modifications(opts.disks, "--disk"),
           "nics": _modifications(opts.nics, "--net"),
@@ -309,8 +312,8 @@ def modify(opts, args):
             or op["disks"] or op["nics"]):
         base.to_stderr("Please give at least one of the parameters.")
         return 1
-    result = base.submit_opcode(op, opts)
-    base.print_modifications("instance", args[0], result)
+    result = jobs.submit_opcode(op, opts)
+    jobs.print_modifications("instance", args[0], result)
     if result:
         base.to_stdout("Please don't forget that most parameters take effect"
                        " only at the next (re)start of the instance initiated"
@@ -321,7 +324,7 @@ def modify(opts, args):
 
 def activate_disks(opts, args):
     """``gnt-instance activate-disks``: prints ``node:disk/N:path``."""
-    result = base.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
+    result = jobs.submit_opcode({"OP_ID": "OP_INSTANCE_ACTIVATE_DISKS",
                                  "instance_name": args[0],
                                  "ignore_size": opts.ignore_size}, opts)
     for node, disk, path in result or []:
@@ -331,7 +334,7 @@ def activate_disks(opts, args):
 
 def deactivate_disks(opts, args):
     """``gnt-instance deactivate-disks``."""
-    base.submit_opcode({"OP_ID": "OP_INSTANCE_DEACTIVATE_DISKS",
+    jobs.submit_opcode({"OP_ID": "OP_INSTANCE_DEACTIVATE_DISKS",
                         "instance_name": args[0], "force": opts.force}, opts)
     return 0
 
@@ -344,7 +347,7 @@ def grow_disk(opts, args):
         raise errors.OpPrereqError("Invalid disk index: %s" % args[1],
                                    "wrong_input")
     amount = _parse_size(args[2], "grow")
-    base.submit_opcode({"OP_ID": "OP_INSTANCE_GROW_DISK", "instance_name": args[0],
+    jobs.submit_opcode({"OP_ID": "OP_INSTANCE_GROW_DISK", "instance_name": args[0],
                         "disk": disk, "amount": amount,
                         "absolute": opts.absolute,
                         "wait_for_sync": opts.wait_for_sync}, opts)
@@ -358,18 +361,18 @@ def recreate_disks(opts, args):
         index, _, rest = text.partition(":")
         if not index.isdigit():
             raise UsageError("Invalid --disk index passed: '%s'" % index)
-        spec = base.parse_key_values(rest, "--disk")
+        spec = parsing.parse_key_values(rest, "--disk")
         if "size" in spec:
             spec["size"] = _parse_size(str(spec["size"]), "disk")
         disks.append([int(index), spec] if spec else int(index))
-    base.submit_opcode({"OP_ID": "OP_INSTANCE_RECREATE_DISKS",
+    jobs.submit_opcode({"OP_ID": "OP_INSTANCE_RECREATE_DISKS",
                         "instance_name": args[0], "disks": disks}, opts)
     return 0
 
 
 def console(opts, args):
     """``gnt-instance console``: attach to the serial console."""
-    result = base.submit_opcode({"OP_ID": "OP_INSTANCE_CONSOLE",
+    result = jobs.submit_opcode({"OP_ID": "OP_INSTANCE_CONSOLE",
                                  "instance_name": args[0]}, opts)
     kind = result.get("kind")
     if kind == "msg":
@@ -501,8 +504,8 @@ _CLEANUP = opt("--cleanup", action="store_true", default=False,
 
 #: The options of L{create_opcode} (``gnt-instance add``, ``gnt-backup
 #: import``).
-CREATE_OPTS = base.JOB_OPTS + [
-    base.DRY_RUN_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
+CREATE_OPTS = options.JOB_OPTS + [
+    options.DRY_RUN_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
     opt("-t", "--disk-template", dest="disk_template", default=None,
         help="Disk template"),
     opt("-s", "--os-size", dest="sd_size", default=None,
@@ -511,7 +514,7 @@ CREATE_OPTS = base.JOB_OPTS + [
         help="Do not create any network cards for the instance"),
     opt("-n", "--node", default=None, help="Target node and optional"
         " secondary node (pnode[:snode])"),
-    base.IALLOCATOR_OPT,
+    options.IALLOCATOR_OPT,
     opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
         help="Hypervisor and hypervisor options, in the format"
              " hypervisor:option=value,option=value,..."),
@@ -531,21 +534,21 @@ COMMANDS = {
             help="Do not install the OS (will enable no-start)"),
     ], "[...] -t disk-type -n node[:secondary-node] -o os-type"
         " <name>", "Creates and adds a new instance to the cluster"),
-    "remove": Command(remove_instance, Args(1, 1), base.JOB_OPTS + [
-        base.FORCE_OPT, _SHUTDOWN_TIMEOUT,
+    "remove": Command(remove_instance, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT, _SHUTDOWN_TIMEOUT,
         opt("--ignore-failures", action="store_true", default=False,
             help="Remove the instance from the cluster configuration even if"
                  " there are failures during the removal process")],
         "[--ignore-failures] <instance>", "Shuts down the instance and removes"
         " it"),
-    "list": Command(list_instances, Args(0, None), base.LIST_OPTS,
+    "list": Command(list_instances, Args(0, None), options.LIST_OPTS,
                     "[<instance>...]", "Lists the instances and their status."
                     " The available fields can be shown using the"
                     " \"list-fields\" command (see the man page for details)."
                     " The default field list is (in order): %s."
                     % ", ".join(DEFAULT_FIELDS)),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[fields...]",
                            "Lists all available fields for instances"),
     "info": Command(show_info, Args(0, None), [
         opt("-s", "--static", action="store_true", default=False,
@@ -556,33 +559,33 @@ COMMANDS = {
             help="Use roman numbers for positive integers")],
         "[-s] {--all | <instance>...}",
         "Show information on the specified instance(s)"),
-    "startup": Command(startup, Args(0, None), base.JOB_OPTS + [
-        base.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+    "startup": Command(startup, Args(0, None), options.JOB_OPTS + [
+        options.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
         _BEPARAMS,
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Temporary hypervisor parameters"),
         opt("--paused", dest="startup_paused", action="store_true",
             default=False, help="Pause instance at startup")],
         "<instance>", "Starts an instance"),
-    "shutdown": Command(shutdown, Args(0, None), base.JOB_OPTS + [
-        base.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+    "shutdown": Command(shutdown, Args(0, None), options.JOB_OPTS + [
+        options.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
         opt("--timeout", type=int, default=120,
             help="Maximum time to wait for instance shutdown")],
         "<instance>", "Stops an instance"),
-    "reboot": Command(reboot, Args(0, None), base.JOB_OPTS + [
+    "reboot": Command(reboot, Args(0, None), options.JOB_OPTS + [
         _FORCE_MULTIPLE, _SHUTDOWN_TIMEOUT,
         opt("-t", "--type", dest="reboot_type", default="hard",
             choices=["soft", "hard", "full"], help="Type of reboot"),
         opt("--ignore-secondaries", action="store_true", default=False,
             help="Ignore errors from secondaries")],
         "[-t {soft|hard|full}] <instance>", "Reboots an instance"),
-    "reinstall": Command(reinstall, Args(0, None), base.JOB_OPTS + [
-        base.FORCE_OPT, _FORCE_MULTIPLE, _OS_OPT, _OSPARAMS],
+    "reinstall": Command(reinstall, Args(0, None), options.JOB_OPTS + [
+        options.FORCE_OPT, _FORCE_MULTIPLE, _OS_OPT, _OSPARAMS],
         "[-f] <instance>", "Reinstall a stopped instance"),
-    "rename": Command(rename, Args(2, 2), base.JOB_OPTS + _NAME_CHECK,
+    "rename": Command(rename, Args(2, 2), options.JOB_OPTS + _NAME_CHECK,
                       "<instance> <new_name>", "Rename the instance"),
-    "modify": Command(modify, Args(1, 1), base.JOB_OPTS + [
-        base.FORCE_OPT, _BEPARAMS, _OSPARAMS, _DISK_OPT, _NET_OPT,
+    "modify": Command(modify, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT, _BEPARAMS, _OSPARAMS, _DISK_OPT, _NET_OPT,
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Hypervisor parameters"),
         opt("-o", "--os-type", dest="os", default=None,
@@ -596,34 +599,34 @@ COMMANDS = {
         opt("--hotplug-if-possible", action="store_true", default=False,
             help="Hotplug if the instance supports it, else only warn")],
         "<instance>", "Alters the parameters of an instance"),
-    "activate-disks": Command(activate_disks, Args(1, 1), base.JOB_OPTS + [
+    "activate-disks": Command(activate_disks, Args(1, 1), options.JOB_OPTS + [
         opt("--ignore-size", action="store_true", default=False,
             help="Ignore current recorded size (useful for forcing activation"
                  " when the recorded size is wrong)")],
         "<instance>", "Activate an instance's disks"),
     "deactivate-disks": Command(deactivate_disks, Args(1, 1),
-                                base.JOB_OPTS + [base.FORCE_OPT],
+                                options.JOB_OPTS + [options.FORCE_OPT],
                                 "[-f] <instance>", "Deactivate an instance's"
                                 " disks"),
     "recreate-disks": Command(recreate_disks, Args(1, 1),
-                              base.JOB_OPTS + [_DISK_OPT], "<instance>",
+                              options.JOB_OPTS + [_DISK_OPT], "<instance>",
                               "Recreate an instance's disks"),
-    "grow-disk": Command(grow_disk, Args(3, 3), base.JOB_OPTS + [
+    "grow-disk": Command(grow_disk, Args(3, 3), options.JOB_OPTS + [
         opt("--absolute", action="store_true", default=False,
             help="Marks the grow as absolute instead of the (default)"
                  " relative mode"),
         opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
             default=True, help="Don't wait for sync (DANGEROUS!)")],
         "<instance> <disk> <size>", "Grow an instance's disk"),
-    "failover": Command(failover, Args(1, 1), base.JOB_OPTS + [
-        base.FORCE_OPT, base.IGNORE_CONSIST_OPT, _SHUTDOWN_TIMEOUT, _CLEANUP,
-        base.IGNORE_IPOLICY_OPT, base.DST_NODE_OPT, base.IALLOCATOR_OPT],
+    "failover": Command(failover, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT, options.IGNORE_CONSIST_OPT, _SHUTDOWN_TIMEOUT, _CLEANUP,
+        options.IGNORE_IPOLICY_OPT, options.DST_NODE_OPT, options.IALLOCATOR_OPT],
         "[-f] [--ignore-consistency] [--shutdown-timeout=N] [-n node | -I"
         " alloc] <instance>", "Stops the instance, changes its primary node"
         " and (if it was originally running) starts it on the new node (the"
         " secondary for mirrored instances or any node for shared storage)."),
-    "migrate": Command(migrate, Args(1, 1), base.JOB_OPTS + base.MIGRATION_OPTS + [
-        base.FORCE_OPT, _CLEANUP,
+    "migrate": Command(migrate, Args(1, 1), options.JOB_OPTS + options.MIGRATION_OPTS + [
+        options.FORCE_OPT, _CLEANUP,
         opt("--allow-failover", action="store_true", default=False,
             help="If migration is not possible fallback to failover"),
         opt("--ignore-hvversions", action="store_true", default=False,

@@ -4,8 +4,8 @@
 """
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli import base, jobs, listing, options
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info, format_timestamp
 
 DEFAULT_FIELDS = ["id", "status", "summary"]
@@ -59,15 +59,15 @@ def list_jobs(opts, args):
     if ids and not opts.force_filter:
         id_filter = ["|"] + [["=", "id", i] for i in ids]
         qfilter = id_filter if qfilter is None else ["&", id_filter, qfilter]
-    return base.generic_list("job", fields, args, opts, DEFAULT_FIELDS,
-                             name_field="id", is_numeric=True,
-                             qfilter=qfilter if (qfilter or not args) else None,
-                             format_override=_LIST_FORMAT)
+    return listing.generic_list(
+        "job", args, opts, DEFAULT_FIELDS, name_field="id", is_numeric=True,
+        qfilter=qfilter if (qfilter or not args) else None,
+        format_override=_LIST_FORMAT)
 
 
 def list_fields(opts, args):
     """``gnt-job list-fields``."""
-    return base.generic_list_fields("job", args, opts)
+    return listing.generic_list_fields("job", args, opts)
 
 
 def _delta(start, end):
@@ -135,7 +135,7 @@ def show_jobs(opts, args):
 
 def _follow(job_id, reporter):
     try:
-        base.poll_job(job_id, reporter)
+        jobs.poll_job(job_id, reporter)
     except errors.GenericError as e:
         code, message = base.format_error(e)
         base.to_stderr("Job %s failed: %s" % (job_id, message))
@@ -149,13 +149,13 @@ def watch_job(opts, args):
     message = "Output from job %s follows" % job_id
     base.to_stdout(message)
     base.to_stdout("-" * len(message))
-    return _follow(job_id, base.JobReporter())
+    return _follow(job_id, jobs.JobReporter())
 
 
 def wait_job(opts, args):
     """``gnt-job wait``: wait silently for the job to end."""
     (job_id,) = parse_job_ids(args)
-    return _follow(job_id, base.SilentReporter())
+    return _follow(job_id, jobs.SilentReporter())
 
 
 def _multi_job_action(opts, args, question, action):
@@ -205,7 +205,7 @@ def change_priority(opts, args):
     if opts.priority is None:
         base.to_stderr("--priority option must be given.")
         return 1
-    priority = base.PRIORITIES[opts.priority]
+    priority = options.PRIORITIES[opts.priority]
     return _multi_job_action(
         opts, args, "Change priority of job(s) listed above?",
         lambda client, job_id: client.call("ChangeJobPriority", job_id, priority))
@@ -266,25 +266,24 @@ _ARCHIVED = opt("--archived", action="store_true", default=False,
                 help="Include archived jobs in list (slow and expensive)")
 _KILL = opt("--kill", action="store_true", default=False,
             help="Kill running jobs with SIGKILL")
-_PRIORITY = opt("--priority", choices=sorted(base.PRIORITIES), default=None,
-                help="Priority for opcode processing")
 
 COMMANDS = {
-    "list": Command(list_jobs, Args(0, None), base.LIST_OPTS + [
+    "list": Command(list_jobs, Args(0, None), options.LIST_OPTS + [
         _ARCHIVED, _RUNNING, _ERROR, _FINISHED, _PENDING],
         "[job_id...]",
         "Lists the jobs and their status. The available fields can be shown"
         " using the \"list-fields\" command (see the man page for details)."
         " The default field list is (in order): id, status, summary."),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[fields...]",
                            "Lists all available fields for jobs"),
     "archive": Command(archive_jobs, Args(1, None), [], "<job-id> [<job-id> ...]",
                        "Archive specified jobs"),
     "autoarchive": Command(autoarchive, Args(1, 1), [], "<age>",
                            "Auto archive jobs older than the given age"),
     "cancel": Command(cancel_jobs, Args(0, None), [
-        base.FORCE_OPT, _KILL, base.YES_DOIT_OPT, _PENDING, _QUEUED, _WAITING],
+        options.FORCE_OPT, _KILL, options.YES_DOIT_OPT, _PENDING, _QUEUED,
+        _WAITING],
         "{[--force] [--kill --yes-do-it] {--pending | --queued | --waiting} |"
         " <job-id> [<job-id> ...]}", "Cancel jobs"),
     "info": Command(show_jobs, Args(0, None), [], "<job-id> [<job-id> ...]",
@@ -294,7 +293,7 @@ COMMANDS = {
     "watch": Command(watch_job, Args(1, 1), [], "<job-id>",
                      "Follows a job and prints its output as it arrives"),
     "change-priority": Command(change_priority, Args(0, None), [
-        _PRIORITY, base.FORCE_OPT, _PENDING, _QUEUED, _WAITING],
+        options.PRIORITY_OPT, options.FORCE_OPT, _PENDING, _QUEUED, _WAITING],
         "--priority <priority> {[--force] {--pending | --queued | --waiting} |"
         " <job-id> [<job-id> ...]}", "Change the priority of jobs"),
 }

@@ -7,8 +7,8 @@ import os
 import sys
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli import base, jobs, listing, options, parsing
+from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info
 from ganeti.cli.tags import tag_commands
 
@@ -25,12 +25,12 @@ _UNIT_FIELDS = ("size", "used", "free")
 
 def list_nodes(opts, args):
     """``gnt-node list``."""
-    return base.generic_list("node", None, args, opts, DEFAULT_FIELDS)
+    return listing.generic_list("node", args, opts, DEFAULT_FIELDS)
 
 
 def list_fields(opts, args):
     """``gnt-node list-fields``."""
-    return base.generic_list_fields("node", args, opts)
+    return listing.generic_list_fields("node", args, opts)
 
 
 def _print_rows(opts, fields, titles, rows):
@@ -50,7 +50,7 @@ def list_storage(opts, args):
     """``gnt-node list-storage``."""
     from ganeti.cli import table
     fields = table.parse_fields(opts.output, STORAGE_FIELDS)
-    rows = base.submit_opcode({"OP_ID": "OP_NODE_QUERY_STORAGE",
+    rows = jobs.submit_opcode({"OP_ID": "OP_NODE_QUERY_STORAGE",
                                "output_fields": fields,
                                "storage_type": opts.storage_type,
                                "nodes": list(args)}, opts)
@@ -62,7 +62,7 @@ def list_volumes(opts, args):
     """``gnt-node volumes``."""
     from ganeti.cli import table
     fields = table.parse_fields(opts.output, VOLUME_FIELDS)
-    rows = base.submit_opcode({"OP_ID": "OP_NODE_QUERYVOLS",
+    rows = jobs.submit_opcode({"OP_ID": "OP_NODE_QUERYVOLS",
                                "output_fields": fields, "nodes": list(args)},
                               opts)
     _print_rows(opts, fields, VOLUME_TITLES, rows)
@@ -88,19 +88,19 @@ def modify_storage(opts, args):
           "storage_type": _storage_type(storage_type), "name": name,
           "changes": {}}
     if opts.allocatable is not None:
-        op["changes"]["allocatable"] = base.parse_bool(opts.allocatable,
-                                                       "--allocatable")
+        op["changes"]["allocatable"] = parsing.parse_bool(opts.allocatable,
+                                                          "--allocatable")
     if not op["changes"]:
         base.to_stderr("No changes to perform, exiting.")
         return 0
-    base.submit_opcode(op, opts)
+    jobs.submit_opcode(op, opts)
     return 0
 
 
 def repair_storage(opts, args):
     """``gnt-node repair-storage``: e.g. drop a VG's missing PVs."""
     node_name, storage_type, name = args
-    base.submit_opcode({"OP_ID": "OP_REPAIR_NODE_STORAGE",
+    jobs.submit_opcode({"OP_ID": "OP_REPAIR_NODE_STORAGE",
                         "node_name": node_name,
                         "storage_type": _storage_type(storage_type),
                         "name": name,
@@ -125,20 +125,6 @@ def _node_instances(name, fields):
     return row[0], nice_sort(set(n for names in row[1:] for n in names or []))
 
 
-def _follow_jobs(result, opts):
-    """
-    Wait for the jobs a node job handed back, printing their progress.
-
-    :return: how many of them failed (or could not be submitted).
-    """
-    jobs = base.JobExecutor(opts=opts)
-    for ok, job_id in result["jobs"]:
-        jobs.add_job_id(None, ok, job_id)
-    if not result["jobs"]:
-        return 0
-    return len([ok for ok, _ in jobs.get_results() if not ok])
-
-
 def migrate_node(opts, args):
     """``gnt-node migrate``: migrate all primary instances of a node."""
     node, instances = _node_instances(args[0], ["pinst_list"])
@@ -148,15 +134,15 @@ def migrate_node(opts, args):
     if not (opts.force or base.ask_user("Migrate instance(s) %s?"
                                         % ", ".join(instances))):
         return base.EXIT_CONFIRMATION
-    result = base.submit_opcode({
+    result = jobs.submit_opcode({
         "OP_ID": "OP_NODE_MIGRATE", "node_name": node,
-        "mode": base.migration_mode(opts), "iallocator": opts.iallocator,
+        "mode": options.migration_mode(opts), "iallocator": opts.iallocator,
         "target_node": opts.dst_node,
         "allow_runtime_changes": opts.allow_runtime_chgs,
         "ignore_ipolicy": opts.ignore_ipolicy}, opts)
     if result is None:
         return 0
-    failed = _follow_jobs(result, opts)
+    failed = jobs.count_failed(jobs.follow_handed_back(result, opts))
     if failed:
         base.to_stdout("There were %s errors during the node migration."
                        % failed)
@@ -175,15 +161,14 @@ def failover_node(opts, args):
             "Fail over instance(s) %s?"
             % ",".join("'%s'" % name for name in instances)):
         return 2
-    jobs = base.JobExecutor(opts=opts)
+    executor = jobs.JobExecutor(opts=opts)
     for name in instances:
-        jobs.queue_job(name, {"OP_ID": "OP_INSTANCE_FAILOVER",
-                              "instance_name": name,
-                              "ignore_consistency": opts.ignore_consistency,
-                              "iallocator": opts.iallocator,
-                              "target_node": opts.dst_node})
-    results = jobs.get_results()
-    failed = len([ok for ok, _ in results if not ok])
+        executor.queue_job(name, {
+            "OP_ID": "OP_INSTANCE_FAILOVER", "instance_name": name,
+            "ignore_consistency": opts.ignore_consistency,
+            "iallocator": opts.iallocator, "target_node": opts.dst_node})
+    results = executor.get_results()
+    failed = jobs.count_failed(results)
     if failed:
         base.to_stdout("There were errors during the failover:\n%d error(s)"
                        " out of %d instance(s)." % (failed, len(results)))
@@ -205,7 +190,7 @@ def evacuate_node(opts, args):
         raise errors.OpPrereqError("Only one of the --primary-only and"
                                    " --secondary-only options can be passed",
                                    "wrong_input")
-    base.check_target_choice(opts)
+    options.check_target_choice(opts)
     from ganeti.opcodes import NODE_EVAC_ALL, NODE_EVAC_PRI, NODE_EVAC_SEC
     mode = (NODE_EVAC_PRI if opts.primary_only else
             NODE_EVAC_SEC if opts.secondary_only else NODE_EVAC_ALL)
@@ -221,14 +206,14 @@ def evacuate_node(opts, args):
             "Relocate instance(s) %s from node(s) %s?"
             % (", ".join(instances), node))):
         return base.EXIT_CONFIRMATION
-    result = base.submit_opcode({
+    result = jobs.submit_opcode({
         "OP_ID": "OP_NODE_EVACUATE", "node_name": node, "mode": mode,
         "remote_node": opts.dst_node, "iallocator": opts.iallocator,
         "early_release": opts.early_release,
         "ignore_soft_errors": opts.ignore_soft_errors}, opts)
     if result is None:
         return 0
-    failed = _follow_jobs(result, opts)
+    failed = jobs.count_failed(jobs.follow_handed_back(result, opts))
     if failed:
         base.to_stdout("There were %s errors during the evacuation." % failed)
         return 1
@@ -300,21 +285,20 @@ def add_node(opts, args):
     op = {"OP_ID": "OP_NODE_ADD", "node_name": name, "primary_ip": ip,
           "secondary_ip": opts.secondary_ip, "readd": opts.readd,
           "group": opts.nodegroup,
-          "master_capable": _yes_no(opts.master_capable, "--master-capable"),
-          "vm_capable": _yes_no(opts.vm_capable, "--vm-capable"),
-          "ndparams": base.parse_key_values(opts.ndparams, "--node-parameters")
+          "master_capable": parsing.parse_optional_bool(opts.master_capable,
+                                                        "--master-capable"),
+          "vm_capable": parsing.parse_optional_bool(opts.vm_capable,
+                                                    "--vm-capable"),
+          "ndparams": parsing.parse_key_values(opts.ndparams,
+                                               "--node-parameters")
           if opts.ndparams else None}
-    base.submit_opcode(op, opts)
+    jobs.submit_opcode(op, opts)
     return 0
-
-
-def _yes_no(value, option):
-    return None if value is None else base.parse_bool(value, option)
 
 
 def remove_node(opts, args):
     """``gnt-node remove``."""
-    base.submit_opcode({"OP_ID": "OP_NODE_REMOVE", "node_name": args[0]}, opts)
+    jobs.submit_opcode({"OP_ID": "OP_NODE_REMOVE", "node_name": args[0]}, opts)
     return 0
 
 
@@ -324,17 +308,19 @@ def modify_node(opts, args):
           "force": opts.force, "auto_promote": opts.auto_promote}
     for key in ("master_candidate", "drained", "offline", "master_capable",
                 "vm_capable"):
-        value = _yes_no(getattr(opts, key), "--" + key.replace("_", "-"))
+        value = parsing.parse_optional_bool(getattr(opts, key),
+                                            "--" + key.replace("_", "-"))
         if value is not None:
             op[key] = value
     if opts.secondary_ip:
         op["secondary_ip"] = opts.secondary_ip
     if opts.ndparams:
-        op["ndparams"] = base.parse_key_values(opts.ndparams, "--node-parameters")
+        op["ndparams"] = parsing.parse_key_values(opts.ndparams,
+                                                  "--node-parameters")
     if len(op) == 4:
         base.to_stderr("Please give at least one of the parameters.")
         return 1
-    base.print_modifications("node", args[0], base.submit_opcode(op, opts))
+    jobs.print_modifications("node", args[0], jobs.submit_opcode(op, opts))
     return 0
 
 
@@ -367,7 +353,7 @@ def show_info(opts, args):
 _YES_NO = "yes|no"
 
 COMMANDS = {
-    "add": Command(add_node, Args(1, 1), base.JOB_OPTS + [
+    "add": Command(add_node, Args(1, 1), options.JOB_OPTS + [
         opt("--readd", action="store_true", default=False,
             help="Readd old node after replacing it"),
         opt("-s", "--secondary-ip", default=None,
@@ -382,10 +368,10 @@ COMMANDS = {
             help="Node parameters")],
         "[-s ip] [--readd] [-g group] <node_name>",
         "Add a node to the cluster"),
-    "remove": Command(remove_node, Args(1, 1), base.JOB_OPTS, "<node_name>",
+    "remove": Command(remove_node, Args(1, 1), options.JOB_OPTS, "<node_name>",
                       "Removes a node from the cluster"),
-    "modify": Command(modify_node, Args(1, 1), base.JOB_OPTS + [
-        base.FORCE_OPT,
+    "modify": Command(modify_node, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT,
         opt("-C", "--master-candidate", default=None,
             help="Set the master_candidate flag on the node (%s)" % _YES_NO),
         opt("-D", "--drained", default=None,
@@ -403,37 +389,37 @@ COMMANDS = {
         opt("--node-parameters", dest="ndparams", default=None,
             help="Node parameters")],
         "<node_name>", "Alters the parameters of a node"),
-    "list": Command(list_nodes, Args(0, None), base.LIST_OPTS, "[nodes...]",
+    "list": Command(list_nodes, Args(0, None), options.LIST_OPTS, "[nodes...]",
                     "Lists the nodes in the cluster. The available fields can"
                     " be shown using the \"list-fields\" command (see the man"
                     " page for details). The default field list is (in"
                     " order): %s." % ", ".join(DEFAULT_FIELDS)),
     "list-fields": Command(list_fields, Args(0, None),
-                           [base.NOHDR_OPT, base.SEP_OPT], "[fields...]",
+                           [options.NOHDR_OPT, options.SEP_OPT], "[fields...]",
                            "Lists all available fields for nodes"),
     "info": Command(show_info, Args(0, None), [], "[<node_name>...]",
                     "Show information about the node(s)"),
     "list-storage": Command(list_storage, Args(0, None), [
-        base.NOHDR_OPT, base.SEP_OPT, base.UNITS_OPT, base.FIELDS_OPT,
+        options.NOHDR_OPT, options.SEP_OPT, options.UNITS_OPT, options.FIELDS_OPT,
         opt("-t", "--storage-type", dest="storage_type", default=None,
             help="Storage type (lvm-pv, lvm-vg, file, sharedfile)")],
         "[<node_name>...]", "List physical volumes on node(s)."),
-    "migrate": Command(migrate_node, Args(1, 1), base.JOB_OPTS
-                       + base.MIGRATION_OPTS + [base.FORCE_OPT],
+    "migrate": Command(migrate_node, Args(1, 1), options.JOB_OPTS
+                       + options.MIGRATION_OPTS + [options.FORCE_OPT],
                        "[-f] [--non-live] [--migration-mode=live|non-live]"
                        " [-n node] <node>",
                        "Migrate all the primary instance on a node away from"
                        " it (only for instances of type drbd or shared"
                        " storage)"),
     "failover": Command(failover_node, Args(1, 1), [
-        base.FORCE_OPT, base.IGNORE_CONSIST_OPT, base.DST_NODE_OPT,
-        base.IALLOCATOR_OPT, base.PRIORITY_OPT, base.REASON_OPT],
+        options.FORCE_OPT, options.IGNORE_CONSIST_OPT, options.DST_NODE_OPT,
+        options.IALLOCATOR_OPT, options.PRIORITY_OPT, options.REASON_OPT],
         "[-f] [--ignore-consistency] [-n node] <node>",
         "Stops the primary instances on a node and starts them on their"
         " secondary node (only for instances with drbd disk template) or"
         " on the given node (shared storage)"),
-    "evacuate": Command(evacuate_node, Args(1, 1), base.JOB_OPTS + [
-        base.FORCE_OPT, base.IALLOCATOR_OPT,
+    "evacuate": Command(evacuate_node, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT, options.IALLOCATOR_OPT,
         opt("-n", "--new-secondary", dest="dst_node", default=None,
             help="Node to move the instances to"),
         opt("--early-release", action="store_true", default=False,
@@ -447,16 +433,16 @@ COMMANDS = {
         "[-f] {-I <iallocator> | -n <dst>} [-p | -s] [options...] <node>",
         "Relocate the primary and/or secondary instances from a node"),
     "volumes": Command(list_volumes, Args(0, None), [
-        base.NOHDR_OPT, base.SEP_OPT, base.UNITS_OPT, base.FIELDS_OPT],
+        options.NOHDR_OPT, options.SEP_OPT, options.UNITS_OPT, options.FIELDS_OPT],
         "[<node_name>...]", "List logical volumes on node(s)"),
     "modify-storage": Command(modify_storage, Args(3, 3), [
         opt("--allocatable", default=None,
             help="Set the allocatable flag on a volume (%s)" % _YES_NO),
-        base.DRY_RUN_OPT] + base.JOB_OPTS,
+        options.DRY_RUN_OPT] + options.JOB_OPTS,
         "<node_name> <storage_type> <name>",
         "Modify storage volume on a node"),
     "repair-storage": Command(repair_storage, Args(3, 3), [
-        base.IGNORE_CONSIST_OPT, base.DRY_RUN_OPT] + base.JOB_OPTS,
+        options.IGNORE_CONSIST_OPT, options.DRY_RUN_OPT] + options.JOB_OPTS,
         "<node_name> <storage_type> <name>",
         "Repairs a storage volume on a node"),
 }

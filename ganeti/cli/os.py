@@ -3,8 +3,8 @@
 ``gnt-os``: the operating system definitions known to the nodes.
 """
 
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli import base, jobs, options, parsing
+from ganeti.cli.options import Args, Command, opt
 
 
 def _names(name, variants):
@@ -15,7 +15,7 @@ def _names(name, variants):
 
 def list_os(opts, args):
     """``gnt-os list``: valid, visible OSes with their variants."""
-    result = base.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
+    result = jobs.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
                                  "output_fields": ["name", "variants", "valid",
                                                    "hidden", "blacklisted"]},
                                 opts)
@@ -34,7 +34,7 @@ def _status(valid, message):
 
 def diagnose(opts, args):
     """``gnt-os diagnose``: per OS, per node, what is found."""
-    result = base.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
+    result = jobs.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
                                  "output_fields": ["name", "valid", "variants",
                                                    "node_status", "hidden",
                                                    "blacklisted"]}, opts)
@@ -81,7 +81,7 @@ def show_info(opts, args):
     """``gnt-os info``."""
     fields = ["name", "valid", "hidden", "blacklisted", "variants",
               "api_versions", "parameters", "os_hvp", "osparams"]
-    result = base.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
+    result = jobs.submit_opcode({"OP_ID": "OP_OS_DIAGNOSE",
                                  "output_fields": fields,
                                  "names": list(args)}, opts)
     for row in sorted(result):
@@ -109,30 +109,30 @@ def modify(opts, args):
     name = args[0]
     op = {"OP_ID": "OP_CLUSTER_SET_PARAMS"}
     if opts.osparams:
-        op["osparams"] = {name: base.parse_key_values(opts.osparams, "-O")}
+        op["osparams"] = {name: parsing.parse_key_values(opts.osparams, "-O")}
     if opts.hvparams:
-        hv, params = base.parse_ident_key_values(opts.hvparams, "-H")
+        hv, params = parsing.parse_ident_key_values(opts.hvparams, "-H")
         op["os_hvp"] = {name: {hv: params or {}}}
     for flag, key in ((opts.hidden, "hidden_os"), (opts.blacklisted,
                                                     "blacklisted_os")):
         if flag is not None:
-            op[key] = [["add" if base.parse_bool(flag, key) else "remove", name]]
+            op[key] = [["add" if parsing.parse_bool(flag, key) else "remove", name]]
     if len(op) == 1:
         base.to_stderr("At least one of OS parameters or hypervisor parameters"
                        " must be passed")
         return 1
-    base.submit_opcode(op, opts)
+    jobs.submit_opcode(op, opts)
     return 0
 
 
 COMMANDS = {
-    "list": Command(list_os, Args(0, 0), [base.NOHDR_OPT], "",
+    "list": Command(list_os, Args(0, 0), [options.NOHDR_OPT], "",
                     "Lists all valid operating systems on the cluster"),
     "diagnose": Command(diagnose, Args(0, 0), [], "",
                         "Diagnose all operating systems"),
     "info": Command(show_info, Args(0, None), [], "[os...]",
                     "Show detailed information about operating systems"),
-    "modify": Command(modify, Args(1, 1), base.JOB_OPTS + [
+    "modify": Command(modify, Args(1, 1), options.JOB_OPTS + [
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="OS-specific hypervisor parameters"),
         opt("-O", "--os-parameters", dest="osparams", default=None,

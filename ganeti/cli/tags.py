@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_cli_node -*-
 """
 The ``list-tags``, ``add-tags`` and ``remove-tags`` subcommands that every
 tool with taggable objects has (Ganeti's ``cli.ListTags``, ``AddTags``,
@@ -5,8 +6,8 @@ tool with taggable objects has (Ganeti's ``cli.ListTags``, ``AddTags``,
 """
 
 from ganeti import errors
-from ganeti.cli import base
-from ganeti.cli.base import Args, Command, opt
+from ganeti.cli import base, jobs, options
+from ganeti.cli.options import Args, Command, opt
 
 TAGS_SOURCE_OPT = opt("--from", dest="tags_source", default=None,
                       help="File with tag names")
@@ -28,7 +29,7 @@ def tag_commands(kind, noun=None):
 
     def list_tags(opts, args):
         target, _ = split(args)
-        for tag in base.submit_opcode(dict(target, OP_ID="OP_TAGS_GET"), opts):
+        for tag in jobs.submit_opcode(dict(target, OP_ID="OP_TAGS_GET"), opts):
             base.to_stdout(tag)
         return 0
 
@@ -41,7 +42,7 @@ def tag_commands(kind, noun=None):
             if not tags:
                 raise errors.OpPrereqError("No tags to be added/removed",
                                            "wrong_input")
-            base.submit_opcode(dict(target, OP_ID=op_id, tags=tags), opts)
+            jobs.submit_opcode(dict(target, OP_ID=op_id, tags=tags), opts)
             return 0
         return change
 
@@ -51,7 +52,7 @@ def tag_commands(kind, noun=None):
     else:
         name_args, name_usage = Args(1, 1), "<%s_name>" % noun
         more_args, the_object = Args(1, None), "the given %s" % noun
-    change_opts = [TAGS_SOURCE_OPT] + base.JOB_OPTS
+    change_opts = [TAGS_SOURCE_OPT] + options.JOB_OPTS
     change_usage = (name_usage + " tag...").strip()
     return {
         "list-tags": Command(list_tags, name_args, [], name_usage,
