@@ -57,6 +57,15 @@ def save(path, config):
     atomic_write(path, dump(config), mode=0o600)
 
 
+def touched(obj, now, **changes):
+    """
+    :return: C{obj} with C{changes}, its serial number bumped and its
+        modification time C{now}: the two always move together, as in
+        Ganeti, so a client can tell from either that the object changed.
+    """
+    return attrs.evolve(obj, serial_no=obj.serial_no + 1, mtime=now, **changes)
+
+
 class ConfigWriter:
     """
     Owns the in-memory configuration and its file.
@@ -166,8 +175,36 @@ class ConfigWriter:
     def update_cluster(self, **changes):
         """Change cluster attributes, bumping the cluster's serial number."""
         def change(config):
-            cluster = config.cluster
-            return attrs.evolve(config, cluster=attrs.evolve(
-                cluster, serial_no=cluster.serial_no + 1, mtime=self._now(),
-                **changes))
+            return attrs.evolve(config, cluster=touched(
+                config.cluster, self._now(), **changes))
         return self.update(change)
+
+    def update_objects(self, changes):
+        """
+        Change several objects in one update (one write, one serial
+        number of the configuration), each as L{touched} does.
+
+        :param changes: ``{kind: {uuid: {attribute: value}}}``, kind being
+            a collection of L{ConfigData} (``instances``, ``nodes``,
+            ``disks``, ``nodegroups``).
+        :return: the new configuration.
+        """
+        def change(config):
+            now = self._now()
+            collections = {}
+            for kind, by_uuid in changes.items():
+                objects = dict(getattr(config, kind))
+                for uuid, attributes in by_uuid.items():
+                    objects[uuid] = touched(objects[uuid], now, **attributes)
+                collections[kind] = objects
+            return attrs.evolve(config, **collections)
+        return self.update(change)
+
+    def update_object(self, kind, uuid, **changes):
+        """
+        Change one object of the collection C{kind} (see
+        L{update_objects}).
+
+        :return: the new configuration.
+        """
+        return self.update_objects({kind: {uuid: changes}})

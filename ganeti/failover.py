@@ -80,12 +80,12 @@ def master_failover(reactor, paths, rpc, no_voting=False, report=print):
         report("Warning: the master IP %s still answers; the old master %s may"
                " still hold it, please disable it there by hand"
                % (cfg.cluster.master_ip, old.name))
-    cluster = attrs.evolve(cfg.cluster, master_node=me.uuid,
-                           serial_no=cfg.cluster.serial_no + 1)
+    now = reactor.seconds()
     nodes = dict(cfg.nodes)
     nodes[me.uuid] = attrs.evolve(me, master_candidate=True)
-    new = attrs.evolve(cfg, cluster=cluster, nodes=nodes,
-                       serial_no=cfg.serial_no + 1)
+    new = configmod.touched(
+        cfg, now, nodes=nodes,
+        cluster=configmod.touched(cfg.cluster, now, master_node=me.uuid))
     configmod.save(paths.config_data, new)
     values = ssconf.values(new)
     ssconf.write(paths, values)

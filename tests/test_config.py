@@ -86,6 +86,50 @@ class ConfigWriterTests(SynchronousTestCase):
         self.assertEqual(self.on_disk(), ["b"])
 
 
+class UpdateObjectTests(SynchronousTestCase):
+    """
+    Tests for L{configmod.ConfigWriter.update_object} and
+    L{configmod.ConfigWriter.update_objects}.
+    """
+
+    def setUp(self):
+        paths = make_paths(self)
+        write_config(paths)
+        self.clock = Clock()
+        self.clock.advance(5000)
+        self.writer = configmod.ConfigWriter(paths.config_data, self.clock)
+        self.node = next(iter(self.writer.config.nodes.values()))
+        self.group = next(iter(self.writer.config.nodegroups.values()))
+
+    def test_serial_and_mtime_together(self):
+        """A changed object gets serial number + 1 and the time now."""
+        before = self.writer.config.serial_no
+        new = self.writer.update_object("nodes", self.node.uuid, drained=True)
+        node = new.nodes[self.node.uuid]
+        self.assertEqual((node.drained, node.serial_no, node.mtime),
+                         (True, self.node.serial_no + 1, 5000))
+        self.assertEqual(new.serial_no, before + 1)
+
+    def test_several_objects_one_update(self):
+        """Objects of several kinds change in one configuration update."""
+        before = self.writer.config.serial_no
+        new = self.writer.update_objects({
+            "nodes": {self.node.uuid: {"offline": True}},
+            "nodegroups": {self.group.uuid: {"alloc_policy": "last_resort"}}})
+        self.assertEqual(new.serial_no, before + 1)
+        self.assertTrue(new.nodes[self.node.uuid].offline)
+        group = new.nodegroups[self.group.uuid]
+        self.assertEqual((group.alloc_policy, group.serial_no, group.mtime),
+                         ("last_resort", self.group.serial_no + 1, 5000))
+
+    def test_unknown_object_changes_nothing(self):
+        """An unknown uuid fails and leaves the configuration as it was."""
+        before = self.writer.config
+        self.assertRaises(KeyError, self.writer.update_object, "nodes",
+                          "no-such-uuid", offline=True)
+        self.assertIs(self.writer.config, before)
+
+
 class JobWaitsForConfigTests(SynchronousTestCase):
     def test_opcode_done_after_config_on_disk(self):
         """

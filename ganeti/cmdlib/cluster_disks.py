@@ -8,7 +8,6 @@ verify-disks can find is a disk whose data is gone, and an instance that
 should run but whose disks are not recorded as active.
 """
 
-import attrs
 from twisted.internet.defer import inlineCallbacks
 
 from ganeti import constants, errors
@@ -197,14 +196,6 @@ class LUClusterRepairDiskSizes(LogicalUnit):
                     new_sizes[disk.uuid] = size
                     changed.append([inst.name, index, "size", size])
         if new_sizes:
-            self.ctx.config.update(lambda cfg: _with_sizes(cfg, new_sizes))
+            self.ctx.config.update_objects({"disks": {
+                uuid: {"size": size} for uuid, size in new_sizes.items()}})
         return changed
-
-
-def _with_sizes(cfg, new_sizes):
-    """:return: C{cfg} with the disks of C{new_sizes} (uuid -> MiB) resized."""
-    disks = dict(cfg.disks)
-    for uuid, size in new_sizes.items():
-        disks[uuid] = attrs.evolve(disks[uuid], size=size,
-                                   serial_no=disks[uuid].serial_no + 1)
-    return attrs.evolve(cfg, disks=disks)

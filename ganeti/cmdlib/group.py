@@ -227,15 +227,7 @@ class _GroupChangeLU(LogicalUnit):
 
     def set_group(self, group_uuid, **changes):
         """Change one group in one config update, bumping its serial."""
-        now = self.ctx.reactor.seconds()
-
-        def change(cfg):
-            groups = dict(cfg.nodegroups)
-            current = groups[group_uuid]
-            groups[group_uuid] = attrs.evolve(
-                current, serial_no=current.serial_no + 1, mtime=now, **changes)
-            return attrs.evolve(cfg, nodegroups=groups)
-        self.ctx.config.update(change)
+        self.ctx.config.update_object("nodegroups", group_uuid, **changes)
 
 
 class LUGroupAdd(_GroupChangeLU):
@@ -391,26 +383,15 @@ class LUGroupAssignNodes(_GroupChangeLU):
                                  % ", ".join(previous))
 
     def execute(self):
-        now = self.ctx.reactor.seconds()
-        moving = [n.uuid for n in self.nodes if n.group != self.group.uuid]
+        target = self.group.uuid
+        moving = [n for n in self.nodes if n.group != target]
         if not moving:
             return
-        target = self.group.uuid
-
-        def change(cfg):
-            nodes = dict(cfg.nodes)
-            groups = dict(cfg.nodegroups)
-            touched = {target}
-            for uuid in moving:
-                node = nodes[uuid]
-                touched.add(node.group)
-                nodes[uuid] = attrs.evolve(node, group=target, mtime=now,
-                                           serial_no=node.serial_no + 1)
-            for uuid in touched:
-                groups[uuid] = attrs.evolve(groups[uuid], mtime=now,
-                                            serial_no=groups[uuid].serial_no + 1)
-            return attrs.evolve(cfg, nodes=nodes, nodegroups=groups)
-        self.ctx.config.update(change)
+        # Both the groups the nodes leave and the one they join change.
+        groups = {target} | {n.group for n in moving}
+        self.ctx.config.update_objects({
+            "nodes": {n.uuid: {"group": target} for n in moving},
+            "nodegroups": {uuid: {} for uuid in groups}})
 
 
 class LUGroupEvacuate(LogicalUnit):

@@ -18,6 +18,7 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, disk_templates, errors, iallocator, netutils
+from ganeti.config import touched
 from ganeti import params as paramsmod
 from ganeti.cmdlib import allocators, hotplug
 from ganeti.cmdlib.base import LogicalUnit
@@ -134,16 +135,8 @@ class _InstanceLU(LogicalUnit):
 
     def update_instance(self, **changes):
         """Record changes of the instance (serial number bumped)."""
-        current = self.instance
-
-        def change(cfg):
-            instances = dict(cfg.instances)
-            instances[current.uuid] = attrs.evolve(
-                cfg.instances[current.uuid],
-                serial_no=cfg.instances[current.uuid].serial_no + 1,
-                mtime=self.ctx.reactor.seconds(), **changes)
-            return attrs.evolve(cfg, instances=instances)
-        self.ctx.config.update(change)
+        self.ctx.config.update_object("instances", self.instance.uuid,
+                                      **changes)
 
     def running_info(self, prereq=False):
         """
@@ -860,15 +853,11 @@ class LUInstanceRename(_InstanceLU):
                         old_dir, new_dir,
                         what="Could not rename the file storage directory")
 
-        def change(cfg):
-            updated = dict(cfg.disks)
-            for disk in disks:
-                path = os.path.join(new_dir, os.path.basename(disk.logical_id[1]))
-                updated[disk.uuid] = attrs.evolve(
-                    disk, logical_id=[disk.logical_id[0], path],
-                    serial_no=disk.serial_no + 1)
-            return attrs.evolve(cfg, disks=updated)
-        self.ctx.config.update(change)
+        self.ctx.config.update_objects({"disks": {
+            disk.uuid: {"logical_id": [
+                disk.logical_id[0],
+                os.path.join(new_dir, os.path.basename(disk.logical_id[1]))]}
+            for disk in disks}})
 
     def instance_uuid(self):
         return self.cfg.instance_by_name(self.new_name).uuid
@@ -922,13 +911,8 @@ class LUInstanceGrowDisk(_InstanceLU):
                                      " new size")
 
     def _record_size(self):
-        def change(cfg):
-            disks = dict(cfg.disks)
-            current = disks[self.disk.uuid]
-            disks[current.uuid] = attrs.evolve(current, size=self.target,
-                                               serial_no=current.serial_no + 1)
-            return attrs.evolve(cfg, disks=disks)
-        self.ctx.config.update(change)
+        self.ctx.config.update_object("disks", self.disk.uuid,
+                                      size=self.target)
 
 
 def _unit(mib):
@@ -1000,12 +984,8 @@ class LUInstanceRecreateDisks(_InstanceLU):
             yield call_node(self.ctx, node, "blockdev_create", new.to_dict(),
                             self.instance.name,
                             what="Could not create disk %s" % disk.iv_name)
-
-            def change(cfg, new=new):
-                disks = dict(cfg.disks)
-                disks[new.uuid] = attrs.evolve(new, serial_no=new.serial_no + 1)
-                return attrs.evolve(cfg, disks=disks)
-            self.ctx.config.update(change)
+            self.ctx.config.update_object("disks", new.uuid, size=new.size,
+                                          mode=new.mode)
 
 
 class LUInstanceConsole(_InstanceLU):
@@ -1219,10 +1199,9 @@ class LUInstanceSetParams(_InstanceLU):
                      if u not in {r.uuid for r in self.to_remove}}
             disks.update({d.uuid: d for d in self.disks})
             instances = dict(cfg.instances)
-            current = instances[instance.uuid]
-            instances[instance.uuid] = attrs.evolve(
-                current, serial_no=current.serial_no + 1,
-                mtime=self.ctx.reactor.seconds(), **changes)
+            instances[instance.uuid] = touched(
+                instances[instance.uuid], self.ctx.reactor.seconds(),
+                **changes)
             return attrs.evolve(cfg, disks=disks, instances=instances)
         self.ctx.config.update(change)
         returnValue(self.result)

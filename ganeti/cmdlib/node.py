@@ -11,6 +11,7 @@ import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, iallocator
+from ganeti.config import touched
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
@@ -258,16 +259,6 @@ class LURepairNodeStorage(_StorageUnitLU):
         return super().execute()
 
 
-def _set_node(writer, node_uuid, **changes):
-    def change(cfg):
-        nodes = dict(cfg.nodes)
-        current = nodes[node_uuid]
-        nodes[node_uuid] = attrs.evolve(current, serial_no=current.serial_no + 1,
-                                        **changes)
-        return attrs.evolve(cfg, nodes=nodes)
-    return writer.update(change)
-
-
 def _candidate_count(cfg, exclude=None):
     return sum(1 for n in cfg.nodes.values()
                if n.master_candidate and n.uuid != exclude)
@@ -337,12 +328,11 @@ class LUNodeAdd(LogicalUnit):
             candidate = master_capable and (
                 _candidate_count(cfg) < cfg.cluster.candidate_pool_size)
             if self.existing is not None:
-                node = attrs.evolve(
-                    self.existing, primary_ip=op["primary_ip"],
+                node = touched(
+                    self.existing, now, primary_ip=op["primary_ip"],
                     secondary_ip=op["secondary_ip"] or op["primary_ip"],
                     offline=False, drained=False, master_candidate=candidate,
-                    master_capable=master_capable, vm_capable=vm_capable,
-                    serial_no=self.existing.serial_no + 1, mtime=now)
+                    master_capable=master_capable, vm_capable=vm_capable)
             else:
                 uuid = str(uuidmod.uuid4())
                 node = Node(name=name, uuid=uuid, primary_ip=op["primary_ip"],
@@ -442,7 +432,7 @@ class LUNodeSetParams(LogicalUnit):
         self.node, self.changes = node, changes
 
     def execute(self):
-        _set_node(self.ctx.config, self.node.uuid, **self.changes)
+        self.ctx.config.update_object("nodes", self.node.uuid, **self.changes)
         if self.op["auto_promote"] and self.changes.get("master_candidate") is False:
             cfg = self.cfg
             for other in sorted(cfg.nodes.values(), key=lambda n: n.name):
@@ -451,7 +441,8 @@ class LUNodeSetParams(LogicalUnit):
                 if not other.master_candidate and other.master_capable \
                         and not other.offline and not other.drained \
                         and other.uuid != self.node.uuid:
-                    _set_node(self.ctx.config, other.uuid, master_candidate=True)
+                    self.ctx.config.update_object("nodes", other.uuid,
+                                                  master_candidate=True)
                     cfg = self.cfg
         return [[key, value] for key, value in sorted(self.changes.items())]
 

@@ -5,7 +5,6 @@ Tags on the cluster, nodes, node groups and instances.
 
 import re
 
-import attrs
 
 from ganeti import errors
 from ganeti.cmdlib.base import LogicalUnit
@@ -55,15 +54,8 @@ class _TagsLU(LogicalUnit):
         if kind == "cluster":
             self.ctx.config.update_cluster(tags=tags)
             return
-        target = self._target()
-        attr = _LOOKUP[kind][0]
-
-        def change(cfg):
-            objects = dict(getattr(cfg, attr))
-            objects[target.uuid] = attrs.evolve(
-                target, tags=tags, serial_no=target.serial_no + 1)
-            return attrs.evolve(cfg, **{attr: objects})
-        self.ctx.config.update(change)
+        self.ctx.config.update_object(_LOOKUP[kind][0], self._target().uuid,
+                                      tags=tags)
 
 
 class LUTagsGet(_TagsLU):
