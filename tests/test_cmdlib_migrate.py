@@ -12,7 +12,7 @@ from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors
-from ganeti.cmdlib.instance import NO_TARGET_MESSAGE
+from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
 
 NODE1 = SETTINGS["node_name"]

@@ -23,7 +23,8 @@ from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.params import instance_disks
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
-from ganeti.cmdlib.instance import LUInstanceRemove, _InstanceLU
+from ganeti.cmdlib.instance.base import InstanceLU
+from ganeti.cmdlib.instance.operations import LUInstanceRemove
 from ganeti.jobs import locks
 
 
@@ -35,7 +36,7 @@ def refuse_remote(mode):
                                    "wrong_input")
 
 
-class LUBackupPrepare(_InstanceLU):
+class LUBackupPrepare(InstanceLU):
     """
     ``prepare-export``: nothing to prepare for a local export (Ganeti
     answers None); a remote one would hand out X509 keys, not supported.
@@ -49,7 +50,7 @@ class LUBackupPrepare(_InstanceLU):
         return None
 
 
-class LUBackupExport(_InstanceLU):
+class LUBackupExport(InstanceLU):
     """``gnt-backup export``; result ``[finalize_ok, [disk_ok, ...]]``."""
 
     def needed_locks(self):

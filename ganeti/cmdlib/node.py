@@ -15,6 +15,7 @@ from ganeti.config import touched
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
+from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti.jobs import locks
 from ganeti.objects import Node
@@ -477,7 +478,6 @@ class _InstanceJobsLU(LogicalUnit):
         :raise OpPrereqError: if neither is given or the node is the one
             being emptied.
         """
-        from ganeti.cmdlib.instance import NO_TARGET_MESSAGE
         self.allocator = iallocator.choose(self.cfg.cluster,
                                            self.op["iallocator"], name)
         if self.allocator:

@@ -5,8 +5,9 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    backup, cluster, cluster_disks, group, instance, instance_query,
-    multi_alloc, node, tags, test, verify)
+    backup, cluster, cluster_disks, group, node, tags, test, verify)
+from ganeti.cmdlib.instance import (
+    create, disks, moves, multi_alloc, operations, query, set_params)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -28,22 +29,22 @@ LOGICAL_UNITS = {
     "OP_CLUSTER_REPAIR_DISK_SIZES": cluster_disks.LUClusterRepairDiskSizes,
     "OP_CLUSTER_ACTIVATE_MASTER_IP": cluster.LUClusterActivateMasterIp,
     "OP_CLUSTER_DEACTIVATE_MASTER_IP": cluster.LUClusterDeactivateMasterIp,
-    "OP_INSTANCE_CREATE": instance.LUInstanceCreate,
-    "OP_INSTANCE_REMOVE": instance.LUInstanceRemove,
-    "OP_INSTANCE_STARTUP": instance.LUInstanceStartup,
-    "OP_INSTANCE_SHUTDOWN": instance.LUInstanceShutdown,
-    "OP_INSTANCE_REBOOT": instance.LUInstanceReboot,
-    "OP_INSTANCE_REINSTALL": instance.LUInstanceReinstall,
-    "OP_INSTANCE_RENAME": instance.LUInstanceRename,
-    "OP_INSTANCE_SET_PARAMS": instance.LUInstanceSetParams,
-    "OP_INSTANCE_GROW_DISK": instance.LUInstanceGrowDisk,
-    "OP_INSTANCE_ACTIVATE_DISKS": instance.LUInstanceActivateDisks,
-    "OP_INSTANCE_DEACTIVATE_DISKS": instance.LUInstanceDeactivateDisks,
-    "OP_INSTANCE_RECREATE_DISKS": instance.LUInstanceRecreateDisks,
-    "OP_INSTANCE_CONSOLE": instance.LUInstanceConsole,
-    "OP_INSTANCE_FAILOVER": instance.LUInstanceFailover,
-    "OP_INSTANCE_MIGRATE": instance.LUInstanceMigrate,
-    "OP_INSTANCE_QUERY_DATA": instance_query.LUInstanceQueryData,
+    "OP_INSTANCE_CREATE": create.LUInstanceCreate,
+    "OP_INSTANCE_REMOVE": operations.LUInstanceRemove,
+    "OP_INSTANCE_STARTUP": operations.LUInstanceStartup,
+    "OP_INSTANCE_SHUTDOWN": operations.LUInstanceShutdown,
+    "OP_INSTANCE_REBOOT": operations.LUInstanceReboot,
+    "OP_INSTANCE_REINSTALL": operations.LUInstanceReinstall,
+    "OP_INSTANCE_RENAME": operations.LUInstanceRename,
+    "OP_INSTANCE_SET_PARAMS": set_params.LUInstanceSetParams,
+    "OP_INSTANCE_GROW_DISK": disks.LUInstanceGrowDisk,
+    "OP_INSTANCE_ACTIVATE_DISKS": disks.LUInstanceActivateDisks,
+    "OP_INSTANCE_DEACTIVATE_DISKS": disks.LUInstanceDeactivateDisks,
+    "OP_INSTANCE_RECREATE_DISKS": disks.LUInstanceRecreateDisks,
+    "OP_INSTANCE_CONSOLE": operations.LUInstanceConsole,
+    "OP_INSTANCE_FAILOVER": moves.LUInstanceFailover,
+    "OP_INSTANCE_MIGRATE": moves.LUInstanceMigrate,
+    "OP_INSTANCE_QUERY_DATA": query.LUInstanceQueryData,
     "OP_INSTANCE_MULTI_ALLOC": multi_alloc.LUInstanceMultiAlloc,
     "OP_OS_DIAGNOSE": node.LUOsDiagnose,
     "OP_NODE_ADD": node.LUNodeAdd,

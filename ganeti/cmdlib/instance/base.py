@@ -1,0 +1,269 @@
+# -*- test-case-name: tests.test_cmdlib_instance -*-
+"""
+What every instance logical unit shares: the instance and its primary
+node looked up under the locks, running state, block devices, memory
+checks, starting and stopping; and the builders of new NICs and disks
+(MACs, IPs, logical ids) that creation, modification and imports use.
+"""
+
+import ipaddress
+import random
+import re
+import uuid as uuidmod
+
+import attrs
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from ganeti import constants, disk_templates, errors, params as paramsmod
+from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import call_node, get_instance
+from ganeti.jobs import locks
+from ganeti.objects import NIC, Disk
+from ganeti.params import instance_disks, node_instance_dict
+
+_MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
+
+
+def new_uuid():
+    """:return: a fresh uuid for a new instance, disk or NIC."""
+    return str(uuidmod.uuid4())
+
+
+def wrong_input(message):
+    """:return: the prerequisite error for input that can never work."""
+    return errors.OpPrereqError(message, "wrong_input")
+
+
+def used_macs(cfg):
+    """:return: every MAC address the cluster's NICs use."""
+    return {nic.mac for inst in cfg.instances.values() for nic in inst.nics}
+
+
+def choose_mac(cfg, wanted, taken=()):
+    """
+    Validate a requested MAC or generate one (``auto``/``generate``).
+
+    :param taken: MACs already chosen in the same operation.
+    :raise OpPrereqError: for a malformed or already used address.
+    """
+    used = used_macs(cfg) | set(taken)
+    mac = (wanted or "auto").lower()
+    if mac in ("auto", "generate"):
+        prefix = cfg.cluster.mac_prefix
+        for _ in range(1000):
+            mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256),
+                                         random.randrange(256),
+                                         random.randrange(256))
+            if mac not in used:
+                return mac
+        raise errors.OpExecError("Could not generate a unique MAC address")
+    if not _MAC_RE.match(mac):
+        raise wrong_input("Invalid MAC address specified: %s" % mac)
+    if mac in used:
+        raise errors.OpPrereqError("MAC address %s already in use in cluster"
+                                   % mac, "not_unique")
+    return mac
+
+
+def check_nic_ip(ip):
+    """:return: the NIC's IP (None for none); :raise OpPrereqError: if bad."""
+    if ip in (None, "", "none"):
+        return None
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise wrong_input("Invalid IP address '%s' (pools and 'auto' need networks,"
+                     " which are not supported yet)" % ip)
+    return ip
+
+
+def build_disk(cluster, template, instance_name, index, spec, file_driver,
+               subdir=None):
+    """:return: a new L{Disk} from a ``--disk`` specification."""
+    size = spec.get("size")
+    if template not in disk_templates.SUPPORTED_TEMPLATES:
+        raise wrong_input("Disk template '%s' is not supported yet" % template)
+    if template != "blockdev" and not isinstance(size, int):
+        raise wrong_input("Missing or invalid size for disk %d" % index)
+    mode = spec.get("mode", "rw")
+    if mode not in ("rw", "ro"):
+        raise wrong_input("Invalid disk access mode '%s'" % mode)
+    disk_uuid = new_uuid()
+    logical_id = disk_templates.logical_id_for(
+        template, cluster, instance_name, disk_uuid, index,
+        adopt=spec.get("adopt"), vg=spec.get("vg"),
+        file_driver=file_driver or "loop", file_storage_subdir=subdir)
+    return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
+                logical_id=logical_id, iv_name="disk/%d" % index,
+                name=spec.get("name"), params={})
+
+
+class InstanceLU(LogicalUnit):
+    """Looks up the instance and locks it and its node."""
+
+    NODE_SHARED = False
+
+    def needed_locks(self):
+        name = self.op["instance_name"]
+        instance = self.cfg.instance_by_name(name)
+        result = super().needed_locks()
+        result.append((locks.LEVEL_INSTANCE, [name], False))
+        if instance is not None:
+            node = self.cfg.nodes[instance.primary_node].name
+            result.append((locks.LEVEL_NODE, [node], self.NODE_SHARED))
+        return result
+
+    @property
+    def instance(self):
+        return get_instance(self.cfg, self.op["instance_name"])
+
+    @property
+    def pnode(self):
+        return self.cfg.nodes[self.instance.primary_node]
+
+    def node_instance(self, instance=None):
+        return node_instance_dict(self.cfg, instance or self.instance)
+
+    def update_instance(self, **changes):
+        """Record changes of the instance (serial number bumped)."""
+        self.ctx.config.update_object("instances", self.instance.uuid,
+                                      **changes)
+
+    def running_info(self, prereq=False):
+        """
+        :return: (Deferred) the hypervisor's info on the instance on its
+            primary node (memory, state...), or None if it is not running.
+        """
+        return call_node(self.ctx, self.pnode, "instance_info",
+                         self.instance.name, self.instance.hypervisor,
+                         what="Error checking node %s" % self.pnode.name,
+                         prereq=prereq)
+
+    @inlineCallbacks
+    def is_running(self):
+        """:return: (Deferred) whether the hypervisor runs the instance."""
+        info = yield self.running_info()
+        returnValue(info is not None)
+
+    @inlineCallbacks
+    def require_stopped(self, what):
+        instance = self.instance
+        if instance.admin_state == constants.ADMINST_UP:
+            raise errors.OpPrereqError(
+                "Instance %s is marked to be up, %s" % (instance.name, what),
+                "wrong_state")
+        running = yield self.is_running()
+        if running:
+            raise errors.OpPrereqError(
+                "Instance %s is running, %s" % (instance.name, what),
+                "wrong_state")
+
+    def block_devices(self, instance=None, node=None):
+        """
+        :param node: where to assemble them; by default the primary node.
+        :return: (Deferred) the assembled disks, for the hypervisor.
+        """
+        instance = instance or self.instance
+        node = node or self.cfg.nodes[instance.primary_node]
+        disks = [d.to_dict() for d in instance_disks(self.cfg, instance)]
+        return call_node(self.ctx, node, "blockdev_assemble_all", disks,
+                         instance.name,
+                         what="Could not activate the disks of %s" % instance.name)
+
+    @inlineCallbacks
+    def check_free_memory(self, node, needed, reason):
+        info = yield call_node(self.ctx, node, "node_info",
+                               [self.instance_hypervisor()],
+                               what="Can't get data from node %s" % node.name,
+                               prereq=True)
+        free = info.get("memory_free")
+        if free is None:
+            raise errors.OpPrereqError("Can't compute free memory on node %s"
+                                       % node.name, "environment_error")
+        if needed > free:
+            raise errors.OpPrereqError(
+                "Not enough memory on node %s for %s: needed %s MiB, available"
+                " %s MiB" % (node.name, reason, needed, free), "insufficient_resources")
+
+    def instance_hypervisor(self):
+        return self.instance.hypervisor
+
+    @inlineCallbacks
+    def start(self, instance, startup_paused=False, hvparams=None, beparams=None):
+        devices = yield self.block_devices(instance)
+        spec = self.node_instance(instance)
+        spec["hvparams"].update(hvparams or {})
+        spec["beparams"].update(beparams or {})
+        yield call_node(self.ctx, self.cfg.nodes[instance.primary_node],
+                        "instance_start", spec, devices, startup_paused,
+                        what="Could not start instance %s" % instance.name)
+
+    def stop(self, instance, timeout, force=False):
+        # The node may wait the whole shutdown timeout before it kills.
+        return call_node(self.ctx, self.cfg.nodes[instance.primary_node],
+                         "instance_shutdown", instance.name, instance.hypervisor,
+                         timeout, force,
+                         what="Could not shutdown instance %s" % instance.name,
+                         timeout=timeout + 60)
+
+
+def check_usable_node(node):
+    """
+    A node instances are put on must be online, not drained and
+    vm-capable (Ganeti's C{CheckNodeOnline} and friends).
+
+    :raise OpPrereqError: (``wrong_state``) naming what is wrong.
+    """
+    for flag in ("offline", "drained"):
+        if getattr(node, flag):
+            raise errors.OpPrereqError("Can't use %s node %s"
+                                       % (flag, node.name), "wrong_state")
+    if not node.vm_capable:
+        raise errors.OpPrereqError("Can't use non-vm_capable node %s"
+                                   % node.name, "wrong_state")
+
+
+def cfg_instance(cfg, instance_uuid):
+    """:return: the stored instance with that uuid."""
+    return cfg.instances[instance_uuid]
+
+
+def remove_instance_from_config(writer, instance_uuid):
+    """Drop an instance and its disks from the configuration."""
+    def change(cfg):
+        instances = dict(cfg.instances)
+        instance = instances.pop(instance_uuid, None)
+        if instance is None:
+            return cfg
+        disks = {k: v for k, v in cfg.disks.items() if k not in instance.disks}
+        return attrs.evolve(cfg, instances=instances, disks=disks)
+    writer.update(change)
+
+
+def build_nic(cfg, spec, taken=()):
+    """:return: a new L{NIC} from a ``--net`` specification, checked."""
+    nicparams = paramsmod.force_types(
+        {k: spec[k] for k in ("mode", "link", "vlan") if spec.get(k) is not None},
+        constants.NIC_DEFAULTS, "nic")
+    mode = nicparams.get("mode", cfg.cluster.nicparams.get("default", {}).get("mode"))
+    if mode and mode not in ("bridged", "routed", "openvswitch"):
+        raise wrong_input("Invalid NIC mode '%s'" % mode)
+    return NIC(mac=choose_mac(cfg, spec.get("mac"), taken), uuid=new_uuid(),
+               ip=check_nic_ip(spec.get("ip")), name=spec.get("name"),
+               nicparams=nicparams)
+
+
+def instance_hvparams(hypervisor, hvparams):
+    """
+    :return: an instance's own hypervisor parameters, typed.
+    :raise OpPrereqError: for cluster-wide parameters, which an instance
+        cannot override (as in Ganeti).
+    """
+    params = paramsmod.force_types(hvparams, constants.HV_DEFAULTS[hypervisor],
+                                   "hypervisor")
+    globals_ = sorted(set(params) & set(constants.HV_GLOBALS))
+    if globals_:
+        raise wrong_input("The following hypervisor parameters are global and cannot"
+                     " be customized at instance level, please modify them at"
+                     " cluster level: %s" % ", ".join(globals_))
+    return params

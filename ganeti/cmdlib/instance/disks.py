@@ -1,0 +1,133 @@
+# -*- test-case-name: tests.test_cmdlib_instance -*-
+"""
+An instance's disks as a whole: grow one, activate or deactivate them all,
+recreate lost ones.
+"""
+
+
+import attrs
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from ganeti import errors
+from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.instance.base import InstanceLU, wrong_input
+from ganeti.params import instance_disks
+
+
+class LUInstanceGrowDisk(InstanceLU):
+    """``gnt-instance grow-disk``."""
+
+    def check_prereq(self):
+        instance = self.instance
+        disks = instance_disks(self.cfg, instance)
+        index = self.op["disk"]
+        if index >= len(disks):
+            raise wrong_input("Invalid disk index %s (instance has %d disks)"
+                         % (index, len(disks)))
+        self.disk = disks[index]
+        if self.disk.dev_type not in ("file", "sharedfile", "plain"):
+            raise errors.OpPrereqError(
+                "Instance's disk layout '%s' does not support growing"
+                % self.disk.dev_type, "wrong_state")
+        amount = self.op["amount"]
+        self.target = amount if self.op["absolute"] else self.disk.size + amount
+        if self.target < self.disk.size:
+            raise wrong_input("Requested size (%s) is smaller than current disk size"
+                         " (%s)" % (self.target, self.disk.size))
+        self.delta = self.target - self.disk.size
+
+    @inlineCallbacks
+    def execute(self):
+        disk = self.disk
+        self.feedback("Growing disk %s of instance '%s' by %s to %s"
+                      % (self.op["disk"], self.instance.name,
+                         _unit(self.delta), _unit(self.target)))
+        if self.delta:
+            yield call_node(self.ctx, self.pnode, "blockdev_grow", disk.to_dict(),
+                            self.delta, what="Grow request failed")
+            self._record_size()
+            running = yield self.is_running()
+            if running:
+                # The guest keeps running and sees the bigger disk.
+                yield call_node(self.ctx, self.pnode, "instance_resize_disk",
+                                self.instance.name, self.instance.hypervisor,
+                                self.op["disk"], self.target,
+                                what="Could not tell the hypervisor about the"
+                                     " new size")
+
+    def _record_size(self):
+        self.ctx.config.update_object("disks", self.disk.uuid,
+                                      size=self.target)
+
+
+def _unit(mib):
+    if mib < 1024:
+        return "%dM" % mib
+    return "%.1fG" % (mib / 1024.0)
+
+
+class LUInstanceActivateDisks(InstanceLU):
+    """``gnt-instance activate-disks``: make the disks usable on the node."""
+
+    @inlineCallbacks
+    def execute(self):
+        instance = self.instance
+        devices = yield self.block_devices(instance)
+        self.update_instance(disks_active=True)
+        returnValue([[self.pnode.name, "disk/%d" % index, device["path"]]
+                     for index, device in enumerate(devices)])
+
+
+class LUInstanceDeactivateDisks(InstanceLU):
+    """``gnt-instance deactivate-disks``."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        if not self.op["force"]:
+            running = yield self.is_running()
+            if running:
+                raise errors.OpPrereqError(
+                    "Instance %s is running, can't shutdown block devices."
+                    % self.instance.name, "wrong_state")
+
+    @inlineCallbacks
+    def execute(self):
+        disks = [d.to_dict() for d in instance_disks(self.cfg, self.instance)]
+        yield call_node(self.ctx, self.pnode, "blockdev_shutdown_all", disks,
+                        what="Could not shutdown block devices")
+        self.update_instance(disks_active=False)
+
+
+class LUInstanceRecreateDisks(InstanceLU):
+    """``gnt-instance recreate-disks``: create the disks again (empty)."""
+
+    @inlineCallbacks
+    def check_prereq(self):
+        yield self.require_stopped("cannot recreate disks")
+        disks = instance_disks(self.cfg, self.instance)
+        wanted = {}
+        for item in self.op["disks"]:
+            if isinstance(item, int):
+                index, changes = item, {}
+            else:
+                index, changes = item[0], item[1]
+            if not 0 <= index < len(disks):
+                raise wrong_input("Invalid disk index '%s'" % index)
+            wanted[index] = changes
+        if not self.op["disks"]:
+            wanted = {index: {} for index in range(len(disks))}
+        self.wanted = [(disks[i], wanted[i]) for i in sorted(wanted)]
+
+    @inlineCallbacks
+    def execute(self):
+        node = self.pnode
+        for disk, changes in self.wanted:
+            new = attrs.evolve(disk, size=changes.get("size", disk.size),
+                               mode=changes.get("mode", disk.mode))
+            # Recreating is for lost disks: an existing one makes the node
+            # refuse, and its data is never deleted here.
+            yield call_node(self.ctx, node, "blockdev_create", new.to_dict(),
+                            self.instance.name,
+                            what="Could not create disk %s" % disk.iv_name)
+            self.ctx.config.update_object("disks", new.uuid, size=new.size,
+                                          mode=new.mode)

@@ -1,0 +1,377 @@
+# -*- test-case-name: tests.test_cmdlib_migrate -*-
+"""
+Moving an instance to another primary node: failover (stop, move, start)
+and live migration, both for templates whose disks every node reaches.
+"""
+
+
+from twisted.internet.defer import inlineCallbacks
+
+from ganeti import constants, errors, iallocator
+from ganeti.cmdlib import allocators
+from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import call_node, get_node
+from ganeti.cmdlib.instance.base import (
+    InstanceLU, check_usable_node, wrong_input)
+from ganeti.jobs import locks
+from ganeti.params import fill_beparams, instance_disks
+
+
+#: Disk templates whose disks every node reaches (Ganeti's
+#: C{DTS_EXT_MIRROR}, where ``diskless`` counts "trivially"): their
+#: instances fail over and migrate to any node given.  Ganeti's
+#: internally mirrored ``drbd`` does not exist here yet.
+EXT_MIRROR_TEMPLATES = ("blockdev", "diskless", "ext", "gluster", "rbd",
+                        "sharedfile")
+
+#: Seconds a failover that a migration fell back to waits for a clean
+#: shutdown (the default of the failover opcode).
+DEFAULT_SHUTDOWN_TIMEOUT = 120
+
+#: Ganeti's answer when neither a node nor an allocator says where to go.
+NO_TARGET_MESSAGE = ("No iallocator or node given and no cluster-wide"
+                     " default iallocator found; please specify either an"
+                     " iallocator or a node, or set a cluster-wide default"
+                     " iallocator")
+
+
+class _MoveInstanceLU(InstanceLU):
+    """
+    Failover and migration: the instance's primary node changes to
+    C{target_node}, whose node lock is held too.
+
+    Both check the instance and the target alike (L{check_move}), and a
+    migration falls back to L{fail_over} when the instance is not running
+    and the opcode allows it.
+    """
+
+    #: The word Ganeti's messages use for this move.
+    MOVES = None
+
+    def needed_locks(self):
+        result = LogicalUnit.needed_locks(self)
+        result.append((locks.LEVEL_INSTANCE, [self.op["instance_name"]], False))
+        instance = self.cfg.instance_by_name(self.op["instance_name"])
+        if instance is not None:
+            names = {self.cfg.nodes[instance.primary_node].name}
+            if self.op["target_node"]:
+                names.add(self.op["target_node"])
+            else:
+                # A cleanup without a target looks for the instance on
+                # every node; an allocator may choose any node.
+                names = locks.ALL_SET
+            self.locked_nodes = names
+            result.append((locks.LEVEL_NODE, names if names is locks.ALL_SET
+                           else sorted(names), False))
+        return result
+
+    @inlineCallbacks
+    def check_move(self):
+        """
+        Check what every failover and migration needs: a template whose
+        disks the target reaches, and a usable target other than the
+        primary (unless C{cleanup}, where the target is optional), given
+        or chosen by an allocator (a ``relocate`` request).
+
+        Sets C{self.target} (a L{Node} or None); returns a Deferred.
+        """
+        instance = self.instance
+        if (self.locked_nodes is not locks.ALL_SET
+                and self.pnode.name not in self.locked_nodes):
+            raise errors.OpPrereqError(
+                "Instance %s moved to node %s while waiting for locks, please"
+                " retry" % (instance.name, self.pnode.name), "wrong_state")
+        if instance.disk_template not in EXT_MIRROR_TEMPLATES:
+            raise errors.OpPrereqError(
+                "Instance's disk layout '%s' does not allow %s"
+                % (instance.disk_template, self.MOVES), "wrong_state")
+        self.target = None
+        allocator = iallocator.choose(self.cfg.cluster, self.op["iallocator"],
+                                      self.op["target_node"])
+        if allocator and not self.cleanup:
+            [name] = yield allocators.run(
+                self.ctx, allocator, iallocator.relocate_request(self.cfg,
+                                                                 instance))
+            self.target = get_node(self.cfg, name)
+            self.log_info("Selected nodes for instance %s via iallocator %s:"
+                          " %s" % (instance.name, allocator, name))
+        elif self.op["target_node"]:
+            self.target = get_node(self.cfg, self.op["target_node"])
+        elif not self.cleanup:
+            raise wrong_input(NO_TARGET_MESSAGE)
+        if self.target is None:
+            return
+        if self.target.uuid == instance.primary_node:
+            raise errors.OpPrereqError(
+                "Cannot migrate instance %s to its primary (%s)"
+                % (instance.name, self.pnode.name), "wrong_state")
+        check_usable_node(self.target)
+
+    def check_target_memory(self):
+        """The target must have room for the instance's memory."""
+        memory = fill_beparams(self.cfg.cluster, self.instance.beparams)["maxmem"]
+        return self.check_free_memory(self.target, memory, "migrating instance %s"
+                                      % self.instance.name)
+
+    @inlineCallbacks
+    def fail_over(self, shutdown_timeout, ignore_consistency):
+        """
+        Stop the instance on its primary node, switch the primary to the
+        target and start it there if it is marked up.
+
+        A source node that cannot stop the instance (dead, offline) stops
+        the failover unless C{ignore_consistency} is set or it is offline:
+        then the operator vouches that it is down.
+        """
+        instance, source, target = self.instance, self.pnode, self.target
+        self.feedback("* shutting down instance on source node")
+        try:
+            running = yield self.is_running()
+            if running:
+                yield self.stop(instance, shutdown_timeout)
+        except errors.GenericError as e:
+            if not (ignore_consistency or source.offline):
+                raise errors.OpExecError(
+                    "Could not shutdown instance %s on node %s: %s"
+                    % (instance.name, source.name, e))
+            self.log_warning(
+                "Could not shutdown instance %s on node %s, proceeding anyway;"
+                " please make sure node %s is down; error details: %s"
+                % (instance.name, source.name, source.name, e))
+        self.feedback("* deactivating the instance's disks on source node")
+        yield self.shutdown_disks(source, instance)
+        self.update_instance(primary_node=target.uuid, disks_active=False)
+        if instance.admin_state != constants.ADMINST_UP:
+            return
+        instance = self.instance
+        self.feedback("* activating the instance's disks on target node %s"
+                      % target.name)
+        self.feedback("* starting the instance on the target node %s"
+                      % target.name)
+        try:
+            yield self.start(instance)
+        except errors.GenericError:
+            yield self.shutdown_disks(target, instance)
+            raise
+        self.update_instance(disks_active=True)
+
+    @inlineCallbacks
+    def shutdown_disks(self, node, instance):
+        """
+        Release the instance's disks on C{node}; a failure only warns, as
+        the disks are shared and the node may be gone.
+        """
+        disks = [d.to_dict() for d in instance_disks(self.cfg, instance)]
+        if not disks:
+            return
+        try:
+            yield call_node(self.ctx, node, "blockdev_shutdown_all", disks,
+                            what="Could not shutdown block devices")
+        except errors.GenericError as e:
+            self.log_warning("Could not shut down the disks of %s on node %s:"
+                             " %s" % (instance.name, node.name, e))
+
+
+class LUInstanceFailover(_MoveInstanceLU):
+    """
+    ``gnt-instance failover``: stop the instance, start it on the target.
+
+    ``cleanup`` is accepted, as by Ganeti, and means nothing for a
+    failover.
+    """
+
+    MOVES = "failovers"
+    cleanup = False
+
+    @inlineCallbacks
+    def check_prereq(self):
+        yield self.check_move()
+        if self.instance.admin_state == constants.ADMINST_UP:
+            yield self.check_target_memory()
+        else:
+            self.log_info("Not checking memory on the secondary node as"
+                          " instance will not be started")
+
+    def execute(self):
+        self.feedback("Failover instance %s" % self.instance.name)
+        return self.fail_over(self.op["shutdown_timeout"],
+                              self.op["ignore_consistency"])
+
+
+class LUInstanceMigrate(_MoveInstanceLU):
+    """
+    ``gnt-instance migrate``: move a running instance without stopping it
+    (the hypervisor copies its memory), or with ``cleanup`` find where a
+    migration that was interrupted left it and record that.
+
+    On any failure before the source lets go, both sides are rolled back:
+    the instance keeps running on its primary node and the configuration
+    is unchanged.
+    """
+
+    MOVES = "migrations"
+
+    @property
+    def cleanup(self):
+        return self.op["cleanup"]
+
+    @inlineCallbacks
+    def check_prereq(self):
+        op, instance = self.op, self.instance
+        yield self.check_move()
+        if op["live"] is not None and op["mode"] is not None:
+            raise wrong_input("Only one of the 'live' and 'mode' parameters are"
+                         " accepted")
+        if op["live"] is not None:
+            mode = "live" if op["live"] else "non-live"
+        else:
+            mode = op["mode"] or self.node_instance()["hvparams"].get(
+                "migration_mode", "live")
+        self.live = mode == "live"
+        self.failover = False
+        if self.cleanup:
+            return
+        if instance.admin_state != constants.ADMINST_UP and op["allow_failover"]:
+            self.log_info("Instance is marked down or offline, fallback"
+                          " allowed, switching to failover")
+            self.failover = True
+        else:
+            yield self._check_running()
+        if not self.failover or instance.admin_state == constants.ADMINST_UP:
+            yield self.check_target_memory()
+
+    @inlineCallbacks
+    def _check_running(self):
+        """Only a running instance migrates; else fail over, if allowed."""
+        try:
+            info = yield self.running_info(prereq=True)
+            if info is None:
+                raise errors.OpPrereqError("Instance %s is not running"
+                                           % self.instance.name, "wrong_state")
+        except errors.OpPrereqError as e:
+            if not self.op["allow_failover"]:
+                raise errors.OpPrereqError("Can't migrate, please use failover:"
+                                           " %s" % e.args[0], "wrong_state")
+            self.log_info("Can't migrate, instance offline, fallback to"
+                          " failover")
+            self.failover = True
+
+    def execute(self):
+        if self.cleanup:
+            return self._clean_up()
+        if self.failover:
+            self.feedback("Failover instance %s" % self.instance.name)
+            return self.fail_over(DEFAULT_SHUTDOWN_TIMEOUT, False)
+        self.feedback("Migrating instance %s" % self.instance.name)
+        return self._migrate()
+
+    @inlineCallbacks
+    def _migrate(self):
+        instance, source, target = self.instance, self.pnode, self.target
+        spec = self.node_instance(instance)
+        address = target.secondary_ip or target.primary_ip
+        info = yield call_node(self.ctx, source, "migration_info",
+                               instance.name, instance.hypervisor,
+                               what="Failed fetching source migration"
+                                    " information from %s" % source.name)
+        self.feedback("* preparing %s to accept the instance" % target.name)
+        try:
+            devices = yield self.block_devices(instance, target)
+            yield call_node(self.ctx, target, "accept_instance", spec, info,
+                            devices, address, what="Pre-migration failed")
+        except errors.GenericError as e:
+            self.feedback("Pre-migration failed, aborting")
+            yield self.shutdown_disks(target, instance)
+            raise errors.OpExecError("Could not pre-migrate instance %s: %s"
+                                     % (instance.name, e))
+        self.feedback("* migrating instance to %s" % target.name)
+        self.feedback("* starting memory transfer")
+        try:
+            yield call_node(self.ctx, source, "instance_migrate", spec, address,
+                            self.live, what="Migration failed")
+        except errors.GenericError as e:
+            self.feedback("Migration failed, aborting")
+            yield self._abort(spec, info)
+            raise errors.OpExecError("Could not migrate instance %s: %s"
+                                     % (instance.name, e))
+        self.feedback("* memory transfer complete")
+        yield self._finalize(source, "instance_finalize_migration_src",
+                             instance.name, instance.hypervisor, True)
+        self.update_instance(primary_node=target.uuid)
+        yield self._finalize(target, "instance_finalize_migration_dst", spec,
+                             info, True)
+        self.feedback("* unmapping instance's disks from %s" % source.name)
+        yield self.shutdown_disks(source, instance)
+        self.feedback("* done")
+
+    @inlineCallbacks
+    def _abort(self, spec, info):
+        """
+        Undo an accepted migration: the target drops what it prepared, the
+        source keeps (and resumes) the instance.  Failures only warn: the
+        migration error is what the operator must see.
+        """
+        instance, source, target = self.instance, self.pnode, self.target
+        for node, method, args in (
+                (target, "instance_finalize_migration_dst", (spec, info)),
+                (source, "instance_finalize_migration_src",
+                 (instance.name, instance.hypervisor))):
+            try:
+                yield call_node(self.ctx, node, method, *args, False)
+            except errors.GenericError as e:
+                self.log_warning("Rolling back the migration on node %s"
+                                 " failed: %s" % (node.name, e))
+        yield self.shutdown_disks(target, instance)
+
+    def _finalize(self, node, method, *args):
+        return call_node(self.ctx, node, method, *args,
+                         what="Could not finalize instance migration")
+
+    @inlineCallbacks
+    def _clean_up(self):
+        """
+        Find the node that runs the instance (its primary and the target,
+        or every node without a target) and make it the primary.
+        """
+        instance, pnode = self.instance, self.pnode
+        if self.target is not None:
+            nodes = [pnode, self.target]
+        else:
+            nodes = [pnode] + sorted(
+                (n for n in self.cfg.nodes.values() if n.uuid != pnode.uuid
+                 and not n.offline and n.vm_capable), key=lambda n: n.name)
+        self.feedback("* checking where the instance actually runs (if this"
+                      " hangs, the hypervisor might be in a bad state)")
+        results = yield self.ctx.rpc.call(
+            [(n.name, n.primary_ip) for n in nodes], "instance_info",
+            instance.name, instance.hypervisor)
+        running_on = []
+        for node in nodes:
+            result = results[node.name]
+            if not result.ok:
+                if node is pnode or node is self.target:
+                    raise errors.OpExecError("Can't contact node %s: %s"
+                                             % (node.name, result.fail_msg))
+                self.log_warning("Can't contact node %s: %s"
+                                 % (node.name, result.fail_msg))
+            elif result.payload is not None:
+                running_on.append(node)
+        if len(running_on) > 1:
+            raise errors.OpExecError(
+                "Instance seems to be running on two nodes, or the hypervisor"
+                " is confused; you will have to ensure manually that it runs"
+                " only on one and restart this operation")
+        if not running_on:
+            raise errors.OpExecError(
+                "Instance does not seem to be running at all; in this case"
+                " it's safer to repair by running 'gnt-instance stop' to"
+                " ensure disk shutdown, and then restarting it")
+        [node] = running_on
+        if node is pnode:
+            self.feedback("* instance confirmed to be running on its primary"
+                          " node (%s)" % pnode.name)
+        else:
+            self.feedback("* instance running on secondary node (%s),"
+                          " updating config" % node.name)
+            self.update_instance(primary_node=node.uuid)
+        self.feedback("* done")

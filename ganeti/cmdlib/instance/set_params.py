@@ -1,0 +1,217 @@
+# -*- test-case-name: tests.test_cmdlib_instance -*-
+"""
+``gnt-instance modify``: parameters, disks and NICs of an existing
+instance, checked completely before anything changes, hot-plugged into a
+running kvm guest where asked.
+"""
+
+
+import attrs
+from twisted.internet.defer import inlineCallbacks, returnValue
+
+from ganeti import constants, params as paramsmod
+from ganeti.cmdlib.instance import hotplug
+from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.instance.base import (
+    InstanceLU, build_disk, build_nic, check_nic_ip, choose_mac,
+    instance_hvparams, wrong_input)
+from ganeti.config import touched
+from ganeti.params import fill_beparams, instance_disks
+
+
+class LUInstanceSetParams(InstanceLU):
+    """
+    ``gnt-instance modify``: parameters, OS, disks and NICs.
+
+    Everything is checked and planned in L{check_prereq}; L{execute} does
+    the node work and then records all changes in one config update, so
+    bad input changes nothing.
+    """
+
+    def _merge(self, current, changes, prefix):
+        merged = dict(current)
+        for key, value in changes.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+            self.result.append(["%s/%s" % (prefix, key), value])
+        return merged
+
+    @inlineCallbacks
+    def check_prereq(self):
+        op, instance, cfg = self.op, self.instance, self.cfg
+        self.changes = {}
+        self.result = []
+        if op["hvparams"]:
+            self.changes["hvparams"] = self._merge(
+                instance.hvparams,
+                instance_hvparams(instance.hypervisor, op["hvparams"]), "hv")
+        if op["beparams"]:
+            self.changes["beparams"] = self._merge(
+                instance.beparams, paramsmod.force_types(
+                    op["beparams"], constants.BE_DEFAULTS, "backend"), "be")
+        if op["osparams"]:
+            self.changes["osparams"] = self._merge(instance.osparams,
+                                                   op["osparams"], "os")
+        if op["os_name"]:
+            yield call_node(self.ctx, self.pnode, "os_check", op["os_name"],
+                            self.changes.get("osparams", instance.osparams),
+                            what="OS '%s' not suitable" % op["os_name"],
+                            prereq=True)
+            self.changes["os"] = op["os_name"]
+            self.result.append(["os", op["os_name"]])
+        if op["disk_template"] or op["pnode"] or op["runtime_mem"] \
+                or op["offline"] is not None:
+            raise wrong_input("Changing the disk template, primary node, runtime"
+                         " memory or offline state is not supported yet")
+        disk_ops = self._parse_mods(op["disks"], "disk")
+        nic_ops = self._parse_mods(op["nics"], "NIC")
+        self.hotplug = yield hotplug.check_hotplug(self, disk_ops or nic_ops)
+        if not (self.changes or disk_ops or nic_ops):
+            raise wrong_input("No changes submitted")
+        self._plan_disks(disk_ops)
+        self._plan_nics(nic_ops)
+        if "beparams" in self.changes:
+            old = fill_beparams(cfg.cluster, instance.beparams)["maxmem"]
+            new = fill_beparams(cfg.cluster, self.changes["beparams"])["maxmem"]
+            running = yield self.is_running()
+            if running and new > old:
+                yield self.check_free_memory(
+                    self.pnode, new - old,
+                    "increasing memory of instance %s" % instance.name)
+
+    @staticmethod
+    def _parse_mods(mods, what):
+        """Normalize Ganeti's three modification list shapes to (op, index, params)."""
+        result = []
+        for mod in mods:
+            if len(mod) == 2:
+                action, params = mod
+                if action in ("add", "remove", "attach", "detach"):
+                    index = -1
+                else:
+                    index, action = action, "modify"
+            elif len(mod) == 3:
+                action, index, params = mod
+            else:
+                raise wrong_input("Invalid %s modification %r" % (what, mod))
+            if action not in ("add", "remove", "modify"):
+                raise wrong_input("Unsupported %s modification '%s'" % (what, action))
+            result.append((action, index, params or {}))
+        return result
+
+    def _index(self, items, index, what):
+        if isinstance(index, str) and not index.lstrip("-").isdigit():
+            for position, item in enumerate(items):
+                if item == index:
+                    return position
+            raise wrong_input("Unknown %s '%s'" % (what, index))
+        index = int(index)
+        if index == -1:
+            index = len(items) - 1
+        if not 0 <= index < len(items):
+            raise wrong_input("Invalid %s index %s" % (what, index))
+        return index
+
+    def _plan_disks(self, disk_ops):
+        """Check disk changes; fills C{self.disks} and the node work lists."""
+        instance = self.instance
+        disks = instance_disks(self.cfg, instance)
+        self.to_create, self.to_remove = [], []
+        for action, index, params in disk_ops:
+            if action == "add":
+                if instance.disk_template == "diskless":
+                    raise wrong_input("Diskless instances cannot have disks")
+                disk = build_disk(self.cfg.cluster, instance.disk_template,
+                                  instance.name, len(disks), params, None)
+                disks.append(disk)
+                self.to_create.append(disk)
+                self.result.append(["disk/%d" % (len(disks) - 1),
+                                    "add:size=%s,mode=%s" % (disk.size, disk.mode)])
+            elif action == "remove":
+                position = self._index([d.name for d in disks], index, "disk")
+                self.to_remove.append(disks.pop(position))
+                self.result.append(["disk/%d" % position, "remove"])
+            else:
+                position = self._index([d.name for d in disks], index, "disk")
+                mode = params.get("mode", disks[position].mode)
+                if mode not in ("rw", "ro"):
+                    raise wrong_input("Invalid disk access mode '%s'" % mode)
+                disks[position] = attrs.evolve(
+                    disks[position], mode=mode,
+                    name=params.get("name", disks[position].name))
+                self.result.append(["disk.mode/%d" % position, mode])
+        self.disks = disks
+
+    def _plan_nics(self, nic_ops):
+        """Check NIC changes; fills C{self.nics}."""
+        instance = self.instance
+        nics = list(instance.nics)
+        own = {nic.mac for nic in nics}
+        # The instance's own MACs may move between its NICs.
+        cfg = attrs.evolve(self.cfg, instances={
+            u: i for u, i in self.cfg.instances.items() if u != instance.uuid})
+        for action, index, params in nic_ops:
+            if action == "add":
+                nic = build_nic(cfg, params, {n.mac for n in nics} - own)
+                nics.append(nic)
+                self.result.append(["nic.%d" % (len(nics) - 1),
+                                    "add:mac=%s,ip=%s" % (nic.mac, nic.ip)])
+            elif action == "remove":
+                position = self._index([n.name for n in nics], index, "NIC")
+                nics.pop(position)
+                self.result.append(["nic.%d" % position, "remove"])
+            else:
+                position = self._index([n.name for n in nics], index, "NIC")
+                nic = nics[position]
+                mac = nic.mac
+                if "mac" in params and params["mac"].lower() != nic.mac:
+                    mac = choose_mac(cfg, params["mac"],
+                                     {n.mac for n in nics} - own)
+                nicparams = paramsmod.force_types(dict(nic.nicparams, **{
+                    k: params[k] for k in ("mode", "link", "vlan") if k in params}),
+                    constants.NIC_DEFAULTS, "nic")
+                nics[position] = attrs.evolve(
+                    nic, mac=mac, nicparams=nicparams,
+                    ip=check_nic_ip(params["ip"]) if "ip" in params else nic.ip)
+                for key, value in sorted(params.items()):
+                    self.result.append(["nic.%s/%d" % (key, position), value])
+        self.nics = nics
+
+    @inlineCallbacks
+    def execute(self):
+        instance = self.instance
+        created = []
+        try:
+            for disk in self.to_create:
+                yield call_node(self.ctx, self.pnode, "blockdev_create",
+                                disk.to_dict(), instance.name,
+                                what="Could not create disk")
+                created.append(disk)
+            if self.hotplug:
+                # Removed devices leave the guest before their disks go.
+                yield hotplug.apply_hotplug(self, hotplug.plan_hotplug(
+                    self.cfg, instance, self.disks, self.nics))
+        except Exception:
+            for disk in created:
+                yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                                disk.to_dict())
+            raise
+        for disk in self.to_remove:
+            yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                            disk.to_dict(), what="Could not remove disk")
+        changes = dict(self.changes, nics=self.nics,
+                       disks=[d.uuid for d in self.disks])
+
+        def change(cfg):
+            disks = {u: d for u, d in cfg.disks.items()
+                     if u not in {r.uuid for r in self.to_remove}}
+            disks.update({d.uuid: d for d in self.disks})
+            instances = dict(cfg.instances)
+            instances[instance.uuid] = touched(
+                instances[instance.uuid], self.ctx.reactor.seconds(),
+                **changes)
+            return attrs.evolve(cfg, disks=disks, instances=instances)
+        self.ctx.config.update(change)
+        returnValue(self.result)
