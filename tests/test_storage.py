@@ -35,16 +35,10 @@ from ganeti.storage.filestorage import (
     is_below,
     load_allowed_paths,
 )
-from ganeti.storage.interfaces import (
-    MODIFIABLE_STORAGE_FIELDS,
-    SO_FIX_CONSISTENCY,
-    STORAGE_TYPE_TEMPLATES,
-    STORAGE_TYPES,
-    VALID_STORAGE_OPERATIONS,
-    IBlockStorage,
-    INodeStorage,
-    disk_dict,
-)
+from ganeti.storage.interfaces import IBlockStorage, INodeStorage, disk_dict
+from ganeti.storage_units import (
+    MODIFIABLE_STORAGE_FIELDS, SO_FIX_CONSISTENCY, STORAGE_TYPE_TEMPLATES,
+    STORAGE_TYPES, VALID_STORAGE_OPERATIONS)
 from ganeti.storage.lvm import LVM_ENV, LogicalVolumeStorage, instance_tag
 from ganeti.storage.registry import (
     STORAGE_MODIFIERS,

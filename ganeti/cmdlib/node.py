@@ -20,7 +20,7 @@ from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti.jobs import locks
 from ganeti.objects import Node
 from ganeti.query.node import OS_FIELDS, OsContext
-from ganeti.storage.interfaces import (
+from ganeti.storage_units import (
     MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY,
     STORAGE_FIELDS, STORAGE_TYPE_TEMPLATES, VALID_STORAGE_OPERATIONS)
 

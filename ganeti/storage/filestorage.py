@@ -29,13 +29,8 @@ from zope.interface import implementer
 from ganeti.disk_templates import FILE_DRIVERS
 from ganeti.errors import BlockDeviceError, FileStoragePathError
 from ganeti.process import run_command
-from ganeti.storage.interfaces import (
-    MIB,
-    ST_FILE,
-    ST_SHARED_FILE,
-    IBlockStorage,
-    disk_dict,
-)
+from ganeti.storage.interfaces import MIB, IBlockStorage, disk_dict
+from ganeti.storage_units import ST_FILE, ST_SHARED_FILE
 
 #: Seconds ``qemu-img`` may take; creating a sparse file is instant, but
 #: NFS can be slow.

@@ -28,40 +28,6 @@ from zope.interface import Attribute, Interface
 
 from ganeti.errors import ProgrammerError
 
-#: Storage unit types reported by L{INodeStorage.list_storage}.
-ST_FILE = "file"
-ST_SHARED_FILE = "sharedfile"
-ST_LVM_VG = "lvm-vg"
-ST_LVM_PV = "lvm-pv"
-STORAGE_TYPES = (ST_FILE, ST_SHARED_FILE, ST_LVM_VG, ST_LVM_PV)
-
-#: Storage type -> the disk templates that use it; a cluster with none of
-#: them enabled has no business with such units (an ``lvm-pv`` belongs to
-#: its volume group).
-STORAGE_TYPE_TEMPLATES = {
-    ST_FILE: ("file",),
-    ST_SHARED_FILE: ("sharedfile",),
-    ST_LVM_VG: ("plain", "drbd"),
-    ST_LVM_PV: ("plain", "drbd"),
-}
-
-#: The fields of one storage unit, as ``gnt-node list-storage`` names them.
-STORAGE_FIELDS = ("node", "type", "name", "size", "used", "free",
-                  "allocatable")
-
-#: The field ``gnt-node modify-storage --allocatable`` changes.
-SF_ALLOCATABLE = "allocatable"
-
-#: Storage type -> the fields L{INodeStorage.modify_storage} may change;
-#: a type not listed cannot be modified at all.
-MODIFIABLE_STORAGE_FIELDS = {ST_LVM_PV: frozenset([SF_ALLOCATABLE])}
-
-#: The operation behind ``gnt-node repair-storage``.
-SO_FIX_CONSISTENCY = "fix-consistency"
-
-#: Storage type -> the operations L{INodeStorage.execute_storage} runs.
-VALID_STORAGE_OPERATIONS = {ST_LVM_VG: frozenset([SO_FIX_CONSISTENCY])}
-
 MIB = 1024 * 1024
 
 
@@ -134,19 +100,21 @@ class INodeStorage(Interface):
         """
         Describe the storage units of one type.
 
-        :param storage_type: one of L{STORAGE_TYPES}.
+        :param storage_type: one of L{ganeti.storage_units.STORAGE_TYPES}.
         :param name: only this unit (a directory, VG or PV name).
         :return: a Deferred firing with a list of dicts with the keys of
-            L{STORAGE_FIELDS} (C{node} only if the node's name is known),
-            sizes in MiB; failing with L{ganeti.errors.StorageError}.
+            L{ganeti.storage_units.STORAGE_FIELDS} (C{node} only if the
+            node's name is known), sizes in MiB; failing with
+            L{ganeti.errors.StorageError}.
         """
 
     def modify_storage(storage_type, name, changes):
         """
         Change fields of one storage unit.
 
-        :param changes: field -> new value; only the fields
-            L{MODIFIABLE_STORAGE_FIELDS} lists for C{storage_type}.
+        :param changes: field -> new value; only the fields that
+            L{ganeti.storage_units.MODIFIABLE_STORAGE_FIELDS} lists for
+            C{storage_type}.
         :return: a Deferred firing with C{None}; failing with
             L{ganeti.errors.StorageError}, having changed nothing, for a
             type or field that cannot be modified.
@@ -154,8 +122,9 @@ class INodeStorage(Interface):
 
     def execute_storage(storage_type, name, operation):
         """
-        Run an operation (one of L{VALID_STORAGE_OPERATIONS}) on one
-        storage unit.
+        Run an operation (one of
+        L{ganeti.storage_units.VALID_STORAGE_OPERATIONS}) on one storage
+        unit.
 
         :return: a Deferred firing with C{None}; failing with
             L{ganeti.errors.StorageError}.

@@ -27,12 +27,8 @@ from zope.interface import implementer
 from ganeti.disk_templates import DT_PLAIN
 from ganeti.errors import BlockDeviceError, StorageError
 from ganeti.process import DEFAULT_ENV, run_command
-from ganeti.storage.interfaces import (
-    ST_LVM_PV,
-    ST_LVM_VG,
-    IBlockStorage,
-    disk_dict,
-)
+from ganeti.storage.interfaces import IBlockStorage, disk_dict
+from ganeti.storage_units import ST_LVM_PV, ST_LVM_VG
 
 TEMPLATE = DT_PLAIN
 

@@ -15,16 +15,11 @@ from ganeti.storage.filestorage import (
     describe_storage_dir,
     run_blocking,
 )
-from ganeti.storage.interfaces import (
-    MODIFIABLE_STORAGE_FIELDS,
-    SF_ALLOCATABLE,
-    SO_FIX_CONSISTENCY,
-    ST_FILE,
-    ST_LVM_PV,
-    ST_LVM_VG,
-    ST_SHARED_FILE,
-    INodeStorage,
-)
+from ganeti.storage.interfaces import INodeStorage
+from ganeti.storage_units import (
+    MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY, ST_FILE,
+    ST_LVM_PV, ST_LVM_VG, ST_SHARED_FILE)
+
 
 class BlockStorageRegistry:
     """
