@@ -8,11 +8,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.task import Clock
 
 from ganeti import bootstrap, config as configmod, ssconf
-from ganeti.cmdlib.base import MasterContext
-from ganeti.cmdlib.registry import make_lu_factory
-from ganeti.jobs.locks import LockManager
-from ganeti.jobs.processor import JobRunner
-from ganeti.jobs.queue import JobQueue
+from ganeti.master.core import MasterCore
 from ganeti.paths import Paths
 
 SETTINGS = {
@@ -87,30 +83,24 @@ def finished_job(queue, ops):
     return queue.get(job_id)
 
 
-class Master:
+class Master(MasterCore):
     """
-    The master's job machinery on a L{Clock}: config, locks, queue, runner.
+    The master's core (L{MasterCore}, as the daemon wires it) on a
+    L{Clock}, below a temporary root that gets a one-node config unless
+    C{paths} has one.
+
+    :param start: start the queue (the daemon's service tree would).
+    :param max_running: how many jobs may run at once.
     """
 
     def __init__(self, testcase, paths=None, clock=None, start=True,
                  max_running=20, rpc=None, write=None):
-        self.paths = paths or make_paths(testcase)
-        if not os.path.exists(self.paths.config_data):
-            write_config(self.paths)
+        paths = paths or make_paths(testcase)
+        if not os.path.exists(paths.config_data):
+            write_config(paths)
         self.clock = clock or Clock()
-        self.config = configmod.ConfigWriter(self.paths.config_data, self.clock,
-                                             write=write)
-        self.locks = LockManager()
-        self.queue = JobQueue(self.paths, self.clock,
-                              max_running=lambda: max_running,
-                              filter_rules=lambda: self.config.config.filters,
-                              write=write)
-        context = MasterContext(self.config, self.paths, self.clock, self.queue,
-                                rpc)
-        self.context = context
-        self.queue.runner = JobRunner(self.queue, self.locks,
-                                      make_lu_factory(context),
-                                      flushed=self.config.flushed)
+        MasterCore.__init__(self, paths, self.clock, rpc=rpc, write=write,
+                            max_running=lambda: max_running)
         if start:
             self.queue.startService()
 

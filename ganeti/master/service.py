@@ -1,7 +1,12 @@
-# -*- test-case-name: tests.test_master -*-
+# -*- test-case-name: tests.test_tap -*-
 """
 The master service: everything the master node runs besides the node
 service, assembled as one Twisted service.
+
+Its core (configuration, queue, locks, handler) is
+L{ganeti.master.core.MasterCore}, which the tests build too; this module
+adds the parts only a daemon has: the file-writing thread pool, the
+replicator, the watcher, the RAPI and the LUXI socket.
 """
 
 import os
@@ -12,18 +17,10 @@ from twisted.application.service import MultiService, Service
 from twisted.internet.endpoints import UNIXServerEndpoint
 from twisted.internet.protocol import Factory
 from twisted.internet.threads import deferToThreadPool
-from twisted.logger import Logger
 from twisted.protocols import amp
 from twisted.python.threadpool import ThreadPool
 
-from ganeti import config as configmod
-from ganeti import ssconf
-from ganeti.cmdlib.base import MasterContext
-from ganeti.cmdlib.registry import make_lu_factory
-from ganeti.jobs.locks import LockManager
-from ganeti.jobs.processor import JobRunner
-from ganeti.jobs.queue import JobQueue
-from ganeti.master.luxi import LuxiHandler
+from ganeti.master.core import MasterCore
 from ganeti.master.watcher import INTERVAL as WATCHER_INTERVAL, Watcher
 from ganeti.protocols import luxi
 from ganeti.protocols import node as nodeproto
@@ -61,8 +58,6 @@ class _LuxiEndpointService(StreamServerEndpointService):
 
 LUXI_COMMANDS = make_commands(luxi.METHODS)
 
-_log = Logger()
-
 
 class _ThreadPoolService(Service):
     """Starts and stops a thread pool with its parent service."""
@@ -99,40 +94,24 @@ class MasterService(MultiService):
 
         def write(f, *args, **kwargs):
             return deferToThreadPool(reactor, pool, f, *args, **kwargs)
-        #: Runs a blocking function in the pool (e.g. making a key).
-        self.in_thread = write
-        self.config = configmod.ConfigWriter(paths.config_data, reactor,
-                                             write=write)
-        self.config.add_listener(
-            lambda cfg: ssconf.write(paths, ssconf.values(cfg)))
-        self.locks = LockManager()
-        self.queue = JobQueue(
-            paths, reactor,
-            max_running=lambda: self.config.config.cluster.max_running_jobs,
-            filter_rules=lambda: self.config.config.filters, write=write)
         with open(paths.server_pem, "rb") as f:
             rpc = NodeRpc(reactor, f.read(), node_port)
-        self.replicator = Replicator(
-            rpc, lambda: self.config.config, self.queue.unarchived_files,
+        #: The L{MasterCore}: configuration, queue, locks, LUXI handler.
+        self.core = core = MasterCore(paths, reactor, rpc=rpc, write=write)
+        replicator = Replicator(
+            rpc, lambda: core.config.config, core.queue.unarchived_files,
             lambda: read_ancillary_files(paths))
-        self.queue.replicator = self.replicator
-        self.config.add_listener(self._replicate_config)
-        TimerService(RETRY_INTERVAL, self.replicator.catch_up).setServiceParent(self)
-        self.context = MasterContext(self.config, paths, reactor, self.queue, rpc,
-                                     self.replicator)
-        self.queue.runner = JobRunner(self.queue, self.locks,
-                                      make_lu_factory(self.context),
-                                      flushed=self.config.flushed)
-        self.queue.setServiceParent(self)
-        self.handler = LuxiHandler(self)
+        core.attach_replicator(replicator)
+        TimerService(RETRY_INTERVAL, replicator.catch_up).setServiceParent(self)
+        core.queue.setServiceParent(self)
         # The watcher (which also archives old jobs) checks the RAPI at
         # this node's own address.
-        self.watcher = Watcher(self.context, self._add_rapi(reactor, paths),
+        core.watcher = Watcher(core.context, self._add_rapi(reactor, paths),
                                write=write)
         TimerService(WATCHER_INTERVAL,
-                     self.watcher.run_periodic).setServiceParent(self)
+                     core.watcher.run_periodic).setServiceParent(self)
         factory = Factory.forProtocol(
-            lambda: amp.AMP(locator=JsonLocator(self.handler, LUXI_COMMANDS)))
+            lambda: amp.AMP(locator=JsonLocator(core.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,
                              factory).setServiceParent(self)
 
@@ -152,13 +131,13 @@ class MasterService(MultiService):
             return None
         settings = rapi_server.read_rapi_settings(paths.daemon_defaults)
         site = rapi_server.make_site(
-            self.handler, paths.rapi_users, reactor,
+            self.core.handler, paths.rapi_users, reactor,
             require_authentication=settings.require_authentication)
         _, own = netutils.resolve(netutils.local_node_name(paths), paths)
         port = int(os.environ.get("GANETI_RAPI_PORT") or settings.port or
                    rapi_server.DEFAULT_PORT)
         addresses = ({settings.bind} if settings.bind is not None
-                     else {own, self.config.config.cluster.master_ip})
+                     else {own, self.core.config.config.cluster.master_ip})
         for address in sorted(addresses):
             service = rapi_server.rapi_endpoint_service(
                 reactor, site, paths.rapi_pem, port=port, interface=address)
@@ -166,11 +145,6 @@ class MasterService(MultiService):
         return (own if settings.bind in (None, "0.0.0.0", "::")
                 else settings.bind), port
 
-    def _replicate_config(self, cfg):
-        d = self.replicator.config_changed(cfg)
-        if d is not None:
-            d.addErrback(lambda f: _log.failure("replicating the config", f))
-
     def stopService(self):
         d = MultiService.stopService(self)
-        return d.addBoth(lambda _: self.context.rpc.close())
+        return d.addBoth(lambda _: self.core.context.rpc.close())
