@@ -88,29 +88,28 @@ def merge_params(current, changes, defaults, what):
     return merged
 
 
-def check_hypervisors(names):
-    """:raise OpPrereqError: unless every name is a known hypervisor."""
+def _check_names(names, known, none_message, bad_message):
     if not names:
-        raise errors.OpPrereqError("At least one hypervisor must be enabled",
-                                   "wrong_input")
-    bad = [n for n in names if n not in constants.HYPERVISORS]
+        raise errors.OpPrereqError(none_message, "wrong_input")
+    bad = [n for n in names if n not in known]
     if bad:
         raise errors.OpPrereqError(
-            "Enabled hypervisors contains invalid entries: %s (valid: %s)"
-            % (", ".join(bad), ", ".join(constants.HYPERVISORS)), "wrong_input")
+            "%s contains invalid entries: %s (valid: %s)"
+            % (bad_message, ", ".join(bad), ", ".join(known)), "wrong_input")
+
+
+def check_hypervisors(names):
+    """:raise OpPrereqError: unless every name is a known hypervisor."""
+    _check_names(names, constants.HYPERVISORS,
+                 "At least one hypervisor must be enabled",
+                 "Enabled hypervisors")
 
 
 def check_disk_templates(names):
     """:raise OpPrereqError: unless every name is a known disk template."""
-    if not names:
-        raise errors.OpPrereqError("At least one disk template must be enabled",
-                                   "wrong_input")
-    bad = [n for n in names if n not in constants.DISK_TEMPLATES]
-    if bad:
-        raise errors.OpPrereqError(
-            "Cluster-wide disk template list contains invalid entries: %s"
-            " (valid: %s)" % (", ".join(bad), ", ".join(constants.DISK_TEMPLATES)),
-            "wrong_input")
+    _check_names(names, constants.DISK_TEMPLATES,
+                 "At least one disk template must be enabled",
+                 "Cluster-wide disk template list")
 
 
 def merge_hvparams(current, changes):

@@ -201,6 +201,25 @@ def _result_entry(value):
     return [RS_NORMAL, value]
 
 
+def object_fields(kind):
+    """
+    The serial number and timestamps every configuration object carries,
+    with Ganeti's names and descriptions.
+
+    :param kind: the object's word in the description (``Node``...).
+    :return: the three L{Field}s, in Ganeti's order.
+    """
+    return [
+        Field("serial_no", "SerialNo", QFT_NUMBER, "%s object serial number,"
+              " incremented on each modification" % kind,
+              lambda ctx, obj: obj.serial_no),
+        Field("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
+              lambda ctx, obj: obj.ctime),
+        Field("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
+              lambda ctx, obj: obj.mtime),
+    ]
+
+
 class FieldSet:
     """
     All fields of one item type (nodes, instances, ...), and queries on them.

@@ -12,7 +12,7 @@ from ganeti import constants
 from ganeti.params import fill_beparams, fill_hvparams, fill_nicparams
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable)
+    QFT_UNIT, Unavailable, object_fields)
 
 #: Fields whose values need the nodes.
 LIVE_FIELDS = frozenset(["status", "oper_state", "oper_ram", "oper_vcpus",
@@ -204,12 +204,7 @@ def _fields():
           lambda c, i: [d.uuid for d in c.disks(i)]),
         f("nic.count", "NICs", QFT_NUMBER, "Number of network interfaces",
           lambda c, i: len(i.nics)),
-        f("serial_no", "SerialNo", QFT_NUMBER, "Instance object serial number,"
-          " incremented on each modification", lambda c, i: i.serial_no),
-        f("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
-          lambda c, i: i.ctime),
-        f("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
-          lambda c, i: i.mtime),
+        *object_fields("Instance"),
     ]
     for key, name, title, doc in (
             ("mac", "nic.macs", "NIC_MACs", "List containing each network"

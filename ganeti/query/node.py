@@ -10,7 +10,7 @@ them and hands them over in the contexts.
 from ganeti import constants
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
-    QFT_TIMESTAMP, QFT_UNIT, Unavailable, nice_sort)
+    QFT_UNIT, Unavailable, nice_sort, object_fields)
 
 #: Node fields that need the node itself.
 LIVE_FIELDS = frozenset(["mtotal", "mnode", "mfree", "dtotal", "dfree",
@@ -109,12 +109,7 @@ def _node_fields():
         f("hv_state", "HypervisorState", QFT_OTHER, "Hypervisor state",
           lambda c, n: {}),
         f("disk_state", "DiskState", QFT_OTHER, "Disk state", lambda c, n: {}),
-        f("serial_no", "SerialNo", QFT_NUMBER, "Node object serial number,"
-          " incremented on each modification", lambda c, n: n.serial_no),
-        f("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
-          lambda c, n: n.ctime),
-        f("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
-          lambda c, n: n.mtime),
+        *object_fields("Node"),
         f("mtotal", "MTotal", QFT_UNIT, "Total amount of memory of physical"
           " machine", _live("memory_total")),
         f("mnode", "MNode", QFT_UNIT, "Amount of memory used by node (dom0 for"
@@ -243,12 +238,7 @@ def _group_fields():
                                           g.diskparams)),
         f("custom_diskparams", "CustomDiskParameters", QFT_OTHER,
           "Custom disk parameters", lambda c, g: dict(g.diskparams)),
-        f("serial_no", "SerialNo", QFT_NUMBER, "Group object serial number,"
-          " incremented on each modification", lambda c, g: g.serial_no),
-        f("ctime", "CTime", QFT_TIMESTAMP, "Creation timestamp",
-          lambda c, g: g.ctime),
-        f("mtime", "MTime", QFT_TIMESTAMP, "Modification timestamp",
-          lambda c, g: g.mtime),
+        *object_fields("Group"),
     ]
 
 
