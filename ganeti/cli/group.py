@@ -8,7 +8,7 @@ from ganeti import errors
 from ganeti.cli import base, jobs, listing, options, parsing
 from ganeti.cli.base import UsageError
 from ganeti.cli.options import Args, Command, opt
-from ganeti.cli.info import format_generic_info
+from ganeti.cli.info import format_generic_info, format_params
 from ganeti.cli.tags import tag_commands
 
 DEFAULT_FIELDS = ["name", "node_cnt", "pinst_cnt", "alloc_policy", "ndparams"]
@@ -126,20 +126,6 @@ def evacuate_group(opts, args):
     return 0
 
 
-def _params_info(custom, merged):
-    """Ganeti shows inherited values as ``default (value)``."""
-    result = []
-    for key in sorted(merged):
-        value = merged[key]
-        if isinstance(value, dict):
-            result.append((key, _params_info(custom.get(key, {}), value)))
-        elif key in custom:
-            result.append((key, str(value)))
-        else:
-            result.append((key, "default (%s)" % (value,)))
-    return result
-
-
 def show_info(opts, args):
     """``gnt-group info``: parameters of the named (or all) groups."""
     from ganeti import qlang
@@ -157,9 +143,9 @@ def show_info(opts, args):
     for name, nd, custom_nd, disk, custom_disk, ipolicy, custom_ip in rows:
         info.append([
             ("Node group", name),
-            ("Node parameters", _params_info(custom_nd, nd)),
-            ("Disk parameters", _params_info(custom_disk, disk)),
-            ("Instance policy", _params_info(custom_ip, ipolicy)),
+            ("Node parameters", format_params(custom_nd, nd)),
+            ("Disk parameters", format_params(custom_disk, disk)),
+            ("Instance policy", format_params(custom_ip, ipolicy)),
         ])
     base.to_stdout(format_generic_info(info))
     return 0

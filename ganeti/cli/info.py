@@ -30,6 +30,25 @@ def format_timestamp(pair):
     return format_time(pair[0], pair[1])
 
 
+def format_params(custom, merged):
+    """
+    :param custom: the parameters set on the object itself.
+    :param merged: all its parameters, inherited ones included.
+    :return: the sorted ``(key, value)`` pairs to print, inherited values
+        as Ganeti shows them, ``default (value)``; nested dicts likewise.
+    """
+    result = []
+    for key in sorted(merged):
+        value = merged[key]
+        if isinstance(value, dict):
+            result.append((key, format_params(custom.get(key, {}), value)))
+        elif key in custom:
+            result.append((key, str(value)))
+        else:
+            result.append((key, "default (%s)" % (value,)))
+    return result
+
+
 def _is_scalar(value):
     return not isinstance(value, (list, tuple, dict))
 

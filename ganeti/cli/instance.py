@@ -11,7 +11,7 @@ from ganeti import errors
 from ganeti.cli import base, jobs, listing, options, parsing
 from ganeti.cli.base import UsageError
 from ganeti.cli.options import Args, Command, opt
-from ganeti.cli.info import format_generic_info, format_time
+from ganeti.cli.info import format_generic_info, format_params, format_time
 from ganeti.cli.tags import tag_commands
 from ganeti.utils import units
 
@@ -443,11 +443,14 @@ def show_info(opts, args):
             ("Nodes", [[("primary", v["pnode"]), ("group", v["pnode.group"])],
                        [("secondaries", "")]]),
             ("Operating system", v["os"]),
-            ("Operating system parameters", _params(v["osparams"], v["custom_osparams"])),
+            ("Operating system parameters",
+             format_params(v["custom_osparams"], v["osparams"])),
             ("Allocated network port", v["network_port"]),
             ("Hypervisor", v["hypervisor"]),
-            ("Hypervisor parameters", _params(v["hvparams"], v["custom_hvparams"])),
-            ("Back-end parameters", _params(v["beparams"], v["custom_beparams"])),
+            ("Hypervisor parameters",
+             format_params(v["custom_hvparams"], v["hvparams"])),
+            ("Back-end parameters",
+             format_params(v["custom_beparams"], v["beparams"])),
             ("NICs", nics or ""),
             ("Disk template", v["disk_template"]),
             ("Disks", disks or ""),
@@ -459,12 +462,6 @@ def show_info(opts, args):
     for block in blocks:
         base.to_stdout(format_generic_info(block))
     return 0
-
-
-def _params(merged, custom):
-    """Ganeti shows inherited values as ``default (value)``."""
-    return [(key, str(merged[key]) if key in custom
-             else "default (%s)" % (merged[key],)) for key in sorted(merged)]
 
 
 _FORCE_MULTIPLE = opt("--force-multiple", action="store_true", default=False,

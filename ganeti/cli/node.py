@@ -74,7 +74,7 @@ def _storage_type(text):
     :return: C{text}, a storage type, checked before any job is sent.
     :raise OpPrereqError: for an unknown type, as Ganeti's tool does.
     """
-    from ganeti.storage.interfaces import STORAGE_TYPES
+    from ganeti.storage_units import STORAGE_TYPES
     if text not in STORAGE_TYPES:
         raise errors.OpPrereqError("Unknown storage type: %s" % text,
                                    "wrong_input")

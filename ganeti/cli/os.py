@@ -113,10 +113,11 @@ def modify(opts, args):
     if opts.hvparams:
         hv, params = parsing.parse_ident_key_values(opts.hvparams, "-H")
         op["os_hvp"] = {name: {hv: params or {}}}
-    for flag, key in ((opts.hidden, "hidden_os"), (opts.blacklisted,
-                                                    "blacklisted_os")):
+    for key, option in (("hidden", "--hidden"),
+                        ("blacklisted", "--blacklisted")):
+        flag = parsing.parse_optional_bool(getattr(opts, key), option)
         if flag is not None:
-            op[key] = [["add" if parsing.parse_bool(flag, key) else "remove", name]]
+            op[key + "_os"] = [["add" if flag else "remove", name]]
     if len(op) == 1:
         base.to_stderr("At least one of OS parameters or hypervisor parameters"
                        " must be passed")
