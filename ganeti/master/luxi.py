@@ -1,19 +1,22 @@
-# -*- test-case-name: tests.test_master -*-
+# -*- test-case-name: tests.test_luxi_contract -*-
 """
 What the master answers on its LUXI socket, one method per LUXI call.
 
-Argument names match L{ganeti.protocols.luxi.METHODS}; every method may
-return a Deferred.  Argument types are checked here because they come from
-outside.
+The methods are those of L{ganeti.protocols.luxi.ILuxiHandler}; every
+method may return a Deferred.  Argument types are checked here because
+they come from outside.
 """
 
 import time
 import uuid as uuidlib
 
+from zope.interface import implementer
+
 from ganeti import errors, ht
 from ganeti.cmdlib import cluster
 from ganeti.jobs import filters
 from ganeti.master import queries, renew_crypto, watcher
+from ganeti.protocols.luxi import ILuxiHandler
 from ganeti.query import export as export_query
 from ganeti.query import filter as filter_query
 from ganeti.query import instance as instance_query
@@ -41,9 +44,11 @@ def _require(check, value, name):
             "wrong_input")
 
 
+@implementer(ILuxiHandler)
 class LuxiHandler:
     """
-    :param master: the L{ganeti.master.service.MasterService}.
+    :param master: the L{ganeti.master.core.MasterCore} whose queue,
+        configuration and locks it answers about.
     """
 
     def __init__(self, master):
