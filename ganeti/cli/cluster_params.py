@@ -9,7 +9,7 @@ Apart from L{ganeti.cli.cluster} because the two commands share this long
 declaration and nothing else in the tool needs it.
 """
 
-from ganeti.cli import parsing
+from ganeti.cli import options, parsing
 from ganeti.cli.base import UsageError
 from ganeti.cli.options import opt
 
@@ -22,15 +22,11 @@ CLUSTER_OPTS = [
     opt("-H", "--hypervisor-parameters", dest="hvparams", action="append",
         default=[], help="Hypervisor and hypervisor options, in the format"
                          " hypervisor:option=value,option=value,..."),
-    opt("-B", "--backend-parameters", dest="beparams", default=None,
-        help="Backend parameters"),
+    options.BACKEND_PARAMS_OPT,
     opt("-N", "--nic-parameters", dest="nicparams", default=None,
         help="NIC parameters"),
-    opt("--node-parameters", dest="ndparams", default=None,
-        help="Node parameters"),
-    opt("-D", "--disk-parameters", dest="diskparams", action="append",
-        default=[], help="Disk template parameters, in the format"
-                         " template:option=value,option=value,..."),
+    options.NODE_PARAMS_OPT,
+    options.DISK_PARAMS_OPT,
     opt("--master-netdev", default=None,
         help="Specify the node interface (cluster-wide) on which the master"
              " IP address will be active"),
@@ -66,8 +62,7 @@ CLUSTER_OPTS = [
     opt("--default-iallocator-params", default=None,
         help="Set the default instance allocator plugin parameters"
              " (key=value,...)"),
-    opt("--ipolicy-disk-templates", default=None,
-        help="Comma-separated list of enabled disk templates for instances"),
+    options.IPOLICY_DISK_TEMPLATES_OPT,
 ]
 
 

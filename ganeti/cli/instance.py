@@ -478,8 +478,6 @@ _OS_OPT = opt("-o", "--os-type", dest="os", default=None,
               help="What OS to run")
 _OSPARAMS = opt("-O", "--os-parameters", dest="osparams", default=None,
                 help="OS parameters")
-_BEPARAMS = opt("-B", "--backend-parameters", dest="beparams", default=None,
-                help="Backend parameters")
 _NAME_CHECK = [
     opt("--name-check", dest="name_check", action="store_true", default=True,
         help="Check that the instance name resolves"),
@@ -502,7 +500,7 @@ _CLEANUP = opt("--cleanup", action="store_true", default=False,
 #: The options of L{create_opcode} (``gnt-instance add``, ``gnt-backup
 #: import``).
 CREATE_OPTS = options.JOB_OPTS + [
-    options.DRY_RUN_OPT, _OSPARAMS, _BEPARAMS, _DISK_OPT, _NET_OPT,
+    options.DRY_RUN_OPT, _OSPARAMS, options.BACKEND_PARAMS_OPT, _DISK_OPT, _NET_OPT,
     opt("-t", "--disk-template", dest="disk_template", default=None,
         help="Disk template"),
     opt("-s", "--os-size", dest="sd_size", default=None,
@@ -558,7 +556,7 @@ COMMANDS = {
         "Show information on the specified instance(s)"),
     "startup": Command(startup, Args(0, None), options.JOB_OPTS + [
         options.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
-        _BEPARAMS,
+        options.BACKEND_PARAMS_OPT,
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Temporary hypervisor parameters"),
         opt("--paused", dest="startup_paused", action="store_true",
@@ -582,7 +580,7 @@ COMMANDS = {
     "rename": Command(rename, Args(2, 2), options.JOB_OPTS + _NAME_CHECK,
                       "<instance> <new_name>", "Rename the instance"),
     "modify": Command(modify, Args(1, 1), options.JOB_OPTS + [
-        options.FORCE_OPT, _BEPARAMS, _OSPARAMS, _DISK_OPT, _NET_OPT,
+        options.FORCE_OPT, options.BACKEND_PARAMS_OPT, _OSPARAMS, _DISK_OPT, _NET_OPT,
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Hypervisor parameters"),
         opt("-o", "--os-type", dest="os", default=None,

@@ -26,6 +26,11 @@ class JobReporter:
         self._notified = set()
 
     def log_message(self, job_id, entry):
+        """
+        Print one job log entry, each line after the entry's time.
+
+        :param entry: ``[serial, [sec, usec], log_type, message]``.
+        """
         _, timestamp, log_type, message = entry
         if log_type == "message-list" and isinstance(message, list):
             lines = message
@@ -36,6 +41,7 @@ class JobReporter:
             base.to_stdout("%s %s" % (when, line))
 
     def not_changed(self, job_id, status):
+        """Say, once per status, that the job still waits (for what)."""
         if status in self._notified:
             return
         if status == "queued":

@@ -109,6 +109,19 @@ def check_target_choice(opts):
                                    "wrong_input")
 
 
+# Parameters of clusters, node groups, nodes and instances.
+BACKEND_PARAMS_OPT = opt("-B", "--backend-parameters", dest="beparams",
+                         default=None, help="Backend parameters")
+NODE_PARAMS_OPT = opt("--node-parameters", dest="ndparams", default=None,
+                      help="Node parameters")
+DISK_PARAMS_OPT = opt("-D", "--disk-parameters", dest="diskparams",
+                      action="append", default=[],
+                      help="Disk template parameters, in the format"
+                           " template:option=value,option=value,...")
+IPOLICY_DISK_TEMPLATES_OPT = opt(
+    "--ipolicy-disk-templates", default=None,
+    help="Comma-separated list of enabled disk templates for instances")
+
 YES_DOIT_OPT = opt("--yes-do-it", "--ya-rly", dest="yes_do_it",
                    action="store_true", default=False,
                    help="Really execute the requested action")
