@@ -1,12 +1,12 @@
 """
 Tests for L{ganeti.query} (fields, filters, query execution) and
-L{ganeti.qlang} (the command-line filter language).
+L{ganeti.query.lang} (the command-line filter language).
 """
 
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import errors
-from ganeti import qlang
+from ganeti.query import lang
 from ganeti import query
 from ganeti.query import (Field, FieldSet, NoData, Offline, Unavailable,
                           RS_NODATA, RS_NORMAL, RS_OFFLINE, RS_UNAVAIL,
@@ -190,16 +190,16 @@ class QueryTests(SynchronousTestCase):
 
     def test_names_from_filter(self):
         """The filter of plain name arguments acts as a list of names."""
-        qfilter = qlang.make_simple_filter("name", ["node3", "node1"])
+        qfilter = lang.make_simple_filter("name", ["node3", "node1"])
         result = NODE_FIELDS.query({}, _nodes(), ["name"], qfilter=qfilter)
         self.assertEqual(_values(result), ["node3", "node1"])
         self.assertRaises(errors.OpPrereqError, NODE_FIELDS.query, {},
                           _nodes(), ["name"],
-                          qfilter=qlang.make_simple_filter("name", ["x"]))
+                          qfilter=lang.make_simple_filter("name", ["x"]))
 
     def test_glob_names(self):
         """Glob arguments filter all items and keep the sorted order."""
-        qfilter = qlang.make_simple_filter("name", ["node1*", "node3"])
+        qfilter = lang.make_simple_filter("name", ["node1*", "node3"])
         result = NODE_FIELDS.query({}, _nodes(), ["name"], qfilter=qfilter)
         self.assertEqual(_values(result), ["node1", "node3", "node10"])
 
@@ -327,7 +327,7 @@ class FilterTests(SynchronousTestCase):
 
     def test_glob_filter(self):
         """The CLI glob filter matches short names and whole labels only."""
-        qfilter = qlang.parse_filter('name =* "node?"')
+        qfilter = lang.parse_filter('name =* "node?"')
         self.assertEqual(self._names(qfilter), ["node1", "node2", "node3"])
 
     def test_unknown_field(self):
@@ -359,17 +359,17 @@ class FilterTests(SynchronousTestCase):
 
     def test_round_trip(self):
         """Text typed on the command line selects the expected nodes."""
-        qfilter = qlang.parse_filter(
+        qfilter = lang.parse_filter(
             'mfree >= 1024 and not offline or "b" in tags')
         self.assertEqual(self._names(qfilter), ["node2", "node3", "node10"])
 
 
 class ParseFilterTests(SynchronousTestCase):
-    """Tests for L{qlang.parse_filter}, cases taken from Ganeti's."""
+    """Tests for L{lang.parse_filter}, cases taken from Ganeti's."""
 
     def check(self, text, expected):
         """Assert that C{text} parses to C{expected}."""
-        self.assertEqual(qlang.parse_filter(text), expected)
+        self.assertEqual(lang.parse_filter(text), expected)
 
     def test_equality(self):
         """Both quote styles and the legacy "=" give an equality."""
@@ -460,12 +460,12 @@ class ParseFilterTests(SynchronousTestCase):
                      "1 in", "'abc' == x", "x == 'abc", "x == 1.5",
                      "and", "*.site", "x =* glob", "x =~ 'y'"]:
             self.assertRaises(errors.QueryFilterParseError,
-                              qlang.parse_filter, text)
+                              lang.parse_filter, text)
 
     def test_error_message(self):
         """The message quotes the filter and the position of the problem."""
         exc = self.assertRaises(errors.QueryFilterParseError,
-                                qlang.parse_filter, "name =~ m/x/g")
+                                lang.parse_filter, "name =~ m/x/g")
         self.assertEqual(
             str(exc), "Failed to parse query filter 'name =~ m/x/g':"
             " Unknown regular expression flags: 'g' (at char 12),"
@@ -473,19 +473,19 @@ class ParseFilterTests(SynchronousTestCase):
 
 
 class MakeFilterTests(SynchronousTestCase):
-    """Tests for name arguments: L{qlang.make_simple_filter} and friends."""
+    """Tests for name arguments: L{lang.make_simple_filter} and friends."""
 
     def test_simple(self):
         """Plain names become an "or" of equalities."""
-        self.assertIdentical(qlang.make_simple_filter("name", []), None)
-        self.assertIdentical(qlang.make_simple_filter("name", None), None)
-        self.assertEqual(qlang.make_simple_filter("xyz", ["a", "b"]),
+        self.assertIdentical(lang.make_simple_filter("name", []), None)
+        self.assertIdentical(lang.make_simple_filter("name", None), None)
+        self.assertEqual(lang.make_simple_filter("xyz", ["a", "b"]),
                          ["|", ["==", "xyz", "a"], ["==", "xyz", "b"]])
 
     def test_globs(self):
         """Names with * or ? become regular expression matches."""
         self.assertEqual(
-            qlang.make_simple_filter("name", ["*.a", "web?.b", "c"]),
+            lang.make_simple_filter("name", ["*.a", "web?.b", "c"]),
             ["|", ["=~", "name", r"^[^.]*\.a(\..*)?$"],
              ["=~", "name", r"^web[^.]\.b(\..*)?$"],
              ["==", "name", "c"]])
@@ -493,38 +493,38 @@ class MakeFilterTests(SynchronousTestCase):
     def test_is_filter_like(self):
         """Blanks, quotes, operators and slashes make an argument a filter."""
         for text in ["a b", "x==1", "foo/bar", "(x)", "a!", "x=~m/y/"]:
-            self.assertTrue(qlang.is_filter_like(text), text)
+            self.assertTrue(lang.is_filter_like(text), text)
         for text in ["node1", "n-o-d-e", "node1.example.com.", "*.site",
                      "web?"]:
-            self.assertFalse(qlang.is_filter_like(text), text)
+            self.assertFalse(lang.is_filter_like(text), text)
 
     def test_make_filter(self):
         """A lone filter-like argument is parsed, other arguments are names."""
-        self.assertEqual(qlang.make_filter(["foo=='bar'"]),
+        self.assertEqual(lang.make_filter(["foo=='bar'"]),
                          ["==", "foo", "bar"])
-        self.assertEqual(qlang.make_filter(["foo/bar"]), ["?", "foo/bar"])
-        self.assertEqual(qlang.make_filter(["node1"]),
+        self.assertEqual(lang.make_filter(["foo/bar"]), ["?", "foo/bar"])
+        self.assertEqual(lang.make_filter(["node1"]),
                          ["|", ["==", "name", "node1"]])
-        self.assertEqual(qlang.make_filter(["a", "b"], name_field="id"),
+        self.assertEqual(lang.make_filter(["a", "b"], name_field="id"),
                          ["|", ["==", "id", "a"], ["==", "id", "b"]])
-        self.assertIdentical(qlang.make_filter([]), None)
-        self.assertRaises(errors.QueryFilterParseError, qlang.make_filter,
+        self.assertIdentical(lang.make_filter([]), None)
+        self.assertRaises(errors.QueryFilterParseError, lang.make_filter,
                           ["foo==bar"])
 
     def test_forced_filter(self):
         """-F needs exactly one argument and always parses it."""
-        self.assertEqual(qlang.make_filter(["web1"], True), ["?", "web1"])
+        self.assertEqual(lang.make_filter(["web1"], True), ["?", "web1"])
         for args in [None, [], ["1", "2"]]:
-            self.assertRaises(errors.OpPrereqError, qlang.make_filter,
+            self.assertRaises(errors.OpPrereqError, lang.make_filter,
                               args, True)
-        self.assertRaises(errors.QueryFilterParseError, qlang.make_filter,
+        self.assertRaises(errors.QueryFilterParseError, lang.make_filter,
                           ["*.site"], True)
 
     def test_numeric_names(self):
         """Job ids are compared as numbers; a non-number is an error."""
         self.assertEqual(
-            qlang.make_filter(["1", "20"], name_field="id", is_numeric=True),
+            lang.make_filter(["1", "20"], name_field="id", is_numeric=True),
             ["|", ["==", "id", 1], ["==", "id", 20]])
-        exc = self.assertRaises(errors.OpPrereqError, qlang.make_filter,
+        exc = self.assertRaises(errors.OpPrereqError, lang.make_filter,
                                 ["x"], name_field="id", is_numeric=True)
         self.assertEqual(exc.args[1], "wrong_input")

@@ -128,11 +128,11 @@ def evacuate_group(opts, args):
 
 def show_info(opts, args):
     """``gnt-group info``: parameters of the named (or all) groups."""
-    from ganeti import qlang
+    from ganeti.query import lang
     fields = ["name", "ndparams", "custom_ndparams", "diskparams",
               "custom_diskparams", "ipolicy", "custom_ipolicy"]
     result = base.get_client().call("Query", "group", fields,
-                                    qlang.make_filter(args, name_field="name"))
+                                    lang.make_filter(args, name_field="name"))
     rows = [[cell[1] for cell in row] for row in result["data"]]
     known = {row[0] for row in rows}
     missing = [name for name in args if name not in known]

@@ -214,9 +214,9 @@ def _ensure_instance_exists(name):
 
     :raise OpPrereqError: (``noent``) if there is no such instance.
     """
-    from ganeti import qlang
+    from ganeti.query import lang
     result = base.get_client().call("Query", "instance", ["name"],
-                                    qlang.make_filter([name],
+                                    lang.make_filter([name],
                                                       name_field="name"))
     if not result["data"]:
         raise errors.OpPrereqError("Instance '%s' does not exist" % name,
@@ -413,8 +413,8 @@ def show_info(opts, args):
               "beparams", "custom_osparams", "osparams", "nic.macs", "nic.ips",
               "nic.modes", "nic.links", "nic.names", "nic.uuids",
               "disk_template", "disk.sizes", "disk.names", "disk.uuids", "tags"]
-    from ganeti import qlang
-    qfilter = qlang.make_filter(args, name_field="name") if args else None
+    from ganeti.query import lang
+    qfilter = lang.make_filter(args, name_field="name") if args else None
     if opts.static:
         fields.remove("status")
     result = base.get_client().call("Query", "instance", fields, qfilter)

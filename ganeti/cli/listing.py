@@ -19,11 +19,11 @@ def generic_list(resource, names, opts, default_fields, name_field="name",
     :param default_fields: the fields shown without ``-o``.
     :return: the exit code (14 for unknown fields).
     """
-    from ganeti import qlang
+    from ganeti.query import lang
     from ganeti.cli import table
     selected = table.parse_fields(opts.output, default_fields)
     if qfilter is None:
-        qfilter = qlang.make_filter(names, force_filter=opts.force_filter,
+        qfilter = lang.make_filter(names, force_filter=opts.force_filter,
                                     name_field=name_field, is_numeric=is_numeric)
     result = base.get_client().call("Query", resource, selected, qfilter)
     lines, status = table.format_query_result(

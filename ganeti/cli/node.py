@@ -114,10 +114,10 @@ def _node_instances(name, fields):
     :return: the node's name and the union of those lists, nice-sorted.
     :raise OpPrereqError: (``noent``) for an unknown node.
     """
-    from ganeti import qlang
+    from ganeti.query import lang
     from ganeti.query import nice_sort
     result = base.get_client().call("Query", "node", ["name"] + fields,
-                                    qlang.make_filter([name],
+                                    lang.make_filter([name],
                                                       name_field="name"))
     if not result["data"]:
         raise errors.OpPrereqError("Node '%s' is unknown" % name, "noent")
@@ -329,8 +329,8 @@ def show_info(opts, args):
     fields = ["name", "pip", "sip", "master_candidate", "drained", "offline",
               "master_capable", "vm_capable", "group", "pinst_list",
               "sinst_list", "ndparams"]
-    from ganeti import qlang
-    qfilter = qlang.make_filter(args, name_field="name") if args else None
+    from ganeti.query import lang
+    qfilter = lang.make_filter(args, name_field="name") if args else None
     result = base.get_client().call("Query", "node", fields, qfilter)
     for row in result["data"]:
         v = dict(zip(fields, [cell[1] for cell in row]))

@@ -10,13 +10,13 @@ the tool can print ``*`` for an offline node instead of a made-up number.
 
 Each item type declares its fields once, as a L{FieldSet} of L{Field}s whose
 getters read a value from an item.  L{FieldSet.query} then selects, filters
-(with the list-form filters of L{ganeti.qlang}), sorts and formats.
+(with the list-form filters of L{ganeti.query.lang}), sorts and formats.
 
 Pure and light on purpose: the tools import L{nice_sort_key} from here.
 """
 
 from ganeti import errors
-from ganeti import qlang
+from ganeti.query import lang
 
 # Field kinds, with Ganeti's wire names.
 QFT_TEXT = "text"
@@ -387,7 +387,7 @@ def _collect_names(qfilter, name_field):
     if not isinstance(qfilter, (list, tuple)) or not qfilter:
         return None
     op = qfilter[0]
-    if op == qlang.OP_OR:
+    if op == lang.OP_OR:
         result = []
         for sub in qfilter[1:]:
             names = _collect_names(sub, name_field)
@@ -395,7 +395,7 @@ def _collect_names(qfilter, name_field):
                 return None
             result.extend(names)
         return result
-    if (op in (qlang.OP_EQUAL, qlang.OP_EQUAL_LEGACY) and len(qfilter) == 3
+    if (op in (lang.OP_EQUAL, lang.OP_EQUAL_LEGACY) and len(qfilter) == 3
             and qfilter[1] == name_field):
         return [qfilter[2]]
     return None
@@ -458,15 +458,15 @@ def _test_regexp(actual, regexp):
 
 
 _BINARY_TESTS = {
-    qlang.OP_EQUAL: _compare_with(lambda a, b: a == b),
-    qlang.OP_EQUAL_LEGACY: _compare_with(lambda a, b: a == b),
-    qlang.OP_NOT_EQUAL: _compare_with(lambda a, b: a != b),
-    qlang.OP_LT: _compare_with(lambda a, b: a < b),
-    qlang.OP_LE: _compare_with(lambda a, b: a <= b),
-    qlang.OP_GT: _compare_with(lambda a, b: a > b),
-    qlang.OP_GE: _compare_with(lambda a, b: a >= b),
-    qlang.OP_CONTAINS: _test_contains,
-    qlang.OP_REGEXP: _test_regexp,
+    lang.OP_EQUAL: _compare_with(lambda a, b: a == b),
+    lang.OP_EQUAL_LEGACY: _compare_with(lambda a, b: a == b),
+    lang.OP_NOT_EQUAL: _compare_with(lambda a, b: a != b),
+    lang.OP_LT: _compare_with(lambda a, b: a < b),
+    lang.OP_LE: _compare_with(lambda a, b: a <= b),
+    lang.OP_GT: _compare_with(lambda a, b: a > b),
+    lang.OP_GE: _compare_with(lambda a, b: a >= b),
+    lang.OP_CONTAINS: _test_contains,
+    lang.OP_REGEXP: _test_regexp,
 }
 
 
@@ -489,16 +489,16 @@ class _FilterCompiler:
                 " got %r" % (qfilter,))
         op = qfilter[0]
         args = list(qfilter[1:])
-        if op in (qlang.OP_AND, qlang.OP_OR):
+        if op in (lang.OP_AND, lang.OP_OR):
             return self._logic(op, [self.compile(arg) for arg in args])
-        if op == qlang.OP_NOT:
+        if op == lang.OP_NOT:
             if len(args) != 1:
                 raise errors.QueryFilterParseError(
                     "Cannot deserialise filter, expected [filter] after"
                     " '%s' but got %r" % (op, args))
             inner = self.compile(args[0])
             return lambda ctx, item: not inner(ctx, item)
-        if op == qlang.OP_TRUE:
+        if op == lang.OP_TRUE:
             if len(args) != 1:
                 raise errors.QueryFilterParseError(
                     "Cannot deserialise filter, expected [fieldname] after"
@@ -517,7 +517,7 @@ class _FilterCompiler:
             raise errors.QueryFilterParseError(
                 "Cannot deserialise filter value, expecting string or"
                 " number, got %r" % (value,))
-        if op == qlang.OP_REGEXP:
+        if op == lang.OP_REGEXP:
             value = _compile_regexp(value)
         getter = self._getter(name)
         return _leaf(getter, lambda actual: test(actual, value))
@@ -531,7 +531,7 @@ class _FilterCompiler:
 
     @staticmethod
     def _logic(op, predicates):
-        if op == qlang.OP_AND:
+        if op == lang.OP_AND:
             return lambda ctx, item: all(p(ctx, item) for p in predicates)
         return lambda ctx, item: any(p(ctx, item) for p in predicates)
 
