@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_bootstrap -*-
+# -*- test-case-name: tests.test_daemon -*-
 """
 Creating and destroying a cluster on its first node (``gnt-cluster init``
 and ``destroy``); runs in the tool, before any daemon exists.

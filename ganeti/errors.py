@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_errors -*-
+# -*- test-case-name: tests.test_noderpc,tests.test_luxi -*-
 """
 Every exception that may cross a process boundary.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_netutils -*-
+# -*- test-case-name: tests.test_cli_node -*-
 """
 Host names and addresses.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_paths -*-
+# -*- test-case-name: tests.test_daemon -*-
 """
 Where every file of a node lives, all derived from one root directory.
 

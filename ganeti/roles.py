@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_roles -*-
+# -*- test-case-name: tests.test_daemon -*-
 """
 Gaining and losing the master role while the node daemon runs
 (``gnt-cluster master-failover``).

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_config -*-
 """
 Logical units: what each opcode does, one module per object kind.
 

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_cmdlib_cluster_ops,tests.test_cmdlib_instance -*-
 """
 The shape every logical unit has.
 """

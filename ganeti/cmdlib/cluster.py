@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_cmdlib_cluster_ops -*-
 """
 Cluster-wide logical units: query, verify, modify, rename, destroy.
 """

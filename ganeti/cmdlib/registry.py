@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_config -*-
 """
 Which logical unit runs which opcode.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_rapi,tests.test_cli_node -*-
 """
 Tags on the cluster, nodes, node groups and instances.
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_jobqueue,tests.test_iallocator -*-
 """
 Opcodes that exist to exercise the job queue (``gnt-debug``).
 """

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib -*-
+# -*- test-case-name: tests.test_cmdlib_cluster_ops -*-
 """
 ``gnt-cluster verify``: one job checks the config, one job per node group
 checks its nodes.  Findings are reported as job log lines in Ganeti's

@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_node_handler -*-
+# -*- test-case-name: tests.test_noderpc -*-
 """
 What a node does when the master asks: one method per node RPC method.
 

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_rapi -*-
 """
 Ganeti's Remote API (RAPI) version 2, served by twisted.web inside the
 master daemon.

@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_tap -*-
 """
 twistd plugins of the Ganeti suite (``twistd ganeti``).
 
