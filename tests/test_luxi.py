@@ -15,10 +15,10 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors
 from ganeti.cli.client import LuxiClient
-from ganeti.protocols import boxes, luxi
+from ganeti.protocols import boxes, luxi_calls
 from ganeti.protocols.jsonamp import JsonLocator, decode_error, make_commands
 
-COMMANDS = make_commands(luxi.METHODS)
+COMMANDS = make_commands(luxi_calls.METHODS)
 
 
 class Handler:

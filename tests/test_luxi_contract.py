@@ -12,6 +12,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from zope.interface.verify import verifyObject
 
 from ganeti import errors
+from ganeti.protocols import luxi_calls
 from ganeti.protocols.luxi import ILuxiHandler
 from tests.util import SETTINGS, Master
 
@@ -87,3 +88,15 @@ class LuxiHandlerTests(ILuxiHandlerTestsMixin, SynchronousTestCase):
 
     def make_handler(self):
         return Master(self).handler
+
+
+class WireTableTests(SynchronousTestCase):
+    """The tools' table of calls is the interface's."""
+
+    def test_same_calls_and_arguments(self):
+        """L{luxi_calls.METHODS} names the methods of L{ILuxiHandler}, each
+        with its arguments in order."""
+        self.assertEqual(
+            luxi_calls.METHODS,
+            {name: ILuxiHandler[name].positional
+             for name in ILuxiHandler.names()})

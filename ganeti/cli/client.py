@@ -12,7 +12,7 @@ import socket
 import struct
 
 from ganeti import errors
-from ganeti.protocols import boxes, luxi
+from ganeti.protocols import boxes, luxi_calls
 
 _LENGTH = struct.Struct(">H")
 
@@ -71,13 +71,13 @@ class LuxiClient:
         """
         Call one LUXI method and wait for its answer.
 
-        :param method: a name from L{luxi.METHODS}.
+        :param method: a name from L{luxi_calls.METHODS}.
         :param args: its arguments, positionally.
         :return: the decoded result.
         :raise GenericError: the error the master raised.
         :raise LuxiError: when the master cannot be reached.
         """
-        names = luxi.METHODS[method]
+        names = luxi_calls.METHODS[method]
         if len(args) != len(names):
             raise errors.ProgrammerError(
                 "%s takes %d arguments, got %d" % (method, len(names), len(args)))

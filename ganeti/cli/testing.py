@@ -5,7 +5,7 @@ opcodes a command line submits, what it prints and its exit code, and
 none of that needs a daemon.
 
 L{FakeLuxiClient} takes the place of the tool's master connection.  It
-accepts only the methods and argument counts of L{luxi.METHODS}, the table
+accepts only the methods and argument counts of L{ganeti.protocols.luxi_calls.METHODS}, the table
 the real client and the master are built from, and its jobs finish at
 once with canned results, in the shapes the master's answers have.
 """
@@ -15,7 +15,7 @@ import sys
 
 from ganeti import errors
 from ganeti.cli import base
-from ganeti.protocols import luxi
+from ganeti.protocols import luxi_calls
 
 
 def query_result(fields, rows):
@@ -60,7 +60,7 @@ class FakeLuxiClient:
         :raise ProgrammerError: for an unknown method, a wrong number of
             arguments, or a call the test gave no answer for.
         """
-        names = luxi.METHODS.get(method)
+        names = luxi_calls.METHODS.get(method)
         if names is None or len(args) != len(names):
             raise errors.ProgrammerError("Bad LUXI call %s%r" % (method, args))
         self.calls.append((method,) + args)

@@ -22,7 +22,7 @@ from twisted.python.threadpool import ThreadPool
 
 from ganeti.master.core import MasterCore
 from ganeti.master.watcher import INTERVAL as WATCHER_INTERVAL, Watcher
-from ganeti.protocols import luxi
+from ganeti.protocols import luxi_calls
 from ganeti.protocols import node as nodeproto
 from ganeti.master.replication import (
     RETRY_INTERVAL, Replicator, read_ancillary_files)
@@ -56,7 +56,7 @@ class _LuxiEndpointService(StreamServerEndpointService):
         return d
 
 
-LUXI_COMMANDS = make_commands(luxi.METHODS)
+LUXI_COMMANDS = make_commands(luxi_calls.METHODS)
 
 
 class _ThreadPoolService(Service):

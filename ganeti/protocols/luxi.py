@@ -1,13 +1,14 @@
 # -*- test-case-name: tests.test_luxi_contract -*-
 """
-The master daemon's command set (LUXI), declared once as an interface.
+The master daemon's command set (LUXI), declared as an interface.
 
 L{ILuxiHandler} is what the master's LUXI socket and its RAPI call; its
-methods' names and arguments are the protocol, and L{METHODS} is read off
-it.  The daemon binds that table to ``twisted.protocols.amp`` Commands
-(L{ganeti.protocols.jsonamp}); the ``gnt-*`` tools speak the same AMP
-boxes with a small blocking client (L{ganeti.cli.client}) so they never
-import the reactor.  Method and argument names follow Ganeti's LUXI;
+methods' names and arguments are the protocol.  The same calls as plain
+data, L{ganeti.protocols.luxi_calls.METHODS}, are what the daemon binds to
+``twisted.protocols.amp`` Commands (L{ganeti.protocols.jsonamp}) and what
+the ``gnt-*`` tools send with a small blocking client
+(L{ganeti.cli.client}), which imports neither the reactor nor
+C{zope.interface}.  Method and argument names follow Ganeti's LUXI;
 values are encoded by L{ganeti.protocols.boxes}.
 """
 
@@ -128,8 +129,3 @@ class ILuxiHandler(Interface):
 
         :return: ``{node: error}`` of the nodes not updated yet.
         """
-
-
-#: method name -> argument names, in call order.
-METHODS = {name: ILuxiHandler[name].positional
-           for name in ILuxiHandler.names()}
