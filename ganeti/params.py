@@ -112,32 +112,30 @@ def check_disk_templates(names):
                  "Cluster-wide disk template list")
 
 
+def _merge_nested(current, changes, defaults_by_key, kind, what):
+    merged = {key: dict(params) for key, params in current.items()}
+    for key, params in changes.items():
+        if key not in defaults_by_key:
+            raise errors.OpPrereqError("Unknown %s '%s'" % (kind, key),
+                                       "wrong_input")
+        defaults = defaults_by_key[key]
+        merged[key] = merge_params(merged.get(key, defaults), params, defaults,
+                                   what)
+    return merged
+
+
 def merge_hvparams(current, changes):
     """
     Apply per-hypervisor changes (``{"kvm": {"acpi": "false"}}``).
     """
-    merged = {hv: dict(p) for hv, p in current.items()}
-    for hv, params in changes.items():
-        if hv not in constants.HV_DEFAULTS:
-            raise errors.OpPrereqError("Unknown hypervisor '%s'" % hv,
-                                       "wrong_input")
-        defaults = constants.HV_DEFAULTS[hv]
-        merged[hv] = merge_params(merged.get(hv, defaults), params, defaults,
-                                  "hypervisor")
-    return merged
+    return _merge_nested(current, changes, constants.HV_DEFAULTS,
+                         "hypervisor", "hypervisor")
 
 
 def merge_diskparams(current, changes):
     """Apply per-template disk parameter changes."""
-    merged = {t: dict(p) for t, p in current.items()}
-    for template, params in changes.items():
-        if template not in constants.DISK_DEFAULTS:
-            raise errors.OpPrereqError("Unknown disk template '%s'" % template,
-                                       "wrong_input")
-        defaults = constants.DISK_DEFAULTS[template]
-        merged[template] = merge_params(merged.get(template, defaults), params,
-                                        defaults, "disk")
-    return merged
+    return _merge_nested(current, changes, constants.DISK_DEFAULTS,
+                         "disk template", "disk")
 
 
 def fill_hvparams(cluster, hypervisor, os_name=None, own=None):
