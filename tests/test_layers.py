@@ -109,6 +109,14 @@ class LayerTests(SynchronousTestCase):
         self.assertEqual(self.violations(
             lambda m, d: not _in(m, _TOP) and _in(d, _TOP[:3])), [])
 
+    def test_units_and_queue_apart(self):
+        """The logical units import nothing of the job queue (they name
+        their locks in L{ganeti.locking}), and the queue no logical unit:
+        the master wires the two together."""
+        self.assertEqual(self.violations(
+            lambda m, d: (_in(m, ["ganeti.cmdlib"]) and _in(d, ["ganeti.jobs"]))
+            or (_in(m, ["ganeti.jobs"]) and _in(d, ["ganeti.cmdlib"]))), [])
+
     def test_cli_only_in_cli(self):
         """Only the tools import the tools' modules."""
         self.assertEqual(self.violations(

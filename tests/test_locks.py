@@ -7,7 +7,8 @@ from twisted.internet.defer import CancelledError
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.errors import LockError
-from ganeti.jobs.locks import (
+from ganeti.jobs.locks import LockManager
+from ganeti.locking import (
     ALL_SET,
     BGL,
     LEVEL_CLUSTER,
@@ -16,7 +17,6 @@ from ganeti.jobs.locks import (
     LEVEL_NODE,
     LEVEL_NODEGROUP,
     LEVELS,
-    LockManager,
 )
 
 

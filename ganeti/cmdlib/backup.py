@@ -25,7 +25,7 @@ from ganeti.params import instance_disks
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.instance.base import InstanceLU
 from ganeti.cmdlib.instance.operations import LUInstanceRemove
-from ganeti.jobs import locks
+from ganeti import locking
 
 
 def refuse_remote(mode):
@@ -55,14 +55,14 @@ class LUBackupExport(InstanceLU):
 
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
-        result.append((locks.LEVEL_INSTANCE, [self.op["instance_name"]], False))
+        result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))
         names = set()
         instance = self.cfg.instance_by_name(self.op["instance_name"])
         if instance is not None:
             names.add(self.cfg.nodes[instance.primary_node].name)
         if isinstance(self.op["target_node"], str):
             names.add(self.op["target_node"])
-        result.append((locks.LEVEL_NODE, sorted(names), False))
+        result.append((locking.LEVEL_NODE, sorted(names), False))
         return result
 
     def check_prereq(self):

@@ -3,7 +3,7 @@
 The shape every logical unit has.
 """
 
-from ganeti.jobs import locks
+from ganeti import locking
 
 
 class MasterContext:
@@ -52,7 +52,7 @@ class LogicalUnit:
         """
         if self.BGL_SHARED is None:
             return []
-        return [(locks.LEVEL_CLUSTER, [locks.BGL], self.BGL_SHARED)]
+        return [(locking.LEVEL_CLUSTER, [locking.BGL], self.BGL_SHARED)]
 
     def check_prereq(self):
         """Raise L{ganeti.errors.OpPrereqError} if the opcode cannot run."""

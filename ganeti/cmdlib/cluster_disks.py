@@ -14,7 +14,7 @@ from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_instance, node_address
 from ganeti.params import instance_disks
-from ganeti.jobs import locks
+from ganeti import locking
 
 
 def disk_volume(disk):
@@ -144,8 +144,8 @@ class LUClusterRepairDiskSizes(LogicalUnit):
     """
 
     def needed_locks(self):
-        names = self.op["instances"] or locks.ALL_SET
-        return super().needed_locks() + [(locks.LEVEL_INSTANCE, names, False)]
+        names = self.op["instances"] or locking.ALL_SET
+        return super().needed_locks() + [(locking.LEVEL_INSTANCE, names, False)]
 
     def check_prereq(self):
         names = self.op["instances"]

@@ -17,7 +17,7 @@ from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
-from ganeti.jobs import locks
+from ganeti import locking
 from ganeti.objects import Node
 from ganeti.query.node import OS_FIELDS, OsContext
 from ganeti.storage_units import (
@@ -166,7 +166,7 @@ class _StorageUnitLU(LogicalUnit):
 
     def needed_locks(self):
         result = super().needed_locks()
-        result.append((locks.LEVEL_NODE, [self.op["node_name"]], False))
+        result.append((locking.LEVEL_NODE, [self.op["node_name"]], False))
         return result
 
     def check_arguments(self):
@@ -463,7 +463,7 @@ class _InstanceJobsLU(LogicalUnit):
 
     def needed_locks(self):
         result = super().needed_locks()
-        result.append((locks.LEVEL_NODE, [self.op["node_name"]], True))
+        result.append((locking.LEVEL_NODE, [self.op["node_name"]], True))
         return result
 
     #: The instance allocator choosing targets (set by L{check_target}).

@@ -12,7 +12,7 @@ from ganeti import errors, iallocator
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_instance
-from ganeti.jobs import locks
+from ganeti import locking
 
 
 class LUTestDelay(LogicalUnit):
@@ -32,7 +32,7 @@ class LUTestDelay(LogicalUnit):
         if self.op["no_locks"]:
             return []
         nodes = self._node_names()
-        return [(locks.LEVEL_NODE, sorted(nodes), False)] if nodes else []
+        return [(locking.LEVEL_NODE, sorted(nodes), False)] if nodes else []
 
     def _node_names(self):
         names = set()

@@ -32,49 +32,7 @@ from collections import deque
 from twisted.internet.defer import Deferred, fail, succeed
 
 from ganeti.errors import LockError
-
-LEVEL_CLUSTER = "cluster"
-LEVEL_INSTANCE = "instance"
-LEVEL_NODEGROUP = "nodegroup"
-LEVEL_NODE = "node"
-LEVEL_NODE_RES = "node-res"
-LEVEL_NETWORK = "network"
-
-#: All levels, in the order an owner must acquire them.
-LEVELS = (
-    LEVEL_CLUSTER,
-    LEVEL_INSTANCE,
-    LEVEL_NODEGROUP,
-    LEVEL_NODE,
-    LEVEL_NODE_RES,
-    LEVEL_NETWORK,
-)
-
-#: The only lock at :data:`LEVEL_CLUSTER`, the Big Ganeti Lock.
-BGL = "BGL"
-
-#: How the level-wide lock is shown by :meth:`LockManager.describe`; the
-#: same text Ganeti shows.
-LOCKSET_NAME = "[lockset]"
-
-
-class _AllSet:
-    """
-    The type of :data:`ALL_SET`.
-
-    Ganeti uses ``None`` for "the whole level"; a distinct object keeps that
-    apart from ``names=None`` ("whatever I hold") in
-    :meth:`LockManager.release`.
-    """
-
-    __slots__ = ()
-
-    def __repr__(self):
-        return "ALL_SET"
-
-
-#: Pass as ``names`` to ask for (or release) a whole level.
-ALL_SET = _AllSet()
+from ganeti.locking import ALL_SET, BGL, LEVEL_CLUSTER, LEVELS, LOCKSET_NAME
 
 _LEVEL_RANK = {level: rank for rank, level in enumerate(LEVELS)}
 

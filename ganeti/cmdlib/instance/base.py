@@ -17,7 +17,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import constants, disk_templates, errors, params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance
-from ganeti.jobs import locks
+from ganeti import locking
 from ganeti.objects import NIC, Disk
 from ganeti.params import instance_disks, node_instance_dict
 
@@ -107,10 +107,10 @@ class InstanceLU(LogicalUnit):
         name = self.op["instance_name"]
         instance = self.cfg.instance_by_name(name)
         result = super().needed_locks()
-        result.append((locks.LEVEL_INSTANCE, [name], False))
+        result.append((locking.LEVEL_INSTANCE, [name], False))
         if instance is not None:
             node = self.cfg.nodes[instance.primary_node].name
-            result.append((locks.LEVEL_NODE, [node], self.NODE_SHARED))
+            result.append((locking.LEVEL_NODE, [node], self.NODE_SHARED))
         return result
 
     @property

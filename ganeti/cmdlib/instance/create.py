@@ -21,7 +21,7 @@ from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, cfg_instance, check_usable_node,
     instance_hvparams, new_uuid, remove_instance_from_config, used_macs,
     wrong_input)
-from ganeti.jobs import locks
+from ganeti import locking
 from ganeti.objects import Instance
 from ganeti.params import fill_beparams
 
@@ -31,9 +31,9 @@ class LUInstanceCreate(InstanceLU):
 
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
-        result.append((locks.LEVEL_INSTANCE, [self.op["instance_name"]], False))
+        result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))
         pnode = self.op.get("pnode")
-        result.append((locks.LEVEL_NODE, [pnode] if pnode else locks.ALL_SET,
+        result.append((locking.LEVEL_NODE, [pnode] if pnode else locking.ALL_SET,
                        False))
         return result
 

@@ -13,7 +13,7 @@ from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.instance.base import (
     InstanceLU, check_usable_node, wrong_input)
-from ganeti.jobs import locks
+from ganeti import locking
 from ganeti.params import fill_beparams, instance_disks
 
 
@@ -50,7 +50,7 @@ class _MoveInstanceLU(InstanceLU):
 
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
-        result.append((locks.LEVEL_INSTANCE, [self.op["instance_name"]], False))
+        result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))
         instance = self.cfg.instance_by_name(self.op["instance_name"])
         if instance is not None:
             names = {self.cfg.nodes[instance.primary_node].name}
@@ -59,9 +59,9 @@ class _MoveInstanceLU(InstanceLU):
             else:
                 # A cleanup without a target looks for the instance on
                 # every node; an allocator may choose any node.
-                names = locks.ALL_SET
+                names = locking.ALL_SET
             self.locked_nodes = names
-            result.append((locks.LEVEL_NODE, names if names is locks.ALL_SET
+            result.append((locking.LEVEL_NODE, names if names is locking.ALL_SET
                            else sorted(names), False))
         return result
 
@@ -76,7 +76,7 @@ class _MoveInstanceLU(InstanceLU):
         Sets C{self.target} (a L{Node} or None); returns a Deferred.
         """
         instance = self.instance
-        if (self.locked_nodes is not locks.ALL_SET
+        if (self.locked_nodes is not locking.ALL_SET
                 and self.pnode.name not in self.locked_nodes):
             raise errors.OpPrereqError(
                 "Instance %s moved to node %s while waiting for locks, please"

@@ -13,7 +13,7 @@ from ganeti.cmdlib.common import call_node, complete_console, get_instance
 from ganeti.cmdlib.instance.base import (
     InstanceLU, cfg_instance, instance_hvparams, remove_instance_from_config,
     wrong_input)
-from ganeti.jobs import locks
+from ganeti import locking
 from ganeti.params import fill_beparams, instance_disks
 
 
@@ -167,7 +167,7 @@ class LUInstanceRename(InstanceLU):
     def needed_locks(self):
         result = super().needed_locks()
         names = sorted({self.op["instance_name"], self.op["new_name"]})
-        return [(level, names if level == locks.LEVEL_INSTANCE else which, shared)
+        return [(level, names if level == locking.LEVEL_INSTANCE else which, shared)
                 for level, which, shared in result]
 
     @inlineCallbacks
