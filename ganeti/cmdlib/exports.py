@@ -9,7 +9,7 @@ import uuid as uuidmod
 
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.common import call_node, node_address
 from ganeti.query import NoData, Offline
 
 
@@ -26,7 +26,7 @@ def exports_by_node(ctx, cfg, nodes=None):
     """
     nodes = list(cfg.nodes.values()) if nodes is None else nodes
     online = [n for n in nodes if not n.offline]
-    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in online],
+    results = yield ctx.rpc.call([node_address(n) for n in online],
                                  "export_list")
     found = {n.name: Offline for n in nodes if n.offline}
     for name, result in results.items():

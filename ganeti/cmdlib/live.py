@@ -25,7 +25,7 @@ def live_instances(ctx, cfg, node_uuids=None):
     nodes = [n for n in cfg.nodes.values()
              if not n.offline and (node_uuids is None or n.uuid in node_uuids)]
     hypervisors = list(cfg.cluster.enabled_hypervisors)
-    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
+    results = yield ctx.rpc.call([node_address(n) for n in nodes],
                                  "all_instances_info", hypervisors)
     live = {}
     for node in nodes:
@@ -73,7 +73,7 @@ def default_storage_type(cluster):
 @inlineCallbacks
 def live_node_info(ctx, cfg, nodes):
     """:return: (Deferred) ``{node uuid: merged info or None}``."""
-    targets = [(n.name, n.primary_ip) for n in nodes
+    targets = [node_address(n) for n in nodes
                if not n.offline and n.vm_capable]
     if not targets:
         returnValue({})
@@ -138,7 +138,7 @@ def merge_os_reports(reports):
 def diagnose_os(ctx, cfg):
     """:return: (Deferred) merged OS entries from every vm_capable node."""
     nodes = [n for n in cfg.nodes.values() if n.vm_capable and not n.offline]
-    results = yield ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
+    results = yield ctx.rpc.call([node_address(n) for n in nodes],
                                  "os_diagnose")
     returnValue(merge_os_reports(
         {name: (r.payload if r.ok else None) for name, r in results.items()}))

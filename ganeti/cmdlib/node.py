@@ -14,7 +14,7 @@ from ganeti import constants, errors, iallocator
 from ganeti.config import touched
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import call_node, get_node
+from ganeti.cmdlib.common import call_node, get_node, node_address
 from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti import locking
@@ -103,7 +103,7 @@ class LUNodeQueryStorage(_FieldsLU):
     @inlineCallbacks
     def execute(self):
         storage_type, nodes = self.storage_type, self.nodes
-        results = yield self.ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
+        results = yield self.ctx.rpc.call([node_address(n) for n in nodes],
                                           "storage_list", storage_type,
                                           self.op["name"])
         rows = []
@@ -134,7 +134,7 @@ class LUNodeQueryvols(_FieldsLU):
                 if disk is not None and disk.dev_type == "plain":
                     owners[tuple(disk.logical_id)] = instance.name
         nodes = _nodes(cfg, self.op["nodes"])
-        results = yield self.ctx.rpc.call([(n.name, n.primary_ip) for n in nodes],
+        results = yield self.ctx.rpc.call([node_address(n) for n in nodes],
                                           "node_volumes")
         rows = []
         for node in nodes:

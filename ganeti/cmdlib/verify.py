@@ -13,6 +13,7 @@ from twisted.internet.defer import inlineCallbacks, maybeDeferred
 from ganeti import config as configmod
 from ganeti import constants, errors, ssconf
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.common import node_address
 from ganeti.cmdlib.live import live_instances
 
 ERROR = "ERROR"
@@ -180,12 +181,12 @@ class LUClusterVerifyGroup(_VerifyLU):
         self.feedback("* Gathering data (%d nodes)" % len(nodes))
         online = [n for n in nodes if not n.offline]
         versions = yield self.ctx.rpc.call(
-            [(n.name, n.primary_ip) for n in online], "version")
+            [node_address(n) for n in online], "version")
         # Nodes that did not answer the short version call are not asked
         # again: a dead node costs one timeout, not one per check.
         answering = [n for n in online if versions[n.name].ok]
         reports = yield self.ctx.rpc.call(
-            [(n.name, n.primary_ip) for n in answering], "node_verify",
+            [node_address(n) for n in answering], "node_verify",
             list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg))
         started = self.ctx.reactor.seconds()
         live = yield live_instances(self.ctx, cfg, {n.uuid for n in answering})

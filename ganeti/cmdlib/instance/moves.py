@@ -10,7 +10,7 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import constants, errors, iallocator
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import call_node, get_node
+from ganeti.cmdlib.common import call_node, get_node, node_address
 from ganeti.cmdlib.instance.base import (
     InstanceLU, check_usable_node, wrong_input)
 from ganeti import locking
@@ -343,7 +343,7 @@ class LUInstanceMigrate(_MoveInstanceLU):
         self.feedback("* checking where the instance actually runs (if this"
                       " hangs, the hypervisor might be in a bad state)")
         results = yield self.ctx.rpc.call(
-            [(n.name, n.primary_ip) for n in nodes], "instance_info",
+            [node_address(n) for n in nodes], "instance_info",
             instance.name, instance.hypervisor)
         running_on = []
         for node in nodes:
