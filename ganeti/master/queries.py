@@ -15,8 +15,8 @@ from ganeti.query import filter_fields, nice_sort, nice_sort_key, requested_name
 from ganeti.query.export import EXPORT_FIELDS
 from ganeti.query.instance import INSTANCE_FIELDS, LIVE_FIELDS, Context
 from ganeti.query.node import (
-    GROUP_FIELDS, NODE_FIELDS, OS_FIELDS, NodeContext, OsContext)
-from ganeti.query.node import LIVE_FIELDS as NODE_LIVE_FIELDS
+    GROUP_FIELDS, LIVE_FIELDS as NODE_LIVE_FIELDS, NODE_FIELDS, OS_FIELDS,
+    NodeContext, OsContext)
 
 
 @inlineCallbacks
