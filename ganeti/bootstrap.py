@@ -190,7 +190,8 @@ def init_cluster(paths, settings):
         raise errors.OpPrereqError("Cluster is already initialised", "wrong_state")
     node_name = netutils.local_node_name(paths)
     node_name, node_ip = netutils.resolve(node_name, paths)
-    cluster_name, cluster_ip = netutils.resolve(settings["cluster_name"], paths)
+    cluster_name, cluster_ip = netutils.resolve(
+        netutils.normalize_hostname(settings["cluster_name"]), paths)
     if ipaddress.ip_address(cluster_ip).version != 4:
         raise errors.OpPrereqError("Only IPv4 clusters are supported",
                                    "wrong_input")

@@ -9,9 +9,35 @@ several simulated hosts can share one machine's resolver.
 
 import ipaddress
 import os
+import re
 import socket
 
 from ganeti import errors
+
+
+#: What Ganeti accepts as a host name once lower-cased: a little looser
+#: than the DNS rules (underscores pass), but nothing a shell or a path
+#: would give a meaning to.
+_VALID_NAME = re.compile(r"[a-z0-9._-]{1,255}\Z")
+
+
+def normalize_hostname(name):
+    """
+    Ganeti's form of a new instance, node or cluster name, checked even
+    when no name check resolves it: the name ends up in paths, in the
+    environment of OS scripts and hooks, and on command lines.
+
+    :return: C{name} lower-cased, without trailing dots.
+    :raise OpPrereqError: "Invalid hostname" for characters outside
+        ``[a-z0-9._-]``, more than 255 of them, an empty label or a
+        leading dot.
+    """
+    lowered = name.lower()
+    if (not _VALID_NAME.match(lowered) or ".." in lowered
+            or lowered.startswith(".")):
+        raise errors.OpPrereqError("Invalid hostname '%s'" % lowered,
+                                   "wrong_input")
+    return lowered.rstrip(".")
 
 
 def system_hostname():

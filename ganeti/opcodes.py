@@ -8,7 +8,7 @@ module only describes and validates opcodes; what they do lives in
 ``ganeti.cmdlib``.
 """
 
-from ganeti import errors, ht
+from ganeti import errors, ht, netutils
 from ganeti.utils import units
 
 #: Job priorities as Ganeti names them (lower runs first).
@@ -599,6 +599,28 @@ def _sizes_in_mib(op_id, disks):
     return result
 
 
+#: The parameter naming a new host in the opcodes that create or rename
+#: one.  Names already in the config are never checked again, so an
+#: instance stored under an odd name stays removable.
+_NEW_HOST_NAME = {"OP_INSTANCE_CREATE": "instance_name",
+                  "OP_INSTANCE_RENAME": "new_name",
+                  "OP_NODE_ADD": "node_name",
+                  "OP_CLUSTER_RENAME": "name"}
+
+
+def _normalize_names(op_id, result):
+    """Normalise the new host names of C{result} in place."""
+    name = _NEW_HOST_NAME.get(op_id)
+    if name is not None:
+        result[name] = netutils.normalize_hostname(result[name])
+    elif op_id == "OP_INSTANCE_MULTI_ALLOC":
+        result["instances"] = [
+            dict(inst, instance_name=netutils.normalize_hostname(
+                inst["instance_name"]))
+            if isinstance(inst.get("instance_name"), str) else inst
+            for inst in result["instances"]]
+
+
 def validate(data):
     """
     Check a submitted opcode and fill in its defaults.
@@ -636,6 +658,7 @@ def validate(data):
         result[name] = value
     if op_id in _DISK_SIZE_OPCODES:
         result["disks"] = _sizes_in_mib(op_id, result["disks"])
+    _normalize_names(op_id, result)
     return result
 
 

@@ -56,6 +56,21 @@ class AddRemoveTests(NodeToolTestCase):
                          (12, "Node setup failed: ssh to node2 timed out\n"))
         self.assertEqual(self.client.jobs, [])
 
+    def test_add_invalid_name(self):
+        """A name no host can have is refused before ssh runs, exit 1."""
+        code, _, err = self.tool.run("add", "n$(touch /tmp/x)")
+        self.assertEqual((code, err), (
+            1, "Failure: prerequisites not met for this operation:\n"
+               "error type: wrong_input, error details:\n"
+               "Invalid hostname 'n$(touch /tmp/x)'\n"))
+        self.assertEqual((self.set_up, self.client.jobs), ([], []))
+
+    def test_add_normalised(self):
+        """An upper-case name is added lower-cased, as Ganeti does."""
+        op = self.tool.opcode("add", "NODE2")
+        self.assertEqual((self.set_up, op["node_name"]),
+                         (["node2.example.com"], "node2.example.com"))
+
     def test_remove(self):
         """remove names the node."""
         self.assertEqual(self.tool.opcode("remove", "node2"),

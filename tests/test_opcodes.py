@@ -100,6 +100,55 @@ class DiskSizeTests(SynchronousTestCase):
         self.assertEqual(e.args[1], "wrong_input")
 
 
+class HostNameTests(SynchronousTestCase):
+    """
+    New instance, node and cluster names are normalised and checked as
+    Ganeti does, whether or not the name check resolves them.
+    """
+
+    def _create(self, name):
+        return opcodes.validate({"OP_ID": "OP_INSTANCE_CREATE",
+                                 "instance_name": name, "nics": [],
+                                 "disks": []})
+
+    def test_lower_cased(self):
+        """Upper case and a trailing dot are normalised away."""
+        self.assertEqual(self._create("Inst1.Example.COM.")["instance_name"],
+                         "inst1.example.com")
+
+    def test_refused(self):
+        """Shell metacharacters, spaces, empty labels and a leading dot fail."""
+        for name in ["in;st9", "$(touch /tmp/pwned)", "a b", "a..b", ".a",
+                     "x/y", "\u00e9t\u00e9", "a" * 256, "nul\x00"]:
+            e = self.assertRaises(errors.OpPrereqError, self._create, name)
+            self.assertEqual(str(e), "Invalid hostname '%s'" % name.lower())
+            self.assertEqual(e.args[1], "wrong_input")
+
+    def test_longest(self):
+        """255 characters of the allowed set pass."""
+        self.assertEqual(self._create("a" * 255)["instance_name"], "a" * 255)
+
+    def test_every_new_name(self):
+        """Rename, node add, cluster rename and multi-alloc check too."""
+        cases = [
+            {"OP_ID": "OP_INSTANCE_RENAME", "instance_name": "i1",
+             "new_name": "in;st"},
+            {"OP_ID": "OP_NODE_ADD", "node_name": "in;st"},
+            {"OP_ID": "OP_CLUSTER_RENAME", "name": "in;st"},
+            {"OP_ID": "OP_INSTANCE_MULTI_ALLOC",
+             "instances": [{"instance_name": "in;st"}]},
+        ]
+        for op in cases:
+            e = self.assertRaises(errors.OpPrereqError, opcodes.validate, op)
+            self.assertEqual(str(e), "Invalid hostname 'in;st'")
+
+    def test_existing_names_not_checked(self):
+        """An instance stored under an odd name can still be removed."""
+        op = opcodes.validate({"OP_ID": "OP_INSTANCE_REMOVE",
+                               "instance_name": "in;st"})
+        self.assertEqual(op["instance_name"], "in;st")
+
+
 class SummaryTests(SynchronousTestCase):
     """Job summaries as gnt-job list shows them."""
 

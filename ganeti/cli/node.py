@@ -276,7 +276,8 @@ def add_node(opts, args):
     """``gnt-node add``: set the node up over ssh, then add it as a job."""
     from ganeti import netutils
     paths = base.get_paths()
-    name, ip = netutils.resolve(args[0], paths)
+    # Checked before the name reaches ssh's command line.
+    name, ip = netutils.resolve(netutils.normalize_hostname(args[0]), paths)
     try:
         _setup_node(name, paths)
     except errors.GenericError as e:
