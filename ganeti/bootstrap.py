@@ -51,8 +51,10 @@ def build_config(settings, paths, now=None):
     :raise OpPrereqError: on invalid settings.
     """
     now = time.time() if now is None else now
-    hypervisors = settings.get("enabled_hypervisors") or ["xen-pvm"]
-    paramsmod.check_hypervisors(hypervisors)
+    hypervisors = (settings.get("enabled_hypervisors")
+                   or [constants.DEFAULT_HYPERVISOR])
+    paramsmod.check_hypervisors(
+        hypervisors, defaulted=not settings.get("enabled_hypervisors"))
     templates = settings.get("enabled_disk_templates") or ["drbd", "plain"]
     paramsmod.check_disk_templates(templates)
     mac_prefix = settings.get("mac_prefix") or constants.DEFAULT_MAC_PREFIX
@@ -133,30 +135,35 @@ def build_config(settings, paths, now=None):
                       nodegroups={group_uuid: group}, ctime=now, mtime=now)
 
 
-def _run(argv):
-    result = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+def _run(command):
+    argv, env = command
+    try:
+        result = subprocess.run(argv, stdin=subprocess.DEVNULL, env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        return 127, "%s: %s" % (argv[0], e.strerror)
     return result.returncode, result.stderr.decode("utf-8", "replace").strip()
 
 
-def activate_master_ip(cluster):
+def activate_master_ip(cluster, paths):
     """
-    Put the cluster IP on the master netdev (``ip address add``).
+    Put the cluster IP on the master netdev (``ip address add``, or the
+    external master IP setup script).
 
-    :raise OpExecError: if ``ip`` fails for another reason than the
+    :raise OpExecError: if the command fails for another reason than the
         address being there already.
     """
     problem = netutils.master_ip_add_error(
-        *_run(netutils.master_ip_argv(cluster, "add")))
+        *_run(netutils.master_ip_command(cluster, "add", paths)))
     if problem:
         raise errors.OpExecError("Could not activate the master IP %s on %s: %s"
                                  % (cluster.master_ip, cluster.master_netdev,
                                     problem))
 
 
-def deactivate_master_ip(cluster):
+def deactivate_master_ip(cluster, paths):
     """Remove the cluster IP from the master netdev, if it is there."""
-    _run(netutils.master_ip_argv(cluster, "del"))
+    _run(netutils.master_ip_command(cluster, "del", paths))
 
 
 def _update_etc_hosts(paths, name, ip, add):
@@ -214,7 +221,7 @@ def init_cluster(paths, settings):
     atomic_write(os.path.join(paths.queue_dir, "version"), b"1\n")
     if config.cluster.modify_etc_hosts:
         _update_etc_hosts(paths, cluster_name, cluster_ip, add=True)
-    activate_master_ip(config.cluster)
+    activate_master_ip(config.cluster, paths)
     ssconf.write(paths, ssconf.values(config))
     # The config goes last: its presence is what "initialised" means.
     configmod.save(paths.config_data, config)
@@ -226,7 +233,7 @@ def destroy_cluster(paths, config):
     Remove the cluster's state from this (the last) node: config, ssconf,
     queue, certificates; the master IP goes down.
     """
-    deactivate_master_ip(config.cluster)
+    deactivate_master_ip(config.cluster, paths)
     if config.cluster.modify_etc_hosts:
         _update_etc_hosts(paths, config.cluster.cluster_name, None, add=False)
     for path in (paths.config_data, paths.server_pem, paths.rapi_pem,

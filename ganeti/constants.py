@@ -14,6 +14,11 @@ EXPORT_VERSION = 0
 VCS_VERSION = "(ganeti-twisted) version v3.0.2"
 
 HYPERVISORS = ("kvm", "xen-pvm", "xen-hvm", "lxc", "chroot", "fake")
+#: The hypervisors this implementation has a provider for (the others are
+#: known names a config may carry, but no cluster here can enable them).
+IMPLEMENTED_HYPERVISORS = ("fake", "kvm")
+#: What Ganeti enables when ``gnt-cluster init`` names no hypervisor.
+DEFAULT_HYPERVISOR = "xen-pvm"
 DISK_TEMPLATES = ("blockdev", "diskless", "drbd", "ext", "file", "gluster",
                   "plain", "rbd", "sharedfile")
 

@@ -131,19 +131,35 @@ def tcp_ping(reactor, ip, port, timeout=1.0):
     return d.addCallbacks(connected, lambda _: False)
 
 
-def master_ip_argv(cluster, action):
+#: How Ganeti's master IP setup script names the two actions.
+_SCRIPT_ACTIONS = {"add": "start", "del": "stop"}
+
+
+def master_ip_command(cluster, action, paths):
     """
     :param action: ``add`` or ``del``.
-    :return: the ``ip address`` command that puts the cluster IP on the
+    :return: ``(argv, env)`` of the command that puts the cluster IP on the
         master netdev or takes it off (the tool at init and the node
-        daemon at failover use the same one).
+        daemon at failover use the same one): ``ip address``, or with
+        ``--use-external-mip-script`` the operator's
+        ``etc/ganeti/scripts/master-ip-setup start|stop`` with Ganeti's
+        ``MASTER_*`` environment; C{env} None means the default one.
     """
+    if cluster.use_external_mip_script:
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+               "MASTER_NETDEV": cluster.master_netdev,
+               "MASTER_IP": cluster.master_ip,
+               "MASTER_NETMASK": str(cluster.master_netmask),
+               "CLUSTER_IP_VERSION": str(
+                   ipaddress.ip_address(cluster.master_ip).version)}
+        return [paths.external_master_setup_script,
+                _SCRIPT_ACTIONS[action]], env
     argv = ["ip", "address", action, "%s/%d" % (cluster.master_ip,
                                                 cluster.master_netmask),
             "dev", cluster.master_netdev]
     if action == "add":
         argv += ["label", "%s:0" % cluster.master_netdev]
-    return argv
+    return argv, None
 
 
 def master_ip_add_error(exit_code, stderr):

@@ -98,11 +98,27 @@ def _check_names(names, known, none_message, bad_message):
             % (bad_message, ", ".join(bad), ", ".join(known)), "wrong_input")
 
 
-def check_hypervisors(names):
-    """:raise OpPrereqError: unless every name is a known hypervisor."""
+def check_hypervisors(names, defaulted=False):
+    """
+    Refuse, when a cluster is set up or modified, a hypervisor it could
+    never run, rather than at the first instance.
+
+    :param defaulted: the names are Ganeti's default, not the operator's.
+    :raise OpPrereqError: unless every name is a known hypervisor this
+        implementation can run.
+    """
     _check_names(names, constants.HYPERVISORS,
                  "At least one hypervisor must be enabled",
                  "Enabled hypervisors")
+    missing = [n for n in names if n not in constants.IMPLEMENTED_HYPERVISORS]
+    if missing:
+        raise errors.OpPrereqError(
+            "Hypervisor %s%s is not available in this implementation, which"
+            " runs %s; choose with --enabled-hypervisors"
+            % (", ".join(missing),
+               " (Ganeti's default when no hypervisor is given)"
+               if defaulted else "",
+               ", ".join(constants.IMPLEMENTED_HYPERVISORS)), "wrong_input")
 
 
 def check_disk_templates(names):

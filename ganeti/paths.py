@@ -54,12 +54,19 @@ class Paths:
         self.commands_log = os.path.join(self.log_dir, "commands.log")
         self.os_log_dir = os.path.join(self.log_dir, "os")
         self.hooks_dir = os.path.join(self.conf_dir, "hooks")
+        self.external_master_setup_script = os.path.join(
+            self.conf_dir, "scripts", "master-ip-setup")
         self.os_search_path = [j("srv/ganeti/os")]
         self.iallocator_search_path = self._search_path(IALLOCATOR_DIRS)
         self.file_storage_dir = j("srv/ganeti/file-storage")
         self.shared_file_storage_dir = j("srv/ganeti/shared-file-storage")
         self.export_dir = j("srv/ganeti/export")
         self.etc_hosts = j("etc/hosts")
+        #: root's keys, which ``gnt-cluster verify --verify-ssh-clutter``
+        #: reads (a node below a private root keeps its own).
+        self.authorized_keys = (os.path.expanduser("~root/.ssh/authorized_keys")
+                                if self.root == "/"
+                                else j("root/.ssh/authorized_keys"))
         #: Debian's daemon options file (``RAPI_ARGS=...``).
         self.daemon_defaults = j("etc/default/ganeti")
 

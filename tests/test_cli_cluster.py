@@ -197,13 +197,14 @@ class VerifyTests(ClusterToolTestCase):
         """The options reach the opcode; passing checks exit 0."""
         self.hand_back("OP_CLUSTER_VERIFY", True, True)
         code, out, _ = self.tool.run("verify", "--error-codes", "-I", "ENODEN1",
-                                     "--no-nplus1-mem", "-g", "rack1")
+                                     "--no-nplus1-mem", "-g", "rack1",
+                                     "--verify-ssh-clutter")
         self.assertEqual(code, 0)
         self.assertEqual(self.client.submitted()[0], {
             "OP_ID": "OP_CLUSTER_VERIFY", "verbose": False,
             "error_codes": True, "debug_simulate_errors": False,
             "ignore_errors": ["ENODEN1"], "group_name": "rack1",
-            "skip_checks": ["nplusone_mem"]})
+            "skip_checks": ["nplusone_mem"], "verify_clutter": True})
         self.assertEqual(out.splitlines(), [
             "Submitted jobs 2, 3", "Waiting for job 2 ...",
             "Waiting for job 3 ..."])

@@ -232,6 +232,51 @@ class MasterIpTests(SynchronousTestCase):
         self.assertEqual(self.status(job_id), "success")
 
 
+class ExternalMasterIpScriptTests(SynchronousTestCase):
+    """
+    With ``--use-external-mip-script`` the operator's
+    ``etc/ganeti/scripts/master-ip-setup`` moves the cluster IP, with
+    Ganeti's arguments and environment.
+    """
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.master = local_cluster(self, clock=self.clock,
+                                    use_external_mip_script=True)
+
+    def run_script(self, op_id, exit_code):
+        job_id = self.master.queue.submit([{"OP_ID": op_id}])
+        [script] = self.clock.processes
+        script.feed_stderr(b"no such device\n")
+        script.exit(exit_code)
+        return script, self.master.queue.get(job_id)
+
+    def test_start(self):
+        """activate-master-ip runs ``master-ip-setup start``."""
+        script, job = self.run_script("OP_CLUSTER_ACTIVATE_MASTER_IP", 0)
+        self.assertEqual(script.argv, [
+            self.master.paths.external_master_setup_script, "start"])
+        self.assertEqual({k: script.env[k] for k in (
+            "MASTER_NETDEV", "MASTER_IP", "MASTER_NETMASK",
+            "CLUSTER_IP_VERSION")}, {
+            "MASTER_NETDEV": "lo", "MASTER_IP": "192.0.2.1",
+            "MASTER_NETMASK": "32", "CLUSTER_IP_VERSION": "4"})
+        self.assertEqual(job.status, "success")
+
+    def test_stop(self):
+        """deactivate-master-ip runs ``master-ip-setup stop``."""
+        script, job = self.run_script("OP_CLUSTER_DEACTIVATE_MASTER_IP", 0)
+        self.assertEqual(script.argv[1:], ["stop"])
+        self.assertEqual(job.status, "success")
+
+    def test_failure(self):
+        """A script that fails fails the job with its message."""
+        _, job = self.run_script("OP_CLUSTER_ACTIVATE_MASTER_IP", 1)
+        self.assertEqual(job.status, "error")
+        self.assertIn("Could not activate the master IP 192.0.2.1: no such"
+                      " device", job.ops[0].result[1][0])
+
+
 class RenewRapiCertificateTests(SynchronousTestCase):
     """rapi.pem is replaced on the master and pushed to every node."""
 
@@ -315,3 +360,39 @@ class RenewRapiCertificateTests(SynchronousTestCase):
         self.assert_refused("not both", new_rapi_certificate=True,
                             rapi_certificate=pem("x.example.com").decode())
         self.assert_refused("Nothing to renew")
+
+
+class SshClutterTests(_JobCase, TestCase):
+    """``gnt-cluster verify --verify-ssh-clutter`` reads root's keys."""
+
+    @inlineCallbacks
+    def verify(self, clutter):
+        keys = self.master.paths.authorized_keys
+        os.makedirs(os.path.dirname(keys), exist_ok=True)
+        with open(keys, "w") as f:
+            f.write("ssh-ed25519 AAAA1 root@%s\n"
+                    "# ssh-ed25519 AAAA0 root@%s\n"
+                    "ssh-ed25519 AAAA2 root@%s\n"
+                    "ssh-ed25519 AAAA3 root@elsewhere\n"
+                    "ssh-ed25519 AAAA4 root@elsewhere\n"
+                    % (NODE2_NAME, NODE2_NAME, NODE2_NAME))
+        group = next(iter(self.master.config.config.nodegroups.values()))
+        job = yield self.run_job({"OP_ID": "OP_CLUSTER_VERIFY_GROUP",
+                                  "group_name": group.name,
+                                  "verify_clutter": clutter})
+        lines = [entry[3] for entry in job.ops[0].log]
+        return job.ops[0].result, [l for l in lines if "SSH key" in l]
+
+    @inlineCallbacks
+    def test_repeated_key_reported(self):
+        """A node with two keys in the file is an ENODESSH error."""
+        result, errors_ = yield self.verify(True)
+        self.assertFalse(result)
+        self.assertIn("root@%s in lines 1, 3" % NODE2_NAME, errors_[0])
+        self.assertNotIn("elsewhere", errors_[0])
+
+    @inlineCallbacks
+    def test_not_asked(self):
+        """Without the option the file is not read."""
+        _, errors_ = yield self.verify(False)
+        self.assertEqual(errors_, [])

@@ -92,7 +92,8 @@ class Cluster:
     def teardown(self):
         daemon.stop(self.paths)
         if os.path.exists(self.paths.config_data):
-            bootstrap.deactivate_master_ip(configmod.load(self.paths.config_data).cluster)
+            bootstrap.deactivate_master_ip(
+                configmod.load(self.paths.config_data).cluster, self.paths)
 
 
 class ClusterLifeTests(SynchronousTestCase):

@@ -213,3 +213,7 @@ class RegistryTests(SynchronousTestCase):
             error = self.assertRaises(HypervisorError, get_hypervisor, name,
                                       Paths(self.mktemp()), Clock())
             self.assertIn(", ".join(SUPPORTED), str(error))
+
+    def test_config_side_agrees(self):
+        """The config refuses exactly the hypervisors no provider runs."""
+        self.assertEqual(SUPPORTED, constants.IMPLEMENTED_HYPERVISORS)

@@ -72,3 +72,26 @@ class FillTests(SynchronousTestCase):
         self.assertEqual(params.fill_beparams(cluster, {"maxmem": 256}),
                          dict(constants.BE_DEFAULTS, vcpus=2, maxmem=256))
         self.assertEqual(params.fill_nicparams(cluster)["link"], "br9")
+
+
+class HypervisorTests(SynchronousTestCase):
+    """What a cluster may enable: known names it can also run."""
+
+    def test_runnable(self):
+        """fake and kvm pass."""
+        params.check_hypervisors(["kvm", "fake"])
+
+    def test_known_but_not_here(self):
+        """A Ganeti hypervisor without a provider here is refused by name."""
+        e = self.assertRaises(errors.OpPrereqError, params.check_hypervisors,
+                              ["kvm", "lxc"])
+        self.assertEqual(str(e), "Hypervisor lxc is not available in this"
+                         " implementation, which runs fake, kvm; choose with"
+                         " --enabled-hypervisors")
+
+    def test_default_explained(self):
+        """Ganeti's default xen-pvm is refused, saying it was the default."""
+        e = self.assertRaises(errors.OpPrereqError, params.check_hypervisors,
+                              ["xen-pvm"], defaulted=True)
+        self.assertIn("xen-pvm (Ganeti's default when no hypervisor is"
+                      " given) is not available", str(e))

@@ -182,7 +182,8 @@ def verify_cluster(opts, args):
           "error_codes": opts.error_codes,
           "debug_simulate_errors": opts.simulate_errors,
           "ignore_errors": opts.ignore_errors,
-          "group_name": opts.nodegroup}
+          "group_name": opts.nodegroup,
+          "verify_clutter": opts.verify_clutter}
     if opts.skip_nplusone_mem:
         op["skip_checks"] = ["nplusone_mem"]
     code = failed = 0
@@ -501,7 +502,8 @@ COMMANDS = {
             help="Node group (name or uuid)"),
         opt("-I", "--ignore-errors", dest="ignore_errors", action="append",
             default=[], help="Error code to be ignored"),
-        opt("--verify-ssh-clutter", action="store_true", default=False,
+        opt("--verify-ssh-clutter", dest="verify_clutter",
+            action="store_true", default=False,
             help="Verify that Ganeti did not clutter up the 'authorized_keys'"
                  " file"),
     ], "", "Does a check on the cluster configuration"),

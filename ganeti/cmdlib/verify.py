@@ -31,6 +31,7 @@ ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUSABL
 ENODEVERSION = ("node", "ENODEVERSION")
 ENODERPC = ("node", "ENODERPC")
 ENODETIME = ("node", "ENODETIME")
+ENODESSH = ("node", "ENODESSH")
 
 #: Seconds of clock difference verify tolerates (Ganeti's NODE_MAX_CLOCK_SKEW).
 MAX_CLOCK_SKEW = 150
@@ -92,6 +93,7 @@ class LUClusterVerify(LogicalUnit):
                 "debug_simulate_errors": self.op["debug_simulate_errors"],
                 "skip_checks": self.op["skip_checks"],
                 "verbose": self.op["verbose"],
+                "verify_clutter": self.op["verify_clutter"],
                 "depends": [[-len(jobs), []]] if jobs else None}])
         return {"jobs": jobs}
 
@@ -187,7 +189,10 @@ class LUClusterVerifyGroup(_VerifyLU):
         answering = [n for n in online if versions[n.name].ok]
         reports = yield self.ctx.rpc.call(
             [node_address(n) for n in answering], "node_verify",
-            list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg))
+            list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg),
+            sorted(n.name for n in cfg.nodes.values())
+            if self.op["verify_clutter"] and cfg.cluster.modify_ssh_setup
+            else None)
         started = self.ctx.reactor.seconds()
         live = yield live_instances(self.ctx, cfg, {n.uuid for n in answering})
         self.feedback("* Verifying configuration file consistency")
@@ -290,6 +295,14 @@ class LUClusterVerifyGroup(_VerifyLU):
             self.report_if(problem, ENODEFILESTORAGEPATHUNUSABLE, node.name,
                            "The file storage path '%s' is not usable: %s"
                            % (path, problem))
+        clutter = data.get("ssh_clutter")
+        self.report_if(clutter, ENODESSH, node.name,
+                       "There are hosts which have more than one SSH key"
+                       " stored for the same user in the 'authorized_keys'"
+                       " file of node %s: %s; clean it up by hand"
+                       % (node.name, "; ".join(
+                           "%s in lines %s" % (owner, ", ".join(map(str, lines)))
+                           for owner, lines in sorted((clutter or {}).items()))))
         skew = abs(data["time"] - now)
         self.report_if(skew > MAX_CLOCK_SKEW, ENODETIME, node.name,
                        "Node time diverges by at least %.1fs from master node"

@@ -24,7 +24,8 @@ def _kvm():
 # load the kvm module.
 _PROVIDERS = {"fake": _fake, "kvm": _kvm}
 
-#: The hypervisor names this implementation can run.
+#: The hypervisor names this implementation can run (the config side
+#: knows them as L{ganeti.constants.IMPLEMENTED_HYPERVISORS}).
 SUPPORTED = tuple(sorted(_PROVIDERS))
 
 

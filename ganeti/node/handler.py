@@ -24,6 +24,27 @@ from ganeti.protocols.node import ANCILLARY_FILES
 BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
 
 
+def _repeated_keys(path, node_names):
+    """
+    :return: ``{user@host: [line numbers]}`` for the entries of the
+        ``authorized_keys`` file C{path} whose comment names one of
+        C{node_names} on more than one line (what a failed key change
+        leaves behind); an unreadable file has none.
+    """
+    lines = {}
+    try:
+        with open(path, errors="replace") as f:
+            for number, line in enumerate(f, 1):
+                owners = [w for w in line.split() if "@" in w]
+                if owners and not line.startswith("#"):
+                    lines.setdefault(owners[-1], []).append(number)
+    except OSError:
+        return {}
+    names = set(node_names)
+    return {owner: numbers for owner, numbers in lines.items()
+            if len(numbers) > 1 and owner.split("@", 1)[1] in names}
+
+
 class NodeHandler:
     """
     :param paths: this node's L{ganeti.paths.Paths}.
@@ -449,11 +470,12 @@ class NodeHandler:
         return d.addCallback(lambda _: True)
 
     @inlineCallbacks
-    def node_verify(self, hypervisors, storage_dirs):
+    def node_verify(self, hypervisors, storage_dirs, ssh_clutter_nodes=None):
         """
         What cluster verify needs to know about this node: its clock, the
         digest of its config copy, its ssconf values, hypervisor and storage
-        health.
+        health, and with C{ssh_clutter_nodes} (node names) which of them
+        have more than one key in root's ``authorized_keys``.
         """
         import hashlib
         from ganeti import ssconf as ssconfmod
@@ -483,6 +505,9 @@ class NodeHandler:
             "ssconf": {key: ssconfmod.read(self._paths, key) for key in keys},
             "hypervisors": hv_problems,
             "storage": storage,
+            "ssh_clutter": (None if ssh_clutter_nodes is None else
+                            _repeated_keys(self._paths.authorized_keys,
+                                           ssh_clutter_nodes)),
         })
 
     @inlineCallbacks
@@ -495,9 +520,8 @@ class NodeHandler:
         """
         from ganeti import config as configmod
         cluster = configmod.load(self._paths.config_data).cluster
-        result = yield run_command(self._reactor,
-                                   netutils.master_ip_argv(cluster, "add"),
-                                   timeout=30)
+        argv, env = netutils.master_ip_command(cluster, "add", self._paths)
+        result = yield run_command(self._reactor, argv, env=env, timeout=30)
         problem = netutils.master_ip_add_error(
             result.exit_code, result.stderr.decode("utf-8", "replace"))
         if problem:
@@ -513,8 +537,8 @@ class NodeHandler:
         """
         from ganeti import config as configmod
         cluster = configmod.load(self._paths.config_data).cluster
-        yield run_command(self._reactor, netutils.master_ip_argv(cluster, "del"),
-                          timeout=30)
+        argv, env = netutils.master_ip_command(cluster, "del", self._paths)
+        yield run_command(self._reactor, argv, env=env, timeout=30)
         returnValue(True)
 
     @inlineCallbacks
