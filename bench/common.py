@@ -10,6 +10,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 BIN = os.path.join(TOP, ".venv", "bin")
+#: The address of the benchmarks' node (see L{private_root}).
+NODE_IP = "127.0.101.9"
 
 
 def run(env, *argv, check=True):
@@ -40,8 +42,9 @@ def compile_tools():
 def private_root(prefix, cluster_line):
     """
     A temporary root with its own etc/hosts: the cluster name and a node
-    name of its own, so its node service does not collide with another
-    cluster on this machine.
+    name of its own, so its node service (and its RAPI, bound there by
+    etc/default/ganeti) does not collide with another cluster on this
+    machine.
 
     :return: ``(root, env)``.
     """
@@ -49,7 +52,12 @@ def private_root(prefix, cluster_line):
     root = tempfile.mkdtemp(prefix=prefix)
     os.makedirs(os.path.join(root, "etc"))
     with open(os.path.join(root, "etc/hosts"), "w") as f:
-        f.write(cluster_line + "\n127.0.101.9 bench-node.example.com\n")
+        f.write(cluster_line + "\n%s bench-node.example.com\n" % NODE_IP)
+    # The RAPI listens on every address by default; binding the node's
+    # own keeps a benchmark clear of a demo cluster's port 5080.
+    os.makedirs(os.path.join(root, "etc/default"))
+    with open(os.path.join(root, "etc/default/ganeti"), "w") as f:
+        f.write('RAPI_ARGS="-b %s"\n' % NODE_IP)
     env = dict(os.environ, GANETI_ROOT=root,
                GANETI_HOSTNAME="bench-node.example.com")
     return root, env

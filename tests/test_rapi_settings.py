@@ -1,11 +1,21 @@
 """
 Tests for L{ganeti.rapi.server.read_rapi_settings}: Ganeti's RAPI_ARGS in
-``etc/default/ganeti`` keep working.
+``etc/default/ganeti`` keep working; and for the addresses the master's
+RAPI listens on.
 """
 
+import os
+
+from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
-from ganeti.rapi.server import read_rapi_settings
+from ganeti import crypto
+from ganeti.master.watcher import RAPI_TIMEOUT
+from ganeti.rapi import DEFAULT_PORT
+from ganeti.rapi.server import (
+    ipv6_wildcard, listen_addresses, read_rapi_settings)
+from ganeti.tap.ganeti import Options, makeService
+from tests.util import SETTINGS, make_paths, write_config
 
 
 class RapiSettingsTests(SynchronousTestCase):
@@ -43,3 +53,87 @@ class RapiSettingsTests(SynchronousTestCase):
         settings = self.settings('RAPI_ARGS="-p many --require-authentication"\n')
         self.assertEqual((settings.require_authentication, settings.port),
                          (True, None))
+
+
+class ListenAddressesTests(SynchronousTestCase):
+    """Every address unless ``-b`` names one, IPv6 included where it exists."""
+
+    def test_bind(self):
+        """``-b`` is the only address, IPv4 or IPv6."""
+        for bind in ("127.0.0.1", "::1", "0.0.0.0"):
+            self.assertEqual(listen_addresses(bind, wildcard=lambda: True),
+                             [bind])
+
+    def test_dual_stack(self):
+        """Where ``::`` takes IPv4 too, it alone covers every address."""
+        self.assertEqual(listen_addresses(None, wildcard=lambda: True), ["::"])
+
+    def test_ipv6_only_wildcard(self):
+        """With ``bindv6only`` set, both wildcards are needed."""
+        self.assertEqual(listen_addresses(None, wildcard=lambda: False),
+                         ["::", "0.0.0.0"])
+
+    def test_no_ipv6(self):
+        """A host without IPv6 listens on every IPv4 address."""
+        self.assertEqual(listen_addresses(None, wildcard=lambda: None),
+                         ["0.0.0.0"])
+
+    def test_probe(self):
+        """The probe of this host answers one of its three values."""
+        self.assertIn(ipv6_wildcard(), (None, True, False))
+
+
+class MasterRapiListenTests(SynchronousTestCase):
+    """The master service's RAPI listeners, on a L{MemoryReactorClock}."""
+
+    def setUp(self):
+        self.paths = make_paths(self)
+        os.makedirs(os.path.dirname(self.paths.etc_hosts), exist_ok=True)
+        with open(self.paths.etc_hosts, "w") as f:
+            f.write("%s %s\n" % (SETTINGS["node_ip"], SETTINGS["node_name"]))
+        environ = dict(os.environ, GANETI_HOSTNAME=SETTINGS["node_name"])
+        environ.pop("GANETI_RAPI_PORT", None)
+        self.patch(os, "environ", environ)
+        write_config(self.paths)
+        crypto.write_cluster_certificate(self.paths.server_pem, "cluster1")
+        crypto.write_cluster_certificate(self.paths.rapi_pem, "cluster1")
+
+    def rapi_interfaces(self, defaults=None):
+        """
+        Start a master below the root, with C{defaults} as its
+        ``etc/default/ganeti``.
+
+        :return: the sorted addresses listened on at the RAPI port.
+        """
+        if defaults is not None:
+            os.makedirs(os.path.dirname(self.paths.daemon_defaults),
+                        exist_ok=True)
+            with open(self.paths.daemon_defaults, "w") as f:
+                f.write(defaults)
+        options = Options()
+        options.parseOptions(["--root", self.paths.root, "--node-port", "0"])
+        reactor = MemoryReactorClock()
+        service = makeService(options, reactor)
+        service.privilegedStartService()
+        service.startService()
+        self.addCleanup(service.stopService)
+        # The watcher's first run asks the RAPI, which a memory reactor
+        # never connects: let that give up rather than linger.
+        reactor.advance(RAPI_TIMEOUT + 1)
+        return sorted(interface for port, _, _, _, interface
+                      in reactor.sslServers if port == DEFAULT_PORT)
+
+    def test_all_addresses_by_default(self):
+        """
+        Without ``-b`` the RAPI listens on every address, so localhost
+        reaches it on the master.
+        """
+        self.assertEqual(self.rapi_interfaces(),
+                         sorted(listen_addresses(None)))
+        self.assertIn(self.rapi_interfaces('RAPI_ARGS="--max-clients 5"\n'),
+                      (["::"], ["0.0.0.0"], ["0.0.0.0", "::"]))
+
+    def test_bind(self):
+        """``RAPI_ARGS -b ADDRESS`` is the one address listened on."""
+        self.assertEqual(self.rapi_interfaces('RAPI_ARGS="-b 127.0.0.1"\n'),
+                         ["127.0.0.1"])

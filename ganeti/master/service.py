@@ -117,9 +117,9 @@ class MasterService(MultiService):
 
     def _add_rapi(self, reactor, paths):
         """
-        The RAPI listens on this node's address and on the cluster IP, so
-        it moves with the master role (or where ``RAPI_ARGS --bind`` in
-        ``etc/default/ganeti`` says); one that cannot listen is logged, it
+        The RAPI listens on every address (so on the cluster IP too,
+        wherever the master role goes), or where ``RAPI_ARGS --bind`` in
+        ``etc/default/ganeti`` says; one that cannot listen is logged, it
         does not stop the master.
 
         :return: ``(address, port)`` where this node's own RAPI answers,
@@ -136,9 +136,7 @@ class MasterService(MultiService):
         _, own = netutils.resolve(netutils.local_node_name(paths), paths)
         port = int(os.environ.get("GANETI_RAPI_PORT") or settings.port or
                    rapi_server.DEFAULT_PORT)
-        addresses = ({settings.bind} if settings.bind is not None
-                     else {own, self.core.config.config.cluster.master_ip})
-        for address in sorted(addresses):
+        for address in rapi_server.listen_addresses(settings.bind):
             service = rapi_server.rapi_endpoint_service(
                 reactor, site, paths.rapi_pem, port=port, interface=address)
             service.setServiceParent(self)

@@ -11,6 +11,7 @@ master only.
 import argparse
 import os
 import shlex
+import socket
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.internet.endpoints import SSL4ServerEndpoint
@@ -35,8 +36,8 @@ class RapiSettings:
 
     :ivar require_authentication: ``--require-authentication``.
     :ivar port: ``-p``/``--port`` or None (the default port).
-    :ivar bind: ``-b``/``--bind`` or None: then the RAPI listens on the
-        node's own address and the cluster IP.
+    :ivar bind: ``-b``/``--bind`` or None: then the RAPI listens on every
+        address (see L{listen_addresses}).
     """
 
     def __init__(self, require_authentication=False, port=None, bind=None):
@@ -85,6 +86,52 @@ def read_rapi_settings(path):
         _log.warn("RAPI_ARGS options not used here: {options}",
                   options=" ".join(unknown))
     return RapiSettings(known.require_authentication, known.port, known.bind)
+
+
+def ipv6_wildcard():
+    """
+    How this host's IPv6 wildcard address behaves, found by binding a
+    throw-away socket to it (one local system call, no traffic).
+
+    :return: None when the host has no IPv6; True when ``::`` takes IPv4
+        connections too (``net.ipv6.bindv6only`` off, Linux's default);
+        False when it serves IPv6 only.
+    """
+    if not socket.has_ipv6:
+        return None
+    try:
+        probe = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    except OSError:
+        return None
+    with probe:
+        try:
+            probe.bind(("::", 0))
+            return not probe.getsockopt(socket.IPPROTO_IPV6,
+                                        socket.IPV6_V6ONLY)
+        except OSError:
+            return None
+
+
+def listen_addresses(bind=None, wildcard=ipv6_wildcard):
+    """
+    The addresses the RAPI listens on.
+
+    Like Ganeti's ``ganeti-rapi`` it listens on every address unless
+    ``RAPI_ARGS -b`` names one, so ``https://localhost:5080/`` answers on
+    the master and a master IP added by a failover is served at once.
+
+    :param bind: the ``-b`` address, or None.
+    :param wildcard: returns what L{ipv6_wildcard} does.
+    :return: list of addresses: C{[bind]}; else ``::`` when it takes IPv4
+        too, ``::`` and ``0.0.0.0`` when it does not, ``0.0.0.0`` on a host
+        without IPv6.
+    """
+    if bind is not None:
+        return [bind]
+    dual = wildcard()
+    if dual is None:
+        return ["0.0.0.0"]
+    return ["::"] if dual else ["::", "0.0.0.0"]
 
 
 def make_site(handler, users_file, reactor, require_authentication=False):
@@ -179,7 +226,8 @@ def rapi_endpoint_service(reactor, site, pem_path, port=DEFAULT_PORT,
 
     :param pem_path: path of ``rapi.pem`` (key and certificate).
     :param port: TCP port, Ganeti's default 5080.
-    :param interface: address to bind ("" = all, Ganeti's default).
+    :param interface: address to bind ("" = all IPv4 addresses, "::" =
+        all IPv6 ones; see L{listen_addresses}).
     :return: a L{StreamServerEndpointService}, not yet started.
     """
     endpoint = SSL4ServerEndpoint(reactor, port, ReloadingTLSOptions(pem_path),
