@@ -61,6 +61,21 @@ class InstanceJobTests(SynchronousTestCase):
                                            os_type=None)))
         self.assertEqual(self.status(), ["running", "up", 128])
 
+    def test_odd_stored_name_removable(self):
+        """
+        An instance stored under a name today's validation refuses (an
+        older version let it in) is still removed, and so is its config
+        entry, without --ignore-failures.
+        """
+        self.assert_ok(self.run_job(create()))
+        odd = "$(touch /tmp/pwned)"
+        cfg = self.master.config.config
+        [uuid] = cfg.instances
+        self.master.config.update_object("instances", uuid, name=odd)
+        self.assert_ok(self.run_job({"OP_ID": "OP_INSTANCE_REMOVE",
+                                     "instance_name": odd}))
+        self.assertEqual(self.master.config.config.instances, {})
+
     def test_life_cycle(self):
         """Shutdown, startup, reboot and remove change what the node runs."""
         self.assert_ok(self.run_job(create(start=True)))

@@ -118,12 +118,13 @@ class FakeHypervisor:
 
     def _read(self, name):
         """
-        :return: the instance info of C{name}, or C{None} if not running.
+        :return: the instance info of C{name}, or C{None} if not running
+            (as for a name no instance here can have).
         """
         try:
             with open(self._file(name)) as f:
                 lines = f.read().splitlines()
-        except FileNotFoundError:
+        except (FileNotFoundError, HypervisorError):
             return None
         except OSError as e:
             raise HypervisorError("Failed to read instance %s: %s"

@@ -82,12 +82,13 @@ class KvmHypervisor(QemuHotplug, QemuMigration):
         """
         return succeed(self.layout.running_names())
 
-    @per_instance(locked=False)
+    @per_instance(locked=False, invalid=None)
     def get_instance_info(self, name):
         """
         :return: (via a Deferred) the instance info: memory and vCPUs from
             qemu's command line, CPU time from C{/proc}, state from QMP
-            ``query-status``; C{None} if it is not running.
+            ``query-status``; C{None} if it is not running (as for a name
+            no instance here can have).
         """
         return self._info(name)
 

@@ -22,6 +22,7 @@ from twisted.internet.defer import (
     fail,
     inlineCallbacks,
     maybeDeferred,
+    succeed,
 )
 from twisted.logger import Logger
 
@@ -63,7 +64,11 @@ KILL_TIMEOUT = 30.0
 QMP_TIMEOUT = 10.0
 
 
-def per_instance(method=None, *, locked=True):
+#: L{per_instance}'s C{invalid} default: an invalid name fails the call.
+_REFUSE = object()
+
+
+def per_instance(method=None, *, locked=True, invalid=_REFUSE):
     """
     Decorate a public method whose first argument names an instance (its
     name, or an instance dict with a ``name``): the name is checked first
@@ -74,12 +79,14 @@ def per_instance(method=None, *, locked=True):
 
     Use as C{@per_instance} or C{@per_instance(locked=False)}.
 
+    :param invalid: what an invalid name answers instead of a failure
+        (a query: no such instance can run here).
     :return: the decorated method, which always returns a Deferred: the
-        method's result, or a failure, without running it, for an
-        invalid name.
+        method's result, or a failure (or C{invalid}), without running it,
+        for an invalid name.
     """
     if method is None:
-        return functools.partial(per_instance, locked=locked)
+        return functools.partial(per_instance, locked=locked, invalid=invalid)
 
     @functools.wraps(method)
     def decorated(self, target, *args, **kwargs):
@@ -87,7 +94,7 @@ def per_instance(method=None, *, locked=True):
             name = target["name"] if isinstance(target, Mapping) else target
             check_instance_name(name)
         except Exception:
-            return fail()
+            return fail() if invalid is _REFUSE else succeed(invalid)
         if not locked:
             return maybeDeferred(method, self, target, *args, **kwargs)
         return self._lock(name).run(method, self, target, *args, **kwargs)
