@@ -62,9 +62,23 @@ class Cluster:
         with open(os.path.join(self.root, "etc/hosts"), "w") as f:
             f.write("%s %s\n%s %s\n" % (self.ip, self.name, node_ip, self.node))
         self.paths = Paths(self.root)
+        # The RAPI listens on every address unless told otherwise; test
+        # clusters share this host (and port 5080), so each binds its own.
+        self.rapi_args = "-b %s" % node_ip
+        self.write_rapi_args()
         self.env = dict(os.environ, GANETI_ROOT=self.root,
                         GANETI_HOSTNAME=self.node)
         testcase.addCleanup(self.teardown)
+
+    def write_rapi_args(self, *extra):
+        """
+        Write etc/default/ganeti's RAPI_ARGS: this cluster's bind address
+        and C{extra} options (read when the master role starts).
+        """
+        path = self.paths.daemon_defaults
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write('RAPI_ARGS="%s"\n' % " ".join((self.rapi_args,) + extra))
 
     def run(self, *argv, stdin=None):
         """Run a tool; :return: (exit code, stdout, stderr)."""
@@ -766,9 +780,7 @@ class RapiTests(_RapiBase):
     def test_require_authentication(self):
         """Debian's RAPI_ARGS in etc/default/ganeti apply after a restart."""
         c = self.cluster
-        os.makedirs(os.path.dirname(c.paths.daemon_defaults), exist_ok=True)
-        with open(c.paths.daemon_defaults, "w") as f:
-            f.write('RAPI_ARGS="--require-authentication"\n')
+        c.write_rapi_args("--require-authentication")
         with open(c.paths.rapi_users, "w") as f:
             f.write("reader secret read\n")
         c.ok("ganeti-daemon", "restart")
