@@ -67,6 +67,12 @@ class AllocatorTests(DebugToolTestCase):
             [{"size": 1024, "mode": "ro"}, {"size": 512, "mode": "rw"}],
             [{"mac": "auto", "ip": None, "mode": "bridged", "link": "br0"}]))
 
+    def test_empty_answer(self):
+        """An allocator that answered nothing prints None, exit 0."""
+        self.client.op_results["OP_TEST_ALLOCATOR"] = None
+        self.assertEqual(self.tool.run("iallocator", "inst1"),
+                         (0, "None\n", ""))
+
     def test_bad_disk(self):
         """A disk size that is no size is refused."""
         self.assertEqual(self.tool.run("iallocator", "--disks", "big",

@@ -63,7 +63,8 @@ def test_allocator(opts, args):
           "instances": [args[0]], "evac_mode": opts.evac_mode,
           "target_groups": opts.target_groups,
           "spindle_use": opts.spindle_use, "count": opts.count}
-    base.to_stdout(jobs.submit_opcode(op, opts))
+    # Printed as Ganeti does, whatever the allocator answered (even nothing).
+    base.to_stdout("%s" % (jobs.submit_opcode(op, opts),))
     return 0
 
 
