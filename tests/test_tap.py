@@ -8,6 +8,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti import crypto
+from ganeti.cleaner_service import CleanerService
 from ganeti.tap.ganeti import Options, makeService
 from tests.util import SETTINGS, make_paths, write_config
 
@@ -40,23 +41,30 @@ class MakeServiceTests(SynchronousTestCase):
 
     def test_master(self):
         """
-        The master runs the node service on its own address and the
-        master service on its Unix socket.
+        The master runs the node service on its own address, the node's
+        cleaner, and the master service on its Unix socket, with the
+        master's cleaner of the job archive.
         """
         write_config(self.paths)
         crypto.write_cluster_certificate(self.paths.server_pem, "cluster1")
         service, reactor = self.build()
-        self.assertEqual(sorted(s.name for s in service), ["master", "node"])
+        self.assertEqual(sorted(s.name for s in service),
+                         ["cleaner", "master", "node"])
+        self.assertEqual(service.getServiceNamed("cleaner").mode, "node")
+        self.assertEqual(
+            [s.mode for s in service.getServiceNamed("master")
+             if isinstance(s, CleanerService)], ["master"])
         [ssl] = reactor.sslServers
         self.assertEqual(ssl[4], SETTINGS["node_ip"])
         [unix] = reactor.unixServers
         self.assertEqual(unix[0], self.paths.master_socket)
 
     def test_non_master_node(self):
-        """A node that ssconf says is not the master runs only the node service."""
+        """A node that ssconf says is not the master runs only the node service
+        and its cleaner."""
         write_config(self.paths)
         crypto.write_cluster_certificate(self.paths.server_pem, "cluster1")
         with open(self.paths.ssconf("master_node"), "w") as f:
             f.write("other.example.com\n")
         service, reactor = self.build()
-        self.assertEqual([s.name for s in service], ["node"])
+        self.assertEqual([s.name for s in service], ["node", "cleaner"])

@@ -6,7 +6,8 @@ service, assembled as one Twisted service.
 Its core (configuration, queue, locks, handler) is
 L{ganeti.master.core.MasterCore}, which the tests build too; this module
 adds the parts only a daemon has: the file-writing thread pool, the
-replicator, the watcher, the RAPI and the LUXI socket.
+replicator, the watcher, the cleaner of the job archive, the RAPI and the
+LUXI socket.
 """
 
 import os
@@ -20,6 +21,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.protocols import amp
 from twisted.python.threadpool import ThreadPool
 
+from ganeti.cleaner_service import CleanerService
 from ganeti.master.core import MasterCore
 from ganeti.master.watcher import INTERVAL as WATCHER_INTERVAL, Watcher
 from ganeti.protocols import luxi_calls
@@ -110,6 +112,9 @@ class MasterService(MultiService):
                                write=write)
         TimerService(WATCHER_INTERVAL,
                      core.watcher.run_periodic).setServiceParent(self)
+        # Archived jobs older than three weeks go, once a day.
+        CleanerService("master", paths, reactor,
+                       in_thread=write).setServiceParent(self)
         factory = Factory.forProtocol(
             lambda: amp.AMP(locator=JsonLocator(core.handler, LUXI_COMMANDS)))
         _LuxiEndpointService(reactor, paths.master_socket,

@@ -2,9 +2,9 @@
 """
 ``twistd ganeti``: the one process a node runs.
 
-It runs the node service once the node has the cluster certificate; on
-the master it also runs the master service (job queue, locks, config, LUXI
-socket).
+It runs the node service and the node's cleaner once the node has the
+cluster certificate; on the master it also runs the master service (job
+queue, locks, config, LUXI socket).
 """
 
 import os
@@ -34,6 +34,24 @@ class Options(usage.Options):
                                 nodeproto.DEFAULT_PORT)
 
 
+def _node_cleaner(paths, reactor, roles):
+    """
+    :return: the node's daily cleaner pass (L{ganeti.cleaner_service}),
+        in the reactor's thread pool; where the master role runs, the
+        master's own pass prunes the job archive instead.
+    """
+    from twisted.internet.threads import deferToThreadPool
+    from ganeti.cleaner_service import CleanerService
+
+    def in_thread(function, *args):
+        return deferToThreadPool(reactor, reactor.getThreadPool(), function,
+                                 *args)
+    service = CleanerService("node", paths, reactor, in_thread=in_thread,
+                             is_master=lambda: roles.running)
+    service.setName("cleaner")
+    return service
+
+
 def makeService(options, reactor=None):
     """
     :return: the node's top service.
@@ -49,6 +67,7 @@ def makeService(options, reactor=None):
         name, address = netutils.resolve(netutils.local_node_name(paths), paths)
         NodeService(paths, reactor, address, options["node-port"],
                     roles=roles).setServiceParent(top)
+        _node_cleaner(paths, reactor, roles).setServiceParent(top)
     if roles.is_master():
         roles.start_master()
     return top
