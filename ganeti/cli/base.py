@@ -62,6 +62,10 @@ def format_error(err):
                               " operation:\n%s" % msg)
     if isinstance(err, errors.OpExecError):
         return EXIT_FAILURE, "Failure: command execution error:\n%s" % msg
+    if isinstance(err, errors.HooksAbort):
+        return EXIT_FAILURE, "Failure: %s" % msg
+    if isinstance(err, errors.HooksFailure):
+        return EXIT_FAILURE, "Failure: hooks general failure: %s" % msg
     if isinstance(err, errors.TagError):
         return EXIT_FAILURE, "Failure: invalid tag(s) given:\n%s" % msg
     if isinstance(err, errors.JobQueueDrainError):
@@ -109,27 +113,80 @@ def get_client():
 
 # --- the terminal ----------------------------------------------------------
 
-def ask_user(text):
-    """
-    Ask a yes/no question on the terminal.
+#: The choices of a plain yes/no question: (key, value, help).
+YES_NO = [("y", True, "Perform the operation"),
+          ("n", False, "Do not perform the operation")]
 
-    :return: True only for an explicit yes; False without a terminal.
+
+def _open_tty():
+    """:return: the controlling terminal, for reading and writing."""
+    return open("/dev/tty", "r+")
+
+
+def ask_user(text, choices=None):
     """
+    Ask a question on the terminal, as Ganeti's tools do: each line of
+    C{text} wrapped at 70 columns, then the keys (``y/[n]/?: ``, the last
+    one the default); ``?`` lists what each key does and an unknown
+    answer asks again.
+
+    :param choices: ``(key, value, help)`` triples; by default L{YES_NO}.
+    :return: the value of the key typed; the last choice's without a
+        terminal, or when the terminal closes.
+    """
+    import textwrap
+    choices = list(choices or YES_NO)
+    default = choices[-1][1]
     try:
-        tty = open("/dev/tty", "r+")
+        tty = _open_tty()
     except OSError:
-        return False
+        return default
+    text = "\n".join(textwrap.fill(line, 70, replace_whitespace=False)
+                     for line in text.splitlines())
+    keys = [key for key, _, _ in choices]
+    prompt = "/".join(keys[:-1] + ["[%s]" % keys[-1], "?"]) + ": "
+    values = {key: value for key, value, _ in choices}
     with tty:
         while True:
-            tty.write(text + "\ny/[n]/? ")
+            tty.write(text + "\n" + prompt)
             tty.flush()
-            line = tty.readline().strip().lower()
-            if line in ("y", "yes"):
-                return True
-            if line in ("", "n", "no"):
-                return False
-            tty.write("y - Perform the operation\nn - Do not perform the"
-                      " operation\n? - Show this help\n")
+            line = tty.readline()
+            if not line:
+                return default
+            answer = line.strip().lower()
+            if answer in values:
+                return values[answer]
+            if answer == "?":
+                tty.write("".join(" %s - %s\n" % (key, helptext)
+                                  for key, _, helptext in choices) + "\n")
+
+
+def confirm_operation(names, kind, operation, extra=""):
+    """
+    Ask before an operation on several objects, as Ganeti does: the
+    question lists them, or, for more than 20, offers ``v`` to view them
+    first.
+
+    :param names: the objects' names, in the order they are acted on.
+    :param kind: what they are, plural (``instances``).
+    :param operation: the command's word (``startup``).
+    :param extra: text (ending in a newline) between the count and the
+        question.
+    :return: True if the user said yes.
+    """
+    question = ("The %s will operate on %d %s.\n%sDo you want to continue?"
+                % (operation, len(names), kind, extra))
+    listing = "\nAffected %s:\n%s" % (kind, "\n".join("  %s" % name
+                                                      for name in names))
+    yes = ("y", True, "Yes, execute the %s" % operation)
+    no = ("n", False, "No, abort the %s" % operation)
+    if len(names) <= 20:
+        return ask_user(question + listing, [yes, no])
+    answer = ask_user(question, [yes, ("v", "v", "View the list of affected"
+                                       " %s" % kind), no])
+    if answer == "v":
+        answer = ask_user(question + listing, [yes, no])
+    return answer
 
 
 # --- the main loop ---------------------------------------------------------

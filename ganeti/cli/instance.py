@@ -8,7 +8,7 @@ import shlex
 import sys
 
 from ganeti import errors
-from ganeti.cli import base, jobs, listing, options, parsing
+from ganeti.cli import base, instance_multi, jobs, listing, options, parsing
 from ganeti.cli.base import UsageError
 from ganeti.cli.options import Args, Command, opt
 from ganeti.cli.info import format_generic_info, format_params, format_time
@@ -137,67 +137,6 @@ def list_instances(opts, args):
 def list_fields(opts, args):
     """``gnt-instance list-fields``."""
     return listing.generic_list_fields("instance", args, opts)
-
-
-def _for_each(opts, args, make_op):
-    """Run one job per named instance; :return: the exit code."""
-    if not args:
-        raise UsageError("Error: Command expects at least 1 argument(s)")
-    if len(args) > 1 and not getattr(opts, "force_multiple", False):
-        if not base.ask_user("The %s will operate on %d instances.\nDo you want"
-                             " to continue?" % (sys.argv[1], len(args))):
-            return base.EXIT_CONFIRMATION
-    code = 0
-    for name in args:
-        try:
-            jobs.submit_opcode(make_op(name), opts)
-        except errors.GenericError as e:
-            if len(args) == 1:
-                raise
-            base.to_stderr(base.format_error(e)[1])
-            code = 1
-    return code
-
-
-def startup(opts, args):
-    """``gnt-instance startup``."""
-    hvparams = parsing.parse_key_values(opts.hvparams, "-H")
-    return _for_each(opts, args, lambda name: {
-        "OP_ID": "OP_INSTANCE_STARTUP", "instance_name": name,
-        "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
-        "hvparams": hvparams,
-        "beparams": parsing.parse_key_values(opts.beparams, "-B"),
-        "no_remember": opts.no_remember, "startup_paused": opts.startup_paused})
-
-
-def shutdown(opts, args):
-    """``gnt-instance shutdown``."""
-    return _for_each(opts, args, lambda name: {
-        "OP_ID": "OP_INSTANCE_SHUTDOWN", "instance_name": name,
-        "force": opts.force, "ignore_offline_nodes": opts.ignore_offline,
-        "timeout": opts.timeout, "no_remember": opts.no_remember})
-
-
-def reboot(opts, args):
-    """``gnt-instance reboot``."""
-    return _for_each(opts, args, lambda name: {
-        "OP_ID": "OP_INSTANCE_REBOOT", "instance_name": name,
-        "reboot_type": opts.reboot_type,
-        "ignore_secondaries": opts.ignore_secondaries,
-        "shutdown_timeout": opts.shutdown_timeout})
-
-
-def reinstall(opts, args):
-    """``gnt-instance reinstall``."""
-    if not opts.force and not base.ask_user(
-            "This will reinstall the instance(s) %s and remove all data."
-            " Continue?" % ", ".join(args)):
-        return base.EXIT_CONFIRMATION
-    osparams = (parsing.parse_key_values(opts.osparams, "-O")
-                if opts.osparams else None)
-    return _for_each(opts, args, lambda name: {
-        "OP_ID": "OP_INSTANCE_REINSTALL", "instance_name": name,
-        "os_type": opts.os, "osparams": osparams})
 
 
 def rename(opts, args):
@@ -464,9 +403,9 @@ def show_info(opts, args):
     return 0
 
 
-_FORCE_MULTIPLE = opt("--force-multiple", action="store_true", default=False,
-                      help="Do not ask for confirmation when more than one"
-                           " instance is affected")
+#: The options of the commands acting on many instances.
+_MULTI_OPTS = ([instance_multi.FORCE_MULTIPLE_OPT]
+               + instance_multi.SELECTION_OPTS)
 _IGNORE_OFFLINE = opt("--ignore-offline", action="store_true", default=False,
                       help="Ignore offline nodes and do as much as possible")
 _NO_REMEMBER = opt("--no-remember", action="store_true", default=False,
@@ -554,28 +493,42 @@ COMMANDS = {
             help="Use roman numbers for positive integers")],
         "[-s] {--all | <instance>...}",
         "Show information on the specified instance(s)"),
-    "startup": Command(startup, Args(0, None), options.JOB_OPTS + [
-        options.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+    "batch-create": Command(instance_multi.batch_create, Args(1, 1),
+                            options.JOB_OPTS + [options.DRY_RUN_OPT,
+                                                options.IALLOCATOR_OPT],
+                            "<instances.json>", "Create a bunch of instances"
+                            " based on specs in the file."),
+    "startup": Command(instance_multi.startup, Args(0, None), options.JOB_OPTS
+                       + _MULTI_OPTS + [
+        options.DRY_RUN_OPT, options.FORCE_OPT, _IGNORE_OFFLINE, _NO_REMEMBER,
         options.BACKEND_PARAMS_OPT,
         opt("-H", "--hypervisor-parameters", dest="hvparams", default=None,
             help="Temporary hypervisor parameters"),
         opt("--paused", dest="startup_paused", action="store_true",
             default=False, help="Pause instance at startup")],
-        "<instance>", "Starts an instance"),
-    "shutdown": Command(shutdown, Args(0, None), options.JOB_OPTS + [
-        options.FORCE_OPT, _FORCE_MULTIPLE, _IGNORE_OFFLINE, _NO_REMEMBER,
+        "<instance>...", "Starts one or more instances"),
+    "shutdown": Command(instance_multi.shutdown, Args(0, None),
+                        options.JOB_OPTS + _MULTI_OPTS + [
+        options.DRY_RUN_OPT, options.FORCE_OPT, _IGNORE_OFFLINE, _NO_REMEMBER,
         opt("--timeout", type=int, default=120,
             help="Maximum time to wait for instance shutdown")],
-        "<instance>", "Stops an instance"),
-    "reboot": Command(reboot, Args(0, None), options.JOB_OPTS + [
-        _FORCE_MULTIPLE, _SHUTDOWN_TIMEOUT,
+        "<instance>...", "Stops one or more instances"),
+    "reboot": Command(instance_multi.reboot, Args(0, None), options.JOB_OPTS
+                      + _MULTI_OPTS + [
+        options.DRY_RUN_OPT, _SHUTDOWN_TIMEOUT,
         opt("-t", "--type", dest="reboot_type", default="hard",
             choices=["soft", "hard", "full"], help="Type of reboot"),
         opt("--ignore-secondaries", action="store_true", default=False,
             help="Ignore errors from secondaries")],
-        "[-t {soft|hard|full}] <instance>", "Reboots an instance"),
-    "reinstall": Command(reinstall, Args(0, None), options.JOB_OPTS + [
-        options.FORCE_OPT, _FORCE_MULTIPLE, _OS_OPT, _OSPARAMS],
+        "<instance>...", "Reboots one or more instances"),
+    "reinstall": Command(instance_multi.reinstall, Args(0, None),
+                         options.JOB_OPTS + _MULTI_OPTS + [
+        options.DRY_RUN_OPT, options.FORCE_OPT, _OS_OPT, _OSPARAMS,
+        opt("--force-variant", action="store_true", default=False,
+            help="Force an unknown variant"),
+        opt("--select-os", action="store_true", default=False,
+            help="Interactive OS reinstall, lists available OS templates for"
+                 " selection")],
         "[-f] <instance>", "Reinstall a stopped instance"),
     "rename": Command(rename, Args(2, 2), options.JOB_OPTS + _NAME_CHECK,
                       "<instance> <new_name>", "Rename the instance"),
@@ -631,6 +584,15 @@ COMMANDS = {
         " [-n node | -I alloc] [--cleanup] <instance>",
         "Migrate instance to its secondary node (only for mirrored"
         " instances)"),
+    "change-group": Command(instance_multi.change_group, Args(1, 1),
+                            options.JOB_OPTS + [
+        options.IALLOCATOR_OPT,
+        opt("--to", action="append", default=None, metavar="<group>",
+            help="Destination node group (name or uuid)"),
+        opt("--early-release", action="store_true", default=False,
+            help="Release the locks on the secondary node(s) early")],
+        "[-I <iallocator>] [--to <group>] <instance>",
+        "Change group of instance"),
     "console": Command(console, Args(1, 1), [
         opt("--show-cmd", dest="show_command", action="store_true",
             default=False, help="Show command instead of executing it")],

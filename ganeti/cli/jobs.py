@@ -241,6 +241,27 @@ class JobExecutor:
         self._jobs = []
         return [r[1:] for r in sorted(results, key=lambda r: r[0])]
 
+    def wait_or_show(self, wait):
+        """
+        Wait for the jobs (L{get_results}), or, for ``--submit``, submit
+        them and print each id with its job's name (``12: inst1``), the
+        ones that could not be submitted on stderr, as Ganeti does.
+
+        :return: ``(success, result or error message)`` per job; when
+            not waiting, the job id (or the submission error) in place
+            of the result.
+        """
+        if wait:
+            return self.get_results()
+        if not self._jobs:
+            self.submit_pending()
+        for _, ok, data, name in self._jobs:
+            if ok:
+                base.to_stdout("%s: %s" % (data, name))
+            else:
+                base.to_stderr("Failure for %s: %s" % (name, data))
+        return [(ok, data) for _, ok, data, _ in self._jobs]
+
 
 def print_modifications(kind, name, result):
     """Print a modify result as Ganeti does (``Modified node x`` + pairs)."""

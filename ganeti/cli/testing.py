@@ -123,7 +123,11 @@ class FakeTool:
 
     :ivar client: the L{FakeLuxiClient}.
     :ivar questions: every question asked, in order.
-    :ivar confirm: the answer to every question.
+    :ivar keys: the keys offered with each question (``["y", "n"]``).
+    :ivar answers: keys to type, one per question, in order; when they
+        run out, L{confirm} answers.
+    :ivar confirm: the answer to every other question: True types ``y``,
+        False ``n``.
     """
 
     def __init__(self, testcase, module):
@@ -136,13 +140,19 @@ class FakeTool:
         self._binary = "gnt-" + module.__name__.rsplit(".", 1)[-1]
         self.client = FakeLuxiClient()
         self.questions = []
+        self.keys = []
+        self.answers = []
         self.confirm = True
         testcase.patch(base, "_client", self.client)
         testcase.patch(base, "ask_user", self._ask)
 
-    def _ask(self, text):
+    def _ask(self, text, choices=None):
+        choices = choices or base.YES_NO
         self.questions.append(text)
-        return self.confirm
+        self.keys.append([key for key, _, _ in choices])
+        key = self.answers.pop(0) if self.answers else \
+            ("y" if self.confirm else "n")
+        return {k: value for k, value, _ in choices}[key]
 
     def run(self, *args):
         """
