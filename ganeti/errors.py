@@ -112,6 +112,37 @@ class TagError(GenericError):
     """A tag is invalid or there are too many."""
 
 
+class HooksFailure(GenericError):
+    """Hooks could not be run at all (usually a setup problem)."""
+
+
+class HooksAbort(HooksFailure):
+    """
+    A pre-phase hook script failed, so the opcode did not run.
+
+    Its one argument lists ``[node, script, output]`` for every script
+    that failed, as Ganeti's does (stored job results keep that shape).
+    """
+
+    def failures(self):
+        """:return: the ``(node, script, output)`` triples."""
+        listed = self.args[0] if self.args else []
+        return [tuple(item) for item in listed
+                if isinstance(item, (list, tuple)) and len(item) == 3]
+
+    def __str__(self):
+        # The words of Ganeti's command line tools, one line per script.
+        lines = ["hooks execution failed:"]
+        for node, script, output in self.failures():
+            if output:
+                lines.append("  node: %s, script: %s, output: %s"
+                             % (node, script, output))
+            else:
+                lines.append("  node: %s, script: %s (no output)"
+                             % (node, script))
+        return "\n".join(lines)
+
+
 class LuxiError(GenericError):
     """The master daemon could not be talked to."""
 
