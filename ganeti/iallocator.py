@@ -244,8 +244,11 @@ def _bad(name, why):
     return errors.OpExecError("Invalid iallocator '%s' answer: %s" % (name, why))
 
 
-def parse_answer(cfg, request, stdout, name):
+def parse_answer(cfg, request, stdout, name, what="nodes"):
     """
+    :param what: what could not be computed, for the refusal (Ganeti's
+        words differ by request: ``nodes``, ``solution for changing group
+        of instance 'x'``).
     :return: the checked ``result`` of an allocator's answer.
     :raise OpPrereqError: (``insufficient_resources``) when it answered
         ``"success": false``, with its ``info``.
@@ -264,8 +267,8 @@ def parse_answer(cfg, request, stdout, name):
             raise _bad(name, "missing key '%s'" % key)
     if not answer["success"]:
         raise errors.OpPrereqError(
-            "Can't compute nodes using iallocator '%s': %s"
-            % (name, answer["info"]), "insufficient_resources")
+            "Can't compute %s using iallocator '%s': %s"
+            % (what, name, answer["info"]), "insufficient_resources")
     check = _CHECKS[request["type"]]
     if not check(cfg, request, answer["result"]):
         raise _bad(name, "result %r does not fit a %s request"
@@ -311,7 +314,7 @@ _CHECKS = {MODE_ALLOC: _check_nodes, MODE_RELOC: _check_nodes,
            MODE_CHG_GROUP: _check_evacuation, MODE_MULTI_ALLOC: _check_multi}
 
 
-def evacuation_jobs(lu, result, early_release=False):
+def evacuation_jobs(lu, result, early_release=False, use_nodes=True):
     """
     Turn an evacuation answer into the jobs the logical unit hands back.
 
@@ -320,6 +323,8 @@ def evacuation_jobs(lu, result, early_release=False):
     and unset ones dropped, so the jobs validate here.
 
     :param lu: the logical unit (for its log).
+    :param use_nodes: log where instances go by their new nodes (node
+        evacuation), else by their new group (group changes), as Ganeti.
     :return: the result for the job runner: ``{"jobs": [...]}``.
     :raise OpExecError: if some instances cannot be moved.
     """
@@ -331,8 +336,8 @@ def evacuation_jobs(lu, result, early_release=False):
                 "%s (%s)" % (inst, reason) for inst, reason in failed))
     if moved:
         lu.log_info("Instances to be moved: %s" % ", ".join(
-            "%s (to %s)" % (inst, ", ".join(nodes))
-            for inst, _, nodes in moved))
+            "%s (to %s)" % (inst, ", ".join(nodes) if use_nodes else group)
+            for inst, group, nodes in moved))
     result_jobs = []
     for job in jobs:
         ops = []

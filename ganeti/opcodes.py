@@ -448,6 +448,13 @@ _CATALOGUE = [
         ("iallocator", None, _MAYBE_STR),
         ("instances", [], ht.TListOf(ht.TDict)),
     ]),
+    OpDef("OP_INSTANCE_CHANGE_GROUP", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("early_release", False, ht.TBool),
+        ("iallocator", None, _MAYBE_STR),
+        ("target_groups", None, ht.TMaybe(_STRINGS)),
+    ], summary_field="instance_name"),
     OpDef("OP_INSTANCE_QUERY_DATA", [
         ("use_locking", False, ht.TBool),
         ("instances", [], _STRINGS),

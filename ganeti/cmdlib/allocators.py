@@ -57,12 +57,14 @@ def build_input(ctx, request):
 
 
 @inlineCallbacks
-def run(ctx, name, request, params=None):
+def run(ctx, name, request, params=None, what="nodes"):
     """
     Run the allocator C{name} on C{request} and check its answer.
 
     :param params: extra ``--key=value`` options (the cluster's
         ``default_iallocator_params`` when None).
+    :param what: what it computes, for the error when it cannot
+        (L{iallocator.parse_answer}).
     :return: (Deferred) the answer's ``result``, its shape checked for
         the request's mode.
     :raise OpPrereqError: if the allocator is missing or cannot place.
@@ -75,7 +77,7 @@ def run(ctx, name, request, params=None):
         params = cfg.cluster.default_iallocator_params
     stdout = yield run_script(ctx.reactor, script, json.dumps(document),
                               params, ctx.paths.run_dir)
-    returnValue(iallocator.parse_answer(cfg, request, stdout, name))
+    returnValue(iallocator.parse_answer(cfg, request, stdout, name, what))
 
 
 @inlineCallbacks
