@@ -1,10 +1,27 @@
 #!/bin/bash
 # Installs the suite into .venv and runs a demo: a one-node cluster below
-# a private root, driven only through the gnt-* tools.  Run as root (the
-# cluster IP goes on lo).  The cluster stays up afterwards for you to try.
+# a private root, driven only through the gnt-* tools.  It needs root (the
+# Debian packages; the cluster IP goes on lo): run by another user, it
+# starts itself again through sudo.  The cluster stays up afterwards for
+# you to try.
+if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        # sudo clears the environment: the GANETI_* settings go along.
+        keep=()
+        for name in $(compgen -e | grep '^GANETI_'); do
+            keep+=("$name=${!name}")
+        done
+        exec sudo env "${keep[@]}" bash "$0" "$@"
+    fi
+    cat >&2 <<'EOT'
+demo.sh needs root: it installs Debian packages and puts the cluster
+IP on lo.  There is no sudo here: run it as root, e.g. su -c 'bash demo.sh'.
+EOT
+    exit 1
+fi
 set -euo pipefail
 cd "$(dirname "$0")"
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+if command -v apt-get >/dev/null; then
     sh tests/install-deps.sh      # qemu, a kernel and busybox for the kvm guest
 fi
 ./setup-venv.sh
@@ -154,11 +171,24 @@ if command -v curl >/dev/null; then
     echo
 fi
 
+# gnt-cluster destroy refuses while the cluster has instances: the hint
+# names the ones this run left (web1-3, files1, vm1 with a guest kernel).
+INSTANCES=$(gnt-instance list --no-headers -o name 2>/dev/null || true)
+AS_ROOT=
+if [ -n "${SUDO_USER:-}" ]; then
+    AS_ROOT=" (as root: first sudo -s)"
+fi
 cat <<EOT
 
-The demo cluster is still running, with its instances.  To use it:
+The demo cluster is still running, with its instances.  To use it$AS_ROOT:
     export GANETI_ROOT=$ROOT PATH=$PWD/.venv/bin:\$PATH
     gnt-job list
-To remove it:
+To remove it, its instances first, then the cluster (and its files):
+EOT
+for instance in $INSTANCES; do
+    echo "    gnt-instance remove -f $instance"
+done
+cat <<EOT
     gnt-cluster destroy --yes-do-it
+    rm -rf $ROOT
 EOT
