@@ -53,6 +53,22 @@ class LUBackupPrepare(InstanceLU):
 class LUBackupExport(InstanceLU):
     """``gnt-backup export``; result ``[finalize_ok, [disk_ok, ...]]``."""
 
+    HPATH = "instance-export"
+
+    def hooks_extra_env(self):
+        op = self.op
+        return {"EXPORT_MODE": op["mode"], "EXPORT_NODE": op["target_node"],
+                "EXPORT_DO_SHUTDOWN": op["shutdown"],
+                "SHUTDOWN_TIMEOUT": op["shutdown_timeout"],
+                "REMOVE_INSTANCE": bool(op["remove_instance"])}
+
+    def build_hooks_nodes(self):
+        # The master, the primary and, for a local export, its target.
+        cfg = self.cfg
+        nodes = [cfg.cluster.master_node, self.instance.primary_node,
+                 self.target.uuid]
+        return nodes, nodes
+
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
         result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))

@@ -3,7 +3,10 @@
 The shape every logical unit has.
 """
 
-from ganeti import locking
+from twisted.internet.defer import maybeDeferred, succeed
+
+from ganeti import hooks, locking
+from ganeti.cmdlib.hooks import HooksMaster
 
 
 class MasterContext:
@@ -27,13 +30,23 @@ class LogicalUnit:
     Base of all logical units.
 
     The runner calls L{needed_locks}, acquires what it says, then
-    L{check_prereq} (which must change nothing) and L{execute}.
+    L{check_prereq} (which must change nothing), L{run_hooks} of the pre
+    phase, L{execute} and L{run_hooks} of the post phase (a dry run stops
+    after the pre phase, as in Ganeti).
 
     :cvar BGL_SHARED: take the Big Ganeti Lock shared (True), exclusive
         (False), or not at all (None).
+    :cvar HPATH: the hooks path (``instance-start``: scripts in
+        ``instance-start-pre.d`` and ``-post.d``); None for no hooks.
+    :cvar HTYPE: what the unit acts on (L{ganeti.hooks.HTYPE_INSTANCE}...).
     """
 
     BGL_SHARED = True
+    HPATH = None
+    HTYPE = None
+
+    #: The L{HooksMaster}, once the pre phase ran.
+    _hooks = None
 
     def __init__(self, ctx, op, feedback):
         self.ctx = ctx
@@ -60,6 +73,80 @@ class LogicalUnit:
     def execute(self):
         """Do the work; may return a Deferred.  :return: the opcode result."""
         raise NotImplementedError
+
+    # --- hooks (Ganeti's BuildHooksEnv, BuildHooksNodes, HooksCallBack) ------
+
+    def build_hooks_env(self):
+        """
+        :return: the unit's hooks variables, names without ``GANETI_``
+            (``INSTANCE_NAME``); called for the pre phase and again, after
+            L{execute}, for the post phase's ``GANETI_POST_*``.
+        """
+        return {}
+
+    def build_hooks_nodes(self):
+        """:return: ``(pre-phase node uuids, post-phase node uuids)``."""
+        return [], []
+
+    def prepare_post_hook_nodes(self, node_uuids):
+        """
+        :return: the post phase's node uuids, given those of
+            L{build_hooks_nodes} (a node added meanwhile joins them).
+        """
+        return node_uuids
+
+    def hooks_callback(self, phase, results, result):
+        """
+        Look at a phase's answers (``{node name: RpcResult}``).
+
+        :param result: the L{execute} result (None in the pre phase).
+        :return: the opcode's result (cluster verify makes it False when
+            a post script failed).
+        """
+        return result
+
+    def run_hooks(self, phase, result=None):
+        """
+        Run this unit's hooks of C{phase} (the job runner's call).
+
+        :param result: the L{execute} result, for the post phase.
+        :return: a Deferred firing with the opcode's result (see
+            L{hooks_callback}); failing with
+            L{ganeti.errors.HooksAbort} when a pre script failed.
+        """
+        if self.HPATH is None or self.ctx.rpc is None:
+            # No hooks, or a master that calls no node at all.
+            return succeed(result)
+        d = maybeDeferred(self.hooks_master().run_phase, phase)
+        return d.addCallback(
+            lambda results: self.hooks_callback(phase, results, result))
+
+    def hooks_master(self):
+        """:return: this unit's L{HooksMaster} (built on first use)."""
+        if self._hooks is None:
+            self._hooks = HooksMaster(self)
+        return self._hooks
+
+    def run_post_hook(self, node):
+        """
+        Run the post phase on C{node} alone, during L{execute}: for a node
+        about to leave the cluster (Ganeti's C{RunPostHook}).  Nothing
+        that goes wrong stops the unit.
+
+        :param node: a L{ganeti.objects.Node}.
+        :return: a Deferred firing with None.
+        """
+        if self.HPATH is None or self.ctx.rpc is None or node.offline:
+            return succeed(None)
+        d = maybeDeferred(self.hooks_master().run_phase, hooks.PHASE_POST,
+                          nodes=[node])
+
+        def failed(failure):
+            self.log_warning("Errors occurred running hooks on %s: %s"
+                             % (node.name, failure.getErrorMessage()))
+        return d.addCallbacks(lambda _: None, failed)
+
+    # --- job log ---------------------------------------------------------------
 
     def log_info(self, message):
         """Report progress to whoever watches the job."""

@@ -9,7 +9,7 @@ import struct
 from twisted.internet.defer import inlineCallbacks
 
 
-from ganeti import constants, errors, ssconf
+from ganeti import constants, errors, hooks, ssconf
 from ganeti import config as configmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node
@@ -116,8 +116,30 @@ def _apply_os_list(current, modifications):
     return result
 
 
-class LUClusterPostInit(LogicalUnit):
-    """Runs once after ``gnt-cluster init``; checks the config loads."""
+class _ClusterHooksLU(LogicalUnit):
+    """A cluster-wide unit whose hooks run on the master."""
+
+    HTYPE = hooks.HTYPE_CLUSTER
+
+    def build_hooks_env(self):
+        return {"OP_TARGET": self.cfg.cluster.cluster_name}
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node]
+        return nodes, nodes
+
+
+class LUClusterPostInit(_ClusterHooksLU):
+    """
+    Runs once after ``gnt-cluster init``; checks the config loads.  Its
+    one use for the operator: the ``cluster-init`` post hooks on the
+    master (there is no pre phase).
+    """
+
+    HPATH = "cluster-init"
+
+    def build_hooks_nodes(self):
+        return [], [self.cfg.cluster.master_node]
 
     def execute(self):
         return True
@@ -159,10 +181,18 @@ class LUClusterRedistConf(LogicalUnit):
                       " node(s)" % len(self.cfg.nodes))
 
 
-class LUClusterRename(LogicalUnit):
+class LUClusterRename(_ClusterHooksLU):
     """Change the cluster's name (its IP stays what it is)."""
 
     BGL_SHARED = False
+    HPATH = "cluster-rename"
+
+    def build_hooks_env(self):
+        return dict(super().build_hooks_env(), NEW_NAME=self.op["name"])
+
+    def build_hooks_nodes(self):
+        # Every node hears of the new name.
+        return [self.cfg.cluster.master_node], list(self.cfg.nodes)
 
     def check_prereq(self):
         name = self.op["name"]
@@ -175,13 +205,18 @@ class LUClusterRename(LogicalUnit):
         return self.op["name"]
 
 
-class LUClusterDestroy(LogicalUnit):
+class LUClusterDestroy(_ClusterHooksLU):
     """
     Check that the cluster may be destroyed; the CLI then stops the daemon
-    and removes the files.
+    and removes the files.  The ``cluster-destroy`` post hooks run on the
+    master during the execution, while it still is one.
     """
 
     BGL_SHARED = False
+    HPATH = "cluster-destroy"
+
+    def build_hooks_nodes(self):
+        return [], []
 
     def check_prereq(self):
         cfg = self.cfg
@@ -196,14 +231,21 @@ class LUClusterDestroy(LogicalUnit):
                 "There are still %d instance(s) in this cluster"
                 % len(cfg.instances), "wrong_state")
 
+    @inlineCallbacks
     def execute(self):
-        return self.cfg.master_node.name
+        master = self.cfg.master_node
+        yield self.run_post_hook(master)
+        return master.name
 
 
-class LUClusterSetParams(LogicalUnit):
+class LUClusterSetParams(_ClusterHooksLU):
     """``gnt-cluster modify``: change what ``init`` set."""
 
     BGL_SHARED = False
+    HPATH = "cluster-modify"
+
+    def build_hooks_env(self):
+        return dict(super().build_hooks_env(), NEW_VG_NAME=self.op["vg_name"])
 
     _SIMPLE = ("candidate_pool_size", "max_running_jobs", "max_tracked_jobs",
                "maintain_node_health", "prealloc_wipe_disks", "drbd_helper",

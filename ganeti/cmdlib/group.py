@@ -15,7 +15,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors, iallocator
+from ganeti import constants, errors, hooks, iallocator
 from ganeti import params as paramsmod
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
@@ -221,9 +221,20 @@ def compute_group_params(group, op):
 
 
 class _GroupChangeLU(LogicalUnit):
-    """A change of the group config: it runs alone (exclusive BGL)."""
+    """
+    A change of the group config: it runs alone (exclusive BGL).  Its
+    hooks, if any, run on the master.
+    """
 
     BGL_SHARED = False
+    HTYPE = hooks.HTYPE_GROUP
+
+    def build_hooks_env(self):
+        return {"GROUP_NAME": self.op["group_name"]}
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node]
+        return nodes, nodes
 
     def set_group(self, group_uuid, **changes):
         """Change one group in one config update, bumping its serial."""
@@ -232,6 +243,8 @@ class _GroupChangeLU(LogicalUnit):
 
 class LUGroupAdd(_GroupChangeLU):
     """``gnt-group add``: a new, empty group."""
+
+    HPATH = "group-add"
 
     def check_prereq(self):
         name = self.op["group_name"]
@@ -256,6 +269,8 @@ class LUGroupAdd(_GroupChangeLU):
 
 class LUGroupRemove(_GroupChangeLU):
     """``gnt-group remove``: only an empty group that is not the last."""
+
+    HPATH = "group-remove"
 
     def check_prereq(self):
         cfg, name = self.cfg, self.op["group_name"]
@@ -284,6 +299,18 @@ class LUGroupRemove(_GroupChangeLU):
 class LUGroupRename(_GroupChangeLU):
     """``gnt-group rename``: group names are unique."""
 
+    HPATH = "group-rename"
+
+    def build_hooks_env(self):
+        return {"OLD_NAME": self.op["group_name"],
+                "NEW_NAME": self.op["new_name"]}
+
+    def build_hooks_nodes(self):
+        # The master and the group's nodes.
+        nodes = [self.cfg.cluster.master_node] + [
+            n.uuid for n in group_members(self.cfg, self.group)]
+        return nodes, nodes
+
     def check_prereq(self):
         self.group = get_group(self.cfg, self.op["group_name"])
         clash = self.cfg.group_by_name(self.op["new_name"])
@@ -303,6 +330,12 @@ class LUGroupSetParams(_GroupChangeLU):
     ``gnt-group modify``; like Ganeti it reports only the node and disk
     parameter changes as ``(parameter, new value)`` pairs.
     """
+
+    HPATH = "group-modify"
+
+    def build_hooks_env(self):
+        return {"GROUP_NAME": self.op["group_name"],
+                "NEW_ALLOC_POLICY": self.op["alloc_policy"]}
 
     def check_prereq(self):
         self.group = get_group(self.cfg, self.op["group_name"])
@@ -407,6 +440,18 @@ class LUGroupEvacuate(LogicalUnit):
     every other group that is not ``unallocable``), taken in turn by name.
     With C{sequential} each job waits for the one before.
     """
+
+    HPATH = "group-evacuate"
+    HTYPE = hooks.HTYPE_GROUP
+
+    def build_hooks_env(self):
+        return {"GROUP_NAME": self.op["group_name"],
+                "TARGET_GROUPS": " ".join(self.target_groups)}
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node] + [
+            n.uuid for n in group_members(self.cfg, self.group)]
+        return nodes, nodes
 
     def check_prereq(self):
         cfg, op = self.cfg, self.op

@@ -10,7 +10,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors, iallocator
+from ganeti import constants, errors, hooks, iallocator
 from ganeti.config import touched
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
@@ -273,6 +273,28 @@ class LUNodeAdd(LogicalUnit):
     """
 
     BGL_SHARED = False
+    HPATH = "node-add"
+    HTYPE = hooks.HTYPE_NODE
+
+    def build_hooks_env(self):
+        op = self.op
+        return {"OP_TARGET": op["node_name"], "NODE_NAME": op["node_name"],
+                "NODE_PIP": op["primary_ip"],
+                "NODE_SIP": op["secondary_ip"] or op["primary_ip"],
+                "MASTER_CAPABLE": _default_true(op["master_capable"]),
+                "VM_CAPABLE": _default_true(op["vm_capable"])}
+
+    def build_hooks_nodes(self):
+        # The existing nodes; the new one joins them after (a re-added
+        # node is not asked before).
+        added = self.cfg.node_by_name(self.op["node_name"])
+        nodes = [uuid for uuid in self.cfg.nodes
+                 if added is None or uuid != added.uuid]
+        return nodes, nodes
+
+    def prepare_post_hook_nodes(self, node_uuids):
+        added = self.cfg.node_by_name(self.op["node_name"])
+        return node_uuids + ([added.uuid] if added is not None else [])
 
     @inlineCallbacks
     def check_prereq(self):
@@ -320,9 +342,8 @@ class LUNodeAdd(LogicalUnit):
         op = self.op
         name = op["node_name"]
         now = self.ctx.reactor.seconds()
-        master_capable = op["master_capable"] if op["master_capable"] is not None \
-            else True
-        vm_capable = op["vm_capable"] if op["vm_capable"] is not None else True
+        master_capable = _default_true(op["master_capable"])
+        vm_capable = _default_true(op["vm_capable"])
 
         def change(cfg):
             nodes = dict(cfg.nodes)
@@ -349,10 +370,26 @@ class LUNodeAdd(LogicalUnit):
             self.feedback("Readded node %s" % name)
 
 
+def _default_true(flag):
+    """:return: an optional flag's value, True when not given."""
+    return True if flag is None else flag
+
+
 class LUNodeRemove(LogicalUnit):
     """``gnt-node remove``: a node without instances leaves the cluster."""
 
     BGL_SHARED = False
+    HPATH = "node-remove"
+    HTYPE = hooks.HTYPE_NODE
+
+    def build_hooks_env(self):
+        name = self.op["node_name"]
+        return {"OP_TARGET": name, "NODE_NAME": name}
+
+    def build_hooks_nodes(self):
+        # A node that is failing could never be removed if it could veto.
+        nodes = [uuid for uuid in self.cfg.nodes if uuid != self.node.uuid]
+        return nodes, nodes
 
     def check_prereq(self):
         cfg = self.cfg
@@ -379,6 +416,8 @@ class LUNodeRemove(LogicalUnit):
             nodes.pop(node.uuid, None)
             return attrs.evolve(cfg, nodes=nodes)
         self.ctx.config.update(change)
+        # Its own post hooks run before it leaves (as in Ganeti).
+        yield self.run_post_hook(node)
         if not node.offline:
             results = yield self.ctx.rpc.call([(node.name, node.primary_ip)],
                                               "node_leave_cluster")
@@ -392,6 +431,20 @@ class LUNodeSetParams(LogicalUnit):
     """``gnt-node modify``: roles and capabilities."""
 
     BGL_SHARED = False
+    HPATH = "node-modify"
+    HTYPE = hooks.HTYPE_NODE
+
+    def build_hooks_env(self):
+        op = self.op
+        return {"OP_TARGET": op["node_name"],
+                "MASTER_CANDIDATE": op["master_candidate"],
+                "OFFLINE": op["offline"], "DRAINED": op["drained"],
+                "MASTER_CAPABLE": op["master_capable"],
+                "VM_CAPABLE": op["vm_capable"]}
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node, self.node.uuid]
+        return nodes, nodes
 
     def check_prereq(self):
         op, cfg = self.op, self.cfg
@@ -499,6 +552,17 @@ class _InstanceJobsLU(LogicalUnit):
 
 class LUNodeMigrate(_InstanceJobsLU):
     """``gnt-node migrate``: migrate every primary instance of a node."""
+
+    HPATH = "node-migrate"
+    HTYPE = hooks.HTYPE_NODE
+
+    def build_hooks_env(self):
+        return {"NODE_NAME": self.op["node_name"],
+                "ALLOW_RUNTIME_CHANGES": self.op["allow_runtime_changes"]}
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node]
+        return nodes, nodes
 
     def check_prereq(self):
         self.node = get_node(self.cfg, self.op["node_name"])

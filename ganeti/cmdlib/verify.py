@@ -11,7 +11,7 @@ import os
 from twisted.internet.defer import inlineCallbacks, maybeDeferred
 
 from ganeti import config as configmod
-from ganeti import constants, errors, ssconf
+from ganeti import constants, errors, hooks, ssconf
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import node_address
 from ganeti.cmdlib.live import live_instances
@@ -31,6 +31,7 @@ ENODESHAREDFILESTORAGEPATHUNUSABLE = ("node", "ENODESHAREDFILESTORAGEPATHUNUSABL
 ENODEVERSION = ("node", "ENODEVERSION")
 ENODERPC = ("node", "ENODERPC")
 ENODETIME = ("node", "ENODETIME")
+ENODEHOOKS = ("node", "ENODEHOOKS")
 ENODESSH = ("node", "ENODESSH")
 
 #: Seconds of clock difference verify tolerates (Ganeti's NODE_MAX_CLOCK_SKEW).
@@ -164,7 +165,53 @@ def config_problems(cfg):
 
 
 class LUClusterVerifyGroup(_VerifyLU):
-    """The nodes of one group: files, storage paths, hypervisors."""
+    """
+    The nodes of one group: files, storage paths, hypervisors, and what
+    the ``cluster-verify`` post hooks on them say (a failed script is a
+    verify error, as in Ganeti).
+    """
+
+    HPATH = "cluster-verify"
+    HTYPE = hooks.HTYPE_CLUSTER
+
+    def _group_nodes(self):
+        group = self.cfg.group_by_name(self.op["group_name"])
+        if group is None:
+            return []
+        return sorted((n for n in self.cfg.nodes.values()
+                       if n.group == group.uuid), key=lambda n: n.name)
+
+    def build_hooks_env(self):
+        env = {"CLUSTER_TAGS": " ".join(self.cfg.cluster.tags)}
+        for node in self._group_nodes():
+            env["NODE_TAGS_%s" % node.name] = " ".join(node.tags)
+        return env
+
+    def build_hooks_nodes(self):
+        return [], [n.uuid for n in self._group_nodes()]
+
+    def hooks_callback(self, phase, results, result):
+        """The post scripts' failures become verify errors."""
+        if phase != hooks.PHASE_POST or not self._group_nodes():
+            return result
+        self.feedback("* Hooks Results")
+        for name in sorted(results):
+            answer = results[name]
+            if not answer.ok:
+                self.report(ENODEHOOKS, name,
+                            "Communication failure in hooks execution: %s"
+                            % answer.fail_msg)
+                result = False
+                continue
+            for script, status, output in answer.payload:
+                if status != hooks.HKR_FAIL:
+                    continue
+                self.report(ENODEHOOKS, name,
+                            "Script %s failed, output:" % script)
+                self.feedback("\n".join("      " + line
+                                         for line in output.split("\n")))
+                result = False
+        return result
 
     @inlineCallbacks
     def run_checks(self):

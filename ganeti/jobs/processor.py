@@ -14,6 +14,7 @@ from twisted.internet.defer import (
 from twisted.logger import Logger
 
 from ganeti import errors
+from ganeti.hooks import PHASE_POST, PHASE_PRE
 from ganeti.jobs import job as jobmod
 
 _log = Logger()
@@ -49,7 +50,8 @@ class JobRunner:
     :param locks: a L{ganeti.jobs.locks.LockManager}.
     :param make_lu: ``make_lu(op, feedback) -> logical unit`` with
         ``needed_locks()``, ``check_prereq()``, ``execute()`` (may return a
-        Deferred) and ``dry_run_result``.
+        Deferred), ``run_hooks(phase, result=None)`` (a Deferred firing
+        with the opcode's result) and ``dry_run_result``.
     :param flushed: returns a Deferred firing once the configuration
         changes made so far are on disk (L{ganeti.config.ConfigWriter.flushed});
         an opcode is reported done only after that.
@@ -135,20 +137,16 @@ class JobRunner:
         yield queue.changed(job)
         # Prerequisite checks may ask nodes (free memory, OS present).
         yield maybeDeferred(lu.check_prereq)
-        if op.input.get("dry_run"):
-            lu.log_info("dry-run mode requested, not actually executing the"
-                        " operation")
-            result = lu.dry_run_result
-        else:
-            d = maybeDeferred(lu.execute)
-            self._executing[job.id] = d
-            try:
-                result = yield d
-            except CancelledError:
-                raise _Cancelled(jobmod.ERROR,
-                                 errors.OpExecError(KILLED).to_wire())
-            finally:
-                self._executing.pop(job.id, None)
+        d = self._hooks_and_execute(lu, bool(op.input.get("dry_run")))
+        # Hook scripts may run long: killing the job stops them too.
+        self._executing[job.id] = d
+        try:
+            result = yield d
+        except CancelledError:
+            raise _Cancelled(jobmod.ERROR,
+                             errors.OpExecError(KILLED).to_wire())
+        finally:
+            self._executing.pop(job.id, None)
         # What the opcode changed must survive a crash before anyone
         # hears it succeeded.
         yield self._flushed()
@@ -161,6 +159,25 @@ class JobRunner:
         yield queue.changed(job)
         # Locks are per opcode: the next opcode declares its own.
         self._locks.release_all(job.id)
+
+    @staticmethod
+    def _hooks_and_execute(lu, dry_run):
+        """
+        The pre hooks (a failed script stops the opcode before it changed
+        anything), then the unit and its post hooks.  A dry run stops
+        after the pre hooks, as Ganeti's does: they may veto it too.
+
+        :return: a Deferred firing with the opcode's result.
+        """
+        d = maybeDeferred(lu.run_hooks, PHASE_PRE)
+        if dry_run:
+            def dry(_):
+                lu.log_info("dry-run mode requested, not actually executing"
+                            " the operation")
+                return lu.dry_run_result
+            return d.addCallback(dry)
+        d.addCallback(lambda _: lu.execute())
+        return d.addCallback(lambda result: lu.run_hooks(PHASE_POST, result))
 
     @inlineCallbacks
     def _wait_dependency(self, job, dep_id, statuses):

@@ -10,18 +10,39 @@ not its arithmetic on this node's state: it reports what really is, and
 every failure travels back as a Ganeti error with its message.
 """
 
+import functools
 import os
 
 from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
 from twisted.internet.task import deferLater
 
-from ganeti import constants, errors, exportinfo, netutils, ssconf
+from ganeti import constants, errors, exportinfo, hooks, netutils, ssconf
+from ganeti.node.hooks import HooksRunner, LocalHooks
 from ganeti.process import run_command
 from ganeti.protocols.node import ANCILLARY_FILES
 
 #: Where Linux keeps the random id it draws at every boot; the watcher
 #: compares it between runs to see which nodes rebooted.
 BOOT_ID_FILE = "/proc/sys/kernel/random/boot_id"
+
+
+def _master_ip_hooks(opcode, hpath):
+    """
+    Run the master IP hooks of this node around the decorated method
+    (Ganeti's node daemon does so wherever the master IP changes): a
+    failed pre script stops the change, post scripts only warn.
+    """
+    def decorate(method):
+        @functools.wraps(method)
+        @inlineCallbacks
+        def wrapper(self, *args, **kwargs):
+            local = self._local_hooks(opcode, hpath)
+            yield local.run(hooks.PHASE_PRE)
+            result = yield method(self, *args, **kwargs)
+            yield local.run(hooks.PHASE_POST)
+            returnValue(result)
+        return wrapper
+    return decorate
 
 
 def _repeated_keys(path, node_names):
@@ -50,12 +71,17 @@ class NodeHandler:
     :param paths: this node's L{ganeti.paths.Paths}.
     :param reactor: the reactor.
     :param roles: the node's L{ganeti.roles.RoleManager} (master role).
+    :param hooks_timeout: seconds one hook script may run.
     :ivar boot_id_file: the file read for the node's boot id (tests point
         it elsewhere to fake a reboot).
+    :ivar hooks: the L{HooksRunner} of this node's hooks directory.
     """
 
-    def __init__(self, paths, reactor, roles=None, write=None):
+    def __init__(self, paths, reactor, roles=None, write=None,
+                 hooks_timeout=hooks.DEFAULT_SCRIPT_TIMEOUT):
         self.boot_id_file = BOOT_ID_FILE
+        self.hooks = HooksRunner(reactor, paths.hooks_dir, paths.data_dir,
+                                 timeout=hooks_timeout)
         self._paths = paths
         self._reactor = reactor
         self._roles = roles
@@ -106,6 +132,33 @@ class NodeHandler:
         except OSError:
             boot_id = None
         returnValue(dict(info, bootid=boot_id))
+
+    def hooks_runner(self, hpath, phase, env):
+        """
+        Run the hook scripts of C{hpath}'s C{phase} with C{env}.
+
+        :return: (Deferred) ``[script, HKR_*, output]`` per script.
+        """
+        return self.hooks.run(hpath, phase, env)
+
+    def _local_hooks(self, opcode, hpath):
+        """
+        :return: the L{LocalHooks} of a master IP change, from this node's
+            config copy (only the master's changes its IP).
+        """
+        from ganeti import config as configmod
+        cfg = configmod.load(self._paths.config_data)
+        cluster = cfg.cluster
+        master = cfg.nodes.get(cluster.master_node)
+        master_name = master.name if master is not None else None
+        variables = {
+            "MASTER_NETDEV": cluster.master_netdev,
+            "MASTER_IP": cluster.master_ip,
+            "MASTER_NETMASK": cluster.master_netmask,
+            "CLUSTER_IP_VERSION": 6 if cluster.primary_ip_family == 10 else 4,
+        }
+        return LocalHooks(self.hooks, opcode, hpath, cluster.cluster_name,
+                          master_name, master_name or "localhost", variables)
 
     def test_delay(self, duration):
         if duration < 0:
@@ -510,6 +563,7 @@ class NodeHandler:
                                            ssh_clutter_nodes)),
         })
 
+    @_master_ip_hooks(hooks.FAKE_OP_MASTER_TURNUP, hooks.HPATH_MASTER_TURNUP)
     @inlineCallbacks
     def node_activate_master_ip(self):
         """
@@ -529,6 +583,8 @@ class NodeHandler:
                                      % (cluster.master_ip, problem))
         returnValue(True)
 
+    @_master_ip_hooks(hooks.FAKE_OP_MASTER_TURNDOWN,
+                      hooks.HPATH_MASTER_TURNDOWN)
     @inlineCallbacks
     def node_deactivate_master_ip(self):
         """

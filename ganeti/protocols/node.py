@@ -21,6 +21,7 @@ METHODS = {
     "master_node_name": (),
     "node_info": ("hypervisors",),
     "test_delay": ("duration",),
+    "hooks_runner": ("hpath", "phase", "env"),
     "hypervisor_check": ("hypervisor", "hvparams"),
     "instance_info": ("name", "hypervisor"),
     "all_instances_info": ("hypervisors",),
@@ -109,4 +110,7 @@ TIMEOUTS = {
     "export_remove": 900,
     "export_finalize": 900,
     "os_check": 300,
+    # Scripts run one after the other, each within the node's own limit
+    # (an hour by default); the master waits for them all.
+    "hooks_runner": 4 * 3600,
 }

@@ -14,9 +14,11 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, disk_templates, errors, params as paramsmod
+from ganeti import constants, disk_templates, errors, hooks
+from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance
+from ganeti.cmdlib.hooks import instance_nodes, instance_object_variables
 from ganeti import locking
 from ganeti.objects import NIC, Disk
 from ganeti.params import instance_disks, node_instance_dict
@@ -99,9 +101,19 @@ def build_disk(cluster, template, instance_name, index, spec, file_driver,
 
 
 class InstanceLU(LogicalUnit):
-    """Looks up the instance and locks it and its node."""
+    """
+    Looks up the instance and locks it and its node.
+
+    Units with hooks (an C{HPATH}) run them, as most of Ganeti's do, on
+    the master and the instance's nodes with the instance's variables
+    plus L{hooks_extra_env}.
+    """
 
     NODE_SHARED = False
+    HTYPE = hooks.HTYPE_INSTANCE
+
+    #: ``(config, instance)`` as the pre phase saw them.
+    _hooks_seen = None
 
     def needed_locks(self):
         name = self.op["instance_name"]
@@ -120,6 +132,35 @@ class InstanceLU(LogicalUnit):
     @property
     def pnode(self):
         return self.cfg.nodes[self.instance.primary_node]
+
+    def hooks_view(self):
+        """
+        :return: ``(config, instance)`` the hooks describe: the current
+            ones; once the instance is gone (removed), those the pre
+            phase saw.
+        """
+        cfg = self.cfg
+        if self._hooks_seen is None:
+            self._hooks_seen = (cfg, self.instance)
+        current = cfg.instances.get(self._hooks_seen[1].uuid)
+        if current is None:
+            return self._hooks_seen
+        return cfg, current
+
+    def hooks_extra_env(self):
+        """:return: the unit's own variables, beside the instance's."""
+        return {}
+
+    def build_hooks_env(self):
+        cfg, instance = self.hooks_view()
+        env = instance_object_variables(cfg, instance)
+        env.update(self.hooks_extra_env())
+        return env
+
+    def build_hooks_nodes(self):
+        cfg = self.cfg
+        nodes = [cfg.cluster.master_node] + instance_nodes(cfg, self.instance)
+        return nodes, nodes
 
     def node_instance(self, instance=None):
         return node_instance_dict(self.cfg, instance or self.instance)

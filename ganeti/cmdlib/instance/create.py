@@ -17,6 +17,7 @@ from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance, get_node
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
+from ganeti.cmdlib.hooks import instance_variables
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, cfg_instance, check_usable_node,
     instance_hvparams, new_uuid, remove_instance_from_config, used_macs,
@@ -28,6 +29,8 @@ from ganeti.params import fill_beparams
 
 class LUInstanceCreate(InstanceLU):
     """``gnt-instance add``."""
+
+    HPATH = "instance-add"
 
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
@@ -47,6 +50,28 @@ class LUInstanceCreate(InstanceLU):
 
     #: Import mode: the parsed L{exportinfo.ExportInfo}, else None.
     export = None
+
+    def build_hooks_env(self):
+        # As Ganeti: the instance as requested (both phases), with the
+        # "start" flag as its status.
+        op, cluster = self.op, self.cfg.cluster
+        env = {"ADD_MODE": op["mode"]}
+        if self.export is not None:
+            env["SRC_NODE"] = self.src_node.name
+            env["SRC_PATH"] = self.src_dir
+            env["SRC_IMAGES"] = [os.path.join(self.src_dir, d["dump"])
+                                 for d in self.export.disks]
+        env.update(instance_variables(
+            self.cfg, name=self.name, primary=self.node.name, secondaries=[],
+            os_type=op["os_type"], status=op["start"],
+            beparams=fill_beparams(cluster, self.beparams),
+            hvparams=self.hvparams_filled(), nics=self.nics, disks=self.disks,
+            hypervisor=self.hypervisor, tags=op["tags"]))
+        return env
+
+    def build_hooks_nodes(self):
+        nodes = [self.cfg.cluster.master_node, self.node.uuid]
+        return nodes, nodes
 
     @inlineCallbacks
     def check_prereq(self):

@@ -17,6 +17,13 @@ from ganeti.params import instance_disks
 class LUInstanceGrowDisk(InstanceLU):
     """``gnt-instance grow-disk``."""
 
+    HPATH = "disk-grow"
+
+    def hooks_extra_env(self):
+        op = self.op
+        return {"DISK": op["disk"], "AMOUNT": op["amount"],
+                "ABSOLUTE": op["absolute"]}
+
     def check_prereq(self):
         instance = self.instance
         disks = instance_disks(self.cfg, instance)
@@ -100,6 +107,8 @@ class LUInstanceDeactivateDisks(InstanceLU):
 
 class LUInstanceRecreateDisks(InstanceLU):
     """``gnt-instance recreate-disks``: create the disks again (empty)."""
+
+    HPATH = "instance-recreate-disks"
 
     @inlineCallbacks
     def check_prereq(self):

@@ -11,6 +11,7 @@ from ganeti import constants, errors, iallocator
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node, node_address
+from ganeti.cmdlib.hooks import instance_nodes
 from ganeti.cmdlib.instance.base import (
     InstanceLU, check_usable_node, wrong_input)
 from ganeti import locking
@@ -47,6 +48,23 @@ class _MoveInstanceLU(InstanceLU):
 
     #: The word Ganeti's messages use for this move.
     MOVES = None
+
+    def move_env(self):
+        """
+        The variables of both moves: the primary before and after (fixed
+        when the pre phase ran), and the secondaries, which no template
+        here has.
+        """
+        cfg, before = self._hooks_seen
+        target = getattr(self, "target", None)
+        return {"OLD_PRIMARY": cfg.nodes[before.primary_node].name,
+                "NEW_PRIMARY": target.name if target is not None else None,
+                "OLD_SECONDARY": "", "NEW_SECONDARY": ""}
+
+    def target_uuids(self):
+        """:return: the target's uuid in a list (none for a cleanup)."""
+        target = getattr(self, "target", None)
+        return [target.uuid] if target is not None else []
 
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
@@ -182,6 +200,21 @@ class LUInstanceFailover(_MoveInstanceLU):
 
     MOVES = "failovers"
     cleanup = False
+    HPATH = "instance-failover"
+
+    def hooks_extra_env(self):
+        env = self.move_env()
+        env.update(IGNORE_CONSISTENCY=self.op["ignore_consistency"],
+                   SHUTDOWN_TIMEOUT=self.op["shutdown_timeout"],
+                   FAILOVER_CLEANUP=self.op["cleanup"])
+        return env
+
+    def build_hooks_nodes(self):
+        # The source hears of it only afterwards (it may be dead).
+        cfg, instance = self.cfg, self.instance
+        nodes = ([cfg.cluster.master_node] +
+                 instance_nodes(cfg, instance)[1:] + self.target_uuids())
+        return nodes, nodes + [instance.primary_node]
 
     @inlineCallbacks
     def check_prereq(self):
@@ -210,6 +243,19 @@ class LUInstanceMigrate(_MoveInstanceLU):
     """
 
     MOVES = "migrations"
+    HPATH = "instance-migrate"
+
+    def hooks_extra_env(self):
+        env = self.move_env()
+        env.update(MIGRATE_LIVE=self.live, MIGRATE_CLEANUP=self.op["cleanup"],
+                   ALLOW_RUNTIME_CHANGES=self.op["allow_runtime_changes"])
+        return env
+
+    def build_hooks_nodes(self):
+        cfg = self.cfg
+        nodes = ([cfg.cluster.master_node] +
+                 instance_nodes(cfg, self.instance) + self.target_uuids())
+        return nodes, nodes
 
     @property
     def cleanup(self):

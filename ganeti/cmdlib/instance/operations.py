@@ -20,6 +20,16 @@ from ganeti.params import fill_beparams, instance_disks
 class LUInstanceRemove(InstanceLU):
     """``gnt-instance remove``: stop it, remove its disks and config entry."""
 
+    HPATH = "instance-remove"
+
+    def hooks_extra_env(self):
+        return {"SHUTDOWN_TIMEOUT": self.op["shutdown_timeout"]}
+
+    def build_hooks_nodes(self):
+        # As in Ganeti: only the master may veto, all hear of it after.
+        nodes, post = super().build_hooks_nodes()
+        return nodes[:1], post[1:] + nodes[:1]
+
     @inlineCallbacks
     def execute(self):
         instance, node = self.instance, self.pnode
@@ -49,6 +59,11 @@ class LUInstanceRemove(InstanceLU):
 
 class LUInstanceStartup(InstanceLU):
     """``gnt-instance startup``."""
+
+    HPATH = "instance-start"
+
+    def hooks_extra_env(self):
+        return {"FORCE": self.op["force"]}
 
     @inlineCallbacks
     def check_prereq(self):
@@ -88,6 +103,11 @@ class LUInstanceStartup(InstanceLU):
 class LUInstanceShutdown(InstanceLU):
     """``gnt-instance shutdown``."""
 
+    HPATH = "instance-stop"
+
+    def hooks_extra_env(self):
+        return {"TIMEOUT": self.op["timeout"]}
+
     def check_prereq(self):
         if self.pnode.offline and not self.op["ignore_offline_nodes"]:
             raise errors.OpPrereqError(
@@ -115,6 +135,14 @@ class LUInstanceShutdown(InstanceLU):
 class LUInstanceReboot(InstanceLU):
     """``gnt-instance reboot``: soft (in the guest), hard or full."""
 
+    HPATH = "instance-reboot"
+
+    def hooks_extra_env(self):
+        op = self.op
+        return {"IGNORE_SECONDARIES": op["ignore_secondaries"],
+                "REBOOT_TYPE": op["reboot_type"],
+                "SHUTDOWN_TIMEOUT": op["shutdown_timeout"]}
+
     @inlineCallbacks
     def execute(self):
         instance, kind = self.instance, self.op["reboot_type"]
@@ -134,6 +162,8 @@ class LUInstanceReboot(InstanceLU):
 
 class LUInstanceReinstall(InstanceLU):
     """``gnt-instance reinstall``: run the OS create script again."""
+
+    HPATH = "instance-reinstall"
 
     @inlineCallbacks
     def check_prereq(self):
@@ -163,6 +193,13 @@ class LUInstanceReinstall(InstanceLU):
 
 class LUInstanceRename(InstanceLU):
     """``gnt-instance rename``."""
+
+    HPATH = "instance-rename"
+
+    def hooks_extra_env(self):
+        # The name as resolved by the prerequisite check.
+        return {"INSTANCE_NEW_NAME": getattr(self, "new_name",
+                                             self.op["new_name"])}
 
     def needed_locks(self):
         result = super().needed_locks()

@@ -12,6 +12,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import constants, params as paramsmod
 from ganeti.cmdlib.instance import hotplug
 from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, check_nic_ip, choose_mac,
     instance_hvparams, wrong_input)
@@ -27,6 +28,28 @@ class LUInstanceSetParams(InstanceLU):
     the node work and then records all changes in one config update, so
     bad input changes nothing.
     """
+
+    HPATH = "instance-modify"
+
+    def build_hooks_env(self):
+        # As Ganeti: the NICs and the memory and CPU figures are those the
+        # change leaves, in both phases.
+        cfg, instance = self.hooks_view()
+        override = {}
+        if getattr(self, "nics", None) is not None:
+            override["nics"] = self.nics
+        env = instance_object_variables(cfg, instance, **override)
+        beparams = fill_beparams(cfg.cluster, self.changes.get(
+            "beparams", instance.beparams))
+        env.update(INSTANCE_MINMEM=beparams["minmem"],
+                   INSTANCE_MAXMEM=beparams["maxmem"],
+                   INSTANCE_MEMORY=beparams["maxmem"],
+                   INSTANCE_VCPUS=beparams["vcpus"])
+        if self.op["disk_template"]:
+            env["NEW_DISK_TEMPLATE"] = self.op["disk_template"]
+        if self.op["runtime_mem"]:
+            env["RUNTIME_MEMORY"] = self.op["runtime_mem"]
+        return env
 
     def _merge(self, current, changes, prefix):
         merged = dict(current)
