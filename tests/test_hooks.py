@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors, hooks
 from ganeti.cli.base import format_error
+from ganeti.cmdlib.hooks import HooksMaster
 from ganeti.master.queries import query_instances
 from ganeti.node.handler import NodeHandler
 from ganeti.node.hooks import HooksRunner
@@ -297,6 +298,25 @@ class HookedJobTests(SynchronousTestCase):
             ("instance-start", "pre", [NODE]),
             ("instance-start", "post", [NODE])])
 
+    def test_removed_instance_described(self):
+        """
+        instance-remove lets only the master veto; its post scripts see
+        the instance as it was.
+        """
+        self.assertEqual(self.run_job(create()).status, "success")
+        del self.rpc.calls[:]
+        job = self.run_job({"OP_ID": "OP_INSTANCE_REMOVE",
+                            "instance_name": NAME})
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(self.rpc.hooks_calls(), [
+            ("instance-remove", "pre", [NODE]),
+            ("instance-remove", "post", [NODE])])
+        [env] = [args[2] for method, _, args in self.rpc.calls
+                 if method == "hooks_runner" and args[1] == "post"]
+        self.assertEqual(env["GANETI_POST_INSTANCE_NAME"], NAME)
+        self.assertEqual(env["GANETI_POST_SHUTDOWN_TIMEOUT"], "120")
+        self.assertEqual(env["GANETI_POST_INSTANCE_NIC_COUNT"], "1")
+
     def test_cluster_init_post_only(self):
         """The post-init opcode runs only post hooks, on the master."""
         job = self.run_job({"OP_ID": "OP_CLUSTER_POST_INIT"})
@@ -314,6 +334,26 @@ class HookedJobTests(SynchronousTestCase):
         self.assertEqual(job.status, "error")
         self.assertEqual(self.rpc.hooks_calls(),
                          [("instance-start", "pre", [NODE])])
+
+
+    def test_broken_post_phase_warns(self):
+        """
+        Post hooks that cannot even be run (a bug) leave the opcode
+        successful, with a warning.
+        """
+        self.assertEqual(self.run_job(create()).status, "success")
+        environment = HooksMaster.environment
+
+        def broken(master, phase):
+            if phase == hooks.PHASE_POST:
+                raise ValueError("no variables")
+            return environment(master, phase)
+        self.patch(HooksMaster, "environment", broken)
+        job = self.run_job(startup())
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertIn(" - WARNING: Running the post hooks failed: no variables",
+                      messages(job))
+        self.assertEqual(len(self.flushLoggedErrors(ValueError)), 1)
 
 
 class UnreachableNodeTests(SynchronousTestCase):
@@ -346,6 +386,33 @@ class UnreachableNodeTests(SynchronousTestCase):
         methods = [method for method, _, _ in rpc.calls]
         self.assertLess(methods.index("hooks_runner", 1),
                         methods.index("node_leave_cluster"))
+
+
+class NodeAddHooksTests(SynchronousTestCase):
+    """node-add asks the existing nodes first, the new one as well after."""
+
+    def test_nodes_and_variables(self):
+        """The new node joins the post phase; the variables name it."""
+        master = local_cluster(self)
+        handlers = master.context.rpc.handlers
+        handlers[NODE2_NAME] = NodeHandler(make_paths(self), master.clock)
+        rpc = master.context.rpc = CallCounter(master.context.rpc)
+        job = master.queue.get(master.queue.submit([{
+            "OP_ID": "OP_NODE_ADD", "node_name": NODE2_NAME,
+            "primary_ip": "192.0.2.11"}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual([call[:2] + (sorted(call[2]),)
+                          for call in rpc.hooks_calls()], [
+            ("node-add", "pre", [NODE]),
+            ("node-add", "post", [NODE, NODE2_NAME])])
+        [env] = [args[2] for method, _, args in rpc.calls
+                 if method == "hooks_runner" and args[1] == "pre"]
+        self.assertEqual(env["GANETI_OBJECT_TYPE"], "NODE")
+        self.assertEqual(env["GANETI_NODE_NAME"], NODE2_NAME)
+        self.assertEqual(env["GANETI_NODE_PIP"], "192.0.2.11")
+        self.assertEqual(env["GANETI_NODE_SIP"], "192.0.2.11")
+        self.assertEqual(env["GANETI_MASTER_CAPABLE"], "True")
+        self.assertEqual(env["GANETI_VM_CAPABLE"], "True")
 
 
 class ScriptJobTests(TestCase):

@@ -4,9 +4,12 @@ The shape every logical unit has.
 """
 
 from twisted.internet.defer import maybeDeferred, succeed
+from twisted.logger import Logger
 
-from ganeti import hooks, locking
+from ganeti import errors, hooks, locking
 from ganeti.cmdlib.hooks import HooksMaster
+
+_log = Logger()
 
 
 class MasterContext:
@@ -118,8 +121,20 @@ class LogicalUnit:
             # No hooks, or a master that calls no node at all.
             return succeed(result)
         d = maybeDeferred(self.hooks_master().run_phase, phase)
-        return d.addCallback(
-            lambda results: self.hooks_callback(phase, results, result))
+
+        def broken(failure):
+            # After the unit changed things, hooks that cannot even run
+            # must not make the job look as if nothing happened.
+            if phase == hooks.PHASE_PRE or failure.check(errors.HooksAbort):
+                return failure
+            _log.failure("post hooks of {opcode} failed",
+                         failure=failure, opcode=self.op.get("OP_ID"))
+            self.log_warning("Running the post hooks failed: %s"
+                             % failure.getErrorMessage())
+            return result
+        return d.addCallbacks(
+            lambda results: self.hooks_callback(phase, results, result),
+            broken)
 
     def hooks_master(self):
         """:return: this unit's L{HooksMaster} (built on first use)."""
