@@ -19,12 +19,15 @@ import time
 from ganeti import errors
 
 
+#: What the ``twistd`` script runs; run directly it needs no script on the
+#: PATH or beside the interpreter (a node whose packages are only on
+#: Python's path has none).
+_TWISTD = "from twisted.scripts.twistd import run; run()"
+
+
 def twistd_command(paths):
     """:return: the argv that starts the node daemon for C{paths}."""
-    twistd = os.path.join(os.path.dirname(sys.executable), "twistd")
-    if not os.path.exists(twistd):
-        raise errors.CommandError("twistd not found next to %s" % sys.executable)
-    return [sys.executable, twistd, "--pidfile", paths.pid_file,
+    return [sys.executable, "-c", _TWISTD, "--pidfile", paths.pid_file,
             "--logfile", paths.daemon_log, "--umask", "0022",
             "ganeti", "--root", paths.root]
 

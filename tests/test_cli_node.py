@@ -32,6 +32,7 @@ class AddRemoveTests(NodeToolTestCase):
                    lambda name, paths: (name + ".example.com", "192.0.2.2"))
         self.patch(node, "_setup_node",
                    lambda name, paths: self.set_up.append(name))
+        self.client.answers["QueryClusterInfo"] = {"name": "cluster"}
 
     def test_add(self):
         """The node is set up over ssh, then added by its resolved name."""
@@ -64,6 +65,16 @@ class AddRemoveTests(NodeToolTestCase):
                "error type: wrong_input, error details:\n"
                "Invalid hostname 'n$(touch /tmp/x)'\n"))
         self.assertEqual((self.set_up, self.client.jobs), ([], []))
+
+    def test_add_without_master(self):
+        """Without a master to answer, no node is set up."""
+        def unreachable():
+            raise errors.LuxiError("Cannot communicate with the master"
+                                   " daemon.")
+        self.client.answers["QueryClusterInfo"] = unreachable
+        self.assertEqual(self.tool.run("add", "node2"), (
+            1, "", "Cannot communicate with the master daemon.\n"))
+        self.assertEqual(self.set_up, [])
 
     def test_add_normalised(self):
         """An upper-case name is added lower-cased, as Ganeti does."""

@@ -278,6 +278,8 @@ def add_node(opts, args):
     paths = base.get_paths()
     # Checked before the name reaches ssh's command line.
     name, ip = netutils.resolve(netutils.normalize_hostname(args[0]), paths)
+    # As Ganeti: no node is touched unless a master answers here.
+    base.get_client().call("QueryClusterInfo")
     try:
         _setup_node(name, paths)
     except errors.GenericError as e:
