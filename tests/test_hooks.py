@@ -9,14 +9,18 @@ import os
 
 from twisted.internet import reactor
 from twisted.internet.defer import fail, inlineCallbacks
+from twisted.internet.endpoints import SSL4ServerEndpoint
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
-from ganeti import errors, hooks
+from ganeti import crypto, errors, hooks
 from ganeti.cli.base import format_error
 from ganeti.cmdlib.hooks import HooksMaster
 from ganeti.master.queries import query_instances
 from ganeti.node.handler import NodeHandler
 from ganeti.node.hooks import HooksRunner
+from ganeti.node.service import node_factory
+from ganeti.protocols import tls
+from ganeti.rpc import NodeRpc
 from ganeti.testing.process import ProcessClock
 from tests.util import (
     NODE2_NAME, SETTINGS, allow_file_storage, finished_job, local_cluster,
@@ -170,6 +174,30 @@ class HooksRunnerTests(TestCase):
                           "../etc", "pre", self.env())
         self.assertRaises(errors.ProgrammerError, self.runner.run,
                           "node-add", "during", self.env())
+
+
+class HooksOverTlsTests(TestCase):
+    """The hooks RPC through the real node service (AMP over TLS)."""
+
+    @inlineCallbacks
+    def test_round_trip(self):
+        """The master's call reaches the scripts and gets their results."""
+        paths = make_paths(self)
+        pem = crypto.generate_self_signed_pem("cluster.example.com")
+        port = yield SSL4ServerEndpoint(
+            reactor, 0, tls.server_options(pem), interface="127.0.0.1",
+        ).listen(node_factory(NodeHandler(paths, reactor)))
+        self.addCleanup(port.stopListening)
+        rpc = NodeRpc(reactor, pem, port=port.getHost().port)
+        self.addCleanup(rpc.close)
+        write_script(paths, "node-add-pre.d", "10-say",
+                     'echo "$GANETI_NODE_NAME" is welcome')
+        results = yield rpc.call([("node1", "127.0.0.1")], "hooks_runner",
+                                 "node-add", "pre",
+                                 {"PATH": hooks.HOOKS_PATH,
+                                  "GANETI_NODE_NAME": "node9"})
+        self.assertEqual(results["node1"].payload, [
+            ["node-add-pre.d/10-say", hooks.HKR_SUCCESS, "node9 is welcome"]])
 
 
 class HooksTimeoutTests(SynchronousTestCase):
