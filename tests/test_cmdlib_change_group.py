@@ -13,6 +13,7 @@ from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks
 from twisted.trial.unittest import SynchronousTestCase, TestCase
 
+from tests.test_hooks import env_dump, read_env
 from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
 
 NODE1 = SETTINGS["node_name"]
@@ -163,6 +164,24 @@ class AllocatorTests(TestCase):
         moved = self.queue.get(job_id)
         self.assertEqual(moved.status, "success", moved.ops[0].result)
         self.assertEqual(self.primary(), NODE2_NAME)
+
+    @inlineCallbacks
+    def test_hooks(self):
+        """
+        instance-change-group hooks run on the master with the target
+        groups (uuids, as Ganeti gives them) beside the instance's
+        variables.
+        """
+        self.install({"success": True, "info": "", "result": [[], [], []]})
+        dump = env_dump(self.master.paths, "instance-change-group-pre.d")
+        job = yield self.change_group()
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        env = read_env(dump)
+        self.assertEqual(
+            (env["GANETI_HOOKS_PATH"], env["GANETI_OBJECT_TYPE"],
+             env["GANETI_INSTANCE_NAME"], env["GANETI_TARGET_GROUPS"]),
+            ("instance-change-group", "INSTANCE", NAME,
+             self.master.config.config.group_by_name("g1").uuid))
 
     @inlineCallbacks
     def test_default_allocator(self):

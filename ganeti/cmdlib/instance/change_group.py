@@ -11,9 +11,10 @@ evacuation does; each moves the instance under its own locks.
 
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import errors, iallocator, locking
+from ganeti import errors, hooks, iallocator, locking
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
+from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.common import get_instance
 from ganeti.cmdlib.group import get_group, group_members, instance_nodes
 
@@ -37,6 +38,9 @@ class LUInstanceChangeGroup(LogicalUnit):
     Everything it reads is held shared: the instance, the groups involved
     (all of them without C{target_groups}) and their nodes.
     """
+
+    HPATH = "instance-change-group"
+    HTYPE = hooks.HTYPE_INSTANCE
 
     #: The groups locked (uuids), or all (set by L{needed_locks}).
     locked_groups = locking.ALL_SET
@@ -97,6 +101,16 @@ class LUInstanceChangeGroup(LogicalUnit):
         if not targets:
             raise _wrong("There are no possible target groups")
         self.target_groups = sorted(targets)
+
+    def build_hooks_env(self):
+        env = instance_object_variables(self.cfg, self.instance)
+        env["TARGET_GROUPS"] = " ".join(self.target_groups)
+        return env
+
+    def build_hooks_nodes(self):
+        # As Ganeti: the moves themselves run their own hooks.
+        master = [self.cfg.cluster.master_node]
+        return master, master
 
     @inlineCallbacks
     def execute(self):
