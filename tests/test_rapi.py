@@ -178,9 +178,38 @@ class AuthTests(RapiTestBase):
         self.assertEqual((status, body), (200, 2))
 
     @defer.inlineCallbacks
-    def test_anonymous_get_ignores_bad_credentials(self):
-        status, _, _ = yield self.call("GET", "/version", auth=("x", "y"))
-        self.assertEqual(status, 200)
+    def test_anonymous_get_checks_given_credentials(self):
+        """
+        Credentials sent to an anonymous resource are checked, as in
+        Ganeti: a wrong password is 401 there too, so the client learns
+        it; a known user reads whatever its options.
+        """
+        for creds in [("admin", "wrong"), ("ghost", "adminpw")]:
+            _, response = yield self.assertError(401, "GET", "/2/info",
+                                                 auth=creds)
+            self.assertEqual(
+                response.headers.getRawHeaders(b"www-authenticate"),
+                [b'Basic realm="Ganeti Remote API"'])
+        for creds in [ADMIN, ("nobody", "nopw")]:
+            status, _, _ = yield self.call("GET", "/version", auth=creds)
+            self.assertEqual(status, 200, creds)
+
+    @defer.inlineCallbacks
+    def test_malformed_credentials(self):
+        """
+        An Authorization header that is not Basic credentials, or not
+        well-formed ones, is 401 on anonymous and user resources alike.
+        """
+        import base64
+        for value in [b"Basic", b"Basic !!!", b"Basic " + base64.b64encode(
+                b"no-colon"), b"Basic " + base64.b64encode(b"\xff:\xfe"),
+                      b"Bearer abc", b"Digest username=admin", b"",
+                      b"Basic YWRtaW46YWRtaW5wdw== extra"]:
+            for method, path in [("GET", "/version"), ("GET", "/2/nodes"),
+                                 ("PUT", "/2/tags?tag=x")]:
+                yield self.assertError(
+                    401, method, path, headers={b"Authorization": [value]})
+        self.assertEqual(self.submitted(), [])
 
     @defer.inlineCallbacks
     def test_post_without_credentials(self):
@@ -606,7 +635,23 @@ class JobResourceTests(RapiTestBase):
                          ("success", [True]))
         self.assertEqual(body["received_ts"], [NOW, 0])
         yield self.assertError(404, "GET", "/2/jobs/%d" % (self.job_id + 1))
-        yield self.assertError(400, "GET", "/2/jobs/abc")
+
+    @defer.inlineCallbacks
+    def test_not_a_job_id(self):
+        """
+        A job id that is not a number is an unknown path, 404, as in
+        Ganeti; so is a number too long to convert.
+        """
+        for path in ("/2/jobs/abc", "/2/jobs/-1", "/2/jobs/1.5",
+                     "/2/jobs/abc/wait", "/2/jobs/%D9%A3"):
+            body, _ = yield self.assertError(404, "GET", path)
+            self.assertIn("not found", body["explain"])
+        for path in ("/2/jobs/99999999999999999999", "/2/jobs/" + "9" * 5000):
+            body, _ = yield self.assertError(404, "GET", path)
+            self.assertIn("Job 9", body["explain"])
+        yield self.assertError(404, "DELETE", "/2/jobs/" + "9" * 5000,
+                               auth=ADMIN)
+        self.assertEqual(self.submitted(), [])
 
     @defer.inlineCallbacks
     def test_cancel(self):

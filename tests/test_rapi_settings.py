@@ -6,8 +6,11 @@ RAPI listens on.
 
 import os
 
+from twisted.internet import defer
+from twisted.internet.endpoints import TCP4ClientEndpoint, TCP6ClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactorClock
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SkipTest, SynchronousTestCase, TestCase
 
 from ganeti import crypto
 from ganeti.master.watcher import RAPI_TIMEOUT
@@ -137,3 +140,50 @@ class MasterRapiListenTests(SynchronousTestCase):
         """``RAPI_ARGS -b ADDRESS`` is the one address listened on."""
         self.assertEqual(self.rapi_interfaces('RAPI_ARGS="-b 127.0.0.1"\n'),
                          ["127.0.0.1"])
+
+
+class _HangUp(Protocol):
+    """The server side: closes at once."""
+
+    def connectionMade(self):
+        self.transport.loseConnection()
+
+
+class _Closed(Protocol):
+    """The client side: tells when the server closed."""
+
+    def __init__(self):
+        self.closed = defer.Deferred()
+
+    def connectionLost(self, reason):
+        self.closed.callback(None)
+
+
+class WildcardReachTests(TestCase):
+    """The default addresses take loopback connections (real sockets)."""
+
+    @defer.inlineCallbacks
+    def test_localhost(self):
+        """
+        Listening where L{listen_addresses} says without ``-b``, one port
+        answers both 127.0.0.1 and, with IPv6, ::1.
+        """
+        from twisted.internet import reactor
+        addresses = listen_addresses(None)
+        first = reactor.listenTCP(0, Factory.forProtocol(_HangUp),
+                                  interface=addresses[0])
+        self.addCleanup(first.stopListening)
+        number = first.getHost().port
+        for address in addresses[1:]:
+            try:
+                port = reactor.listenTCP(
+                    number, Factory.forProtocol(_HangUp), interface=address)
+            except OSError:
+                raise SkipTest("port %d is taken on %s" % (number, address))
+            self.addCleanup(port.stopListening)
+        endpoints = [TCP4ClientEndpoint(reactor, "127.0.0.1", number)]
+        if "::" in addresses:
+            endpoints.append(TCP6ClientEndpoint(reactor, "::1", number))
+        for endpoint in endpoints:
+            client = yield endpoint.connect(Factory.forProtocol(_Closed))
+            yield client.closed

@@ -10,12 +10,13 @@ table, and imports none of them, so each family can be read, and tested,
 without the others.
 
 Status codes follow Ganeti: 400 bad input, 401 no/wrong credentials, 403
-not allowed, 404 unknown path or item, 413 body too large, 415 body not
-JSON, 405 method not supported on the path (with ``Allow``; Ganeti says
-501 there, but 405 is what HTTP means and what clients retry on less), 501
-a resource this project cannot back yet, 502 master unreachable, 503 job
-queue drained or full or console of a stopped instance, 504 master
-timeout, 500 anything else.
+not allowed, 404 unknown path or item, 413 body too large, 414/431
+request line/header too long, 415 body not JSON, 405 method not
+supported on the path (with ``Allow``; Ganeti says 501 there, but 405
+is what HTTP means and what clients retry on less), 501 a resource this
+project cannot back yet, 502 master unreachable, 503 job queue drained or
+full or console of a stopped instance, 504 master timeout, 500 anything
+else.
 """
 
 from urllib.parse import quote
@@ -39,10 +40,13 @@ class HttpError(Exception):
     """
 
     MESSAGES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-                404: "Not Found", 405: "Method Not Allowed", 413: "Request Entity Too Large",
-                415: "Unsupported Media Type", 500: "Internal Server Error",
-                501: "Not Implemented", 502: "Bad Gateway",
-                503: "Service Unavailable", 504: "Gateway Timeout"}
+                404: "Not Found", 405: "Method Not Allowed",
+                413: "Request Entity Too Large",
+                414: "Request-URI Too Long", 415: "Unsupported Media Type",
+                431: "Request Header Fields Too Large",
+                500: "Internal Server Error", 501: "Not Implemented",
+                502: "Bad Gateway", 503: "Service Unavailable",
+                504: "Gateway Timeout"}
 
     def __init__(self, code, explain="", headers=None):
         super().__init__(code, explain)

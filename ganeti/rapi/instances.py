@@ -175,9 +175,13 @@ put_instance_deactivate_disks = body_op("OP_INSTANCE_DEACTIVATE_DISKS",
 
 
 def post_instance_grow_disk(ctx):
-    # The route only matches digits, so int() cannot fail.
-    static = dict(dry_run(ctx), instance_name=ctx.items[0],
-                  disk=int(ctx.items[1]))
+    # The route only matches digits, but Python refuses to convert
+    # thousands of them.
+    try:
+        disk = int(ctx.items[1])
+    except ValueError:
+        raise HttpError(400, "Invalid disk index %s" % ctx.items[1][:40])
+    static = dict(dry_run(ctx), instance_name=ctx.items[0], disk=disk)
     return submit_op(ctx, "OP_INSTANCE_GROW_DISK", ctx.body_dict(), static)
 
 

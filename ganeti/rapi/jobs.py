@@ -22,13 +22,15 @@ J_FIELDS = J_FIELDS_BULK + ["oplog", "opresult"]
 
 def _job_id(ctx):
     """
-    Job ids are numbers; old masters handed them out as digit strings,
-    which is what the URL carries anyway.
+    The route takes ASCII digits only; a number too long for Python to
+    convert names no job either.
+
+    :raise HttpError: 404 for such a number.
     """
-    text = ctx.items[0]
-    if not text.isdigit():
-        raise HttpError(400, "Invalid job id %r" % (text,))
-    return int(text)
+    try:
+        return int(ctx.items[0])
+    except ValueError:
+        raise HttpError(404, "Job %s not found" % ctx.items[0][:40])
 
 
 def get_jobs(ctx):

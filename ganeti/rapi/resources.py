@@ -11,7 +11,7 @@ Deferred`` whose value is sent as JSON.
 """
 
 import json
-from urllib.parse import unquote
+from urllib.parse import unquote_to_bytes
 
 from twisted.internet import defer
 from twisted.logger import Logger
@@ -84,9 +84,7 @@ class RapiResource(resource.Resource):
         request.finish()
 
     def _dispatch(self, request):
-        path = unquote(request.path.decode("utf-8", "replace"))
-        if len(path) > 1:
-            path = path.rstrip("/") or "/"
+        path = _request_path(request)
         route = match_route(path)
         if route is None:
             raise HttpError(404, "Resource %s not found" % path)
@@ -102,29 +100,31 @@ class RapiResource(resource.Resource):
         access, func = methods[method]
         user = self._authorize(request, access)
         body = self._read_body(request)
-        args = {k.decode("utf-8", "replace"):
-                [v.decode("utf-8", "replace") for v in vs]
-                for k, vs in (request.args or {}).items()}
-        ctx = Context(self._handler, self._reactor, items, args, body, user,
-                      name)
+        ctx = Context(self._handler, self._reactor, items,
+                      _query_arguments(request), body, user, name)
         return func(ctx)
 
     def _authorize(self, request, access):
         """
-        Ganeti's rules: anonymous access checks no credentials at all;
-        otherwise missing or wrong credentials are 401 and a user without
-        the needed option is 403.
+        Ganeti's rules: an anonymous resource checks credentials only when
+        the request carries some, so a client with a wrong password learns
+        it (401) wherever it asks; otherwise missing or wrong credentials
+        are 401 and a user without the needed option is 403.  A user the
+        users file knows may read anonymous resources whatever its
+        options.
         """
-        if access is ANONYMOUS and not self._require_auth:
-            return None
+        header = request.getHeader(b"authorization")
+        needed = access
         if access is ANONYMOUS:
-            access = ACCESS_READ
-        user = self._users.authenticate(request.getHeader(b"authorization"))
+            if not self._require_auth and header is None:
+                return None
+            needed = ACCESS_READ if self._require_auth else None
+        user = self._users.authenticate(header)
         if user is None:
             raise HttpError(401, "Authentication required", headers={
                 b"www-authenticate": ('Basic realm="%s"' % REALM)
                 .encode("ascii")})
-        if not user.may(access):
+        if needed is not None and not user.may(needed):
             raise HttpError(403, "Permission denied")
         return user
 
@@ -134,13 +134,16 @@ class RapiResource(resource.Resource):
         :return: the decoded JSON body, or None for an empty body.
         """
         content = request.content
-        if content is None:
+        if getattr(request, "body_too_large", False):
+            size = None
+        elif content is None:
             return None
-        content.seek(0, 2)
-        size = content.tell()
-        if size > MAX_BODY_SIZE:
-            raise HttpError(413, "Request body is %d bytes, at most %d are"
-                            " accepted" % (size, MAX_BODY_SIZE))
+        else:
+            content.seek(0, 2)
+            size = content.tell()
+        if size is None or size > MAX_BODY_SIZE:
+            raise HttpError(413, "Request body is larger than the %d bytes"
+                            " accepted" % MAX_BODY_SIZE)
         content.seek(0)
         data = content.read()
         if not data.strip():
@@ -151,6 +154,44 @@ class RapiResource(resource.Resource):
             raise HttpError(415, "Only application/json is supported as"
                             " Content-Type, got %r" % (ctype,))
         try:
-            return json.loads(data.decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as e:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise HttpError(400, "Unable to parse JSON data: the body is not"
+                            " UTF-8 (%s)" % e)
+        try:
+            return json.loads(text)
+        except ValueError as e:
             raise HttpError(400, "Unable to parse JSON data: %s" % e)
+        except RecursionError:
+            raise HttpError(400, "Unable to parse JSON data: nested too"
+                            " deeply")
+
+
+def _request_path(request):
+    """
+    :return: the request's path, percent-escapes decoded, without a
+        trailing slash.
+    :raise HttpError: 400 when it is not UTF-8.
+    """
+    try:
+        path = unquote_to_bytes(request.path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HttpError(400, "The request path is not valid UTF-8")
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    return path
+
+
+def _query_arguments(request):
+    """
+    :return: the query arguments, dict str -> list of str.
+    :raise HttpError: 400 for a name or value that is not UTF-8.
+    """
+    args = {}
+    for key, values in (request.args or {}).items():
+        try:
+            args[key.decode("utf-8")] = [v.decode("utf-8") for v in values]
+        except UnicodeDecodeError:
+            raise HttpError(400, "Query argument %r is not valid UTF-8"
+                            % (key,))
+    return args

@@ -46,6 +46,8 @@ def _tag_methods(what, kind, label):
 
 
 _ITEM = r"([^/]+)"
+#: Job ids and disk indices: ASCII digits (``\d`` takes any script's).
+_NUMBER = r"([0-9]+)"
 _NODE = r"/2/nodes/" + _ITEM
 _INSTANCE = r"/2/instances/" + _ITEM
 _GROUP = r"/2/groups/" + _ITEM
@@ -135,7 +137,8 @@ ROUTES = [
      {"PUT": (ACCESS_WRITE, instances.put_instance_activate_disks)}),
     (_INSTANCE + "/deactivate-disks", "R_2_instances_name_deactivate_disks",
      {"PUT": (ACCESS_WRITE, instances.put_instance_deactivate_disks)}),
-    (_INSTANCE + r"/disk/(\d+)/grow", "R_2_instances_name_disk_grow",
+    (_INSTANCE + "/disk/" + _NUMBER + "/grow",
+     "R_2_instances_name_disk_grow",
      {"POST": (ACCESS_WRITE, instances.post_instance_grow_disk)}),
     (_INSTANCE + "/recreate-disks", "R_2_instances_name_recreate_disks",
      {"POST": (ACCESS_WRITE, instances.post_instance_recreate_disks)}),
@@ -159,11 +162,12 @@ ROUTES = [
      {"PUT": (ACCESS_WRITE, groups.put_group_assign_nodes)}),
 
     (r"/2/jobs", "R_2_jobs", {"GET": (ANONYMOUS, jobs.get_jobs)}),
-    (r"/2/jobs/" + _ITEM, "R_2_jobs_id",
+    # As in Ganeti, a job id that is not a number is an unknown path (404).
+    (r"/2/jobs/" + _NUMBER, "R_2_jobs_id",
      {"GET": (ANONYMOUS, jobs.get_job),
       "DELETE": (ACCESS_WRITE, jobs.delete_job)}),
     # Waiting holds a master call open for seconds, so Ganeti wants write.
-    (r"/2/jobs/" + _ITEM + "/wait", "R_2_jobs_id_wait",
+    (r"/2/jobs/" + _NUMBER + "/wait", "R_2_jobs_id_wait",
      {"GET": (ACCESS_WRITE, jobs.get_job_wait)}),
 
     (_QUERY, "R_2_query",
@@ -187,7 +191,7 @@ ROUTES = [
       "DELETE": (ACCESS_WRITE, filters.delete_filter)}),
 ]
 
-_COMPILED = [(re.compile("^%s$" % pattern), name, methods)
+_COMPILED = [(re.compile(pattern), name, methods)
              for pattern, name, methods in ROUTES]
 
 
@@ -197,7 +201,8 @@ def match_route(path):
     :return: ``(resource_name, methods, items)`` or None.
     """
     for regex, name, methods in _COMPILED:
-        m = regex.match(path)
+        # The whole path: "$" would also match before a final newline.
+        m = regex.fullmatch(path)
         if m:
             return name, methods, m.groups()
     return None
