@@ -20,6 +20,10 @@ from tests import test_rapi_fuzz as fuzz  # noqa: E402
 
 COLUMNS = ["requests", "2xx", "4xx", "5xx", "501", "drops", "hangs",
            "state_changes", "non_json_errors"]
+#: Column headings: refused requests that changed state, error answers
+#: whose body is not Ganeti's JSON error.
+HEADINGS = ["requests", "2xx", "4xx", "5xx", "501", "drops", "hangs",
+            "changed", "non-JSON"]
 
 
 def main(reactor, argv):
@@ -35,14 +39,16 @@ def main(reactor, argv):
     start = time.perf_counter()
     requests = fuzz.generate_requests(categories)
     generated = time.perf_counter()
-    target = fuzz.FuzzTarget(fuzz._Temp(), reactor)
+    temporary = fuzz.TemporaryPaths()
+    target = fuzz.FuzzTarget(temporary, reactor)
 
     @defer.inlineCallbacks
     def run():
         outcomes = yield fuzz.run_fuzz(target, requests)
         yield target.close()
+        temporary.cleanup()
         sent = time.perf_counter()
-        print("%-16s" % "category" + "".join("%9s" % c[:9] for c in COLUMNS))
+        print("%-16s" % "category" + "".join("%9s" % h for h in HEADINGS))
         for name, _, _ in categories:
             counts = fuzz.figures([o for o in outcomes
                                    if o.request.category == name])

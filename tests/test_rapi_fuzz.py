@@ -23,6 +23,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import tempfile
 
 import attrs
@@ -795,11 +796,22 @@ def failures(outcomes):
             or (o.changed and o.status >= 400)]
 
 
-class _Temp:
-    """C{mktemp} outside trial (the benchmark script)."""
+class TemporaryPaths:
+    """
+    C{mktemp} outside trial (the benchmark script): paths below one
+    temporary directory, removed by L{cleanup}.
+    """
+
+    def __init__(self):
+        self._top = tempfile.mkdtemp(prefix="rapi-fuzz-")
+        self._count = 0
 
     def mktemp(self):
-        return os.path.join(tempfile.mkdtemp(prefix="rapi-fuzz-"), "x")
+        self._count += 1
+        return os.path.join(self._top, str(self._count))
+
+    def cleanup(self):
+        shutil.rmtree(self._top, ignore_errors=True)
 
 
 class RapiFuzzTests(unittest.TestCase):
