@@ -63,6 +63,12 @@ def TDictOf(key_check, value_check):
             key_check(k) and value_check(i) for k, i in v.items()))
 
 
+def TOr(*checks):
+    """:return: a check passed by a value that passes any of C{checks}."""
+    return Check(" or ".join(c.description for c in checks),
+                 lambda v: any(c(v) for c in checks))
+
+
 def TElemOf(values):
     """:return: a check for one of a fixed set of values."""
     values = tuple(values)

@@ -45,6 +45,17 @@ COMMON_PARAMS = (
 REQUIRED = object()
 
 _STRINGS = ht.TListOf(ht.TNonEmptyString)
+#: The disk and NIC changes of ``gnt-instance modify``, in Ganeti's two
+#: forms, ``[action or index, params]`` and ``[action, identifier,
+#: params]`` (a list may mix them here).
+_MODIFICATION = ht.TOr(
+    ht.TTuple(ht.TOr(ht.TElemOf(("add", "remove")), ht.TNonNegativeInt),
+              ht.TDict),
+    ht.TTuple(ht.TElemOf(("add", "remove", "modify")),
+              ht.TMaybe(ht.TOr(ht.TInt, ht.TString)), ht.TDict))
+_MODIFICATIONS = ht.Check(
+    "a list of [action or index, parameters] or [action, identifier,"
+    " parameters] items", ht.TListOf(_MODIFICATION))
 _MAYBE_STR = ht.TMaybe(ht.TString)
 _MAYBE_BOOL = ht.TMaybe(ht.TBool)
 _MAYBE_DICT = ht.TMaybe(ht.TDict)
@@ -118,7 +129,7 @@ _CATALOGUE = [
         ("disks", None, ht.TMaybe(ht.TListOf(ht.TDict))),
         ("hypervisor", None, _MAYBE_STR),
         ("iallocator", None, _MAYBE_STR),
-        ("tags", [], ht.TListOf(ht.TString)),
+        ("tags", [], _STRINGS),
         ("memory", None, ht.TMaybe(ht.TNonNegativeInt)),
         ("vcpus", None, ht.TMaybe(ht.TNonNegativeInt)),
         ("os", None, _MAYBE_STR),
@@ -226,12 +237,12 @@ _CATALOGUE = [
           summary_field="pattern"),
     OpDef("OP_TAGS_SET", [
         ("kind", REQUIRED, _TAG_KIND),
-        ("tags", REQUIRED, ht.TListOf(ht.TString)),
+        ("tags", REQUIRED, _STRINGS),
         ("name", None, _MAYBE_STR),
     ]),
     OpDef("OP_TAGS_DEL", [
         ("kind", REQUIRED, _TAG_KIND),
-        ("tags", REQUIRED, ht.TListOf(ht.TString)),
+        ("tags", REQUIRED, _STRINGS),
         ("name", None, _MAYBE_STR),
     ]),
     OpDef("OP_QUERY", [
@@ -308,7 +319,7 @@ _CATALOGUE = [
         ("start", True, ht.TBool),
         ("forthcoming", False, ht.TBool),
         ("commit", False, ht.TBool),
-        ("tags", [], ht.TListOf(ht.TString)),
+        ("tags", [], _STRINGS),
         ("instance_communication", False, ht.TBool),
         ("helper_startup_timeout", None, ht.TMaybe(ht.TInt)),
         ("helper_shutdown_timeout", None, ht.TMaybe(ht.TInt)),
@@ -400,8 +411,8 @@ _CATALOGUE = [
         ("force", False, ht.TBool),
         ("force_variant", False, ht.TBool),
         ("ignore_ipolicy", False, ht.TBool),
-        ("nics", [], ht.TList),
-        ("disks", [], ht.TList),
+        ("nics", [], _MODIFICATIONS),
+        ("disks", [], _MODIFICATIONS),
         ("beparams", {}, ht.TDict),
         ("runtime_mem", None, ht.TMaybe(ht.TPositiveInt)),
         ("hvparams", {}, ht.TDict),

@@ -100,6 +100,40 @@ class DiskSizeTests(SynchronousTestCase):
         self.assertEqual(e.args[1], "wrong_input")
 
 
+class ModificationTests(SynchronousTestCase):
+    """The disk and NIC changes of instance modify are checked item by item."""
+
+    def modify(self, **params):
+        return opcodes.validate(dict({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                                      "instance_name": "i1"}, **params))
+
+    def test_both_forms(self):
+        """``[action, params]``, ``[index, params]``, ``[action, id, params]``."""
+        nics = [["add", {}], [0, {"ip": "192.0.2.9"}], ["modify", "1", {}],
+                ["remove", -1, {}]]
+        self.assertEqual(self.modify(nics=nics)["nics"], nics)
+
+    def test_refused(self):
+        """Other shapes fail validation, naming what is expected."""
+        for nics in ([[], True], [["grow", {}]], [["add"]], [[-1, {}]],
+                     [["modify", 0, "ip=1"]], ["add"]):
+            e = self.assertRaises(errors.OpPrereqError, self.modify, nics=nics)
+            self.assertIn("expected a list of [action or index, parameters]"
+                          " or [action, identifier, parameters] items", str(e))
+
+
+class TagTests(SynchronousTestCase):
+    """Tags are non-empty strings, as in Ganeti."""
+
+    def test_empty_tag(self):
+        """An empty tag is refused by every opcode that takes tags."""
+        for op in ({"OP_ID": "OP_TAGS_SET", "kind": "cluster", "tags": [""]},
+                   {"OP_ID": "OP_TAGS_DEL", "kind": "cluster", "tags": [""]},
+                   {"OP_ID": "OP_INSTANCE_CREATE", "instance_name": "i1",
+                    "nics": [], "disks": [], "tags": ["a", ""]}):
+            self.assertRaises(errors.OpPrereqError, opcodes.validate, op)
+
+
 class HostNameTests(SynchronousTestCase):
     """
     New instance, node and cluster names are normalised and checked as
