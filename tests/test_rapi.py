@@ -277,6 +277,13 @@ class AuthTests(RapiTestBase):
         status, _, _ = yield self.call("GET", "/2/nodes",
                                        auth=("reader", "readpw"))
         self.assertEqual(status, 200)
+        # As in Ganeti, any user the file knows reads what anonymous
+        # clients read without the option.
+        status, _, _ = yield self.call("GET", "/2/nodes",
+                                       auth=("nobody", "nopw"))
+        self.assertEqual(status, 200)
+        yield self.assertError(403, "GET", "/2/instances/x/console",
+                               auth=("nobody", "nopw"))
 
 
 class UsersFileParsingTests(unittest.TestCase):

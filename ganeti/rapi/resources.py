@@ -17,7 +17,7 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from ganeti.rapi import ACCESS_READ, REALM
+from ganeti.rapi import REALM
 from ganeti.rapi.context import Context, HttpError, http_error_for
 from ganeti.rapi.routes import ANONYMOUS, match_route
 
@@ -118,7 +118,8 @@ class RapiResource(resource.Resource):
         if access is ANONYMOUS:
             if not self._require_auth and header is None:
                 return None
-            needed = ACCESS_READ if self._require_auth else None
+            # With or without --require-authentication, as in Ganeti.
+            needed = None
         user = self._users.authenticate(header)
         if user is None:
             raise HttpError(401, "Authentication required", headers={
