@@ -258,8 +258,9 @@ class Watcher:
                                                            self._reactor)
         except Exception as e:
             version = "no answer (%s)" % (e,)
-        finally:
-            yield client.close()
+        # Not in a finally: a generator collected mid-request must not
+        # yield while it is being closed.
+        yield client.close()
         if version != RAPI_VERSION:
             _log.critical("RAPI at {host}:{port} is not responding: {answer}."
                           " It runs inside the master daemon; please"
