@@ -9,7 +9,7 @@ CLI reads them to learn which node is the master without asking it.
 import os
 
 from ganeti import constants
-from ganeti.utils.io import atomic_write
+from ganeti.utils.io import atomic_write, sync_directory
 
 
 def values(config):
@@ -71,6 +71,7 @@ def write(paths, contents):
     :param paths: the node's L{ganeti.paths.Paths}.
     :param contents: dict as returned by L{values}.
     """
+    changed = False
     for key, text in contents.items():
         path = paths.ssconf(key)
         data = (text + "\n").encode("utf-8") if text else b""
@@ -80,7 +81,13 @@ def write(paths, contents):
                     continue
         except FileNotFoundError:
             pass
-        atomic_write(path, data, fsync=False)
+        # Each file's data reaches the disk before its name does (a node
+        # that loses power must not come back with empty files); the
+        # directory is flushed once for all of them.
+        atomic_write(path, data, flush_directory=False)
+        changed = True
+    if changed:
+        sync_directory(paths.data_dir)
 
 
 def read(paths, key):

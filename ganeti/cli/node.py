@@ -257,6 +257,10 @@ def _setup_node(name, paths):
         pem = f.read()
     steps = ["mkdir -p %s" % directories, "umask 077",
              "cat > %s.new" % shlex.quote(remote.server_pem),
+             # Flushed before the rename (and all of it once more before
+             # the restart): a node that loses power right after joining
+             # must not come back with an empty key.
+             "sync %s.new" % shlex.quote(remote.server_pem),
              "mv %s.new %s" % (shlex.quote(remote.server_pem),
                                shlex.quote(remote.server_pem)), "umask 022"]
     storage_paths = os.path.join(paths.conf_dir, "file-storage-paths")
@@ -267,6 +271,7 @@ def _setup_node(name, paths):
                 shlex.quote(os.path.join(remote.conf_dir, "file-storage-paths"))))
     daemon = os.path.join(os.path.dirname(os.path.abspath(sys.argv[0])),
                           "ganeti-daemon")
+    steps.append("sync")
     steps.append("%s restart" % shlex.quote(daemon))
     # One ssh session: each connection costs a key exchange.
     _ssh(name, " && ".join(steps), stdin=pem, timeout=120)
