@@ -525,6 +525,16 @@ class InstanceResourceTests(RapiTestBase):
         self.assertEqual(self.submitted(), [])
 
     @defer.inlineCallbacks
+    def test_create_invalid_name(self):
+        """A name no host can have is 400 "Invalid hostname"; no job."""
+        for name in ("in;st9", "$(touch /tmp/pwned)"):
+            body, _ = yield self.assertError(
+                400, "POST", "/2/instances",
+                body=dict(self.CREATE, instance_name=name), auth=ADMIN)
+            self.assertIn("Invalid hostname '%s'" % name, body["explain"])
+        self.assertEqual(self.submitted(), [])
+
+    @defer.inlineCallbacks
     def test_create_drained(self):
         self.handler.SetDrainFlag(True)
         body, _ = yield self.assertError(503, "POST", "/2/instances",
