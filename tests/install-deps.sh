@@ -14,6 +14,9 @@
 #   openssh-client           ssh and ssh-keygen, for the bed's hosts
 #   util-linux               unshare and nsenter (the bed's namespaces)
 #   iputils-ping             ping, in the bed's tests (tests/cluster)
+#   debootstrap              the Debian root of the VM bed's guests
+#                            (ganeti/testing/vmbed.py, tests/vm)
+#   e2fsprogs                mkfs.ext4 -d, which makes the guests' disks
 #   ganeti-htools-3.0        htools' real "hail" allocator, for
 #                            tests/test_iallocator.py (it needs only a few
 #                            libraries, not the ganeti daemons package)
@@ -21,7 +24,7 @@
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi ganeti-htools-3.0"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi ganeti-htools-3.0 debootstrap e2fsprogs"
 
 missing=""
 for package in $PACKAGES; do

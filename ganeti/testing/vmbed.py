@@ -138,6 +138,10 @@ if ! vgs {vg} >/dev/null 2>&1; then
     pvcreate -q /dev/vdb && vgcreate -q {vg} /dev/vdb
 fi
 /usr/sbin/sshd -o UseDNS=no
+# A node of a cluster starts its daemon at boot, as Debian's unit does.
+if [ -e /var/lib/ganeti/server.pem ]; then
+    ganeti-daemon start
+fi
 echo {ready} > /dev/console
 exec python3 -c '
 import os, time
@@ -441,20 +445,35 @@ class Guest:
         """Power the guest off hard (qemu killed): a crash, for fault tests."""
         _kill(self.pidfile, self.disk)
 
+    def _console_says(self, line):
+        try:
+            with open(self.console_log, errors="replace") as f:
+                return line in f.read()
+        except FileNotFoundError:
+            return False
+
     def wait_ready(self, timeout=BOOT_TIMEOUT):
-        """Wait until root can log in over ssh; :raise BedError: if not."""
+        """
+        Wait until the guest's boot is over (its node daemon started, if
+        it is a node) and root can log in over ssh.
+
+        :raise BedError: if it stops or does not get there in time.
+        """
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while not self._console_says(READY_LINE):
             if not self.running():
                 raise BedError("%s stopped while booting; see %s"
                                % (self.name, self.console_log))
-            result = _run(self.ssh_args("true", connect_timeout=3),
-                          check=False, timeout=30)
-            if result.returncode == 0:
-                return
+            if time.monotonic() > deadline:
+                raise BedError("%s did not boot within %d s; see %s"
+                               % (self.name, timeout, self.console_log))
+            time.sleep(0.2)
+        while _run(self.ssh_args("true", connect_timeout=3), check=False,
+                   timeout=30).returncode != 0:
+            if time.monotonic() > deadline:
+                raise BedError("%s did not answer ssh within %d s"
+                               % (self.name, timeout))
             time.sleep(0.5)
-        raise BedError("%s did not answer ssh within %d s; see %s"
-                       % (self.name, timeout, self.console_log))
 
 
 class VmBed:
@@ -586,6 +605,11 @@ class VmBed:
                     .replace("{vg}", VG_NAME).replace("{ready}", READY_LINE))
         _copy_site(os.path.join(tree, "ganeti", "site"))
         _copy_project(os.path.join(tree, "ganeti", "src"))
+        # Compiled here (the guest's Python is the same minor version): a
+        # guest would otherwise compile everything at every boot, which
+        # under emulation takes longer than the boot itself.
+        _run([sys.executable, "-m", "compileall", "-q",
+              os.path.join(tree, "ganeti")], check=False)
         _run(["mkfs.ext4", "-q", "-F", "-L", "vmbed-seed", "-d", tree,
               self.seed, "512M"])
         shutil.rmtree(tree)

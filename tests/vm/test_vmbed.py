@@ -1,0 +1,127 @@
+"""
+The VM bed itself, and a cluster on it: two guests with real LVM, a
+cluster initialised on one and the other added over ssh, a ``plain``
+instance whose volume is a real logical volume.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SkipTest, SynchronousTestCase
+
+from ganeti.testing import vmbed
+
+
+_shared = {}
+
+
+def shared_bed():
+    """
+    :return: the two-guest bed with its cluster, booted on first use and
+        removed when the test run ends (trial has no class fixtures).
+    :raise SkipTest: where the bed cannot run.
+    """
+    reason = vmbed.missing()
+    if reason:
+        raise SkipTest(reason)
+    if "error" in _shared:
+        raise _shared["error"]
+    if "bed" not in _shared:
+        os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
+        workdir = tempfile.mkdtemp(prefix="test-", dir=vmbed.CACHE_DIR)
+        bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
+
+        def remove():
+            bed.down()
+            shutil.rmtree(workdir, ignore_errors=True)
+        atexit.register(remove)
+        try:
+            bed.up(2)
+            bed.init_cluster()
+        except Exception as e:
+            _shared["error"] = e
+            raise
+        _shared["bed"] = bed
+    return _shared["bed"]
+
+
+class VmBedTests(SynchronousTestCase):
+    """Two guests, booted once for every test here."""
+
+    def setUp(self):
+        self.bed = shared_bed()
+
+    def run_ok(self, index, command):
+        """:return: the output of C{command} in guest C{index}; it succeeded."""
+        result = self.bed[index].run(command)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        return result.stdout
+
+    def test_kernel_storage(self):
+        """Each guest has DRBD 8.4, device-mapper and its volume group."""
+        for index in (1, 2):
+            self.assertIn("version: 8.4", self.run_ok(index, "cat /proc/drbd"))
+            self.assertTrue(self.run_ok(
+                index, "test -c /dev/mapper/control && echo ok"))
+            self.assertEqual(self.run_ok(
+                index, "vgs --noheadings -o vg_name").split(), [vmbed.VG_NAME])
+
+    def test_networks(self):
+        """The guests reach each other by name and on both networks."""
+        guest2 = self.bed[2]
+        for address in (guest2.name, guest2.secondary_ip):
+            self.run_ok(1, ["ping", "-c", "1", "-W", "5", address])
+        self.assertEqual(self.run_ok(1, ["ssh", "-o", "BatchMode=yes",
+                                         guest2.name, "hostname"]).strip(),
+                         guest2.name)
+
+    def test_exit_status(self):
+        """A command's exit status and output come back from the guest."""
+        result = self.bed[1].run("echo out; echo err >&2; exit 3")
+        self.assertEqual((result.returncode, result.stdout, result.stderr),
+                         (3, "out\n", "err\n"))
+
+    def test_cluster_nodes(self):
+        """Both guests are nodes; their LVM space shows in the node list."""
+        out = self.run_ok(1, ["gnt-node", "list", "--no-headers", "-o",
+                              "name,dtotal,dfree"])
+        rows = [line.split() for line in out.splitlines()]
+        self.assertEqual([row[0] for row in rows],
+                         [self.bed[1].name, self.bed[2].name])
+        for row in rows:
+            self.assertEqual(row[1], "8.0G")
+
+    def test_plain_instance(self):
+        """
+        A ``plain`` instance's disk is a logical volume named as Ganeti
+        names it (``<disk uuid>.disk0``) on its node; removing the
+        instance removes it.
+        """
+        self.run_ok(1, ["gnt-instance", "add", "-t", "plain", "--disk",
+                        "0:size=64m", "-o", "none", "--no-install",
+                        "--no-name-check", "--no-ip-check",
+                        "-n", self.bed[2].name, "plain1.example.com"])
+        volumes = self.run_ok(2, "lvs --noheadings -o lv_name,lv_size"
+                                 " --units m " + vmbed.VG_NAME).split()
+        self.assertEqual(len(volumes), 2, volumes)
+        self.assertTrue(volumes[0].endswith(".disk0"))
+        self.assertEqual(volumes[1], "64.00m")
+        self.run_ok(1, ["gnt-instance", "remove", "-f", "plain1.example.com"])
+        self.assertEqual(self.run_ok(2, "lvs --noheadings " + vmbed.VG_NAME),
+                         "")
+
+    def test_power_cycle(self):
+        """
+        A guest powered off hard comes back with its volume group, and its
+        node daemon answers again (it starts at boot, as on Debian).
+        """
+        guest = self.bed[2]
+        guest.stop()
+        self.assertFalse(guest.running())
+        guest.start()
+        guest.wait_ready()
+        self.assertEqual(self.run_ok(2, "vgs --noheadings -o vg_name").split(),
+                         [vmbed.VG_NAME])
+        self.run_ok(2, "ganeti-daemon status")
