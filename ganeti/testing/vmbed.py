@@ -116,6 +116,7 @@ cp /seed/hosts /etc/hosts
 udevadm trigger --action=add
 udevadm settle --timeout=60
 modprobe dm-mod
+modprobe loop
 modprobe drbd minor_count=128 usermode_helper=/bin/true
 ip link set lo up
 ip addr add 10.0.2.15/24 dev eth0
@@ -306,10 +307,15 @@ def _copy_site(target):
 
 
 def _copy_project(target):
-    """Copy the project's code (package, tools, twistd plugin)."""
+    """
+    Copy the project's code (package, tools, twistd plugin) and its tests,
+    which can then also run where device-mapper and DRBD are real.
+    """
     root = _project_root()
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "dropin.cache")
-    for name in ("ganeti", "bin", os.path.join("twisted", "plugins")):
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "dropin.cache",
+                                    "_trial_temp*")
+    for name in ("ganeti", "bin", os.path.join("twisted", "plugins"),
+                 "tests"):
         shutil.copytree(os.path.join(root, name), os.path.join(target, name),
                         ignore=ignore)
 

@@ -125,3 +125,17 @@ class VmBedTests(SynchronousTestCase):
         self.assertEqual(self.run_ok(2, "vgs --noheadings -o vg_name").split(),
                          [vmbed.VG_NAME])
         self.run_ok(2, "ganeti-daemon status")
+
+    def test_storage_contract_in_guest(self):
+        """
+        The storage contract tests that skip on this machine (no
+        device-mapper) run, and pass, inside a guest: the ``plain``
+        provider on a real volume group.
+        """
+        result = self.bed[1].run(
+            "cd /opt/ganeti/src && python3 -m twisted.trial"
+            " tests.test_storage.PlainContractTests"
+            " tests.test_storage.RealRepairTests", timeout=900)
+        self.assertEqual(result.returncode, 0, result.stdout[-3000:])
+        self.assertNotIn("[SKIPPED]", result.stdout)
+        self.assertIn("PASSED", result.stdout)
