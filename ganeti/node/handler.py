@@ -90,6 +90,8 @@ class NodeHandler:
         self._write = write or maybeDeferred
         self._hypervisors = {}
         self._storage = None
+        # Disks being sent (gnt-instance move), by the master's transfer id.
+        self._disk_sends = {}
 
     # --- providers ----------------------------------------------------------
 
@@ -418,6 +420,55 @@ class NodeHandler:
         with open(self._paths.server_pem, "rb") as f:
             pem = f.read()
         return transfer.send_file(self._reactor, pem, host, port, path)
+
+    # --- copying disks between nodes (gnt-instance move) -----------------
+
+    def _cluster_pem(self):
+        with open(self._paths.server_pem, "rb") as f:
+            return f.read()
+
+    @inlineCallbacks
+    def disk_receive(self, disk, address):
+        """
+        Listen once on C{address} for the contents of C{disk}, which the
+        master just created here (see L{ganeti.node.diskstream}).
+
+        :return: (Deferred) C{{"port": port, "path": device or file}}.
+        """
+        from ganeti.node import diskstream
+        path = yield self._disks(disk["dev_type"]).assemble(disk)
+        port = yield diskstream.receive_disk(self._reactor, self._cluster_pem(),
+                                             address, path)
+        returnValue({"port": port, "path": path})
+
+    @inlineCallbacks
+    def disk_send(self, disk, host, port, compress, transfer_id):
+        """
+        Stream C{disk} to a node listening after L{disk_receive}; while
+        it goes, L{disk_transfer_status} tells how far it got.
+
+        :return: (Deferred) the final figures (see L{disk_transfer_status})
+            once the receiver has written and synced everything.
+        """
+        from ganeti.node import diskstream
+        path = yield self._disks(disk["dev_type"]).assemble(disk)
+        send = diskstream.DiskSend(self._reactor, self._cluster_pem(), host,
+                                   port, path, compress)
+        self._disk_sends[transfer_id] = send
+        try:
+            result = yield send.run()
+        finally:
+            self._disk_sends.pop(transfer_id, None)
+        returnValue(result)
+
+    def disk_transfer_status(self, transfer_ids):
+        """
+        :return: for each of C{transfer_ids} still being sent from here,
+            its progress: bytes C{done} of C{total}, of which C{data} sent
+            and C{zero} skipped, C{wire} bytes sent, C{seconds} so far.
+        """
+        return {tid: self._disk_sends[tid].progress() for tid in transfer_ids
+                if tid in self._disk_sends}
 
     # --- disks ----------------------------------------------------------------
 
