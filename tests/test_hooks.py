@@ -400,6 +400,21 @@ class UnreachableNodeTests(SynchronousTestCase):
                       messages(job))
         self.assertTrue(master.config.config.node_by_name(NODE2_NAME).drained)
 
+    def test_verify_skips_silent_node(self):
+        """
+        cluster-verify does not run post hooks on a node that did not
+        answer its first call: a dead link would hold the job for the
+        hooks' whole timeout.
+        """
+        master = two_node_cluster(self)
+        master.handlers[NODE2_NAME] = None
+        rpc = master.context.rpc = CallCounter(master.context.rpc)
+        job = master.queue.get(master.queue.submit([{
+            "OP_ID": "OP_CLUSTER_VERIFY_GROUP", "group_name": "default"}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertEqual(rpc.hooks_calls(), [("cluster-verify", "post",
+                                              [NODE])])
+
     def test_removed_node_runs_post_hooks(self):
         """A node being removed runs its post hooks before it leaves."""
         master = two_node_cluster(self)

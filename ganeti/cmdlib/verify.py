@@ -187,8 +187,16 @@ class LUClusterVerifyGroup(_VerifyLU):
             env["NODE_TAGS_%s" % node.name] = " ".join(node.tags)
         return env
 
+    #: Uuids of the group's nodes that did not answer (set by the checks).
+    _silent = frozenset()
+
     def build_hooks_nodes(self):
         return [], [n.uuid for n in self._group_nodes()]
+
+    def prepare_post_hook_nodes(self, node_uuids):
+        # A node already reported unreachable is not asked again: its
+        # hooks call would wait out the hooks' long timeout.
+        return [uuid for uuid in node_uuids if uuid not in self._silent]
 
     def hooks_callback(self, phase, results, result):
         """The post scripts' failures become verify errors."""
@@ -234,6 +242,8 @@ class LUClusterVerifyGroup(_VerifyLU):
         # Nodes that did not answer the short version call are not asked
         # again: a dead node costs one timeout, not one per check.
         answering = [n for n in online if versions[n.name].ok]
+        self._silent = frozenset(n.uuid for n in online
+                                 if not versions[n.name].ok)
         reports = yield self.ctx.rpc.call(
             [node_address(n) for n in answering], "node_verify",
             list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg),
