@@ -454,6 +454,16 @@ _CATALOGUE = [
         ("allow_failover", False, ht.TBool),
         ("ignore_hvversions", False, ht.TBool),
     ], summary_field="instance_name"),
+    OpDef("OP_INSTANCE_MOVE", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("shutdown_timeout", 120, ht.TNonNegativeInt),
+        ("ignore_ipolicy", False, ht.TBool),
+        ("target_node", REQUIRED, ht.TNonEmptyString),
+        ("target_node_uuid", None, _MAYBE_STR),
+        ("compress", "none", ht.TString),
+        ("ignore_consistency", False, ht.TBool),
+    ], summary_field="instance_name"),
     OpDef("OP_INSTANCE_MULTI_ALLOC", [
         ("opportunistic_locking", False, ht.TBool),
         ("iallocator", None, _MAYBE_STR),

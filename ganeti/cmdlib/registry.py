@@ -7,8 +7,8 @@ from ganeti import errors
 from ganeti.cmdlib import (
     backup, cluster, cluster_disks, group, node, tags, test, verify)
 from ganeti.cmdlib.instance import (
-    change_group, create, disks, moves, multi_alloc, operations, query,
-    set_params)
+    change_group, create, disks, move, moves, multi_alloc, operations,
+    query, set_params)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -45,6 +45,7 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_CONSOLE": operations.LUInstanceConsole,
     "OP_INSTANCE_FAILOVER": moves.LUInstanceFailover,
     "OP_INSTANCE_MIGRATE": moves.LUInstanceMigrate,
+    "OP_INSTANCE_MOVE": move.LUInstanceMove,
     "OP_INSTANCE_QUERY_DATA": query.LUInstanceQueryData,
     "OP_INSTANCE_MULTI_ALLOC": multi_alloc.LUInstanceMultiAlloc,
     "OP_INSTANCE_CHANGE_GROUP": change_group.LUInstanceChangeGroup,

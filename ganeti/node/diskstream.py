@@ -522,7 +522,7 @@ class _Receiver(Protocol):
         if not self._claimed:
             # Data flows only after the TLS handshake, so this peer holds
             # the cluster certificate: it, and no later one, gets the port.
-            if not self._job.claim():
+            if not self._job.claim(self):
                 self.transport.abortConnection()
                 return
             self._claimed = True
@@ -717,6 +717,7 @@ class DiskReceive(Factory):
         self._timeout = timeout
         self._timer = None
         self._taken = False
+        self._connection = None
 
     def listen(self):
         """
@@ -742,14 +743,16 @@ class DiskReceive(Factory):
         self._timer = self.reactor.callLater(self._timeout, self._timed_out)
         return port.getHost().port
 
-    def claim(self):
+    def claim(self, connection):
         """
+        :param connection: the L{_Receiver} asking.
         :return: whether the calling connection may send the disk (only
             the first to ask may); the port closes once it is claimed.
         """
         if self._taken:
             return False
         self._taken = True
+        self._connection = connection
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._stop_listening()
@@ -770,8 +773,13 @@ class DiskReceive(Factory):
                   message=message)
 
     def stop(self):
-        """Stop waiting for a sender that has not come (nothing if one did)."""
-        if not self._taken:
+        """
+        Give up: stop waiting for a sender that has not come, or cut off
+        the one that is sending (L{ended} fires once it is gone).
+        """
+        if self._connection is not None:
+            self._connection.transport.abortConnection()
+        elif not self._taken:
             self._taken = True
             if self._timer is not None and self._timer.active():
                 self._timer.cancel()
@@ -780,6 +788,7 @@ class DiskReceive(Factory):
 
     def connection_ended(self):
         """The claiming connection is gone: the copy is over."""
+        self._connection = None
         self.ended.callback(None)
 
     def _stop_listening(self):

@@ -90,8 +90,10 @@ class NodeHandler:
         self._write = write or maybeDeferred
         self._hypervisors = {}
         self._storage = None
-        # Disks being sent (gnt-instance move), by the master's transfer id.
+        # Disks being sent and received (gnt-instance move), by the
+        # master's transfer id.
         self._disk_sends = {}
+        self._disk_receives = {}
 
     # --- providers ----------------------------------------------------------
 
@@ -428,7 +430,7 @@ class NodeHandler:
             return f.read()
 
     @inlineCallbacks
-    def disk_receive(self, disk, address):
+    def disk_receive(self, disk, address, transfer_id):
         """
         Listen once on C{address} for the contents of C{disk}, which the
         master just created here (see L{ganeti.node.diskstream}).
@@ -437,9 +439,29 @@ class NodeHandler:
         """
         from ganeti.node import diskstream
         path = yield self._disks(disk["dev_type"]).assemble(disk)
-        port = yield diskstream.receive_disk(self._reactor, self._cluster_pem(),
-                                             address, path)
+        receive = diskstream.DiskReceive(self._reactor, self._cluster_pem(),
+                                         address, path)
+        port = yield receive.listen()
+        self._disk_receives[transfer_id] = receive
+        receive.ended.addCallback(
+            lambda _: self._disk_receives.pop(transfer_id, None) and None)
         returnValue({"port": port, "path": path})
+
+    def disk_receive_stop(self, transfer_ids):
+        """
+        Give up receiving: listeners stop, copies in progress are cut off
+        (a move whose other side failed).
+
+        :return: (Deferred) True once they are all over.
+        """
+        from twisted.internet.defer import gatherResults
+        ended = []
+        for tid in transfer_ids:
+            receive = self._disk_receives.get(tid)
+            if receive is not None:
+                receive.stop()
+                ended.append(receive.ended)
+        return gatherResults(ended).addCallback(lambda _: True)
 
     @inlineCallbacks
     def disk_send(self, disk, host, port, compress, transfer_id):
