@@ -64,18 +64,18 @@ def file_storage_dir_for(template, cluster, instance_name, subdir=None):
     return os.path.normpath(os.path.join(*parts))
 
 
-def plain_logical_id(vg, disk_uuid, index):
+def plain_logical_id(vg, unique_id, index):
     """
     :return: the C{logical_id} of a new ``plain`` disk:
-        ``[vg, "<uuid>.disk<index>"]``.
+        ``[vg, "<unique id>.disk<index>"]``.
     :raise ProgrammerError: without a volume group.
     """
     if not vg:
         raise ProgrammerError("no volume group for a plain disk")
-    return [vg, "%s.disk%d" % (disk_uuid, index)]
+    return [vg, "%s.disk%d" % (unique_id, index)]
 
 
-def logical_id_for(template, cluster, instance_name, disk_uuid, index,
+def logical_id_for(template, cluster, instance_name, unique_id, index,
                    adopt=None, vg=None, file_driver="loop",
                    file_storage_subdir=None):
     """
@@ -86,7 +86,8 @@ def logical_id_for(template, cluster, instance_name, disk_uuid, index,
         C{file_storage_dir}, C{shared_file_storage_dir} and
         C{volume_group_name}.
     :param instance_name: the instance's name.
-    :param disk_uuid: the new disk's uuid.
+    :param unique_id: a fresh unique id naming the new volume or file
+        (Ganeti generates one per disk, apart from the disk's uuid).
     :param index: the disk's index in the instance (the ``N`` of
         ``disk/N``).
     :param adopt: for ``blockdev``, the device to adopt.
@@ -105,7 +106,7 @@ def logical_id_for(template, cluster, instance_name, disk_uuid, index,
         directory = file_storage_dir_for(template, cluster, instance_name,
                                          file_storage_subdir)
         return [file_driver,
-                "%s/%s.file.disk%d" % (directory, disk_uuid, index)]
+                "%s/%s.file.disk%d" % (directory, unique_id, index)]
     if template == DT_BLOCK:
         if not adopt:
             raise OpPrereqError("Disk template 'blockdev' requires an"
@@ -116,5 +117,5 @@ def logical_id_for(template, cluster, instance_name, disk_uuid, index,
         if not vg:
             raise OpPrereqError("Disk template 'plain' needs a volume group"
                                 " and the cluster has none", "wrong_state")
-        return plain_logical_id(vg, disk_uuid, index)
+        return plain_logical_id(vg, unique_id, index)
     raise ProgrammerError("No logical_id for disk template %r" % (template,))

@@ -212,3 +212,40 @@ def node_instance_dict(cfg, instance):
         "disk_template": instance.disk_template,
         "disks": [disk.to_dict() for disk in instance_disks(cfg, instance)],
     }
+
+
+def fill_ndparams(cfg, node):
+    """
+    :return: the node parameters in force on C{node}: defaults, cluster,
+        the node's group, the node's own (as Ganeti's C{GetNdParams}).
+    """
+    params = dict(constants.ND_DEFAULTS)
+    params.update(cfg.cluster.ndparams)
+    group = cfg.nodegroups.get(node.group)
+    if group is not None:
+        params.update(group.ndparams)
+    params.update(node.ndparams)
+    return params
+
+
+def exclusive_storage(cfg, node):
+    """:return: whether exclusive storage is in force on C{node}."""
+    return bool(fill_ndparams(cfg, node)["exclusive_storage"])
+
+
+def annotated_disk(cfg, disk, node=None):
+    """
+    A disk as a node needs it: its disk parameters filled from the
+    defaults, the cluster's and its node group's (Ganeti annotates disks
+    so before every node call that acts on them).
+
+    :param node: the node whose group counts (none: the cluster only).
+    :return: the disk's dict form (see L{ganeti.objects.Disk.to_dict}).
+    """
+    params = dict(constants.DISK_DEFAULTS.get(disk.dev_type, {}))
+    params.update(cfg.cluster.diskparams.get(disk.dev_type, {}))
+    group = cfg.nodegroups.get(node.group) if node is not None else None
+    if group is not None:
+        params.update(group.diskparams.get(disk.dev_type, {}))
+    params.update(disk.params or {})
+    return dict(disk.to_dict(), params=params)

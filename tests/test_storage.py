@@ -499,8 +499,23 @@ PVS_OUTPUT = (b"  /dev/sda3|xenvg|510.00|300.00|210.00|a--\n"
               b"  /dev/sdb1|xenvg|510.00|220.00|290.00|a--\n"
               b"  /dev/sdc1|xenvg|100.00|0|100.00|---\n"
               b"  /dev/sdd1|other|100.00|0|100.00|a--\n")
+#: The same PVs as L{pv_info} asks for them: name, vg, free, attr, size.
+PV_INFO_OUTPUT = (b"  /dev/sda3|xenvg|210.00|a--|510.00\n"
+                  b"  /dev/sdb1|xenvg|290.00|a--|510.00\n"
+                  b"  /dev/sdc1|xenvg|100.00|---|100.00\n"
+                  b"  /dev/sdd1|other|100.00|a--|100.00\n")
+#: Four equal PVs, two of them empty (exclusive storage).
+ES_PV_OUTPUT = (b"  /dev/vda|esvg|0|a--|1024.00\n"
+                b"  /dev/vdb|esvg|1024.00|a--|1024.00\n"
+                b"  /dev/vdc|esvg|1023.50|a--|1024.00\n"
+                b"  /dev/vdd|esvg|500.00|a--|1024.00\n")
 DM_ERROR = (b"  /dev/mapper/control: open failed: No such device\n"
             b"  Failure to communicate with kernel device-mapper driver.\n")
+
+
+#: ``lvs`` of one LV as L{LogicalVolumeStorage} attaches to it: one
+#: stripe of 4 MiB extents on one PV.
+LV_DETAILS = b"  xenvg|u.disk0|-wi-a-----|4096.00|1|/dev/sda3(0)\n"
 
 
 class LVMUnitTests(SynchronousTestCase):
@@ -608,7 +623,7 @@ class LVMUnitTests(SynchronousTestCase):
         instance.
         """
         d = self.storage.create(self.disk, INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         proc = self.answer(1)
         self.assertEqual(proc.argv, [
             "lvcreate", "-Wn", "-L100m", "-nu.disk0", "--addtag",
@@ -621,7 +636,7 @@ class LVMUnitTests(SynchronousTestCase):
         When the wide stripe cannot be allocated, fewer stripes are tried.
         """
         d = self.storage.create(self.disk, INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         self.answer(1, code=5, stderr=b"  Insufficient suitable allocatable"
                                       b" extents\n")
         proc = self.answer(2)
@@ -633,7 +648,7 @@ class LVMUnitTests(SynchronousTestCase):
         When every attempt fails, the last reason is given.
         """
         d = self.storage.create(self.disk, INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         self.answer(1, code=5, stderr=b"  first\n")
         self.answer(2, code=5, stderr=b"  second\n")
         message = str(self.failureResultOf(d, BlockDeviceError).value)
@@ -646,7 +661,7 @@ class LVMUnitTests(SynchronousTestCase):
         no other stripe count is tried.
         """
         d = self.storage.create(dict(self.disk, params={}), INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         self.answer(1, code=3, stderr=DM_ERROR)
         message = str(self.failureResultOf(d, BlockDeviceError).value)
         self.assertIn("device-mapper is not available on this node",
@@ -660,7 +675,7 @@ class LVMUnitTests(SynchronousTestCase):
         A VG without enough free space is refused before ``lvcreate``.
         """
         d = self.storage.create(dict(self.disk, size=1000), INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         self.assertIn("required 1000 MiB, available 500 MiB",
                       str(self.failureResultOf(d, BlockDeviceError).value))
         self.assertEqual(len(self.clock.processes), 1)
@@ -671,7 +686,7 @@ class LVMUnitTests(SynchronousTestCase):
         """
         disk = dict(self.disk, logical_id=["novg", "x"])
         d = self.storage.create(disk, INSTANCE)
-        self.answer(0, PVS_OUTPUT)
+        self.answer(0, PV_INFO_OUTPUT)
         self.assertIn("no allocatable physical volumes",
                       str(self.failureResultOf(d, BlockDeviceError).value))
 
@@ -737,12 +752,17 @@ class LVMUnitTests(SynchronousTestCase):
         """
         d = self.storage.grow(self.disk, 20)
         self.answer(0, b"  u.disk0|100.00\n")
-        first = self.answer(1, code=5, stderr=b"  Insufficient\n")
-        second = self.answer(2)
-        self.answer(3, b"  u.disk0|120.00\n")
-        self.assertEqual(first.argv, ["lvextend", "-L+20m", "--alloc",
+        details = self.answer(1, LV_DETAILS)
+        first = self.answer(2, code=5, stderr=b"  Insufficient\n")
+        second = self.answer(3)
+        self.answer(4, b"  u.disk0|120.00\n")
+        self.assertEqual(details.argv, [
+            "lvs", "--noheadings", "--separator=|", "--units=k",
+            "--nosuffix", "-ovg_name,lv_name,lv_attr,vg_extent_size,stripes,"
+            "devices", "xenvg/u.disk0"])
+        self.assertEqual(first.argv, ["lvextend", "-L", "+20480k", "--alloc",
                                       "contiguous", "/dev/xenvg/u.disk0"])
-        self.assertEqual(second.argv[3], "cling")
+        self.assertEqual(second.argv[4], "cling")
         self.assertEqual(self.successResultOf(d), 120)
 
     def test_grow_fails(self):
@@ -751,7 +771,8 @@ class LVMUnitTests(SynchronousTestCase):
         """
         d = self.storage.grow(self.disk, 20)
         self.answer(0, b"  u.disk0|100.00\n")
-        for index in (1, 2, 3):
+        self.answer(1, LV_DETAILS)
+        for index in (2, 3, 4):
             self.answer(index, code=5, stderr=b"  no room\n")
         self.assertIn("no room",
                       str(self.failureResultOf(d, BlockDeviceError).value))
@@ -865,6 +886,224 @@ class LVMUnitTests(SynchronousTestCase):
         for name in ("--force", "a b", ""):
             self.failureResultOf(lvm.repair_vg(self.clock, name), StorageError)
         self.assertEqual(self.clock.processes, [])
+
+
+class LVMExclusiveTests(SynchronousTestCase):
+    """
+    Exclusive storage, growing, renaming, snapshots and the reports
+    cluster verify reads, in L{ganeti.storage.lvm} on L{ProcessClock}.
+    """
+
+    def setUp(self):
+        self.clock = ProcessClock()
+        self.storage = LogicalVolumeStorage(self.clock)
+        self.disk = {"uuid": "u", "dev_type": "plain", "size": 1500,
+                     "mode": "rw", "logical_id": ["esvg", "u.disk0"],
+                     "params": {"stripes": 1}, "spindles": 2}
+
+    answer = LVMUnitTests.answer
+
+    def create(self, **changes):
+        d = self.storage.create(dict(self.disk, **changes), INSTANCE,
+                                excl_stor=True)
+        self.answer(0, ES_PV_OUTPUT)
+        return d
+
+    def test_create_on_empty_pvs(self):
+        """
+        With exclusive storage a volume takes as many empty PVs as its
+        spindles, striped over all of them, however few stripes the disk
+        parameters ask for.
+        """
+        d = self.create()
+        proc = self.answer(1)
+        self.assertEqual(proc.argv, [
+            "lvcreate", "-Wn", "-L1500m", "-nu.disk0", "--addtag",
+            "originstname+inst1.example.com", "-i2", "esvg", "/dev/vdb",
+            "/dev/vdc"])
+        self.assertEqual(self.successResultOf(d), "/dev/esvg/u.disk0")
+
+    def test_create_needs_spindles(self):
+        """Without spindles the error says to repair the disk sizes."""
+        message = str(self.failureResultOf(self.create(spindles=None),
+                                           BlockDeviceError).value)
+        self.assertIn("Unspecified number of spindles", message)
+        self.assertIn("gnt-cluster repair-disk-sizes", message)
+
+    def test_create_too_few_spindles(self):
+        """
+        A disk bigger than its spindles' standard size is refused: 1500
+        MiB needs two 994 MiB PVs (1024 less Ganeti's 3 %).
+        """
+        message = str(self.failureResultOf(self.create(spindles=1),
+                                           BlockDeviceError).value)
+        self.assertIn("Requested number of spindles (1) is not enough for a"
+                      " disk of 1500 MB (at least 2 spindles needed)", message)
+
+    def test_create_too_few_empty_pvs(self):
+        """Only empty PVs count: two of the four are."""
+        message = str(self.failureResultOf(self.create(spindles=3),
+                                           BlockDeviceError).value)
+        self.assertIn("Not enough empty PVs (spindles) to create a disk of"
+                      " 1500 MB: 2 available, 3 needed", message)
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_pv_arithmetic(self):
+        """Ganeti's standard PV size, PVs needed, empty PVs, size margin."""
+        pvs = [{"name": "a", "size": 1030.0, "free": 1029.5},
+               {"name": "b", "size": 1000.0, "free": 10.0}]
+        self.assertEqual(lvm.std_pv_size(pvs), 970.0)
+        self.assertEqual(lvm.pvs_needed(971, pvs), 2)
+        self.assertEqual(lvm.empty_pv_names(pvs), ["a"])
+        self.assertFalse(lvm.bad_pv_sizes(1000, 1020))
+        self.assertTrue(lvm.bad_pv_sizes(1000, 1021))
+
+    def test_grow_rounds_to_stripes(self):
+        """
+        Growth is rounded up to whole stripes of extents (two stripes of
+        4 MiB: 10 MiB becomes 16); a dry run adds ``--test`` and gives the
+        current size.
+        """
+        disk = dict(self.disk, logical_id=["xenvg", "u.disk0"])
+        d = self.storage.grow(disk, 10, dryrun=True)
+        self.answer(0, b"  u.disk0|100.00\n")
+        self.answer(1, b"  xenvg|u.disk0|-wi-a-----|4096.00|2|"
+                       b"/dev/sda(0),/dev/sdb(0)\n")
+        proc = self.answer(2)
+        self.assertEqual(proc.argv, [
+            "lvextend", "-L", "+16384k", "--test", "--alloc", "contiguous",
+            "/dev/xenvg/u.disk0"])
+        self.assertEqual(self.successResultOf(d), 100)
+        self.assertEqual(len(self.clock.processes), 3)
+
+    def test_grow_exclusive(self):
+        """
+        With exclusive storage a volume grows only on its own PVs, within
+        their standard size.
+        """
+        d = self.storage.grow(self.disk, 100, excl_stor=True)
+        self.answer(0, b"  u.disk0|1500.00\n")
+        self.answer(1, b"  esvg|u.disk0|-wi-a-----|4096.00|2|"
+                       b"/dev/vdd(0),/dev/vda(0)\n")
+        # vdd has 500 MiB free, vda none; 30 MiB of each are reserved.
+        self.answer(2, ES_PV_OUTPUT)
+        proc = self.answer(3)
+        self.assertEqual(proc.argv, [
+            "lvextend", "-L", "+106496k", "--alloc", "contiguous",
+            "/dev/esvg/u.disk0", "/dev/vdd", "/dev/vda"])
+        self.answer(4, b"  u.disk0|1604.00\n")
+        self.assertEqual(self.successResultOf(d), 1604)
+
+        d = self.storage.grow(self.disk, 500, excl_stor=True)
+        self.answer(5, b"  u.disk0|1604.00\n")
+        self.answer(6, b"  esvg|u.disk0|-wi-a-----|4096.00|2|"
+                       b"/dev/vdd(0),/dev/vda(0)\n")
+        self.answer(7, ES_PV_OUTPUT)
+        self.assertIn("Not enough free space to grow /dev/esvg/u.disk0: 504"
+                      " MiB required, 440 available",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+
+    def test_rename(self):
+        """``lvrename`` within the VG; another VG is refused."""
+        d = self.storage.rename(self.disk, ["esvg", "new.disk0"])
+        proc = self.answer(0)
+        self.assertEqual(proc.argv, ["lvrename", "esvg", "u.disk0",
+                                     "new.disk0"])
+        self.assertEqual(self.successResultOf(d), "/dev/esvg/new.disk0")
+        self.failureResultOf(self.storage.rename(self.disk, ["xenvg", "x"]),
+                             BlockDeviceError)
+        self.assertEqual(len(self.clock.processes), 1)
+
+    def test_snapshot(self):
+        """
+        A snapshot ``<lv>.snap`` of the disk's whole size: an old one is
+        removed first, and the VG must have room.
+        """
+        d = self.storage.snapshot(self.disk)
+        self.answer(0, b"  u.disk0|1500.00\n")
+        self.answer(1, b"  u.disk0.snap|1500.00\n")
+        remove = self.answer(2)
+        self.answer(3, b"  esvg|2000.00|wz--n-|4096.00\n")
+        create = self.answer(4)
+        self.assertEqual(remove.argv, ["lvremove", "-f", "esvg/u.disk0.snap"])
+        self.assertEqual(create.argv, ["lvcreate", "-L1500m", "-s",
+                                       "-nu.disk0.snap", "/dev/esvg/u.disk0"])
+        self.assertEqual(self.successResultOf(d), ["esvg", "u.disk0.snap"])
+
+    def test_snapshot_no_room(self):
+        """Without room in the VG no snapshot is attempted."""
+        d = self.storage.snapshot(self.disk)
+        self.answer(0, b"  u.disk0|1500.00\n")
+        self.answer(1, code=5, stderr=b"  Failed to find logical volume\n")
+        self.answer(2, b"  esvg|1000.00|wz--n-|4096.00\n")
+        self.assertIn("Not enough free space: required 1500, available 1000",
+                      str(self.failureResultOf(d, BlockDeviceError).value))
+        self.assertEqual(len(self.clock.processes), 3)
+
+    def test_list_lvs(self):
+        """
+        ``vg/lv`` -> size, inactive, online; virtual volumes (their PV is
+        gone) are left out.
+        """
+        d = lvm.list_lvs(self.clock, ["xenvg"])
+        proc = self.answer(0, b"  xenvg|a.disk0|1024.00|-wi-ao----\n"
+                              b"  xenvg|b.disk0|8.00|-wi-------\n"
+                              b"  xenvg|c.disk0|8.00|vwi-a-v---\n")
+        self.assertEqual(proc.argv, [
+            "lvs", "--noheadings", "--units=m", "--nosuffix", "--separator=|",
+            "-ovg_name,lv_name,lv_size,lv_attr", "xenvg"])
+        self.assertEqual(self.successResultOf(d), {
+            "xenvg/a.disk0": [1024, False, True],
+            "xenvg/b.disk0": [8, True, False]})
+
+    def test_vg_reports(self):
+        """
+        VG sizes for verify (nothing when ``vgs`` fails); a VG's space for
+        node info, counted in empty standard PVs with exclusive storage.
+        """
+        d = lvm.vg_sizes(self.clock)
+        self.answer(0, b"  xenvg|8188.00\n  esvg|4096.00\n")
+        self.assertEqual(self.successResultOf(d),
+                         {"xenvg": 8188, "esvg": 4096})
+        d = lvm.vg_sizes(self.clock)
+        self.answer(1, code=5)
+        self.assertEqual(self.successResultOf(d), {})
+        d = lvm.vg_space(self.clock, "esvg", True)
+        self.answer(2, b"  esvg|2547.50|wz--n-|4096.00\n")
+        self.answer(3, ES_PV_OUTPUT)
+        self.assertEqual(self.successResultOf(d), {
+            "name": "esvg", "size": 4096, "free": 1988,
+            "spindles_total": 4, "spindles_free": 2})
+        d = lvm.vg_space(self.clock, "nope")
+        self.answer(4, b"  esvg|2547.50|wz--n-|4096.00\n")
+        self.assertEqual(self.successResultOf(d), {
+            "name": "nope", "size": None, "free": None,
+            "spindles_total": 0, "spindles_free": 0})
+
+    def test_pv_info_with_lvs(self):
+        """
+        One entry per PV, with the LVs of its segments; the check Ganeti's
+        verify runs flags shared PVs, ':' in names and uneven sizes.
+        """
+        d = lvm.pv_info(self.clock, ["esvg"], filter_allocatable=False,
+                        include_lvs=True)
+        self.answer(0, b"  /dev/vdb|esvg|0|a--|1024.00|b\n"
+                       b"  /dev/vda|esvg|0|a--|1024.00|a\n"
+                       b"  /dev/vdb|esvg|0|a--|1024.00|a\n"
+                       b"  /dev/vdb|esvg|0|a--|1024.00|a\n"
+                       b"  /dev/x:1|esvg|1100.00|---|1100.00|\n"
+                       b"  /dev/sda|xenvg|0|a--|1024.00|c\n")
+        pvs = self.successResultOf(d)
+        self.assertEqual([(pv["name"], pv["lv_list"]) for pv in pvs],
+                         [("/dev/vda", ["a"]), ("/dev/vdb", ["a", "b"]),
+                          ("/dev/x:1", [])])
+        messages, extremes = lvm.check_node_pvs(pvs, True)
+        self.assertEqual(messages, [
+            "Invalid character ':' in PV '/dev/x:1' of VG 'esvg'",
+            "Sizes of PVs are too different: min=1024 max=1100",
+            "PV /dev/vdb is shared among unrelated LVs (a, b)"])
+        self.assertEqual(extremes, (1024.0, 1100.0))
+        self.assertEqual(lvm.check_node_pvs(pvs, False)[1], None)
 
 
 class RegistryTests(SynchronousTestCase):

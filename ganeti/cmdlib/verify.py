@@ -7,14 +7,16 @@ format, and a job's result is False when it found an error.
 
 import hashlib
 import os
+import re
 
-from twisted.internet.defer import inlineCallbacks, maybeDeferred
+from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
 
 from ganeti import config as configmod
 from ganeti import constants, errors, hooks, ssconf
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import node_address
 from ganeti.cmdlib.live import live_instances
+from ganeti.params import exclusive_storage, instance_disks
 
 ERROR = "ERROR"
 WARNING = "WARNING"
@@ -33,6 +35,12 @@ ENODERPC = ("node", "ENODERPC")
 ENODETIME = ("node", "ENODETIME")
 ENODEHOOKS = ("node", "ENODEHOOKS")
 ENODESSH = ("node", "ENODESSH")
+ENODELVM = ("node", "ENODELVM")
+ENODEORPHANLV = ("node", "ENODEORPHANLV")
+EGROUPDIFFERENTPVSIZE = ("group", "EGROUPDIFFERENTPVSIZE")
+EINSTANCEMISSINGDISK = ("instance", "EINSTANCEMISSINGDISK")
+EINSTANCEUNSUITABLENODE = ("instance", "EINSTANCEUNSUITABLENODE")
+EINSTANCEMISSINGCFGPARAMETER = ("instance", "EINSTANCEMISSINGCFGPARAMETER")
 
 #: Seconds of clock difference verify tolerates (Ganeti's NODE_MAX_CLOCK_SKEW).
 MAX_CLOCK_SKEW = 150
@@ -244,17 +252,17 @@ class LUClusterVerifyGroup(_VerifyLU):
         answering = [n for n in online if versions[n.name].ok]
         self._silent = frozenset(n.uuid for n in online
                                  if not versions[n.name].ok)
-        reports = yield self.ctx.rpc.call(
-            [node_address(n) for n in answering], "node_verify",
-            list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg),
-            sorted(n.name for n in cfg.nodes.values())
-            if self.op["verify_clutter"] and cfg.cluster.modify_ssh_setup
-            else None)
+        self.vg_name = cfg.cluster.volume_group_name or None
+        self.exclusive = {n.uuid: exclusive_storage(cfg, n) for n in nodes}
+        reports = yield self._node_verify(cfg, answering)
         started = self.ctx.reactor.seconds()
         live = yield live_instances(self.ctx, cfg, {n.uuid for n in answering})
         self.feedback("* Verifying configuration file consistency")
         self._verify_files(cfg, online, reports)
         self.feedback("* Verifying node status")
+        # Node uuid -> its volumes ({"vg/lv": ...}), for the nodes whose
+        # LVM answered; node uuid -> (smallest PV, biggest PV).
+        self.volumes, self.pv_extremes = {}, {}
         for node in nodes:
             if node.offline:
                 self.feedback("* Skipping offline node %s" % node.name)
@@ -274,9 +282,11 @@ class LUClusterVerifyGroup(_VerifyLU):
             report = reports.get(node.name)
             if report is not None and report.ok:
                 self._verify_node(node, report.payload, started)
+        self._verify_group_lvm(cfg, group)
         self.feedback("* Verifying instance status")
         self._verify_instances(cfg, nodes, live)
         self.feedback("* Verifying orphan volumes")
+        self._verify_orphan_volumes(cfg, nodes)
         self.feedback("* Other Notes")
         offline = [n for n in nodes if n.offline]
         drained = [n for n in nodes if n.drained]
@@ -284,6 +294,152 @@ class LUClusterVerifyGroup(_VerifyLU):
             self.feedback("  - NOTICE: %d offline node(s) found." % len(offline))
         if drained:
             self.feedback("  - NOTICE: %d drained node(s) found." % len(drained))
+
+    def _node_verify(self, cfg, nodes):
+        """
+        Ask the nodes for their verify report; the vm_capable ones also
+        about LVM when the cluster has a volume group (Ganeti asks only
+        them).
+
+        :return: (Deferred) ``{node name: RpcResult}``.
+        """
+        args = [list(cfg.cluster.enabled_hypervisors), self._storage_dirs(cfg),
+                sorted(n.name for n in cfg.nodes.values())
+                if self.op["verify_clutter"] and cfg.cluster.modify_ssh_setup
+                else None]
+        calls = []
+        for with_lvm in (False, True):
+            targets = [n for n in nodes
+                       if (self.vg_name is not None and n.vm_capable)
+                       == with_lvm]
+            if not targets:
+                continue
+            extra = [{"vg_name": self.vg_name,
+                      "exclusive_storage": any(self.exclusive.get(n.uuid)
+                                               for n in targets)}
+                     ] if with_lvm else []
+            calls.append(self.ctx.rpc.call(
+                [node_address(n) for n in targets], "node_verify",
+                *(args + extra)))
+        d = DeferredList(calls, fireOnOneErrback=True, consumeErrors=True)
+
+        def merge(results):
+            merged = {}
+            for _, answers in results:
+                merged.update(answers)
+            return merged
+        return d.addCallback(merge)
+
+    def _verify_node_lvm(self, node, report):
+        """
+        A node's volume group, PVs and LVs (Ganeti's ENODELVM checks); its
+        volumes are kept for the instance and orphan checks.
+        """
+        vg_name = self.vg_name
+        if vg_name is None or not node.vm_capable:
+            return
+        report = report or {}
+        vgs = report.get("vgs")
+        self.report_if(not vgs, ENODELVM, node.name,
+                       "unable to check volume groups")
+        if vgs:
+            size = vgs.get(vg_name)
+            if size is None:
+                problem = "volume group '%s' missing" % vg_name
+            elif size < constants.MIN_VG_SIZE:
+                problem = ("volume group '%s' too small (%s MiB required, %d"
+                           " MiB found)" % (vg_name, constants.MIN_VG_SIZE,
+                                            size))
+            else:
+                problem = None
+            self.report_if(problem, ENODELVM, node.name, problem)
+        if report.get("pvs") is None:
+            self.report(ENODELVM, node.name, "Can't get PV list from node")
+        for message in report.get("pv_problems") or []:
+            self.report(ENODELVM, node.name, message)
+        if report.get("pv_extremes") and any(self.exclusive.values()):
+            self.pv_extremes[node.uuid] = tuple(report["pv_extremes"])
+        lvs = report.get("lvs")
+        if isinstance(lvs, str):
+            self.report(ENODELVM, node.name, "LVM problem on node: %s" % lvs)
+        elif not isinstance(lvs, dict):
+            self.report(ENODELVM, node.name, "rpc call to node failed (lvlist)")
+        else:
+            self.volumes[node.uuid] = lvs
+        self.report_if(vg_name not in (vgs or {}), ENODELVM, node.name,
+                       "node didn't return data for the volume group '%s' - it"
+                       " is either missing or broken" % vg_name)
+
+    def _verify_group_lvm(self, cfg, group):
+        """With exclusive storage, the group's PVs must be of one size."""
+        if self.vg_name is None or not any(self.exclusive.values()):
+            return
+        if not self.pv_extremes:
+            return
+        smallest, small_node = min((v[0], cfg.nodes[u].name)
+                                   for u, v in self.pv_extremes.items())
+        biggest, big_node = max((v[1], cfg.nodes[u].name)
+                                for u, v in self.pv_extremes.items())
+        self.report_if(
+            smallest * (1 + _PART_MARGIN) < biggest * (1 - _PART_MARGIN),
+            EGROUPDIFFERENTPVSIZE, group.name,
+            "PV sizes differ too much in the group; smallest (%s MB) is on"
+            " %s, biggest (%s MB) is on %s"
+            % (smallest, small_node, biggest, big_node))
+
+    def _verify_instance_volumes(self, cfg, inst):
+        """
+        The instance's logical volumes exist on their node, and with
+        exclusive storage its disks can live there.
+        """
+        for node_uuid, volumes in sorted(_instance_lvs(cfg, inst).items()):
+            found = self.volumes.get(node_uuid)
+            if found is None:
+                # Offline, unreachable, or its LVM failed: reported already.
+                continue
+            for volume in volumes:
+                self.report_if(volume not in found, EINSTANCEMISSINGDISK,
+                               inst.name, "volume %s missing on node %s"
+                               % (volume, cfg.nodes[node_uuid].name))
+        disks = instance_disks(cfg, inst)
+        es_nodes = [cfg.nodes[inst.primary_node].name] if self.exclusive.get(
+            inst.primary_node) else []
+        if not es_nodes:
+            return
+        unsupported = [d.dev_type for d in disks if d.dev_type != "plain"]
+        self.report_if(unsupported, EINSTANCEUNSUITABLENODE, inst.name,
+                       "instance uses disk types %s, which are not supported"
+                       " on nodes that have exclusive storage set: %s"
+                       % (", ".join(unsupported), ", ".join(es_nodes)))
+        for index, disk in enumerate(disks):
+            self.report_if(disk.spindles is None, EINSTANCEMISSINGCFGPARAMETER,
+                           inst.name, "number of spindles not configured for"
+                           " disk %s while exclusive storage is enabled, try"
+                           " running gnt-cluster repair-disk-sizes" % index)
+
+    def _verify_orphan_volumes(self, cfg, nodes):
+        """
+        Volumes of the cluster's VG that no instance owns and that
+        ``reserved_lvs`` (regular expressions on ``vg/lv``) does not name
+        are unknown: a warning, as in Ganeti.
+        """
+        if self.vg_name is None:
+            return
+        should = {}
+        for inst in cfg.instances.values():
+            for node_uuid, volumes in _instance_lvs(cfg, inst).items():
+                should.setdefault(node_uuid, set()).update(volumes)
+        reserved = [re.compile("^%s$" % pattern)
+                    for pattern in cfg.cluster.reserved_lvs]
+        for node in nodes:
+            for volume in sorted(self.volumes.get(node.uuid) or {}):
+                if volume.split("/")[0] != self.vg_name:
+                    continue
+                if (volume in should.get(node.uuid, ()) or
+                        any(p.match(volume) for p in reserved)):
+                    continue
+                self.report(ENODEORPHANLV, node.name,
+                            "volume %s is unknown" % volume, level=WARNING)
 
     def _verify_instances(self, cfg, nodes, live):
         group_nodes = {n.uuid for n in nodes}
@@ -294,6 +450,7 @@ class LUClusterVerifyGroup(_VerifyLU):
             known.add(inst.name)
             if self.op["verbose"]:
                 self.feedback("* Verifying instance %s" % inst.name)
+            self._verify_instance_volumes(cfg, inst)
             answers = live.get(inst.primary_node)
             if answers is None:
                 continue
@@ -364,3 +521,23 @@ class LUClusterVerifyGroup(_VerifyLU):
         self.report_if(skew > MAX_CLOCK_SKEW, ENODETIME, node.name,
                        "Node time diverges by at least %.1fs from master node"
                        " time" % skew)
+        self._verify_node_lvm(node, data.get("lvm"))
+
+
+#: PV sizes within a group may differ by this fraction (Ganeti's
+#: PART_MARGIN; see L{ganeti.storage.lvm}, which the master does not
+#: import).
+_PART_MARGIN = 0.01
+
+
+def _instance_lvs(cfg, inst):
+    """
+    :return: ``{node uuid: ["vg/lv", ...]}``: the logical volumes of the
+        instance's ``plain`` disks (Ganeti's C{GetInstanceLVsByNode}).
+    """
+    volumes = {}
+    for disk in instance_disks(cfg, inst):
+        if disk.dev_type == "plain" and len(disk.logical_id) == 2:
+            volumes.setdefault(inst.primary_node, []).append(
+                "%s/%s" % tuple(disk.logical_id))
+    return volumes

@@ -494,8 +494,19 @@ class NodeHandler:
 
     # --- disks ----------------------------------------------------------------
 
-    def blockdev_create(self, disk, instance_name):
-        return self._disks(disk["dev_type"]).create(disk, instance_name)
+    def blockdev_create(self, disk, instance_name, excl_stor=False):
+        """
+        Create a disk; C{excl_stor} is the node's exclusive storage flag,
+        which only ``plain`` disks can honour (the master refuses others).
+        """
+        storage = self._disks(disk["dev_type"])
+        if excl_stor:
+            if disk["dev_type"] != "plain":
+                raise errors.BlockDeviceError(
+                    "Disk template %s not supported with exclusive storage"
+                    % disk["dev_type"])
+            return storage.create(disk, instance_name, excl_stor=True)
+        return storage.create(disk, instance_name)
 
     @inlineCallbacks
     def blockdev_remove(self, disk):
@@ -512,8 +523,56 @@ class NodeHandler:
     def blockdev_get_size(self, disk):
         return self._disks(disk["dev_type"]).get_size(disk)
 
-    def blockdev_grow(self, disk, amount):
-        return self._disks(disk["dev_type"]).grow(disk, amount)
+    def blockdev_grow(self, disk, amount, dryrun=False, excl_stor=False):
+        """
+        Grow a disk by C{amount} MiB; a dry run only checks that it would
+        work (``plain`` only: other templates have nothing to check and
+        change nothing); C{excl_stor} as for L{blockdev_create}.
+        """
+        storage = self._disks(disk["dev_type"])
+        if disk["dev_type"] == "plain":
+            return storage.grow(disk, amount, dryrun=dryrun,
+                                excl_stor=excl_stor)
+        if dryrun:
+            return storage.get_size(disk)
+        return storage.grow(disk, amount)
+
+    def blockdev_snapshot(self, disk, snap_name=None, snap_size=None):
+        """
+        Snapshot a ``plain`` disk (exports of running instances).
+
+        :return: (Deferred) the snapshot's ``[vg, lv]``.
+        """
+        if disk["dev_type"] != "plain":
+            raise errors.BlockDeviceError(
+                "Cannot snapshot block device '%s' of type '%s'"
+                % ("/".join(map(str, disk["logical_id"])), disk["dev_type"]))
+        return self._disks("plain").snapshot(disk, snap_name, snap_size)
+
+    @inlineCallbacks
+    def blockdev_rename(self, devlist):
+        """
+        Rename disks: C{devlist} is ``[[disk, new logical_id], ...]``
+        (``plain`` only: LVs are renamed within their volume group).
+
+        :return: (Deferred) the new paths, in order.
+        """
+        paths = []
+        for disk, new_id in devlist:
+            if disk["dev_type"] != "plain":
+                raise errors.BlockDeviceError(
+                    "Can't rename a disk of type '%s'" % disk["dev_type"])
+            path = yield self._disks("plain").rename(disk, new_id)
+            paths.append(path)
+        returnValue(paths)
+
+    def lvm_vg_space(self, vg_name, excl_stor=False):
+        """
+        Size and free space of a volume group and its spindles (node info:
+        ``gnt-node list`` dtotal, dfree, sptotal, spfree).
+        """
+        from ganeti.storage import lvm
+        return lvm.vg_space(self._reactor, vg_name, excl_stor)
 
     @inlineCallbacks
     def blockdev_assemble_all(self, disks, instance_name):
@@ -596,12 +655,15 @@ class NodeHandler:
         return d.addCallback(lambda _: True)
 
     @inlineCallbacks
-    def node_verify(self, hypervisors, storage_dirs, ssh_clutter_nodes=None):
+    def node_verify(self, hypervisors, storage_dirs, ssh_clutter_nodes=None,
+                    lvm=None):
         """
         What cluster verify needs to know about this node: its clock, the
         digest of its config copy, its ssconf values, hypervisor and storage
-        health, and with C{ssh_clutter_nodes} (node names) which of them
-        have more than one key in root's ``authorized_keys``.
+        health, with C{ssh_clutter_nodes} (node names) which of them
+        have more than one key in root's ``authorized_keys``, and with
+        C{lvm} (C{{"vg_name", "exclusive_storage"}}) its LVM state (see
+        L{_verify_lvm}).
         """
         import hashlib
         from ganeti import ssconf as ssconfmod
@@ -625,7 +687,12 @@ class NodeHandler:
                     if name.startswith("ssconf_")]
         except OSError:
             keys = []
+        lvm_report = None
+        if lvm is not None:
+            lvm_report = yield self._verify_lvm(lvm["vg_name"],
+                                                lvm.get("exclusive_storage"))
         returnValue({
+            "lvm": lvm_report,
             "time": self._reactor.seconds(),
             "config_digest": config_digest,
             "ssconf": {key: ssconfmod.read(self._paths, key) for key in keys},
@@ -635,6 +702,32 @@ class NodeHandler:
                             _repeated_keys(self._paths.authorized_keys,
                                            ssh_clutter_nodes)),
         })
+
+    @inlineCallbacks
+    def _verify_lvm(self, vg_name, exclusive_storage):
+        """
+        The LVM part of L{node_verify} (Ganeti's NV_VGLIST, NV_LVLIST,
+        NV_PVLIST and NV_EXCLUSIVEPVS): C{{"vgs": {vg: size MiB},
+        "lvs": {"vg/lv": [size, inactive, online]} or an error message,
+        "pvs": [pv_info entries] or None, "pv_problems": [message, ...],
+        "pv_extremes": [smallest, biggest] or None}}.
+        """
+        from ganeti.storage import lvm
+        vgs = yield lvm.vg_sizes(self._reactor)
+        try:
+            lvs = yield lvm.list_lvs(self._reactor, sorted(vgs))
+        except errors.GenericError as e:
+            lvs = str(e)
+        try:
+            pvs = yield lvm.pv_info(self._reactor, [vg_name],
+                                    filter_allocatable=False,
+                                    include_lvs=bool(exclusive_storage))
+        except errors.GenericError:
+            pvs = None
+        problems, extremes = lvm.check_node_pvs(pvs or [], exclusive_storage)
+        returnValue({"vgs": vgs, "lvs": lvs, "pvs": pvs,
+                     "pv_problems": problems,
+                     "pv_extremes": list(extremes) if extremes else None})
 
     @_master_ip_hooks(hooks.FAKE_OP_MASTER_TURNUP, hooks.HPATH_MASTER_TURNUP)
     @inlineCallbacks

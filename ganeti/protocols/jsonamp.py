@@ -21,15 +21,21 @@ class JSONArgument(amp.Argument):
     A JSON value that may exceed AMP's value limit.
 
     It overrides the box-level hooks rather than the string ones because a
-    large value occupies several keys.
+    large value occupies several keys.  A value the caller leaves out is
+    left out of the responder's call too, so its default applies: an
+    argument added to a method later (with a default) does not break the
+    callers that do not know it.
     """
 
     def fromBox(self, name, strings, objects, proto):
         key = name.decode("ascii")
-        objects[key] = boxes.decode_value(key, strings)
+        if name in strings:
+            objects[key] = boxes.decode_value(key, strings)
 
     def toBox(self, name, strings, objects, proto):
         key = name.decode("ascii")
+        if key not in objects:
+            return
         for box_key, value in boxes.encode_value(key, objects[key]):
             strings[box_key] = value
 

@@ -15,7 +15,8 @@ DEFAULT_PORT = 1811
 #: attribute -> file mode.
 ANCILLARY_FILES = {"rapi_pem": 0o400, "rapi_users": 0o640}
 
-#: method name -> argument names, in call order.
+#: method name -> argument names, in call order.  Trailing arguments
+#: with a default in the node's handler may be left out by callers.
 METHODS = {
     "version": (),
     "master_node_name": (),
@@ -56,9 +57,12 @@ METHODS = {
     "disk_transfer_status": ("transfer_ids",),
     "os_check": ("name", "osparams"),
     "os_diagnose": (),
-    "blockdev_create": ("disk", "instance_name"),
+    "blockdev_create": ("disk", "instance_name", "excl_stor"),
     "blockdev_remove": ("disk",),
-    "blockdev_grow": ("disk", "amount"),
+    "blockdev_grow": ("disk", "amount", "dryrun", "excl_stor"),
+    "blockdev_snapshot": ("disk", "snap_name", "snap_size"),
+    "blockdev_rename": ("devlist",),
+    "lvm_vg_space": ("vg_name", "excl_stor"),
     "blockdev_get_size": ("disk",),
     "blockdev_assemble_all": ("disks", "instance_name"),
     "blockdev_shutdown_all": ("disks",),
@@ -74,7 +78,8 @@ METHODS = {
     "node_stop_master": (),
     "node_activate_master_ip": (),
     "node_deactivate_master_ip": (),
-    "node_verify": ("hypervisors", "storage_dirs", "ssh_clutter_nodes"),
+    "node_verify": ("hypervisors", "storage_dirs", "ssh_clutter_nodes",
+                    "lvm"),
     "storage_list": ("storage_type", "name"),
     "storage_modify": ("storage_type", "name", "changes"),
     "storage_execute": ("storage_type", "name", "operation"),
@@ -92,6 +97,9 @@ TIMEOUTS = {
     "blockdev_create": 3600,
     "blockdev_grow": 3600,
     "blockdev_remove": 900,
+    "blockdev_snapshot": 900,
+    "blockdev_rename": 900,
+    "lvm_vg_space": 300,
     "blockdev_assemble_all": 900,
     "instance_start": 900,
     # A hot-removed device waits for the guest to let go of it.

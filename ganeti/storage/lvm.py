@@ -5,11 +5,18 @@ modify, repair).
 
 A disk's ``logical_id`` is ``[vg, lv]`` and its node path
 ``/dev/<vg>/<lv>``.  Everything goes through the LVM tools (``lvcreate``,
-``lvremove``, ``lvextend``, ``lvchange``, ``lvs``, ``vgs``, ``pvs``, and
-``pvchange``/``vgreduce`` for modifying and repairing storage units) run
-with L{ganeti.process.run_command}, with the option set Ganeti uses so
-that the output is one ``|``-separated line per object, sizes in MiB
-without unit suffixes.
+``lvremove``, ``lvextend``, ``lvrename``, ``lvchange``, ``lvs``, ``vgs``,
+``pvs``, and ``pvchange``/``vgreduce`` for modifying and repairing storage
+units) run with L{ganeti.process.run_command}, with the option set Ganeti
+uses so that the output is one ``|``-separated line per object, sizes in
+MiB without unit suffixes.
+
+With a node's ``exclusive_storage`` flag (Ganeti's "exclusive storage"),
+every physical volume serves one logical volume at most: a volume is
+created on as many empty PVs as its disk's ``spindles`` say, free space is
+counted in whole empty PVs of a standard size (the smallest PV less
+Ganeti's margins, L{std_pv_size}), and a volume grows only within its own
+PVs.
 
 LVM needs the kernel's device-mapper to create or activate a volume.
 Where it is missing (containers without ``/dev/mapper/control``) the
@@ -18,6 +25,7 @@ still work but ``lvcreate`` fails; L{LogicalVolumeStorage.create} then says
 so plainly, with ``lvcreate``'s own words.
 """
 
+import math
 import os
 import re
 
@@ -55,6 +63,11 @@ _RESERVED_SUBSTRINGS = ("_mlog", "_mimage")
 #: Allocation policies tried in turn when growing a volume: the strictest
 #: may find no room where a looser one still does.
 GROW_ALLOC_POLICIES = ("contiguous", "cling", "normal")
+
+#: Exclusive storage: PVs may differ in size by this fraction, and this
+#: fraction of each is kept free (Ganeti's PART_MARGIN, PART_RESERVED).
+PART_MARGIN = 0.01
+PART_RESERVED = 0.02
 
 # Messages by which lvs/lvremove say "no such volume (group)".
 _NOT_FOUND_MARKERS = ("failed to find logical volume", "not found")
@@ -207,6 +220,207 @@ def list_volumes(reactor, timeout=LVM_TIMEOUT):
             for dev in devices.split(",") if devices else [""]:
                 volumes.append({"name": lv, "size": _size(size),
                                 "dev": dev.split("(")[0], "vg": vg})
+        return volumes
+    return Deferred.fromCoroutine(run())
+
+
+def pv_info(reactor, vg_names=None, filter_allocatable=True,
+            include_lvs=False, timeout=LVM_TIMEOUT):
+    """
+    Describe physical volumes as Ganeti's volume code needs them (for
+    creating volumes, exclusive storage and cluster verify).
+
+    :param vg_names: only the PVs of these volume groups (all if empty).
+    :param filter_allocatable: leave out PVs not allocatable.
+    :param include_lvs: list the LVs on each PV (``pvs`` then reports one
+        line per segment).
+    :return: a Deferred firing with a list of C{{"name", "vg", "size",
+        "free", "attributes", "lv_list"}} (sizes in MiB, floats), in
+        ``pvs`` order; failing with L{StorageError}.
+    """
+    async def run():
+        fields = ["pv_name", "vg_name", "pv_free", "pv_attr", "pv_size"]
+        if include_lvs:
+            fields.append("lv_name")
+        rows = await _report(reactor, "pvs", fields, None, timeout)
+        if include_lvs:
+            rows.sort(key=lambda row: (row[0], row[5]))
+        result = []
+        for row in rows:
+            name, vg, free, attr, size = row[:5]
+            lv = row[5] if include_lvs else ""
+            if filter_allocatable and attr[:1] != "a":
+                continue
+            if vg_names and vg not in vg_names:
+                continue
+            if result and result[-1]["name"] == name:
+                # Another segment of the same PV.
+                if lv and lv not in result[-1]["lv_list"]:
+                    result[-1]["lv_list"].append(lv)
+                continue
+            result.append({"name": name, "vg": vg, "size": _float(size),
+                           "free": _float(free), "attributes": attr,
+                           "lv_list": [lv] if lv else []})
+        return result
+    return Deferred.fromCoroutine(run())
+
+
+def _float(text):
+    try:
+        return float(text)
+    except ValueError:
+        raise StorageError("Can't parse LVM size %r" % (text,))
+
+
+def pv_is_empty(pv):
+    """:return: whether no volume uses the PV (1 MiB of slack, as Ganeti)."""
+    return pv["size"] <= pv["free"] + 1
+
+
+def std_pv_size(pvs):
+    """
+    :param pvs: L{pv_info} entries, not empty.
+    :return: the size in MiB exclusive storage counts every PV as: the
+        smallest less Ganeti's margins.
+    """
+    smallest = min(pv["size"] for pv in pvs)
+    return smallest // (1 + PART_MARGIN + PART_RESERVED)
+
+
+def pvs_needed(size, pvs):
+    """:return: how many standard PVs a volume of C{size} MiB needs."""
+    return int(math.ceil(float(size) / std_pv_size(pvs)))
+
+
+def empty_pv_names(pvs, limit=None):
+    """:return: the names of the empty PVs, the first C{limit} only."""
+    names = [pv["name"] for pv in pvs if pv_is_empty(pv)]
+    return names if limit is None else names[:limit]
+
+
+def bad_pv_sizes(small, big):
+    """
+    :return: whether PVs of sizes C{small} and C{big} are too different
+        for exclusive storage (no size is within the margin of both).
+    """
+    return small * (1 + PART_MARGIN) < big * (1 - PART_MARGIN)
+
+
+def check_node_pvs(pvs, exclusive_storage):
+    """
+    What cluster verify says about a node's PVs.
+
+    :param pvs: L{pv_info} entries (with their LVs if exclusive).
+    :return: ``(messages, (smallest, biggest) or None)``; the sizes only
+        with exclusive storage.
+    """
+    messages = []
+    for pv in pvs:
+        # lvcreate reads "pv:extents" as a range of one PV.
+        if ":" in pv["name"]:
+            messages.append("Invalid character ':' in PV '%s' of VG '%s'"
+                            % (pv["name"], pv["vg"]))
+    extremes = None
+    if exclusive_storage and pvs:
+        sizes = [pv["size"] for pv in pvs]
+        extremes = (min(sizes), max(sizes))
+        if bad_pv_sizes(*extremes):
+            messages.append("Sizes of PVs are too different: min=%d max=%d"
+                            % extremes)
+        for pv in pvs:
+            if len(pv["lv_list"]) > 1:
+                messages.append("PV %s is shared among unrelated LVs (%s)"
+                                % (pv["name"], ", ".join(pv["lv_list"])))
+    return messages, extremes
+
+
+def vg_sizes(reactor, timeout=LVM_TIMEOUT):
+    """
+    :return: a Deferred firing with C{{vg name: size in MiB}} of every
+        volume group (empty when ``vgs`` fails, as Ganeti's list).
+    """
+    async def run():
+        try:
+            rows = await _report(reactor, "vgs", ["vg_name", "vg_size"],
+                                 None, timeout)
+        except StorageError:
+            return {}
+        return {vg: int(float(size)) for vg, size in rows}
+    return Deferred.fromCoroutine(run())
+
+
+def vg_space(reactor, vg, exclusive_storage=False, timeout=LVM_TIMEOUT):
+    """
+    The space of one volume group as node info reports it (``gnt-node
+    list`` dtotal, dfree, sptotal, spfree; free space checks).
+
+    :return: a Deferred firing with C{{"name", "size", "free",
+        "spindles_total", "spindles_free"}} (MiB; C{size} and C{free} None
+        if the VG does not exist).  With exclusive storage C{free} counts
+        only empty PVs, each as L{std_pv_size}, and the spindles are the
+        VG's PVs and its empty ones; without, both spindle counts are 0,
+        as in Ganeti.
+    """
+    async def run():
+        try:
+            rows = await _report(reactor, "vgs",
+                                 ["vg_name", "vg_free", "vg_attr", "vg_size"],
+                                 None, timeout)
+        except StorageError:
+            rows = []
+        found = [row for row in rows if row[0] == vg and row[2][:1] != "r"]
+        info = {"name": vg, "size": None, "free": None,
+                "spindles_total": 0, "spindles_free": 0}
+        if found:
+            _, free, _, size = found[0]
+            info["size"] = int(round(_float(size)))
+            info["free"] = int(round(_float(free)))
+        if exclusive_storage:
+            pvs = await pv_info(reactor, [vg], timeout=timeout)
+            empty = len(empty_pv_names(pvs))
+            info["spindles_total"] = len(pvs)
+            info["spindles_free"] = empty
+            if found:
+                info["free"] = int(round(std_pv_size(pvs) * empty
+                                         if pvs else 0))
+        return info
+    return Deferred.fromCoroutine(run())
+
+
+#: ``lvs`` lines of L{list_lvs}: vg, lv, size, attributes.
+_LVS_LINE = re.compile(r"^ *([^|]+)\|([^|]+)\|([0-9.]+)\|([^|]{6,})\|?$")
+
+
+def list_lvs(reactor, vg_names=(), timeout=LVM_TIMEOUT):
+    """
+    The logical volumes of some volume groups, as cluster verify and
+    verify-disks see them.
+
+    :param vg_names: these VGs only (all when empty).
+    :return: a Deferred firing with C{{"vg/lv": [size MiB, inactive,
+        online]}}; volumes LVM calls virtual (no data behind them any more
+        after ``vgreduce --removemissing``) are left out, as Ganeti does;
+        failing with L{StorageError}.
+    """
+    async def run():
+        argv = (["lvs", "--noheadings", "--units=m", "--nosuffix",
+                 "--separator=" + _SEP, "-ovg_name,lv_name,lv_size,lv_attr"]
+                + [_check_vg_name(vg) for vg in vg_names])
+        result = await run_command(reactor, argv, timeout=timeout,
+                                   env=LVM_ENV)
+        if result.failed:
+            raise StorageError("Failed to list logical volumes, lvs output:"
+                               " %s" % (result.describe(),))
+        volumes = {}
+        for line in result.stdout.decode("utf-8", "replace").splitlines():
+            match = _LVS_LINE.match(line.strip())
+            if not match:
+                continue
+            vg, lv, size, attr = match.groups()
+            if attr[0] == "v":
+                continue
+            volumes["%s/%s" % (vg, lv)] = [_size(size), attr[4] == "-",
+                                           attr[5] == "o"]
         return volumes
     return Deferred.fromCoroutine(run())
 
@@ -382,44 +596,61 @@ class LogicalVolumeStorage:
                                    % (vg, lv))
         return size
 
-    def create(self, disk, instance_name):
+    def create(self, disk, instance_name, excl_stor=False):
         """
-        Create the LV with ``lvcreate``, striped over up to
-        C{disk["params"]["stripes"]} PVs (fewer if the VG has fewer PVs or
-        the space is badly spread), tagged with the owning instance.
+        Create the LV with ``lvcreate``, tagged with the owning instance.
 
+        Without exclusive storage it is striped over up to
+        C{disk["params"]["stripes"]} allocatable PVs (fewer if the VG has
+        fewer PVs or the space is badly spread).  With exclusive storage it
+        takes C{disk["spindles"]} empty PVs (at least as many as its size
+        needs in standard PVs) and is striped over all of them.
+
+        :param excl_stor: the node's exclusive storage flag.
         :return: a Deferred firing with ``/dev/<vg>/<lv>``; failing with
             L{BlockDeviceError} (which names device-mapper when that is
             what is missing).
         """
-        return Deferred.fromCoroutine(self._create(disk, instance_name))
+        return Deferred.fromCoroutine(self._create(disk, instance_name,
+                                                   excl_stor))
 
-    async def _create(self, disk, instance_name):
+    async def _create(self, disk, instance_name, excl_stor):
         vg, lv = self.volume(disk)
         info = disk_dict(disk)
         size = info["size"]
         if not isinstance(size, int) or size <= 0:
             raise BlockDeviceError("%s/%s: invalid size %r" % (vg, lv, size))
         try:
-            pvs = await list_pvs(self._reactor, timeout=self._timeout)
+            pvs = await pv_info(self._reactor, [vg], timeout=self._timeout)
         except StorageError as e:
             raise BlockDeviceError("Can't compute PV info for vg %s: %s"
                                    % (vg, e))
-        pvs = [pv for pv in pvs if pv["vg"] == vg and pv["allocatable"]]
         if not pvs:
+            if excl_stor:
+                raise BlockDeviceError("No (empty) PVs found in volume group"
+                                       " %s" % (vg,))
             raise BlockDeviceError("Can't create %s/%s: volume group %s has"
                                    " no allocatable physical volumes (does"
                                    " it exist?)" % (vg, lv, vg))
-        free = sum(pv["free"] for pv in pvs)
-        if free < size:
-            raise BlockDeviceError("Not enough free space in %s to create"
-                                   " %s: required %d MiB, available %d MiB"
-                                   % (vg, lv, size, free))
         # Most free space first, so the widest stripes fit.
         pvs.sort(key=lambda pv: pv["free"], reverse=True)
         pv_names = [pv["name"] for pv in pvs]
+        if any(":" in name for name in pv_names):
+            raise BlockDeviceError("Some of your PVs have the invalid"
+                                   " character ':' in their name, this is"
+                                   " not supported - please filter them"
+                                   " out in lvm.conf")
         wanted = int((info.get("params") or {}).get("stripes", 1) or 1)
         stripes = max(1, min(len(pv_names), wanted))
+        if excl_stor:
+            pv_names = self._exclusive_pvs(info, size, pvs)
+            stripes = len(pv_names)
+        else:
+            free = sum(pv["free"] for pv in pvs)
+            if free < size:
+                raise BlockDeviceError(
+                    "Not enough free space in %s to create %s: required %d"
+                    " MiB, available %d MiB" % (vg, lv, size, free))
         base = ["lvcreate", "-Wn", "-L%dm" % (size,), "-n" + lv]
         if instance_name:
             base += ["--addtag", instance_tag(instance_name)]
@@ -434,6 +665,33 @@ class LogicalVolumeStorage:
                 raise BlockDeviceError(dm_message)
         raise BlockDeviceError("LV create failed for %s/%s: %s"
                                % (vg, lv, result.describe()))
+
+    @staticmethod
+    def _exclusive_pvs(info, size, pvs):
+        """
+        :return: the empty PVs a new volume takes under exclusive storage:
+            as many as the disk's spindles.
+        :raise BlockDeviceError: without spindles, with too few for the
+            size, or with too few empty PVs.
+        """
+        spindles = info.get("spindles")
+        if spindles is None:
+            raise BlockDeviceError(
+                "Unspecified number of spindles: this is required when"
+                " exclusive storage is enabled, try running gnt-cluster"
+                " repair-disk-sizes")
+        needed = pvs_needed(size, pvs)
+        if spindles < needed:
+            raise BlockDeviceError(
+                "Requested number of spindles (%s) is not enough for a disk"
+                " of %d MB (at least %d spindles needed)"
+                % (spindles, size, needed))
+        names = empty_pv_names(pvs, spindles)
+        if len(names) < spindles:
+            raise BlockDeviceError(
+                "Not enough empty PVs (spindles) to create a disk of %d MB:"
+                " %d available, %d needed" % (size, len(names), spindles))
+        return names
 
     def remove(self, disk):
         """
@@ -452,16 +710,60 @@ class LogicalVolumeStorage:
             raise BlockDeviceError("Can't lvremove %s/%s: %s"
                                    % (vg, lv, result.describe()))
 
-    def grow(self, disk, amount_mib):
+    async def _details(self, vg, lv):
         """
-        Extend the LV with ``lvextend -L+<n>m``, trying the allocation
-        policies of L{GROW_ALLOC_POLICIES} in turn.
-
-        :return: a Deferred firing with the new size in MiB.
+        :return: C{{"attr", "extent_kib", "stripes", "pvs"}} of an LV (its
+            attributes, extent size in KiB, stripe count and PV names), as
+            Ganeti attaches to one; C{None} if it does not exist.
+        :raise BlockDeviceError: for output that cannot be parsed.
         """
-        return Deferred.fromCoroutine(self._grow(disk, amount_mib))
+        result = await self._run([
+            "lvs", "--noheadings", "--separator=" + _SEP, "--units=k",
+            "--nosuffix", "-ovg_name,lv_name,lv_attr,vg_extent_size,stripes,"
+            "devices", "%s/%s" % (vg, lv)])
+        if result.failed:
+            return None
+        lines = [line for line in result.stdout.decode(
+            "utf-8", "replace").splitlines() if line.strip()]
+        if not lines:
+            return None
+        fields = [f.strip() for f in lines[0].strip().split(_SEP)]
+        if len(fields) == 7 and fields[-1] == "":
+            fields.pop()
+        try:
+            _, _, attr, extent, stripes, devices = fields
+            details = {"attr": attr, "extent_kib": int(float(extent)),
+                       "stripes": int(stripes), "pvs": []}
+        except ValueError:
+            raise BlockDeviceError("Can't parse lvs output for %s/%s: %r"
+                                   % (vg, lv, lines[0]))
+        # One line per segment: the PVs of all of them, each once.
+        for line in lines:
+            segment = line.strip().split(_SEP)
+            devices = segment[5].strip() if len(segment) > 5 else ""
+            for device in devices.split(",") if devices else []:
+                name = device.split("(")[0]
+                if name and name not in details["pvs"]:
+                    details["pvs"].append(name)
+        return details
 
-    async def _grow(self, disk, amount_mib):
+    def grow(self, disk, amount_mib, dryrun=False, excl_stor=False):
+        """
+        Extend the LV with ``lvextend``, rounding the amount up to whole
+        stripes of extents, and trying the allocation policies of
+        L{GROW_ALLOC_POLICIES} in turn, as Ganeti does.
+
+        :param dryrun: only check that the growth would work
+            (``lvextend --test``).
+        :param excl_stor: the node's exclusive storage flag: the volume
+            then grows only on its own PVs, within their standard size.
+        :return: a Deferred firing with the size in MiB afterwards (the
+            current size for a dry run).
+        """
+        return Deferred.fromCoroutine(self._grow(disk, amount_mib, dryrun,
+                                                 excl_stor))
+
+    async def _grow(self, disk, amount_mib, dryrun, excl_stor):
         vg, lv = self.volume(disk)
         if not isinstance(amount_mib, int) or amount_mib < 0:
             raise BlockDeviceError("%s/%s: can't grow by %r MiB"
@@ -469,14 +771,107 @@ class LogicalVolumeStorage:
         size = await self._require_size(vg, lv)
         if not amount_mib:
             return size
+        details = await self._details(vg, lv)
+        if details is None:
+            raise BlockDeviceError("Can't attach to LV %s/%s during grow"
+                                   % (vg, lv))
+        amount_kib = amount_mib * 1024
+        full_stripe = details["extent_kib"] * max(details["stripes"], 1)
+        if full_stripe and amount_kib % full_stripe:
+            amount_kib += full_stripe - amount_kib % full_stripe
+        path = "/dev/%s/%s" % (vg, lv)
+        argv = ["lvextend", "-L", "+%dk" % (amount_kib,)]
+        if dryrun:
+            argv.append("--test")
+        pv_names = []
+        if excl_stor:
+            pvs = await pv_info(self._reactor, [vg], timeout=self._timeout)
+            if not pvs:
+                raise BlockDeviceError("Cannot get information about PVs for"
+                                       " %s" % (path,))
+            standard = std_pv_size(pvs)
+            available = sum(pv["free"] - (pv["size"] - standard)
+                            for pv in pvs if pv["name"] in details["pvs"])
+            if amount_kib > available * 1024:
+                raise BlockDeviceError(
+                    "Not enough free space to grow %s: %d MiB required, %d"
+                    " available" % (path, amount_kib // 1024, available))
+            # Growing never adds spindles: the volume keeps its PVs.
+            pv_names = list(details["pvs"])
         for policy in GROW_ALLOC_POLICIES:
-            result = await self._run(["lvextend", "-L+%dm" % (amount_mib,),
-                                      "--alloc", policy,
-                                      "/dev/%s/%s" % (vg, lv)])
+            result = await self._run(argv + ["--alloc", policy, path]
+                                     + pv_names)
             if not result.failed:
+                if dryrun:
+                    return size
                 return await self._require_size(vg, lv)
         raise BlockDeviceError("Can't grow LV %s/%s: %s"
                                % (vg, lv, result.describe()))
+
+    def rename(self, disk, new_logical_id):
+        """
+        Rename the LV with ``lvrename`` (volumes cannot move between
+        volume groups).
+
+        :param new_logical_id: ``[vg, new lv name]``.
+        :return: a Deferred firing with the new ``/dev/<vg>/<lv>``.
+        """
+        async def run():
+            vg, lv = self.volume(disk)
+            if (not isinstance(new_logical_id, (list, tuple))
+                    or len(new_logical_id) != 2):
+                raise BlockDeviceError("Invalid new logical id %r"
+                                       % (new_logical_id,))
+            new_vg, new_lv = (validate_name(new_logical_id[0]),
+                              validate_name(new_logical_id[1]))
+            if new_vg != vg:
+                raise BlockDeviceError(
+                    "Can't move a logical volume across volume groups (from"
+                    " %s to %s)" % (vg, new_vg))
+            result = await self._run(["lvrename", vg, lv, new_lv])
+            if result.failed:
+                raise BlockDeviceError("Failed to rename the logical volume"
+                                       " %s/%s: %s"
+                                       % (vg, lv, result.describe()))
+            return "/dev/%s/%s" % (vg, new_lv)
+        return Deferred.fromCoroutine(run())
+
+    def snapshot(self, disk, snap_name=None, snap_size=None):
+        """
+        Take an LVM snapshot of the LV (``lvcreate -s``), for exporting a
+        running instance: a snapshot of the same name left from an earlier
+        run is removed first, and the snapshot gets the whole size of the
+        disk unless told otherwise (as in Ganeti, so it can never fill).
+
+        :return: a Deferred firing with the snapshot's ``[vg, lv]``
+            (default name ``<lv>.snap``); failing with L{BlockDeviceError}
+            when the VG has not enough free space.
+        """
+        return Deferred.fromCoroutine(self._snapshot(disk, snap_name,
+                                                     snap_size))
+
+    async def _snapshot(self, disk, snap_name, snap_size):
+        vg, lv = self.volume(disk)
+        name = validate_name(snap_name or lv + ".snap")
+        size = snap_size or disk_dict(disk)["size"]
+        await self._require_size(vg, lv)
+        snap = dict(disk_dict(disk), logical_id=[vg, name], size=size)
+        try:
+            await self._remove(snap)
+        except BlockDeviceError:
+            pass
+        space = await vg_space(self._reactor, vg, timeout=self._timeout)
+        if space["free"] is None:
+            raise BlockDeviceError("Can't compute VG info for vg %s" % (vg,))
+        if space["free"] < size:
+            raise BlockDeviceError("Not enough free space: required %s,"
+                                   " available %s" % (size, space["free"]))
+        result = await self._run(["lvcreate", "-L%dm" % (size,), "-s",
+                                  "-n" + name, "/dev/%s/%s" % (vg, lv)])
+        if result.failed:
+            raise BlockDeviceError("Can't snapshot %s/%s: %s"
+                                   % (vg, lv, result.describe()))
+        return [vg, name]
 
     def assemble(self, disk):
         """

@@ -90,14 +90,47 @@ def build_disk(cluster, template, instance_name, index, spec, file_driver,
     mode = spec.get("mode", "rw")
     if mode not in ("rw", "ro"):
         raise wrong_input("Invalid disk access mode '%s'" % mode)
+    spindles = spec.get("spindles")
+    if spindles is not None:
+        try:
+            spindles = int(spindles)
+        except (TypeError, ValueError):
+            spindles = -1
+        if spindles < 1:
+            raise wrong_input("Invalid number of spindles for disk %d: %r"
+                              % (index, spec["spindles"]))
     disk_uuid = new_uuid()
+    # As in Ganeti, the volume or file is named after an id of its own,
+    # not the disk's uuid.
     logical_id = disk_templates.logical_id_for(
-        template, cluster, instance_name, disk_uuid, index,
+        template, cluster, instance_name, new_uuid(), index,
         adopt=spec.get("adopt"), vg=spec.get("vg"),
         file_driver=file_driver or "loop", file_storage_subdir=subdir)
     return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
                 logical_id=logical_id, iv_name="disk/%d" % index,
-                name=spec.get("name"), params={})
+                name=spec.get("name"), params={}, spindles=spindles)
+
+
+def check_spindles(disks, exclusive, template):
+    """
+    Ganeti's rules for spindles: exclusive storage (on the node the disks
+    go to) needs ``plain`` disks with their spindles given, and spindles
+    mean nothing without it.
+
+    :param disks: new L{Disk}s.
+    :raise OpPrereqError: when they are broken.
+    """
+    if exclusive and template != "plain":
+        raise errors.OpPrereqError("Disk template %s not supported with"
+                                   " exclusive storage" % template,
+                                   "wrong_state")
+    for disk in disks:
+        if not exclusive and disk.spindles is not None:
+            raise wrong_input("Spindles in instance disks cannot be specified"
+                              " when exclusive storage is not active")
+        if exclusive and disk.spindles is None:
+            raise wrong_input("You must specify spindles in instance disks"
+                              " when exclusive storage is active")
 
 
 class InstanceLU(LogicalUnit):

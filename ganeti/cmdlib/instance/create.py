@@ -19,12 +19,12 @@ from ganeti.cmdlib.common import call_node, get_instance, get_node
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.hooks import instance_variables
 from ganeti.cmdlib.instance.base import (
-    InstanceLU, build_disk, build_nic, cfg_instance, check_usable_node,
-    instance_hvparams, new_uuid, remove_instance_from_config, used_macs,
-    wrong_input)
+    InstanceLU, build_disk, build_nic, cfg_instance, check_spindles,
+    check_usable_node, instance_hvparams, new_uuid,
+    remove_instance_from_config, used_macs, wrong_input)
 from ganeti import locking
 from ganeti.objects import Instance
-from ganeti.params import fill_beparams
+from ganeti.params import annotated_disk, exclusive_storage, fill_beparams
 
 
 class LUInstanceCreate(InstanceLU):
@@ -124,6 +124,8 @@ class LUInstanceCreate(InstanceLU):
         if self.install and not op["os_type"]:
             raise wrong_input("No guest OS or OS image specified")
         self.node = yield self._choose_node()
+        self.excl_stor = exclusive_storage(cfg, self.node)
+        check_spindles(self.disks, self.excl_stor, template)
         if self.install or self.export is not None:
             yield call_node(self.ctx, self.node, "os_check", op["os_type"],
                             op["osparams"], what="OS '%s' not suitable"
@@ -280,12 +282,15 @@ class LUInstanceCreate(InstanceLU):
 
     @inlineCallbacks
     def _check_disk_space(self):
-        if self.template not in ("file", "sharedfile", "plain"):
+        if self.template == "plain":
+            yield check_vg_space(self.ctx, self.node, self.excl_stor,
+                                 self.disks)
+            return
+        if self.template not in ("file", "sharedfile"):
             return
         needed = sum(d.size for d in self.disks)
-        storage_type = "lvm-vg" if self.template == "plain" else self.template
         units = yield call_node(self.ctx, self.node, "storage_list",
-                                storage_type, None,
+                                self.template, None,
                                 what="Cannot get storage information",
                                 prereq=True)
         free = max([u.get("free") or 0 for u in units], default=0)
@@ -315,7 +320,8 @@ class LUInstanceCreate(InstanceLU):
         try:
             for index, disk in enumerate(self.disks):
                 yield call_node(self.ctx, node, "blockdev_create",
-                                disk.to_dict(), self.name,
+                                annotated_disk(self.cfg, disk, node),
+                                self.name, self.excl_stor,
                                 what="Could not create disk %s" % disk.iv_name)
                 created.append(disk)
                 if disk.dev_type == "blockdev":
@@ -420,6 +426,35 @@ class LUInstanceCreate(InstanceLU):
 
     def _remove_from_config(self, instance):
         remove_instance_from_config(self.ctx.config, instance.uuid)
+
+
+@inlineCallbacks
+def check_vg_space(ctx, node, excl_stor, disks):
+    """
+    Every volume group the new ``plain`` disks go to has room for them on
+    C{node} (Ganeti's C{CheckNodesFreeDiskPerVG}); with exclusive storage
+    free space counts whole empty PVs.
+
+    :raise OpPrereqError: (through the Deferred) for a VG too full, or
+        one the node cannot describe.
+    """
+    needed = {}
+    for disk in disks:
+        needed[disk.logical_id[0]] = needed.get(disk.logical_id[0], 0) + disk.size
+    for vg, size in sorted(needed.items()):
+        info = yield call_node(ctx, node, "lvm_vg_space", vg, excl_stor,
+                               what="Cannot get current information from"
+                               " node %s" % node.name, prereq=True)
+        free = info.get("free")
+        if not isinstance(free, int):
+            raise errors.OpPrereqError(
+                "Can't compute free disk space on node %s for vg %s, result"
+                " was '%s'" % (node.name, vg, free), "environment_error")
+        if size > free:
+            raise errors.OpPrereqError(
+                "Not enough disk space on target node %s vg %s: required %d"
+                " MiB, available %d MiB" % (node.name, vg, size, free),
+                "insufficient_resources")
 
 
 #: First port handed out to instances (VNC and friends), as in Ganeti.

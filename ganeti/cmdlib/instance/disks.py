@@ -11,7 +11,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import errors
 from ganeti.cmdlib.common import call_node
 from ganeti.cmdlib.instance.base import InstanceLU, wrong_input
-from ganeti.params import instance_disks
+from ganeti.params import annotated_disk, exclusive_storage, instance_disks
 
 
 class LUInstanceGrowDisk(InstanceLU):
@@ -42,16 +42,30 @@ class LUInstanceGrowDisk(InstanceLU):
             raise wrong_input("Requested size (%s) is smaller than current disk size"
                          " (%s)" % (self.target, self.disk.size))
         self.delta = self.target - self.disk.size
+        self.excl_stor = exclusive_storage(self.cfg, self.pnode)
+        if self.disk.dev_type == "plain" and self.delta and not self.excl_stor:
+            # With exclusive storage the dry run below is the check.
+            from ganeti.cmdlib.instance.create import check_vg_space
+            return check_vg_space(self.ctx, self.pnode, False, [
+                attrs.evolve(self.disk, size=self.delta)])
 
     @inlineCallbacks
     def execute(self):
-        disk = self.disk
+        disk = annotated_disk(self.cfg, self.disk, self.pnode)
         self.feedback("Growing disk %s of instance '%s' by %s to %s"
                       % (self.op["disk"], self.instance.name,
                          _unit(self.delta), _unit(self.target)))
         if self.delta:
-            yield call_node(self.ctx, self.pnode, "blockdev_grow", disk.to_dict(),
-                            self.delta, what="Grow request failed")
+            # As Ganeti: a dry run first, so a growth that cannot be done
+            # changes nothing.
+            yield call_node(self.ctx, self.pnode, "blockdev_grow", disk,
+                            self.delta, True, self.excl_stor,
+                            what="Dry-run grow request failed to node %s"
+                            % self.pnode.name)
+            yield call_node(self.ctx, self.pnode, "blockdev_grow", disk,
+                            self.delta, False, self.excl_stor,
+                            what="Grow request failed to node %s"
+                            % self.pnode.name)
             self._record_size()
             running = yield self.is_running()
             if running:
@@ -130,13 +144,16 @@ class LUInstanceRecreateDisks(InstanceLU):
     @inlineCallbacks
     def execute(self):
         node = self.pnode
+        excl_stor = exclusive_storage(self.cfg, node)
         for disk, changes in self.wanted:
             new = attrs.evolve(disk, size=changes.get("size", disk.size),
-                               mode=changes.get("mode", disk.mode))
+                               mode=changes.get("mode", disk.mode),
+                               spindles=changes.get("spindles", disk.spindles))
             # Recreating is for lost disks: an existing one makes the node
             # refuse, and its data is never deleted here.
-            yield call_node(self.ctx, node, "blockdev_create", new.to_dict(),
-                            self.instance.name,
+            yield call_node(self.ctx, node, "blockdev_create",
+                            annotated_disk(self.cfg, new, node),
+                            self.instance.name, excl_stor,
                             what="Could not create disk %s" % disk.iv_name)
             self.ctx.config.update_object("disks", new.uuid, size=new.size,
-                                          mode=new.mode)
+                                          mode=new.mode, spindles=new.spindles)

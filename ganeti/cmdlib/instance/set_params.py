@@ -14,10 +14,11 @@ from ganeti.cmdlib.instance import hotplug
 from ganeti.cmdlib.common import call_node
 from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.instance.base import (
-    InstanceLU, build_disk, build_nic, check_nic_ip, choose_mac,
-    instance_hvparams, wrong_input)
+    InstanceLU, build_disk, build_nic, check_nic_ip, check_spindles,
+    choose_mac, instance_hvparams, wrong_input)
 from ganeti.config import touched
-from ganeti.params import fill_beparams, instance_disks
+from ganeti.params import (
+    annotated_disk, exclusive_storage, fill_beparams, instance_disks)
 
 
 class LUInstanceSetParams(InstanceLU):
@@ -148,6 +149,8 @@ class LUInstanceSetParams(InstanceLU):
                     raise wrong_input("Diskless instances cannot have disks")
                 disk = build_disk(self.cfg.cluster, instance.disk_template,
                                   instance.name, len(disks), params, None)
+                check_spindles([disk], exclusive_storage(self.cfg, self.pnode),
+                               instance.disk_template)
                 disks.append(disk)
                 self.to_create.append(disk)
                 self.result.append(["disk/%d" % (len(disks) - 1),
@@ -209,7 +212,9 @@ class LUInstanceSetParams(InstanceLU):
         try:
             for disk in self.to_create:
                 yield call_node(self.ctx, self.pnode, "blockdev_create",
-                                disk.to_dict(), instance.name,
+                                annotated_disk(self.cfg, disk, self.pnode),
+                                instance.name,
+                                exclusive_storage(self.cfg, self.pnode),
                                 what="Could not create disk")
                 created.append(disk)
             if self.hotplug:
