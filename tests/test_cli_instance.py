@@ -595,3 +595,48 @@ class ChangeGroupTests(ManyToolTestCase):
         """--submit prints the planning job's id."""
         self.assertEqual(self.tool.run("change-group", "--submit", "inst1"),
                          (0, "", "JobID: 1\n"))
+
+
+class MoveTests(SynchronousTestCase):
+    """``gnt-instance move``: its options, question and exit codes."""
+
+    def setUp(self):
+        self.tool = FakeTool(self, instance)
+        self.client = self.tool.client
+
+    def test_options(self):
+        """Every option reaches OP_INSTANCE_MOVE, as Ganeti's tool sends it."""
+        op = self.tool.opcode("move", "-f", "-n", "node2", "--compress",
+                              "gzip", "--shutdown-timeout", "30",
+                              "--ignore-consistency", "--ignore-ipolicy",
+                              "--dry-run", "--priority", "low", "inst1")
+        self.assertEqual(op, {
+            "OP_ID": "OP_INSTANCE_MOVE", "instance_name": "inst1",
+            "target_node": "node2", "compress": "gzip",
+            "shutdown_timeout": 30, "ignore_consistency": True,
+            "ignore_ipolicy": True, "dry_run": True, "priority": 10})
+
+    def test_defaults(self):
+        """No compression, Ganeti's two minutes to shut down."""
+        op = self.tool.opcode("move", "-f", "--node", "node2", "inst1")
+        self.assertEqual(op, {
+            "OP_ID": "OP_INSTANCE_MOVE", "instance_name": "inst1",
+            "target_node": "node2", "compress": "none",
+            "shutdown_timeout": 120, "ignore_consistency": False,
+            "ignore_ipolicy": False})
+
+    def test_question(self):
+        """Without -f it asks first; no is exit 1 and no job."""
+        self.tool.confirm = False
+        self.assertEqual(self.tool.run("move", "-n", "node2", "inst1"),
+                         (1, "", ""))
+        self.assertEqual(self.tool.questions, [
+            "Instance inst1 will be moved. This requires a shutdown of the"
+            " instance. Continue?"])
+        self.assertEqual(self.client.jobs, [])
+
+    def test_submit(self):
+        """--submit prints the job id and does not wait."""
+        self.assertEqual(self.tool.run("move", "-f", "-n", "node2",
+                                       "--submit", "inst1"),
+                         (0, "", "JobID: 1\n"))

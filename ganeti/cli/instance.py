@@ -184,6 +184,22 @@ def failover(opts, args):
     return 0
 
 
+def move(opts, args):
+    """``gnt-instance move``: copy the instance's disks to another node."""
+    name = args[0]
+    if not opts.force and not base.ask_user(
+            "Instance %s will be moved. This requires a shutdown of the"
+            " instance. Continue?" % name):
+        return 1
+    jobs.submit_opcode({
+        "OP_ID": "OP_INSTANCE_MOVE", "instance_name": name,
+        "target_node": opts.node, "compress": opts.compress,
+        "shutdown_timeout": opts.shutdown_timeout,
+        "ignore_consistency": opts.ignore_consistency,
+        "ignore_ipolicy": opts.ignore_ipolicy}, opts)
+    return 0
+
+
 def migrate(opts, args):
     """``gnt-instance migrate``: move the running instance to another node."""
     name = args[0]
@@ -573,6 +589,15 @@ COMMANDS = {
         " alloc] <instance>", "Stops the instance, changes its primary node"
         " and (if it was originally running) starts it on the new node (the"
         " secondary for mirrored instances or any node for shared storage)."),
+    "move": Command(move, Args(1, 1), options.JOB_OPTS + [
+        options.FORCE_OPT,
+        opt("-n", "--node", default=None, help="Target node"),
+        opt("--compress", default="none",
+            help="The compression mode to use"),
+        _SHUTDOWN_TIMEOUT, options.DRY_RUN_OPT, options.IGNORE_CONSIST_OPT,
+        options.IGNORE_IPOLICY_OPT],
+        "[-f] <instance-name>", "Move instance to an arbitrary node (only for"
+        " instances of type file and lv)"),
     "migrate": Command(migrate, Args(1, 1), options.JOB_OPTS + options.MIGRATION_OPTS + [
         options.FORCE_OPT, _CLEANUP,
         opt("--allow-failover", action="store_true", default=False,
