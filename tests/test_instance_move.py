@@ -348,6 +348,29 @@ class MoveTests(TestCase):
         self.assertEqual(post["GANETI_POST_TARGET_NODE"], NODE2)
 
     @inlineCallbacks
+    def test_target_group_ipolicy(self):
+        """
+        A target in another group must meet that group's instance policy,
+        unless ``--ignore-ipolicy`` makes it a warning.
+        """
+        self.assert_ok((yield self.run_job(create())))
+        self.assert_ok((yield self.run_job(
+            {"OP_ID": "OP_GROUP_ADD", "group_name": "plain-only",
+             "ipolicy": {"disk-templates": ["plain"]}},
+            {"OP_ID": "OP_GROUP_ASSIGN_NODES", "group_name": "plain-only",
+             "nodes": [NODE2]})))
+        group = self.master.config.config.node_by_name(NODE2).group
+        # Ganeti's default minimum disk size is 1 GiB, too.
+        text = ("Instance does not meet target node group's (%s) instance"
+                " policy: Disk template file is not allowed (allowed"
+                " templates: plain), disk-size/0 value 4 is not in range"
+                " [1024, 1048576]" % group)
+        yield self.assert_refused(move_op(), text)
+        job = yield self.run_job(move_op(ignore_ipolicy=True))
+        self.assert_ok(job)
+        self.assertIn(" - WARNING: " + text, self.log(job))
+
+    @inlineCallbacks
     def test_dry_run(self):
         """A dry run checks and changes nothing."""
         self.assert_ok((yield self.run_job(create())))
