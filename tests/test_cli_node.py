@@ -315,6 +315,15 @@ class StorageTests(NodeToolTestCase):
         self.assertEqual(out.splitlines(), ["Node  Name   Size",
                                             "node2 xenvg 10240"])
 
+    def test_list_storage_allocatable(self):
+        """The allocatable flag prints as Y or N, as Ganeti's tool does."""
+        self.client.op_results["OP_NODE_QUERY_STORAGE"] = [
+            ["/dev/vdb", True], ["/dev/vdc", False]]
+        code, out, _ = self.tool.run("list-storage", "-t", "lvm-pv", "-o",
+                                     "name,allocatable", "--no-headers")
+        self.assertEqual((code, out.splitlines()),
+                         (0, ["/dev/vdb Y", "/dev/vdc N"]))
+
 
 class ListTests(NodeToolTestCase):
     """``gnt-node list`` and ``list-fields``."""

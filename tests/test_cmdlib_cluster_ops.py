@@ -396,3 +396,188 @@ class SshClutterTests(_JobCase, TestCase):
         """Without the option the file is not read."""
         _, errors_ = yield self.verify(False)
         self.assertEqual(errors_, [])
+
+
+def _lvm_report(vgs=None, lvs=None, pvs=(), problems=(), extremes=None):
+    """:return: a node's LVM report as L{NodeHandler._verify_lvm} makes it."""
+    return {"vgs": {"xenvg": 24572} if vgs is None else vgs,
+            "lvs": {} if lvs is None else lvs,
+            "pvs": None if pvs is None else list(pvs),
+            "pv_problems": list(problems), "pv_extremes": extremes}
+
+
+class LvmVerifyTests(_JobCase, TestCase):
+    """
+    ``gnt-cluster verify`` on LVM: what the nodes report of their volume
+    group, PVs and LVs becomes Ganeti's ENODELVM, EINSTANCEMISSINGDISK,
+    ENODEORPHANLV and EGROUPDIFFERENTPVSIZE findings (the nodes' reports
+    are played here; tests.vm.test_plain gets them from real LVM).
+    """
+
+    def setUp(self):
+        self.master = two_node_cluster(
+            self, reactor=reactor, vg_name="xenvg",
+            enabled_disk_templates=["plain", "file", "diskless"])
+        self.queue = self.master.queue
+        self.reports = {NODE1: _lvm_report(), NODE2_NAME: _lvm_report()}
+        self.asked = {}
+        for name, handler in self.master.handlers.items():
+            def verify_lvm(vg_name, exclusive, name=name):
+                self.asked[name] = (vg_name, exclusive)
+                return succeed(self.reports[name])
+            handler._verify_lvm = verify_lvm
+
+    def add_plain_instance(self, name=NAME, lv="lv1.disk0", node=NODE1,
+                           spindles=None):
+        """Put a stopped ``plain`` instance into the configuration."""
+        from ganeti.objects import Disk, Instance
+
+        def change(cfg):
+            node_uuid = cfg.node_by_name(node).uuid
+            disk = Disk(uuid="d-" + name, dev_type="plain", size=64,
+                        logical_id=["xenvg", lv], iv_name="disk/0",
+                        spindles=spindles)
+            inst = Instance(name=name, uuid="i-" + name,
+                            primary_node=node_uuid, os="none",
+                            hypervisor="fake", disk_template="plain",
+                            disks=[disk.uuid])
+            return attrs.evolve(cfg, disks=dict(cfg.disks, **{disk.uuid: disk}),
+                                instances=dict(cfg.instances,
+                                               **{inst.uuid: inst}))
+        self.master.config.update(change)
+
+    @inlineCallbacks
+    def verify(self, *codes):
+        """
+        :return: (Deferred) the job's result and its findings with one of
+            C{codes} (``--error-codes`` form).
+        """
+        group = next(iter(self.master.config.config.nodegroups.values()))
+        job = yield self.run_job({"OP_ID": "OP_CLUSTER_VERIFY_GROUP",
+                                  "group_name": group.name,
+                                  "error_codes": True})
+        lines = [entry[3] for entry in job.ops[0].log]
+        return job.ops[0].result, [l.strip() for l in lines
+                                   if any(":%s:" % c in l or "- %s:" % c in l
+                                          for c in codes)]
+
+    @inlineCallbacks
+    def test_healthy(self):
+        """A big enough VG and the instance's volume: nothing to say."""
+        self.add_plain_instance()
+        self.reports[NODE1]["lvs"] = {"xenvg/lv1.disk0": [64, False, True]}
+        # (This two-node bed's nodes are not replicated to, nor in time:
+        # only the LVM findings are looked at.)
+        _, found = yield self.verify("ENODELVM", "EINSTANCEMISSINGDISK",
+                                     "ENODEORPHANLV", "EGROUPDIFFERENTPVSIZE")
+        self.assertEqual(found, [])
+        self.assertEqual(self.asked, {NODE1: ("xenvg", False),
+                                      NODE2_NAME: ("xenvg", False)})
+
+    @inlineCallbacks
+    def test_vg_too_small_or_missing(self):
+        """
+        A VG below Ganeti's 20 GiB is an error; a missing one is reported
+        twice, as Ganeti does (size check and node info).
+        """
+        self.reports[NODE1]["vgs"] = {"xenvg": 8188}
+        self.reports[NODE2_NAME]["vgs"] = {"other": 30000}
+        result, found = yield self.verify("ENODELVM")
+        self.assertFalse(result)
+        self.assertEqual(found, [
+            "- ERROR:ENODELVM:node:%s:volume group 'xenvg' too small (20480"
+            " MiB required, 8188 MiB found)" % NODE1,
+            "- ERROR:ENODELVM:node:%s:volume group 'xenvg' missing"
+            % NODE2_NAME,
+            "- ERROR:ENODELVM:node:%s:node didn't return data for the volume"
+            " group 'xenvg' - it is either missing or broken" % NODE2_NAME])
+
+    @inlineCallbacks
+    def test_lvm_failures(self):
+        """Failing ``vgs``, ``pvs`` or ``lvs`` and bad PVs are errors."""
+        self.reports[NODE1] = _lvm_report(vgs={}, lvs="lvs said no",
+                                          pvs=None)
+        self.reports[NODE2_NAME]["pv_problems"] = [
+            "Invalid character ':' in PV '/dev/x:1' of VG 'xenvg'"]
+        result, found = yield self.verify("ENODELVM")
+        self.assertFalse(result)
+        self.assertEqual([line.split(":", 4)[4] for line in found], [
+            "unable to check volume groups", "Can't get PV list from node",
+            "LVM problem on node: lvs said no",
+            "node didn't return data for the volume group 'xenvg' - it is"
+            " either missing or broken",
+            "Invalid character ':' in PV '/dev/x:1' of VG 'xenvg'"])
+
+    @inlineCallbacks
+    def test_missing_volume(self):
+        """An instance's volume its node does not have is an error."""
+        self.add_plain_instance()
+        result, found = yield self.verify("EINSTANCEMISSINGDISK")
+        self.assertFalse(result)
+        self.assertEqual(found, [
+            "- ERROR:EINSTANCEMISSINGDISK:instance:%s:volume xenvg/lv1.disk0"
+            " missing on node %s" % (NAME, NODE1)])
+
+    @inlineCallbacks
+    def test_missing_volume_unknown_when_lvm_failed(self):
+        """A node whose ``lvs`` failed says nothing about volumes."""
+        self.add_plain_instance()
+        self.reports[NODE1]["lvs"] = "broken"
+        _, found = yield self.verify("EINSTANCEMISSINGDISK", "ENODEORPHANLV")
+        self.assertEqual(found, [])
+
+    @inlineCallbacks
+    def test_orphan_volumes(self):
+        """
+        Volumes of the cluster's VG that no instance owns are warnings,
+        unless ``reserved_lvs`` matches them; other VGs are not looked at.
+        """
+        self.add_plain_instance()
+
+        def reserve(cfg):
+            return attrs.evolve(cfg, cluster=attrs.evolve(
+                cfg.cluster, reserved_lvs=["xenvg/root", "xenvg/swap.*"]))
+        self.master.config.update(reserve)
+        self.reports[NODE1]["lvs"] = {
+            "xenvg/lv1.disk0": [64, False, True],
+            "xenvg/root": [1024, False, True],
+            "xenvg/swap1": [1024, False, True],
+            "xenvg/rootx": [8, False, True],
+            "other/stray": [8, False, True]}
+        self.reports[NODE2_NAME]["lvs"] = {
+            "xenvg/lv1.disk0": [64, False, True]}
+        _, found = yield self.verify("ENODEORPHANLV")
+        self.assertEqual(found, [
+            "- WARNING:ENODEORPHANLV:node:%s:volume xenvg/rootx is unknown"
+            % NODE1,
+            "- WARNING:ENODEORPHANLV:node:%s:volume xenvg/lv1.disk0 is"
+            " unknown" % NODE2_NAME])
+
+    @inlineCallbacks
+    def test_exclusive_storage(self):
+        """
+        With exclusive storage the nodes are asked about their PVs' LVs;
+        PV sizes too different across the group are an error, and so are
+        disks without spindles.
+        """
+        def exclusive(cfg):
+            cluster = cfg.cluster
+            return attrs.evolve(cfg, cluster=attrs.evolve(
+                cluster, ndparams=dict(cluster.ndparams,
+                                       exclusive_storage=True)))
+        self.master.config.update(exclusive)
+        self.add_plain_instance()
+        self.reports[NODE1]["lvs"] = {"xenvg/lv1.disk0": [64, False, True]}
+        self.reports[NODE1]["pv_extremes"] = [1000.0, 1010.0]
+        self.reports[NODE2_NAME]["pv_extremes"] = [1100.0, 1100.0]
+        result, found = yield self.verify("EGROUPDIFFERENTPVSIZE",
+                                          "EINSTANCEMISSINGCFGPARAMETER")
+        self.assertFalse(result)
+        self.assertEqual(self.asked[NODE1], ("xenvg", True))
+        self.assertEqual(found, [
+            "- ERROR:EGROUPDIFFERENTPVSIZE:group:default:PV sizes differ too"
+            " much in the group; smallest (1000.0 MB) is on %s, biggest"
+            " (1100.0 MB) is on %s" % (NODE1, NODE2_NAME),
+            "- ERROR:EINSTANCEMISSINGCFGPARAMETER:instance:%s:number of"
+            " spindles not configured for disk 0 while exclusive storage is"
+            " enabled, try running gnt-cluster repair-disk-sizes" % NAME])

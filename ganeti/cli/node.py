@@ -54,6 +54,11 @@ def list_storage(opts, args):
                                "output_fields": fields,
                                "storage_type": opts.storage_type,
                                "nodes": list(args)}, opts)
+    if "allocatable" in fields:
+        # Ganeti's tool prints the flag as Y or N.
+        index = fields.index("allocatable")
+        for row in rows:
+            row[index] = "Y" if row[index] else "N"
     _print_rows(opts, fields, STORAGE_TITLES, rows)
     return 0
 

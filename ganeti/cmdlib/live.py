@@ -12,7 +12,7 @@ the two.
 from twisted.internet.defer import DeferredList, inlineCallbacks, returnValue
 
 from ganeti.cmdlib.common import complete_console, node_address
-from ganeti.params import node_instance_dict
+from ganeti.params import exclusive_storage, node_instance_dict
 
 
 @inlineCallbacks
@@ -80,11 +80,25 @@ def live_node_info(ctx, cfg, nodes):
     storage = default_storage_type(cfg.cluster)
     calls = [ctx.rpc.call(targets, "node_info",
                           list(cfg.cluster.enabled_hypervisors))]
-    if storage:
+    vg = cfg.cluster.volume_group_name
+    if storage == "lvm-vg" and vg:
+        # Only the cluster's volume group counts, in whole empty PVs on
+        # nodes with exclusive storage (and those have spindles), as in
+        # Ganeti: one call per value of the flag.
+        by_flag = {}
+        for node in nodes:
+            if not node.offline and node.vm_capable:
+                by_flag.setdefault(exclusive_storage(cfg, node), []).append(
+                    node_address(node))
+        for flag, addresses in sorted(by_flag.items()):
+            calls.append(ctx.rpc.call(addresses, "lvm_vg_space", vg, flag))
+    elif storage:
         calls.append(ctx.rpc.call(targets, "storage_list", storage, None))
     results = yield DeferredList(calls, fireOnOneErrback=True, consumeErrors=True)
     info_results = results[0][1]
-    storage_results = results[1][1] if storage else {}
+    storage_results = {}
+    for _, answers in results[1:]:
+        storage_results.update(answers)
     live = {}
     for node in nodes:
         result = info_results.get(node.name)
@@ -93,7 +107,13 @@ def live_node_info(ctx, cfg, nodes):
             continue
         info = dict(result.payload)
         units = storage_results.get(node.name)
-        if units is not None and units.ok and units.payload:
+        if units is not None and units.ok and isinstance(units.payload, dict):
+            space = units.payload
+            info["storage_size"] = space.get("size")
+            info["storage_free"] = space.get("free")
+            info["spindles_total"] = space.get("spindles_total")
+            info["spindles_free"] = space.get("spindles_free")
+        elif units is not None and units.ok and units.payload:
             info["storage_size"] = sum(u.get("size") or 0 for u in units.payload)
             info["storage_free"] = sum(u.get("free") or 0 for u in units.payload)
         live[node.uuid] = info

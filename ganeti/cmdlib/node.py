@@ -140,8 +140,12 @@ class LUNodeQueryvols(_FieldsLU):
         for node in nodes:
             result = results[node.name]
             if not result.ok:
+                self.log_warning("Can't compute volume data on node %s: %s"
+                                 % (node.name, result.fail_msg))
                 continue
-            for volume in sorted(result.payload, key=lambda v: v["name"]):
+            # By physical device, as Ganeti lists them.
+            for volume in sorted(result.payload,
+                                 key=lambda v: (v.get("dev") or "", v["name"])):
                 values = {"node": node.name, "phys": volume.get("dev"),
                           "vg": volume.get("vg"), "name": volume["name"],
                           "size": volume.get("size"),

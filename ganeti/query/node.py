@@ -58,7 +58,9 @@ def _live(key):
 
 
 def _ndparams(ctx, node):
-    return dict(ctx.cfg.cluster.ndparams, **node.ndparams)
+    # Defaults, cluster, group, node: what is in force on the node.
+    from ganeti.params import fill_ndparams
+    return fill_ndparams(ctx.cfg, node)
 
 
 def _node_fields():
@@ -132,9 +134,9 @@ def _node_fields():
           " reboot, can be used for detecting reboots by tracking changes",
           _live("bootid")),
         f("sptotal", "SpTotal", QFT_NUMBER, "Total number of physical disk"
-          " spindles", lambda c, n: Unavailable),
+          " spindles", _live("spindles_total")),
         f("spfree", "SpFree", QFT_NUMBER, "Available number of physical disk"
-          " spindles", lambda c, n: Unavailable),
+          " spindles", _live("spindles_free")),
     ]
     for name in sorted(constants.ND_DEFAULTS):
         fields.append(f("ndp/%s" % name, name, QFT_OTHER,
