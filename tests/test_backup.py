@@ -173,14 +173,37 @@ class BackupTests(TestCase):
 
     @inlineCallbacks
     def test_export_restarts_running_instance(self):
-        """A running instance is stopped for the export, then restarted."""
+        """
+        A running instance whose disks cannot be snapshotted (files) is
+        stopped for the whole export with --long-sleep, then restarted.
+        """
         self.assert_ok((yield self.run_job(create(start=True))))
-        job = yield self.run_job(export())
+        job = yield self.run_job(export(long_sleep=True))
         self.assert_ok(job)
         log = self.log(job)
         self.assertIn("Shutting down instance %s" % NAME, log)
         self.assertIn("Starting instance %s" % NAME, log)
         self.assertEqual(self.running(), [NAME])
+
+    @inlineCallbacks
+    def test_no_snapshots_refused(self):
+        """
+        As in Ganeti, an instance that is up and cannot be snapshotted is
+        exported only with --long-sleep, never live; it keeps running.
+        """
+        self.assert_ok((yield self.run_job(create(start=True))))
+        job = yield self.run_job(export())
+        self.assert_error(job, errors.OpPrereqError, "through the"
+                          " --long-sleep option; aborting")
+        job = yield self.run_job(export(shutdown=False))
+        self.assert_error(job, errors.OpPrereqError, "Not all disks could be"
+                          " snapshotted, and you requested a live export")
+        job = yield self.run_job(export(shutdown=False, long_sleep=True))
+        self.assert_error(job, errors.OpPrereqError, "The long sleep option"
+                          " only makes sense when the instance can be shut"
+                          " down.")
+        self.assertEqual(self.running(), [NAME])
+        self.assertEqual((yield self.exports()), [])
 
     @inlineCallbacks
     def test_export_replaces_older_export(self):

@@ -31,7 +31,14 @@ class ExportTests(BackupToolTestCase):
             "target_node": "node2", "shutdown": False,
             "shutdown_timeout": 30, "remove_instance": True,
             "ignore_remove_failures": False, "compress": "none",
-            "mode": "local"})
+            "mode": "local", "long_sleep": False})
+
+    def test_long_sleep(self):
+        """--long-sleep lets an export keep the instance down meanwhile."""
+        self.client.op_results["OP_BACKUP_EXPORT"] = [True, [True]]
+        op = self.tool.opcode("export", "-n", "node2", "--long-sleep",
+                              "inst1")
+        self.assertIs(op["long_sleep"], True)
 
     def test_no_target(self):
         """Without -n nothing is exported."""

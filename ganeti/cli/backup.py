@@ -42,7 +42,8 @@ def export_instance(opts, args):
         "shutdown_timeout": opts.shutdown_timeout,
         "remove_instance": opts.remove_instance,
         "ignore_remove_failures": opts.ignore_remove_failures,
-        "compress": opts.transport_compression, "mode": "local"}, opts)
+        "compress": opts.transport_compression, "mode": "local",
+        "long_sleep": opts.long_sleep}, opts)
     if result is None:
         return 0
     finalized, disks = result
@@ -87,6 +88,8 @@ COMMANDS = {
                  " if there are failures during the removal process"),
         opt("--transport-compression", default="none",
             help="Compression mode to use during the move (none only)"),
+        opt("--long-sleep", action="store_true", default=False,
+            help="Allow long shutdowns when backing up instances"),
     ] + options.JOB_OPTS, "-n <target_node> [opts...] <name>",
         "Exports an instance to an image"),
     "import": Command(import_instance, Args(1, 1), CREATE_OPTS + [

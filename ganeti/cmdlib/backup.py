@@ -5,9 +5,12 @@ export, prepare an export.
 
 An export dumps every disk with the OS definition's ``export`` script on
 the primary node, into a hidden staging directory of the export
-directory; when the target node is another node the dumps travel there
-through a one-shot TLS transfer (L{ganeti.node.transfer}), never through
-node RPC.  The target then writes ``config.ini``
+directory.  The disks of an instance that is up are exported, as in
+Ganeti, from LVM snapshots taken while it is stopped (``plain`` disks),
+so it runs again during the copy; an instance with other disks stays
+down for the whole export, and only with ``--long-sleep``.  When the
+target node is another node the dumps travel there through a one-shot
+TLS transfer (L{ganeti.node.transfer}), never through node RPC.  The target then writes ``config.ini``
 (L{ganeti.exportinfo}) and swaps the staging directory in as
 ``<export dir>/<instance>``, so a half-made export never replaces a good
 one.  Only local exports exist here: remote (inter-cluster) exports are
@@ -21,7 +24,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 from ganeti import constants, errors, exportinfo, opcodes
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node
-from ganeti.params import instance_disks
+from ganeti.params import annotated_disk, instance_disks
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.instance.base import InstanceLU
 from ganeti.cmdlib.instance.operations import LUInstanceRemove
@@ -102,6 +105,40 @@ class LUBackupExport(InstanceLU):
             raise errors.OpPrereqError("Instance %s has no OS to export its"
                                        " disks with" % instance.name,
                                        "wrong_input")
+        if op["long_sleep"] and not op["shutdown"]:
+            raise errors.OpPrereqError("The long sleep option only makes"
+                                       " sense when the instance can be shut"
+                                       " down.", "wrong_input")
+        if (self._try_snapshot() and not self._can_snapshot()
+                and self._no_snapshot_refusal()):
+            # Ganeti finds this out after stopping the instance; nothing
+            # has changed yet here.
+            raise errors.OpPrereqError(self._no_snapshot_refusal(),
+                                       "wrong_input")
+
+    def _try_snapshot(self):
+        """Whether snapshots are wanted: the instance is up and stays."""
+        return (not self.op["remove_instance"] and
+                self.instance.admin_state == constants.ADMINST_UP)
+
+    def _can_snapshot(self):
+        return all(disk.dev_type == "plain"
+                   for disk in instance_disks(self.cfg, self.instance))
+
+    def _no_snapshot_refusal(self):
+        """
+        :return: Ganeti's reason for refusing an export whose disks cannot
+            all be snapshotted, or None when it may go on with the instance
+            stopped throughout.
+        """
+        if not self.op["shutdown"]:
+            return ("Not all disks could be snapshotted, and you requested a"
+                    " live export; aborting")
+        if not self.op["long_sleep"]:
+            return ("Not all disks could be snapshotted, and you did not"
+                    " allow the instance to remain offline for a longer time"
+                    " through the --long-sleep option; aborting")
+        return None
 
     @inlineCallbacks
     def execute(self):
@@ -114,10 +151,30 @@ class LUBackupExport(InstanceLU):
                 yield self.stop(instance, op["shutdown_timeout"])
                 stopped = True
         staging = staging_name("export", instance.name)
+        snapshots = None
+        if self._try_snapshot():
+            try:
+                snapshots = yield self._create_snapshots()
+            except Exception:
+                if stopped:
+                    yield self.start(instance)
+                raise
+            refusal = self._no_snapshot_refusal() if snapshots is None else None
+            if refusal:
+                if stopped:
+                    yield self.start(instance)
+                raise errors.OpExecError(refusal)
         dumps = None
         try:
-            dumps = yield self._dump_disks(staging)
+            if stopped and snapshots is not None:
+                # The snapshots hold the data: the instance runs meanwhile.
+                self.feedback("Starting instance %s" % instance.name)
+                yield self.start(instance)
+                stopped = False
+            dumps = yield self._dump_disks(staging, snapshots)
         finally:
+            if snapshots is not None:
+                yield self._remove_snapshots(snapshots)
             # An instance to be removed stays down, unless exporting failed.
             if stopped and (dumps is None or not op["remove_instance"]):
                 self.feedback("Starting instance %s" % instance.name)
@@ -146,14 +203,71 @@ class LUBackupExport(InstanceLU):
         returnValue([True, disk_ok])
 
     @inlineCallbacks
-    def _dump_disks(self, staging):
-        """:return: (Deferred) per disk, its dump's path on the primary
-        node, or None where the export script failed."""
+    def _create_snapshots(self):
+        """
+        Snapshot every disk on the primary node (Ganeti's
+        C{CreateSnapshots}).
+
+        :return: (Deferred) the snapshots' ``[vg, lv]`` in disk order, or
+            None when a disk could not be snapshotted (the others' are
+            removed again).
+        """
+        pnode = self.pnode
+        if not self._can_snapshot():
+            returnValue(None)
+        snapshots = []
+        for index, disk in enumerate(instance_disks(self.cfg, self.instance)):
+            self.feedback("Creating a snapshot of disk/%s on node %s"
+                          % (index, pnode.name))
+            try:
+                snapshot = yield call_node(
+                    self.ctx, pnode, "blockdev_snapshot",
+                    annotated_disk(self.cfg, disk, pnode), None, None,
+                    what="Could not snapshot disk/%s on node %s"
+                    % (index, pnode.name))
+            except errors.GenericError as e:
+                self.log_warning(str(e))
+                snapshot = None
+            snapshots.append(snapshot)
+        if None in snapshots:
+            yield self._remove_snapshots(snapshots)
+            returnValue(None)
+        returnValue(snapshots)
+
+    @inlineCallbacks
+    def _remove_snapshots(self, snapshots):
+        """Remove the snapshots taken (a failure is a warning)."""
+        disks = instance_disks(self.cfg, self.instance)
+        for index, (disk, snapshot) in enumerate(zip(disks, snapshots)):
+            if snapshot is None:
+                continue
+            self.feedback("Removing snapshot of disk/%s on node %s"
+                          % (index, self.pnode.name))
+            try:
+                yield call_node(self.ctx, self.pnode, "blockdev_remove",
+                                dict(disk.to_dict(), logical_id=snapshot),
+                                what="Could not remove snapshot for disk/%d"
+                                " from node %s" % (index, self.pnode.name))
+            except errors.GenericError as e:
+                self.log_warning(str(e))
+
+    @inlineCallbacks
+    def _dump_disks(self, staging, snapshots=None):
+        """
+        :param snapshots: the disks' snapshots (``[vg, lv]``), read
+            instead of the disks themselves.
+        :return: (Deferred) per disk, its dump's path on the primary
+            node, or None where the export script failed.
+        """
         instance, pnode = self.instance, self.pnode
         disks = instance_disks(self.cfg, instance)
         if not disks:
             returnValue([])
         devices = yield self.block_devices(instance)
+        if snapshots is not None:
+            devices = [dict(device, logical_id=list(snapshot),
+                            path="/dev/%s/%s" % tuple(snapshot))
+                       for device, snapshot in zip(devices, snapshots)]
         spec = self.node_instance(instance)
         dumps = []
         for index, disk in enumerate(disks):
