@@ -24,7 +24,8 @@ from ganeti.cmdlib.common import call_node, get_node, node_address
 from ganeti.cmdlib.instance.base import InstanceLU, check_usable_node
 from ganeti.cmdlib.ipolicy import check_target_node_ipolicy
 from ganeti import locking
-from ganeti.params import fill_beparams, instance_disks
+from ganeti.params import (
+    annotated_disk, exclusive_storage, fill_beparams, instance_disks)
 from ganeti.utils.units import format_unit
 
 #: Disk templates whose disks a move copies (Ganeti's C{DTS_COPYABLE}:
@@ -211,11 +212,13 @@ class LUInstanceMove(InstanceLU):
         instance, source, target = self.instance, self.pnode, self.target
         stopped = yield self._shut_down()
         disks = instance_disks(self.cfg, instance)
+        excl_stor = exclusive_storage(self.cfg, target)
         created = []
         try:
             for disk in disks:
                 yield call_node(self.ctx, target, "blockdev_create",
-                                disk.to_dict(), instance.name,
+                                annotated_disk(self.cfg, disk, target),
+                                instance.name, excl_stor,
                                 what="Could not create disk %s"
                                 % disk.iv_name)
                 created.append(disk)
