@@ -1450,6 +1450,161 @@ class RealLVMTests(TestCase):
             self.assertIs(pv["allocatable"], allocatable)
 
 
+async def _multi_pv_group(testcase, reactor, count, size_mib):
+    """
+    A volume group on C{count} fresh loop devices (removed, with its PVs,
+    when the test ends).
+
+    :return: C{(vg_name, [pv paths])}.
+    """
+    import uuid
+    devices = []
+    for _ in range(count):
+        device = await make_loop_device(testcase, reactor, size_mib)
+        await check_command(reactor, ["pvcreate", "-ff", "-y", device],
+                            timeout=60, env=LVM_ENV)
+        testcase.addCleanup(run_command, reactor, ["pvremove", "-ff", "-y",
+                                                   device],
+                            timeout=60, env=LVM_ENV)
+        devices.append(device)
+    vg = "gnttest" + uuid.uuid4().hex[:8]
+    await check_command(reactor, ["vgcreate", vg] + devices, timeout=60,
+                        env=LVM_ENV)
+    testcase.addCleanup(run_command, reactor, ["vgremove", "-f", vg],
+                        timeout=60, env=LVM_ENV)
+    return vg, devices
+
+
+class RealPlainTests(TestCase):
+    """
+    The ``plain`` operations beyond the contract, on real LVM (three loop
+    device PVs): exclusive storage, growth, renaming, snapshots and the
+    reports verify reads.  They need device-mapper, so they run in the VM
+    bed's guests (tests.vm).
+    """
+
+    skip = lvm_create_skip_reason()
+
+    async def setUp(self):
+        from twisted.internet import reactor
+        self.reactor = reactor
+        self.vg, self.pvs = await _multi_pv_group(self, reactor, 3, 64)
+        self.storage = LogicalVolumeStorage(reactor)
+
+    def disk(self, name="u.disk0", size=8, **extra):
+        return dict({"uuid": "u", "dev_type": "plain", "size": size,
+                     "mode": "rw", "logical_id": [self.vg, name],
+                     "params": {"stripes": 1}}, **extra)
+
+    async def lv_pvs(self, name):
+        """:return: the sorted PVs the LV has extents on."""
+        result = await check_command(self.reactor, [
+            "lvs", "--noheadings", "-odevices", "%s/%s" % (self.vg, name)],
+            timeout=60, env=LVM_ENV)
+        return sorted({d.split("(")[0].strip() for line in
+                       result.stdout.decode().split() for d in line.split(",")
+                       if d.strip()})
+
+    async def test_exclusive_storage(self):
+        """
+        With exclusive storage a volume takes whole empty PVs by its
+        spindles; the next one cannot share them, and growing stays on
+        them; free space counts only the empty PV left.
+        """
+        path = await self.storage.create(self.disk(spindles=2), INSTANCE,
+                                         excl_stor=True)
+        self.assertEqual(path, "/dev/%s/u.disk0" % self.vg)
+        used = await self.lv_pvs("u.disk0")
+        self.assertEqual(len(used), 2)
+        with self.assertRaises(BlockDeviceError) as caught:
+            await self.storage.create(self.disk("v.disk0", spindles=2),
+                                      INSTANCE, excl_stor=True)
+        self.assertIn("Not enough empty PVs", str(caught.exception))
+        space = await lvm.vg_space(self.reactor, self.vg, True)
+        self.assertEqual((space["spindles_total"], space["spindles_free"]),
+                         (3, 1))
+        standard = lvm.std_pv_size(await lvm.pv_info(self.reactor, [self.vg]))
+        self.assertEqual(space["free"], int(round(standard)))
+        size = await self.storage.grow(self.disk(spindles=2), 16,
+                                       excl_stor=True)
+        self.assertEqual(size, 24)
+        self.assertEqual(await self.lv_pvs("u.disk0"), used)
+
+    async def test_grow_dry_run_and_stripes(self):
+        """
+        A dry run changes nothing; a two-stripe volume grows by whole
+        stripes (4 MiB extents: 2 MiB become 8).
+        """
+        disk = self.disk(params={"stripes": 2})
+        await self.storage.create(disk, INSTANCE)
+        self.assertEqual(await self.storage.grow(disk, 2, dryrun=True), 8)
+        self.assertEqual(await self.storage.get_size(disk), 8)
+        self.assertEqual(await self.storage.grow(disk, 2), 16)
+        with self.assertRaises(BlockDeviceError):
+            await self.storage.grow(disk, 4000, dryrun=True)
+        self.assertEqual(await self.storage.get_size(disk), 16)
+
+    async def test_rename(self):
+        """``lvrename`` keeps the data under the new name."""
+        disk = self.disk()
+        await self.storage.create(disk, INSTANCE)
+        path = await self.storage.rename(disk, [self.vg, "w.disk0"])
+        self.assertEqual(path, "/dev/%s/w.disk0" % self.vg)
+        self.assertIs(await self.storage.exists(disk), False)
+        self.assertIs(await self.storage.exists(
+            self.disk("w.disk0")), True)
+
+    async def test_snapshot(self):
+        """
+        A snapshot holds the data as it was when taken, while the volume
+        changes; it shows in the LV list verify reads, and goes with
+        C{remove}.
+        """
+        disk = self.disk()
+        path = await self.storage.create(disk, INSTANCE)
+        with open(path, "r+b") as f:
+            f.write(b"before")
+        snap = await self.storage.snapshot(disk)
+        self.assertEqual(snap, [self.vg, "u.disk0.snap"])
+        with open(path, "r+b") as f:
+            f.write(b"after!")
+        with open("/dev/%s/%s" % tuple(snap), "rb") as f:
+            self.assertEqual(f.read(6), b"before")
+        volumes = await lvm.list_lvs(self.reactor, [self.vg])
+        self.assertEqual(sorted(volumes), ["%s/u.disk0" % self.vg,
+                                           "%s/u.disk0.snap" % self.vg])
+        self.assertEqual(volumes["%s/u.disk0" % self.vg], [8, False, False])
+        # Taken again, the old one is replaced.
+        self.assertEqual(await self.storage.snapshot(disk), snap)
+        await self.storage.remove(self.disk(snap[1]))
+        self.assertEqual(sorted(await lvm.list_lvs(self.reactor, [self.vg])),
+                         ["%s/u.disk0" % self.vg])
+
+    async def test_verify_reports(self):
+        """
+        What a node tells cluster verify: the VG's size, its LVs, and
+        with exclusive storage each PV's LVs (a PV shared by two LVs is a
+        problem).
+        """
+        from ganeti.node.handler import NodeHandler
+        await self.storage.create(self.disk(), INSTANCE)
+        handler = NodeHandler(Paths("/nonexistent"), self.reactor)
+        report = await handler._verify_lvm(self.vg, True)
+        self.assertTrue(180 <= report["vgs"][self.vg] <= 192, report["vgs"])
+        self.assertEqual(report["lvs"]["%s/u.disk0" % self.vg][0], 8)
+        self.assertEqual(sorted(pv["name"] for pv in report["pvs"]),
+                         sorted(self.pvs))
+        self.assertEqual(report["pv_problems"], [])
+        self.assertEqual(report["pv_extremes"][0], report["pv_extremes"][1])
+        [pv] = await self.lv_pvs("u.disk0")
+        await check_command(self.reactor, ["lvcreate", "-Wn", "-L8m",
+                                           "-nv.disk0", self.vg, pv],
+                            timeout=60, env=LVM_ENV)
+        report = await handler._verify_lvm(self.vg, True)
+        self.assertEqual(len(report["pv_problems"]), 1, report)
+        self.assertIn("is shared among unrelated LVs", report["pv_problems"][0])
+
+
 async def _attach_file(testcase, reactor, size_mib):
     """
     Attach a sparse file to a loop device the test may detach itself.
