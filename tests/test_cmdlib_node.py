@@ -78,6 +78,33 @@ class NodeJobTests(SynchronousTestCase):
         self.assertEqual(job.status, "error")
         self.assertIn("more than one state", job.ops[0].result[1][0])
 
+    def test_modify_ndparams_typed(self):
+        """
+        Node parameters are checked and typed (the tools send text), so
+        ``exclusive_storage=False`` is false; None drops a node's own
+        value; unknown names are refused.
+        """
+        from ganeti.params import exclusive_storage
+        self.add(ndparams={"spindle_count": "4"})
+        self.assertEqual(self.node().ndparams, {"spindle_count": 4})
+        for text, flag in (("True", True), ("False", False)):
+            job = self.run_job({"OP_ID": "OP_NODE_SET_PARAMS",
+                                "node_name": "node2.example.com",
+                                "ndparams": {"exclusive_storage": text}})
+            self.assertEqual(job.status, "success", job.ops[0].result)
+            self.assertIs(exclusive_storage(self.master.config.config,
+                                            self.node()), flag)
+        self.run_job({"OP_ID": "OP_NODE_SET_PARAMS",
+                      "node_name": "node2.example.com",
+                      "ndparams": {"exclusive_storage": None}})
+        self.assertEqual(self.node().ndparams, {"spindle_count": 4})
+        job = self.run_job({"OP_ID": "OP_NODE_SET_PARAMS",
+                            "node_name": "node2.example.com",
+                            "ndparams": {"spindles": 2}})
+        self.assertEqual(job.status, "error")
+        self.assertIn("Unknown node parameter 'spindles'",
+                      job.ops[0].result[1][0])
+
     def test_remove(self):
         """A removed node leaves the config and forgets the cluster."""
         self.add()

@@ -10,7 +10,7 @@ import uuid as uuidmod
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import constants, errors, hooks, iallocator
+from ganeti import constants, errors, hooks, iallocator, params as paramsmod
 from ganeti.config import touched
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
@@ -365,7 +365,9 @@ class LUNodeAdd(LogicalUnit):
                             secondary_ip=op["secondary_ip"] or op["primary_ip"],
                             group=self.group.uuid, master_candidate=candidate,
                             master_capable=master_capable, vm_capable=vm_capable,
-                            ndparams=dict(op["ndparams"] or {}), ctime=now,
+                            ndparams=paramsmod.force_types(
+                                op["ndparams"] or {}, constants.ND_DEFAULTS,
+                                "node"), ctime=now,
                             mtime=now)
             nodes[node.uuid] = node
             return attrs.evolve(cfg, nodes=nodes)
@@ -464,7 +466,11 @@ class LUNodeSetParams(LogicalUnit):
             if op[key] is not None:
                 changes[key] = op[key]
         if op["ndparams"] is not None:
-            changes["ndparams"] = dict(node.ndparams, **op["ndparams"])
+            # Typed (``exclusive_storage=True`` arrives as text), and a
+            # None value drops the node's own so the group's applies.
+            from ganeti.cmdlib.group import update_custom
+            changes["ndparams"] = update_custom(
+                node.ndparams, op["ndparams"], constants.ND_DEFAULTS, "node")
         if not changes:
             raise errors.OpPrereqError("Please pass at least one modification",
                                        "wrong_input")
