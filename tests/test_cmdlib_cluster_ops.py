@@ -581,3 +581,30 @@ class LvmVerifyTests(_JobCase, TestCase):
             "- ERROR:EINSTANCEMISSINGCFGPARAMETER:instance:%s:number of"
             " spindles not configured for disk 0 while exclusive storage is"
             " enabled, try running gnt-cluster repair-disk-sizes" % NAME])
+
+    @inlineCallbacks
+    def test_repair_spindles(self):
+        """
+        ``repair-disk-sizes`` records the spindles a disk really uses on
+        nodes with exclusive storage (what verify tells to run), and only
+        there.
+        """
+        self.add_plain_instance()
+        handler = self.master.handlers[NODE1]
+        handler.blockdev_get_size = lambda disk: succeed(64)
+        handler.blockdev_get_spindles = lambda disk: succeed(2)
+        repair = {"OP_ID": "OP_CLUSTER_REPAIR_DISK_SIZES"}
+        self.assertEqual((yield self.result(repair)), [])
+
+        def exclusive(cfg):
+            node = cfg.node_by_name(NODE1)
+            return attrs.evolve(cfg, nodes=dict(cfg.nodes, **{
+                node.uuid: attrs.evolve(node, ndparams={
+                    "exclusive_storage": True})}))
+        self.master.config.update(exclusive)
+        job = yield self.run_job(repair)
+        self.assertEqual(job.ops[0].result, [[NAME, 0, "spindles", 2]])
+        self.assertIn("mismatched spindles, correcting: recorded None,"
+                      " actual 2", job.ops[0].log[0][3])
+        self.assertEqual(self.disk().spindles, 2)
+        self.assertEqual((yield self.result(repair)), [])

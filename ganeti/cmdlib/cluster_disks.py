@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_instance, node_address
-from ganeti.params import instance_disks
+from ganeti.params import exclusive_storage, instance_disks
 from ganeti import locking
 
 
@@ -139,8 +139,10 @@ class LUClusterRepairDiskSizes(LogicalUnit):
     """
     Record the real sizes of disks: each primary node measures the
     instance's disks (``blockdev_get_size``) and every size that differs
-    from the configuration is corrected, all in one configuration update.
-    A node that cannot answer is skipped with a warning, as in Ganeti.
+    from the configuration is corrected, all in one configuration update;
+    on nodes with exclusive storage the disks' spindles too (the PVs each
+    uses).  A node that cannot answer is skipped with a warning, as in
+    Ganeti.
     """
 
     def needed_locks(self):
@@ -181,21 +183,47 @@ class LUClusterRepairDiskSizes(LogicalUnit):
                                  " size information, ignoring"
                                  % (index, inst.name))
             else:
-                sizes.append((index, disk, result.payload))
+                sizes.append((index, disk, result.payload,
+                              (yield self._spindles(node, inst, index, disk))))
         return sizes
 
     @inlineCallbacks
+    def _spindles(self, node, inst, index, disk):
+        """
+        :return: (Deferred) the disk's spindles as its node counts them, on
+            nodes with exclusive storage (where they matter); else None.
+        """
+        if not exclusive_storage(self.cfg, node):
+            return None
+        results = yield self.ctx.rpc.call([node_address(node)],
+                                          "blockdev_get_spindles",
+                                          disk.to_dict())
+        result = results[node.name]
+        if not result.ok or not isinstance(result.payload, int):
+            self.log_warning("Disk %d of instance %s did not return valid"
+                             " spindles information, ignoring"
+                             % (index, inst.name))
+            return None
+        return result.payload
+
+    @inlineCallbacks
     def execute(self):
-        changed, new_sizes = [], {}
+        changed, updates = [], {}
         for inst in self._instances:
-            for index, disk, size in (yield self._measure(inst)):
+            for index, disk, size, spindles in (yield self._measure(inst)):
                 if size != disk.size:
                     self.log_info("Disk %d of instance %s has mismatched size,"
                                   " correcting: recorded %d, actual %d"
                                   % (index, inst.name, disk.size, size))
-                    new_sizes[disk.uuid] = size
+                    updates.setdefault(disk.uuid, {})["size"] = size
                     changed.append([inst.name, index, "size", size])
-        if new_sizes:
-            self.ctx.config.update_objects({"disks": {
-                uuid: {"size": size} for uuid, size in new_sizes.items()}})
+                if spindles is not None and spindles != disk.spindles:
+                    self.log_info("Disk %d of instance %s has mismatched"
+                                  " spindles, correcting: recorded %s, actual"
+                                  " %s" % (index, inst.name, disk.spindles,
+                                           spindles))
+                    updates.setdefault(disk.uuid, {})["spindles"] = spindles
+                    changed.append([inst.name, index, "spindles", spindles])
+        if updates:
+            self.ctx.config.update_objects({"disks": updates})
         return changed

@@ -566,6 +566,15 @@ class NodeHandler:
             paths.append(path)
         returnValue(paths)
 
+    def blockdev_get_spindles(self, disk):
+        """
+        :return: (Deferred) how many PVs a ``plain`` disk uses; None for
+            other templates, which have no spindles.
+        """
+        if disk["dev_type"] != "plain":
+            return None
+        return self._disks("plain").spindles(disk)
+
     def lvm_vg_space(self, vg_name, excl_stor=False):
         """
         Size and free space of a volume group and its spindles (node info:

@@ -64,6 +64,7 @@ METHODS = {
     "blockdev_rename": ("devlist",),
     "lvm_vg_space": ("vg_name", "excl_stor"),
     "blockdev_get_size": ("disk",),
+    "blockdev_get_spindles": ("disk",),
     "blockdev_assemble_all": ("disks", "instance_name"),
     "blockdev_shutdown_all": ("disks",),
     "blockdev_exists_all": ("disks",),

@@ -808,6 +808,20 @@ class LogicalVolumeStorage:
         raise BlockDeviceError("Can't grow LV %s/%s: %s"
                                % (vg, lv, result.describe()))
 
+    def spindles(self, disk):
+        """
+        :return: a Deferred firing with the number of PVs the LV has
+            extents on (its spindles under exclusive storage).
+        """
+        async def run():
+            vg, lv = self.volume(disk)
+            details = await self._details(vg, lv)
+            if details is None:
+                raise BlockDeviceError("Logical volume %s/%s does not exist"
+                                       % (vg, lv))
+            return len(details["pvs"])
+        return Deferred.fromCoroutine(run())
+
     def rename(self, disk, new_logical_id):
         """
         Rename the LV with ``lvrename`` (volumes cannot move between
