@@ -280,6 +280,52 @@ class DiskStreamTests(TestCase):
         self.assertEqual(self.read(self.target), b"abcd" + bytes(4092))
 
 
+class CipherTests(TestCase):
+    """The receiver picks the cipher the stream goes fastest with."""
+
+    def test_cpu_flags(self):
+        """The ``aes`` flag (x86 ``flags``, ARM ``Features``) is found."""
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        path = os.path.join(directory, "cpuinfo")
+        for text, expected in (("flags\t\t: fpu sse2 aes avx\n", True),
+                               ("flags\t\t: fpu sse2 pni\n", False),
+                               ("Features\t: fp asimd aes pmull\n", True),
+                               ("processor\t: 0\n", True)):
+            with open(path, "w") as f:
+                f.write(text)
+            self.assertEqual(diskstream.cpu_has_aes(path), expected)
+        self.assertTrue(diskstream.cpu_has_aes(path + ".missing"))
+
+    @inlineCallbacks
+    def check_cipher(self, chacha_first):
+        directory = os.path.abspath(self.mktemp())
+        os.makedirs(directory)
+        source = os.path.join(directory, "source")
+        target = os.path.join(directory, "target")
+        write_disk(source, [("r", 65536)])
+        make_target(target, 65536)
+        receive = diskstream.DiskReceive(reactor, cluster_pem(), "127.0.0.1",
+                                         target, chacha_first=chacha_first)
+        port = yield receive.listen()
+        yield diskstream.DiskSend(reactor, cluster_pem(), "127.0.0.1", port,
+                                  source).run()
+        yield receive.ended
+        return receive.cipher
+
+    @inlineCallbacks
+    def test_chacha_first(self):
+        """Without AES instructions, ChaCha20-Poly1305."""
+        cipher = yield self.check_cipher(True)
+        self.assertEqual(cipher, "TLS_CHACHA20_POLY1305_SHA256")
+
+    @inlineCallbacks
+    def test_aes(self):
+        """With them, OpenSSL's usual AES-GCM."""
+        cipher = yield self.check_cipher(False)
+        self.assertIn("AES", cipher)
+
+
 class BlockDeviceTests(TestCase):
     """
     A disk copied into a block device that holds garbage, as a new

@@ -89,13 +89,65 @@ COMPRESSION_LEVELS = {"none": None, "gzip": 6, "gzip-fast": 1,
 #: ``_IO(0x12, 127)``: zero a byte range of a block device.
 BLKZEROOUT = 0x127F
 
+#: TLS 1.3 suites with ChaCha20-Poly1305 first.  Without AES
+#: instructions (qemu's default emulated CPU, for one) AES-GCM runs about
+#: ten times slower than ChaCha20 (17 against 150 MiB/s measured in a VM
+#: bed guest) and would bound the copy.
+_CHACHA_FIRST = (b"TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256:"
+                 b"TLS_AES_256_GCM_SHA384")
+#: OpenSSL's C{SSL_OP_PRIORITIZE_CHACHA} (not exported by pyOpenSSL): a
+#: client that lists ChaCha20 first gets it even from a server that
+#: prefers AES.
+_OP_PRIORITIZE_CHACHA = 0x00200000
+
 _MAX_HEADER = 64
+_AES = []
 _ZEROS = bytes(CHUNK)
 _ZERO_BLOCK = bytes(BLOCK)
 
 
 class StreamError(Exception):
     """The peer broke the wire format."""
+
+
+def cpu_has_aes(cpuinfo="/proc/cpuinfo"):
+    """
+    :return: whether this machine's CPU has AES instructions (the ``aes``
+        flag of x86 and ARM); True when it cannot tell.
+    """
+    try:
+        with open(cpuinfo) as f:
+            text = f.read()
+    except OSError:
+        return True
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            return "aes" in value.split()
+    return True
+
+
+def stream_server_options(pem, chacha_first=None):
+    """
+    :param pem: the cluster certificate and key (bytes).
+    :param chacha_first: prefer ChaCha20-Poly1305 to AES-GCM; by default
+        when this CPU has no AES instructions (the receiver's choice
+        decides, as the server's order does; the nodes of a cluster are
+        alike most of the time).
+    :return: the node service's TLS options, with the cipher order the
+        disk stream goes fastest with.
+    """
+    if chacha_first is None:
+        if not _AES:
+            _AES.append(cpu_has_aes())
+        chacha_first = not _AES[0]
+    options = tls.server_options(pem)
+    context = options.getContext()
+    if chacha_first:
+        context.set_tls13_ciphersuites(_CHACHA_FIRST)
+    else:
+        context.set_options(_OP_PRIORITIZE_CHACHA)
+    return options
 
 
 def _digest_header(kind, offset, length):
@@ -701,18 +753,22 @@ class DiskReceive(Factory):
         or not (the connection closed, or nobody came in time).
     """
 
-    def __init__(self, reactor, pem, address, path, timeout=ACCEPT_TIMEOUT):
+    def __init__(self, reactor, pem, address, path, timeout=ACCEPT_TIMEOUT,
+                 chacha_first=None):
         """
         :param pem: the cluster certificate and key (bytes).
         :param address: where to listen.
         :param path: the block device or image file to write.
         :param timeout: seconds to wait for the sender before giving up.
+        :param chacha_first: see L{stream_server_options}.
         """
         self.reactor = reactor
         self.path = path
         self.port = None
         self.ended = Deferred()
+        self.cipher = None
         self._pem = pem
+        self._chacha_first = chacha_first
         self._address = address
         self._timeout = timeout
         self._timer = None
@@ -728,9 +784,10 @@ class DiskReceive(Factory):
         if not os.path.exists(self.path):
             return fail(errors.OpExecError("Cannot receive into %s: it does"
                                            " not exist" % (self.path,)))
-        endpoint = SSL4ServerEndpoint(self.reactor, 0,
-                                      tls.server_options(self._pem),
-                                      interface=self._address)
+        endpoint = SSL4ServerEndpoint(
+            self.reactor, 0,
+            stream_server_options(self._pem, self._chacha_first),
+            interface=self._address)
         return endpoint.listen(self).addCallback(self._listening)
 
     def buildProtocol(self, addr):
@@ -753,6 +810,9 @@ class DiskReceive(Factory):
             return False
         self._taken = True
         self._connection = connection
+        handle = connection.transport.getHandle()
+        if hasattr(handle, "get_cipher_name"):
+            self.cipher = handle.get_cipher_name()
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._stop_listening()
@@ -766,7 +826,8 @@ class DiskReceive(Factory):
         self.ended.callback(None)
 
     def finished(self, size):
-        _log.info("received {path} ({size} bytes)", path=self.path, size=size)
+        _log.info("received {path} ({size} bytes, {cipher})", path=self.path,
+                  size=size, cipher=self.cipher)
 
     def failed(self, message):
         _log.warn("receiving {path} failed: {message}", path=self.path,
