@@ -606,7 +606,8 @@ class _Receiver(Protocol):
             kind, offset, length, payload_length = self._head
             if len(buffer) < payload_length:
                 return
-            payload = bytes(buffer[:payload_length])
+            # One copy (a bytearray), which the writer thread writes as is.
+            payload = buffer[:payload_length]
             del buffer[:payload_length]
             self._head = None
             if kind == END:
