@@ -15,6 +15,7 @@ import atexit
 import os
 import re
 import shutil
+import subprocess
 import tempfile
 
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
@@ -38,6 +39,11 @@ _OS_SCRIPTS = {
 }
 
 _shared = {}
+
+#: The real-LVM unit tests, run in guest 2 while the cluster tests run
+#: (guests spend most of their time waiting on each other).
+_GUEST_UNIT_TESTS = ("cd /opt/ganeti/src && python3 -m twisted.trial"
+                     " tests.test_storage.RealPlainTests")
 
 
 def _install_os_command():
@@ -86,6 +92,10 @@ def shared_bed():
             raise
         finally:
             vmbed.VG_DISK_SIZE = saved
+        output = tempfile.TemporaryFile(mode="w+")
+        _shared["unit_tests"] = (subprocess.Popen(
+            bed[2].ssh_args(_GUEST_UNIT_TESTS), stdin=subprocess.DEVNULL,
+            stdout=output, stderr=subprocess.STDOUT, text=True), output)
         _shared["bed"] = bed
     return _shared["bed"]
 
@@ -164,8 +174,8 @@ class PlainTests(SynchronousTestCase):
         disk_uuid = self.gnt("gnt-instance", "list", "--no-headers", "-o",
                              "disk.uuids", name).strip()
         self.assertNotIn(lv.split(".")[0], disk_uuid)
-        self.assertEqual(self.run_ok(1, "head -c 24 /dev/%s/%s" % (VG, lv)),
-                         "marker:" + name)
+        self.assertEqual(self.run_ok(1, "head -n 1 /dev/%s/%s" % (VG, lv)),
+                         "marker:%s\n" % name)
         self.assertEqual(self.gnt("gnt-instance", "activate-disks", name),
                          "%s:disk/0:/dev/%s/%s\n" % (self.node1, VG, lv))
         out = self.gnt("gnt-instance", "grow-disk", name, "0", "32m")
@@ -219,7 +229,7 @@ class PlainTests(SynchronousTestCase):
         on; the export imports back onto another node with the data.
         """
         name, copy = "exported.example.com", "imported.example.com"
-        self.add(name, self.node1)
+        self.add(name, self.node1, "32m")
         self.addCleanup(self.bed[1].run, ["gnt-backup", "remove", name])
         out = self.gnt("gnt-backup", "export", "-n", self.node2, name)
         for line in ("Shutting down instance %s" % name,
@@ -240,8 +250,8 @@ class PlainTests(SynchronousTestCase):
                  self.node2, "--src-dir", name, "--no-name-check",
                  "--no-ip-check", copy)
         lv = self.instance_volume(2, copy)
-        self.assertEqual(self.run_ok(2, "head -c 30 /dev/%s/%s" % (VG, lv)),
-                         "marker:" + name)
+        self.assertEqual(self.run_ok(2, "head -n 1 /dev/%s/%s" % (VG, lv)),
+                         "marker:%s\n" % name)
 
     def test_node_storage(self):
         """
@@ -329,11 +339,12 @@ class PlainTests(SynchronousTestCase):
         """
         The real-LVM unit tests beyond the storage contract (exclusive
         storage, growth, renaming, snapshots, the verify report) pass in
-        a guest.
+        a guest (started with the bed, see L{shared_bed}).
         """
-        result = self.bed[1].run(
-            "cd /opt/ganeti/src && python3 -m twisted.trial"
-            " tests.test_storage.RealPlainTests", timeout=900)
-        self.assertEqual(result.returncode, 0, result.stdout[-3000:])
-        self.assertNotIn("[SKIPPED]", result.stdout)
-        self.assertIn("PASSED", result.stdout)
+        process, output = _shared["unit_tests"]
+        code = process.wait(timeout=900)
+        output.seek(0)
+        text = output.read()
+        self.assertEqual(code, 0, text[-3000:])
+        self.assertNotIn("[SKIPPED]", text)
+        self.assertIn("PASSED", text)
