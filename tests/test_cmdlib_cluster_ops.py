@@ -608,3 +608,39 @@ class LvmVerifyTests(_JobCase, TestCase):
                       " actual 2", job.ops[0].log[0][3])
         self.assertEqual(self.disk().spindles, 2)
         self.assertEqual((yield self.result(repair)), [])
+
+    @inlineCallbacks
+    def test_modify_vg_name(self):
+        """
+        ``gnt-cluster modify --vg-name`` wants the VG on every node with
+        Ganeti's 20 GiB; it cannot be unset while LVM templates are
+        enabled or plain disks exist.
+        """
+        sizes = {NODE1: 24572, NODE2_NAME: 8188}
+        for name, handler in self.master.handlers.items():
+            handler.storage_list = lambda storage_type, name, node=name: (
+                succeed([{"name": "bigvg", "size": sizes[node]}]))
+        modify = {"OP_ID": "OP_CLUSTER_SET_PARAMS"}
+        yield self.assert_error(dict(modify, vg_name="bigvg"),
+                                errors.OpPrereqError,
+                                "Error on node '%s': volume group 'bigvg' too"
+                                " small (20480 MiB required, 8188 MiB found)"
+                                % NODE2_NAME)
+        yield self.assert_error(dict(modify, vg_name="other"),
+                                errors.OpPrereqError,
+                                "Error on node '%s': volume group 'other'"
+                                " missing" % NODE1)
+        sizes[NODE2_NAME] = 30000
+        yield self.result(dict(modify, vg_name="bigvg"))
+        self.assertEqual(self.master.config.config.cluster.volume_group_name,
+                         "bigvg")
+        yield self.assert_error(dict(modify, vg_name=""),
+                                errors.OpPrereqError,
+                                "Cannot unset volume group if lvm-based disk"
+                                " templates are or get enabled.")
+        self.add_plain_instance()
+        yield self.assert_error(dict(modify, vg_name="",
+                                     enabled_disk_templates=["file"]),
+                                errors.OpPrereqError,
+                                "Cannot disable lvm storage while lvm-based"
+                                " instances exist")

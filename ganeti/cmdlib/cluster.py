@@ -12,7 +12,7 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import constants, errors, hooks, ssconf
 from ganeti import config as configmod
 from ganeti.cmdlib.base import LogicalUnit
-from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.common import call_node, node_address
 from ganeti import params as paramsmod
 
 
@@ -258,11 +258,72 @@ class LUClusterSetParams(_ClusterHooksLU):
     _RENAMED = {"drbd_helper": "drbd_usermode_helper",
                 "vg_name": "volume_group_name"}
 
+    @inlineCallbacks
     def check_prereq(self):
         self._changes = self._compute_changes()
         if not self._changes:
             raise errors.OpPrereqError("Please give at least one of the"
                                        " parameters", "wrong_input")
+        yield self._check_vg_name()
+
+    @inlineCallbacks
+    def _check_vg_name(self):
+        """
+        Ganeti's checks of the volume group: it cannot be unset while LVM
+        templates are enabled or ``plain`` disks exist, LVM templates
+        cannot be enabled without one, and a VG set (or put to use) must
+        be on every node with at least Ganeti's MIN_VG_SIZE (a node that
+        does not answer is a warning).
+        """
+        op, cfg = self.op, self.cfg
+        cluster = cfg.cluster
+        old_templates = cluster.enabled_disk_templates
+        templates = self._changes.get("enabled_disk_templates", old_templates)
+        lvm = {"plain", "drbd"}
+        lvm_enabled = bool(lvm & set(templates))
+        lvm_gets_enabled = lvm_enabled and not lvm & set(old_templates)
+        vg_name = op.get("vg_name")
+        if vg_name == "" and lvm_enabled:
+            raise errors.OpPrereqError("Cannot unset volume group if"
+                                       " lvm-based disk templates are or get"
+                                       " enabled.", "wrong_input")
+        if vg_name is None and not cluster.volume_group_name and lvm_enabled:
+            raise errors.OpPrereqError("Please specify a volume group when"
+                                       " enabling lvm-based disk-templates.",
+                                       "wrong_input")
+        if vg_name == "" and any(d.dev_type == "plain"
+                                 for d in cfg.disks.values()):
+            raise errors.OpPrereqError("Cannot disable lvm storage while"
+                                       " lvm-based instances exist",
+                                       "wrong_input")
+        wanted = vg_name or cluster.volume_group_name
+        if not ((vg_name and lvm_enabled) or
+                (cluster.volume_group_name and lvm_gets_enabled)):
+            return
+        nodes = sorted((n for n in cfg.nodes.values()
+                        if n.vm_capable and not n.offline),
+                       key=lambda n: n.name)
+        results = yield self.ctx.rpc.call([node_address(n) for n in nodes],
+                                          "storage_list", "lvm-vg", None)
+        for node in nodes:
+            result = results[node.name]
+            if not result.ok:
+                self.log_warning("Error while gathering data on node %s"
+                                 " (ignoring node): %s"
+                                 % (node.name, result.fail_msg))
+                continue
+            sizes = {u["name"]: u["size"] for u in result.payload}
+            if wanted not in sizes:
+                problem = "volume group '%s' missing" % wanted
+            elif sizes[wanted] < constants.MIN_VG_SIZE:
+                problem = ("volume group '%s' too small (%s MiB required, %d"
+                           " MiB found)" % (wanted, constants.MIN_VG_SIZE,
+                                            sizes[wanted]))
+            else:
+                continue
+            raise errors.OpPrereqError("Error on node '%s': %s"
+                                       % (node.name, problem),
+                                       "environment_error")
 
     def _compute_changes(self):
         op, cluster = self.op, self.cfg.cluster
