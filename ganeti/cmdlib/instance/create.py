@@ -268,7 +268,8 @@ class LUInstanceCreate(InstanceLU):
         nics = [iallocator.nic_dict(self.cfg.cluster, nic) for nic in self.nics]
         request = iallocator.allocate_request(
             self.name, self.template,
-            [{"size": d.size, "mode": d.mode} for d in self.disks], nics,
+            [{"size": d.size, "mode": d.mode, "spindles": d.spindles}
+             for d in self.disks], nics,
             beparams["vcpus"], beparams["maxmem"], op["os_type"],
             self.hypervisor, tags=op["tags"],
             spindle_use=beparams["spindle_use"], group_name=op["group_name"])
