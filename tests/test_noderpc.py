@@ -52,6 +52,19 @@ class INodeRpcTestsMixin:
         self.assertTrue(all(r.ok and r.payload is True for r in results.values()))
 
     @inlineCallbacks
+    def test_trailing_defaults(self):
+        """
+        A caller may leave out trailing arguments with defaults (one that
+        predates them): the node's defaults apply.
+        """
+        results = yield self.make_rpc().call([("node1", "127.0.0.1")],
+                                             "node_verify", ["fake"], [])
+        self.assertTrue(results["node1"].ok, results["node1"].fail_msg)
+        self.assertEqual((results["node1"].payload["lvm"],
+                          results["node1"].payload["ssh_clutter"]),
+                         (None, None))
+
+    @inlineCallbacks
     def test_node_error(self):
         """An error on the node is that node's failure, with its message."""
         results = yield self.make_rpc().call([("node1", "127.0.0.1")],

@@ -51,7 +51,10 @@ class WireError(Exception):
 def _make_command(method, arg_names):
     attrs = {
         "commandName": method.encode("ascii"),
-        "arguments": [(n.encode("ascii"), JSONArgument()) for n in arg_names],
+        # Optional for AMP: a caller may leave out trailing arguments
+        # (see L{JSONArgument}); the responder's defaults apply.
+        "arguments": [(n.encode("ascii"), JSONArgument(optional=True))
+                      for n in arg_names],
         "response": [(boxes.RESULT.encode("ascii"), JSONArgument())],
         "errors": {WireError: boxes.ERROR_CODE},
         "__doc__": "Method %s." % method,
