@@ -644,3 +644,22 @@ class LvmVerifyTests(_JobCase, TestCase):
                                 errors.OpPrereqError,
                                 "Cannot disable lvm storage while lvm-based"
                                 " instances exist")
+
+
+class NodeVerifyFailureTests(SynchronousTestCase):
+    """A node whose verify call fails is an error, not a clean node."""
+
+    def test_reported(self):
+        """The failure's message is an ENODERPC error; the group fails."""
+        from ganeti.node.handler import NodeHandler
+
+        def broken(self, *args, **kwargs):
+            raise errors.OpExecError("verify broke")
+        self.patch(NodeHandler, "node_verify", broken)
+        master = local_cluster(self)
+        job = master.queue.get(master.queue.submit([{
+            "OP_ID": "OP_CLUSTER_VERIFY_GROUP", "group_name": "default"}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        self.assertIs(job.ops[0].result, False)
+        self.assertIn("  - ERROR: node %s: while contacting node: verify broke"
+                      % NODE1, [entry[3] for entry in job.ops[0].log])

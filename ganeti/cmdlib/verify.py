@@ -282,6 +282,11 @@ class LUClusterVerifyGroup(_VerifyLU):
             report = reports.get(node.name)
             if report is not None and report.ok:
                 self._verify_node(node, report.payload, started)
+            elif report is not None:
+                # A node that answered the version call but not this one
+                # is not silently taken as fine.
+                self.report(ENODERPC, node.name, "while contacting node: %s"
+                            % report.fail_msg)
         self._verify_group_lvm(cfg, group)
         self.feedback("* Verifying instance status")
         self._verify_instances(cfg, nodes, live)
