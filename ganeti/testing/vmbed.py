@@ -75,8 +75,8 @@ MASTER_IP = PRIMARY_NET + ".254"
 GUEST_MEMORY_MIB = 768
 #: qemu's TCG translation cache per guest.
 TB_SIZE_MIB = 128
-#: Size of each guest's LVM disk (sparse).
-VG_DISK_SIZE = "8G"
+#: Size of each guest's LVM disk (sparse; Ganeti wants a VG of 20 GiB or more).
+VG_DISK_SIZE = "24G"
 VG_NAME = "xenvg"
 
 #: Printed on a guest's console once its sshd runs.

@@ -91,7 +91,7 @@ class VmBedTests(SynchronousTestCase):
         self.assertEqual([row[0] for row in rows],
                          [self.bed[1].name, self.bed[2].name])
         for row in rows:
-            self.assertEqual(row[1], "8.0G")
+            self.assertEqual(row[1], "24.0G")
 
     def test_plain_instance(self):
         """
