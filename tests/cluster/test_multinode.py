@@ -13,6 +13,7 @@ import time
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from tests.cluster.bed import Bed, bed_available
+from tests.scenarios import TwoNodeScenarios
 from tests.util import SYSTEM_PYTHON_ENV
 
 BIN = os.path.dirname(os.path.abspath(sys.executable))
@@ -110,6 +111,21 @@ class _BedMixin:
                   "--enabled-disk-templates=file,diskless", "--no-etc-hosts",
                   self.bed.cluster_name)
 
+
+
+class ScenarioTests(_BedMixin, TwoNodeScenarios, SynchronousTestCase):
+    """The scenarios both beds run, here on namespace hosts."""
+
+    def setUp(self):
+        _BedMixin.setUp(self)
+        self.init()
+        self.tool(self.node1, "gnt-node", "add", self.node2.name)
+
+    def gnt(self, index, *argv):
+        return self.tool(self.bed.hosts[index - 1], *argv, ok=False)
+
+    def node_name(self, index):
+        return self.bed.hosts[index - 1].name
 
 
 class MultiNodeTests(_BedMixin, SynchronousTestCase):

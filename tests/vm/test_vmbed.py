@@ -12,6 +12,7 @@ import tempfile
 from twisted.trial.unittest import SkipTest, SynchronousTestCase
 
 from ganeti.testing import vmbed
+from tests.scenarios import TwoNodeScenarios
 
 
 _shared = {}
@@ -45,6 +46,19 @@ def shared_bed():
             raise
         _shared["bed"] = bed
     return _shared["bed"]
+
+
+class ScenarioTests(TwoNodeScenarios, SynchronousTestCase):
+    """The scenarios both beds run, here on real guests."""
+
+    def setUp(self):
+        self.bed = shared_bed()
+
+    def gnt(self, index, *argv):
+        return self.bed[index].run(list(argv))
+
+    def node_name(self, index):
+        return self.bed[index].name
 
 
 class VmBedTests(SynchronousTestCase):
