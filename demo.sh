@@ -4,21 +4,9 @@
 # Debian packages; the cluster IP goes on lo): run by another user, it
 # starts itself again through sudo.  The cluster stays up afterwards for
 # you to try.
-if [ "$(id -u)" != 0 ]; then
-    if command -v sudo >/dev/null 2>&1; then
-        # sudo clears the environment: the GANETI_* settings go along.
-        keep=()
-        for name in $(compgen -e | grep '^GANETI_'); do
-            keep+=("$name=${!name}")
-        done
-        exec sudo env "${keep[@]}" bash "$0" "$@"
-    fi
-    cat >&2 <<'EOT'
-demo.sh needs root: it installs Debian packages and puts the cluster
-IP on lo.  There is no sudo here: run it as root, e.g. su -c 'bash demo.sh'.
-EOT
-    exit 1
-fi
+NEED_ROOT="demo.sh needs root: it installs Debian packages and puts the cluster
+IP on lo.  There is no sudo here: run it as root, e.g. su -c 'bash demo.sh'."
+. "$(dirname "$0")/as-root.sh"
 set -euo pipefail
 cd "$(dirname "$0")"
 if command -v apt-get >/dev/null; then

@@ -5,15 +5,12 @@ guests over the cluster's TLS, the data read back on the new node and
 the old volume gone (issue 11's "done means").
 """
 
-import atexit
-import os
 import re
-import shutil
-import tempfile
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.testing import vmbed
+from tests.vm.beds import module_bed
 
 INSTANCE = "move1.example.com"
 
@@ -21,33 +18,8 @@ _shared = {}
 
 
 def move_bed():
-    """
-    :return: this module's own two-guest bed with its cluster (booted on
-        first use, removed when the run ends).
-    :raise SkipTest: where the bed cannot run.
-    """
-    reason = vmbed.missing()
-    if reason:
-        raise SkipTest(reason)
-    if "error" in _shared:
-        raise _shared["error"]
-    if "bed" not in _shared:
-        os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix="test-move-", dir=vmbed.CACHE_DIR)
-        bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
-
-        def remove():
-            bed.down()
-            shutil.rmtree(workdir, ignore_errors=True)
-        atexit.register(remove)
-        try:
-            bed.up(2)
-            bed.init_cluster()
-        except Exception as e:
-            _shared["error"] = e
-            raise
-        _shared["bed"] = bed
-    return _shared["bed"]
+    """:return: this module's own two-guest bed with its cluster."""
+    return module_bed(_shared, "test-move-")
 
 
 class PlainMoveTests(SynchronousTestCase):

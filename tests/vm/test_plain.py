@@ -7,23 +7,18 @@ script writes the instance's name at the start of the first disk, export
 and import copy a disk to and from their standard streams).
 
 The bed is this module's own (in its own directory below
-L{vmbed.CACHE_DIR}), booted once for all its tests, with a 24 GiB volume
-group: Ganeti's cluster verify wants at least 20 GiB (the file is sparse).
+L{vmbed.CACHE_DIR}), booted once for all its tests.
 """
 
-import atexit
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.testing import vmbed
+from tests.vm.beds import module_bed
 
-#: Bigger than Ganeti's MIN_VG_SIZE (20 GiB), so verify is content.
-VG_DISK_SIZE = "24G"
 VG = vmbed.VG_NAME
 OS_NAME = "marker"
 
@@ -58,46 +53,22 @@ def _install_os_command():
     return "\n".join(lines)
 
 
+def _prepare(bed):
+    """Install the marker OS, then start the real-LVM unit tests."""
+    for guest in bed.guests:
+        guest.run(_install_os_command(), check=True)
+    output = tempfile.TemporaryFile(mode="w+")
+    _shared["unit_tests"] = (subprocess.Popen(
+        bed[2].ssh_args(_GUEST_UNIT_TESTS), stdin=subprocess.DEVNULL,
+        stdout=output, stderr=subprocess.STDOUT, text=True), output)
+
+
 def shared_bed():
     """
     :return: the two-guest bed with its cluster and the marker OS, booted
         on first use and removed when the test run ends.
-    :raise SkipTest: where the bed cannot run.
     """
-    reason = vmbed.missing()
-    if reason:
-        raise SkipTest(reason)
-    if "error" in _shared:
-        raise _shared["error"]
-    if "bed" not in _shared:
-        os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix="plain-", dir=vmbed.CACHE_DIR)
-        bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
-
-        def remove():
-            bed.down()
-            shutil.rmtree(workdir, ignore_errors=True)
-        atexit.register(remove)
-        saved = vmbed.VG_DISK_SIZE
-        try:
-            vmbed.VG_DISK_SIZE = VG_DISK_SIZE
-            bed.up(2)
-            bed.init_cluster()
-            for guest in bed.guests:
-                # Loop devices: the extra volume groups of some tests.
-                guest.run("modprobe loop", check=True)
-                guest.run(_install_os_command(), check=True)
-        except Exception as e:
-            _shared["error"] = e
-            raise
-        finally:
-            vmbed.VG_DISK_SIZE = saved
-        output = tempfile.TemporaryFile(mode="w+")
-        _shared["unit_tests"] = (subprocess.Popen(
-            bed[2].ssh_args(_GUEST_UNIT_TESTS), stdin=subprocess.DEVNULL,
-            stdout=output, stderr=subprocess.STDOUT, text=True), output)
-        _shared["bed"] = bed
-    return _shared["bed"]
+    return module_bed(_shared, "plain-", _prepare)
 
 
 class PlainTests(SynchronousTestCase):

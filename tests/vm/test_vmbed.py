@@ -4,48 +4,19 @@ cluster initialised on one and the other added over ssh, a ``plain``
 instance whose volume is a real logical volume.
 """
 
-import atexit
-import os
-import shutil
-import tempfile
-
-from twisted.trial.unittest import SkipTest, SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.testing import vmbed
 from tests.scenarios import TwoNodeScenarios
+from tests.vm.beds import module_bed
 
 
 _shared = {}
 
 
 def shared_bed():
-    """
-    :return: the two-guest bed with its cluster, booted on first use and
-        removed when the test run ends (trial has no class fixtures).
-    :raise SkipTest: where the bed cannot run.
-    """
-    reason = vmbed.missing()
-    if reason:
-        raise SkipTest(reason)
-    if "error" in _shared:
-        raise _shared["error"]
-    if "bed" not in _shared:
-        os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
-        workdir = tempfile.mkdtemp(prefix="test-", dir=vmbed.CACHE_DIR)
-        bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
-
-        def remove():
-            bed.down()
-            shutil.rmtree(workdir, ignore_errors=True)
-        atexit.register(remove)
-        try:
-            bed.up(2)
-            bed.init_cluster()
-        except Exception as e:
-            _shared["error"] = e
-            raise
-        _shared["bed"] = bed
-    return _shared["bed"]
+    """:return: this module's two-guest bed with its cluster."""
+    return module_bed(_shared, "test-")
 
 
 class ScenarioTests(TwoNodeScenarios, SynchronousTestCase):

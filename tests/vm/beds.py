@@ -1,0 +1,48 @@
+"""
+One VM bed per test module, booted on first use and kept for the whole
+run (trial has no class or module fixtures), removed when the run ends.
+"""
+
+import atexit
+import os
+import shutil
+import tempfile
+
+from twisted.trial.unittest import SkipTest
+
+from ganeti.testing import vmbed
+
+
+def module_bed(store, prefix, prepare=None, count=2):
+    """
+    :param store: the calling module's dict: it keeps the bed, or the
+        error that building it raised (so later tests fail at once).
+    :param prefix: the start of the bed's directory name.
+    :param prepare: called with the bed once its cluster exists.
+    :return: a bed of C{count} guests with a cluster on them.
+    :raise SkipTest: where the bed cannot run, naming what is missing.
+    """
+    reason = vmbed.missing()
+    if reason:
+        raise SkipTest(reason)
+    if "error" in store:
+        raise store["error"]
+    if "bed" not in store:
+        os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
+        workdir = tempfile.mkdtemp(prefix=prefix, dir=vmbed.CACHE_DIR)
+        bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
+
+        def remove():
+            bed.down()
+            shutil.rmtree(workdir, ignore_errors=True)
+        atexit.register(remove)
+        try:
+            bed.up(count)
+            bed.init_cluster()
+            if prepare is not None:
+                prepare(bed)
+        except Exception as e:
+            store["error"] = e
+            raise
+        store["bed"] = bed
+    return store["bed"]
