@@ -280,6 +280,32 @@ class InstanceLU(LogicalUnit):
                          what="Could not shutdown instance %s" % instance.name,
                          timeout=timeout + 60)
 
+    @inlineCallbacks
+    def stop_to_move(self, timeout, may_ignore, warning):
+        """
+        Stop the instance on its primary node before it moves away.  A
+        node that cannot stop it stops the move unless C{may_ignore}
+        (the operator vouches that it is down): then C{warning} is logged.
+
+        :param warning: the warning's text, with the instance's name, the
+            node's name twice and the error, in that order.
+        :return: (Deferred) whether it ran and was stopped.
+        """
+        instance, source = self.instance, self.pnode
+        try:
+            running = yield self.is_running()
+            if running:
+                yield self.stop(instance, timeout)
+        except errors.GenericError as e:
+            if not may_ignore:
+                raise errors.OpExecError(
+                    "Could not shutdown instance %s on node %s: %s"
+                    % (instance.name, source.name, e))
+            self.log_warning(warning % (instance.name, source.name,
+                                        source.name, e))
+            returnValue(False)
+        returnValue(running)
+
 
 def check_usable_node(node):
     """

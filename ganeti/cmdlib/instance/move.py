@@ -254,23 +254,12 @@ class LUInstanceMove(InstanceLU):
 
         :return: (Deferred) whether it was running and is now stopped.
         """
-        instance, source = self.instance, self.pnode
         self.log_info("Shutting down instance %s on source node %s"
-                      % (instance.name, source.name))
-        try:
-            running = yield self.is_running()
-            if running:
-                yield self.stop(instance, self.op["shutdown_timeout"])
-        except errors.GenericError as e:
-            if not self.op["ignore_consistency"]:
-                raise errors.OpExecError(
-                    "Could not shutdown instance %s on node %s: %s"
-                    % (instance.name, source.name, e))
-            self.log_warning(
-                "Could not shutdown instance %s on node %s. Proceeding"
-                " anyway. Please make sure node %s is down. Error details: %s"
-                % (instance.name, source.name, source.name, e))
-            returnValue(False)
+                      % (self.instance.name, self.pnode.name))
+        running = yield self.stop_to_move(
+            self.op["shutdown_timeout"], self.op["ignore_consistency"],
+            "Could not shutdown instance %s on node %s. Proceeding anyway."
+            " Please make sure node %s is down. Error details: %s")
         returnValue(running)
 
     @inlineCallbacks

@@ -143,19 +143,10 @@ class _MoveInstanceLU(InstanceLU):
         """
         instance, source, target = self.instance, self.pnode, self.target
         self.feedback("* shutting down instance on source node")
-        try:
-            running = yield self.is_running()
-            if running:
-                yield self.stop(instance, shutdown_timeout)
-        except errors.GenericError as e:
-            if not (ignore_consistency or source.offline):
-                raise errors.OpExecError(
-                    "Could not shutdown instance %s on node %s: %s"
-                    % (instance.name, source.name, e))
-            self.log_warning(
-                "Could not shutdown instance %s on node %s, proceeding anyway;"
-                " please make sure node %s is down; error details: %s"
-                % (instance.name, source.name, source.name, e))
+        yield self.stop_to_move(
+            shutdown_timeout, ignore_consistency or source.offline,
+            "Could not shutdown instance %s on node %s, proceeding anyway;"
+            " please make sure node %s is down; error details: %s")
         self.feedback("* deactivating the instance's disks on source node")
         yield self.shutdown_disks(source, instance)
         self.update_instance(primary_node=target.uuid, disks_active=False)
