@@ -431,3 +431,63 @@ class BackupCommandTests(SynchronousTestCase):
             self.assertEqual(f.read(len(MARKER)), MARKER)
         c.ok("gnt-backup", "remove", NAME)
         self.assertEqual(c.ok("gnt-backup", "list", "--no-headers"), "")
+
+
+class _FakePort:
+    """A listening port that only records that it was closed."""
+
+    def __init__(self, number):
+        self.number = number
+        self.closed = 0
+
+    def getHost(self):
+        return attrs.make_class("Address", ["port"])(self.number)
+
+    def stopListening(self):
+        self.closed += 1
+
+
+class _Probe(transfer.OneShotPort):
+    """A one-shot port whose protocol and time-outs are recorded."""
+
+    def __init__(self, reactor, timeout):
+        transfer.OneShotPort.__init__(self, reactor, timeout)
+        self.expired = 0
+
+    def make_protocol(self):
+        return object()
+
+    def timed_out(self):
+        self.expired += 1
+
+
+class OneShotPortTests(SynchronousTestCase):
+    """
+    The listening port of disk dumps and disk streams serves one peer,
+    then closes; nobody coming in time closes it too.
+    """
+
+    def setUp(self):
+        from twisted.internet.task import Clock
+        self.clock = Clock()
+        self.probe = _Probe(self.clock, 300)
+        self.port = _FakePort(4711)
+        self.assertEqual(self.probe.listening(self.port), 4711)
+
+    def test_first_taker(self):
+        """Only the first taker has it; the port closes, the timer stops."""
+        self.assertIsNotNone(self.probe.buildProtocol(None))
+        self.assertTrue(self.probe.take())
+        self.assertFalse(self.probe.take())
+        self.assertIsNone(self.probe.buildProtocol(None))
+        self.assertEqual(self.port.closed, 1)
+        self.clock.advance(300)
+        self.assertEqual(self.probe.expired, 0)
+
+    def test_nobody_came(self):
+        """At the timeout the port closes once and nobody can take it."""
+        self.clock.advance(299)
+        self.assertEqual((self.port.closed, self.probe.expired), (0, 0))
+        self.clock.advance(1)
+        self.assertEqual((self.port.closed, self.probe.expired), (1, 1))
+        self.assertFalse(self.probe.take())

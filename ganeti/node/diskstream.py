@@ -55,6 +55,7 @@ from twisted.logger import Logger
 from zope.interface import implementer
 
 from ganeti import errors
+from ganeti.node.transfer import OneShotPort
 from ganeti.protocols import tls
 
 _log = Logger()
@@ -746,7 +747,7 @@ class _Receiver(Protocol):
             self._job.connection_ended()
 
 
-class DiskReceive(Factory):
+class DiskReceive(OneShotPort):
     """
     One listening port that takes exactly one disk, then closes.
 
@@ -763,17 +764,13 @@ class DiskReceive(Factory):
         :param timeout: seconds to wait for the sender before giving up.
         :param chacha_first: see L{stream_server_options}.
         """
-        self.reactor = reactor
+        OneShotPort.__init__(self, reactor, timeout)
         self.path = path
-        self.port = None
         self.ended = Deferred()
         self.cipher = None
         self._pem = pem
         self._chacha_first = chacha_first
         self._address = address
-        self._timeout = timeout
-        self._timer = None
-        self._taken = False
         self._connection = None
 
     def listen(self):
@@ -789,17 +786,10 @@ class DiskReceive(Factory):
             self.reactor, 0,
             stream_server_options(self._pem, self._chacha_first),
             interface=self._address)
-        return endpoint.listen(self).addCallback(self._listening)
+        return endpoint.listen(self).addCallback(self.listening)
 
-    def buildProtocol(self, addr):
-        if self._taken:
-            return None
+    def make_protocol(self):
         return _Receiver(self)
-
-    def _listening(self, port):
-        self.port = port
-        self._timer = self.reactor.callLater(self._timeout, self._timed_out)
-        return port.getHost().port
 
     def claim(self, connection):
         """
@@ -807,23 +797,17 @@ class DiskReceive(Factory):
         :return: whether the calling connection may send the disk (only
             the first to ask may); the port closes once it is claimed.
         """
-        if self._taken:
+        if not self.take():
             return False
-        self._taken = True
         self._connection = connection
         handle = connection.transport.getHandle()
         if hasattr(handle, "get_cipher_name"):
             self.cipher = handle.get_cipher_name()
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._stop_listening()
         return True
 
-    def _timed_out(self):
+    def timed_out(self):
         _log.warn("nobody sent {path} within {seconds} seconds",
                   path=self.path, seconds=self._timeout)
-        self._taken = True
-        self._stop_listening()
         self.ended.callback(None)
 
     def finished(self, size):
@@ -841,22 +825,13 @@ class DiskReceive(Factory):
         """
         if self._connection is not None:
             self._connection.transport.abortConnection()
-        elif not self._taken:
-            self._taken = True
-            if self._timer is not None and self._timer.active():
-                self._timer.cancel()
-            self._stop_listening()
+        elif self.take():
             self.ended.callback(None)
 
     def connection_ended(self):
         """The claiming connection is gone: the copy is over."""
         self._connection = None
         self.ended.callback(None)
-
-    def _stop_listening(self):
-        if self.port is not None:
-            port, self.port = self.port, None
-            port.stopListening()
 
 
 def receive_disk(reactor, pem, address, path, timeout=ACCEPT_TIMEOUT):

@@ -135,45 +135,80 @@ class _Receiver(Protocol):
                              % (self._received, self._expected))
 
 
-class _ReceiveJob(Factory):
-    """One listening port that takes exactly one file, then closes."""
+class OneShotPort(Factory):
+    """
+    A listening port for exactly one peer: the first connection that
+    L{take}s it (after its TLS handshake, so it holds the cluster
+    certificate) has it and the port closes; so it does when nobody takes
+    it within the timeout (L{timed_out}).
+    """
 
-    def __init__(self, reactor, path):
+    def __init__(self, reactor, timeout):
         self.reactor = reactor
-        self.path = path
-        self.temporary = "%s.partial" % (path,)
         self.port = None
+        self._timeout = timeout
         self._timer = None
         self._taken = False
+
+    def make_protocol(self):
+        """:return: the protocol serving a connection."""
+        raise NotImplementedError
+
+    def timed_out(self):
+        """Nobody took the port in time (it is closed already)."""
 
     def buildProtocol(self, addr):
         if self._taken:
             return None
-        return _Receiver(self)
+        return self.make_protocol()
 
-    def listening(self, port, timeout):
+    def listening(self, port):
+        """:return: the port number, once C{port} listens."""
         self.port = port
-        self._timer = self.reactor.callLater(timeout, self.timed_out, timeout)
+        self._timer = self.reactor.callLater(self._timeout, self._expire)
         return port.getHost().port
 
-    def claim(self):
+    def take(self):
         """
-        :return: whether the calling connection may send the file (only
-            the first to ask may); the port closes once it is claimed.
+        :return: whether the caller is the first to take the port; it
+            stops listening then.
         """
         if self._taken:
             return False
         self._taken = True
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
-        self._stop_listening()
+        if self.port is not None:
+            port, self.port = self.port, None
+            port.stopListening()
         return True
 
-    def timed_out(self, timeout):
+    def _expire(self):
+        if self.take():
+            self.timed_out()
+
+
+class _ReceiveJob(OneShotPort):
+    """One listening port that takes exactly one file, then closes."""
+
+    def __init__(self, reactor, path, timeout):
+        OneShotPort.__init__(self, reactor, timeout)
+        self.path = path
+        self.temporary = "%s.partial" % (path,)
+
+    def make_protocol(self):
+        return _Receiver(self)
+
+    def claim(self):
+        """
+        :return: whether the calling connection may send the file (only
+            the first to ask may); the port closes once it is claimed.
+        """
+        return self.take()
+
+    def timed_out(self):
         _log.warn("nobody sent {path} within {seconds} seconds",
-                  path=self.path, seconds=timeout)
-        self._taken = True
-        self._stop_listening()
+                  path=self.path, seconds=self._timeout)
 
     def finished(self, size):
         _log.info("received {path} ({size} bytes)", path=self.path, size=size)
@@ -185,11 +220,6 @@ class _ReceiveJob(Factory):
             os.unlink(self.temporary)
         except OSError:
             pass
-
-    def _stop_listening(self):
-        if self.port is not None:
-            port, self.port = self.port, None
-            port.stopListening()
 
 
 def receive_file(reactor, pem, address, path, timeout=ACCEPT_TIMEOUT):
@@ -203,10 +233,10 @@ def receive_file(reactor, pem, address, path, timeout=ACCEPT_TIMEOUT):
         transfer itself goes on in the background and its outcome reaches
         the sender (see L{send_file}).
     """
-    job = _ReceiveJob(reactor, path)
+    job = _ReceiveJob(reactor, path, timeout)
     endpoint = SSL4ServerEndpoint(reactor, 0, tls.server_options(pem),
                                   interface=address)
-    return endpoint.listen(job).addCallback(job.listening, timeout)
+    return endpoint.listen(job).addCallback(job.listening)
 
 
 class _Sender(Protocol):
