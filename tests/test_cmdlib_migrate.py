@@ -13,7 +13,8 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti import errors
 from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
-from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
+from tests.util import (
+    NODE2_NAME, SETTINGS, JobAssertions, finished_job, two_node_cluster)
 
 NODE1 = SETTINGS["node_name"]
 NODE2 = NODE2_NAME
@@ -40,7 +41,7 @@ def migrate(name=NAME, **params):
                  "target_node": NODE2}, **params)
 
 
-class _TwoNodeTestCase:
+class _TwoNodeTestCase(JobAssertions):
     """A two-node cluster and ways to look at it (mixed into a test case)."""
 
     templates = ["file", "diskless"]
@@ -52,18 +53,6 @@ class _TwoNodeTestCase:
 
     def run_job(self, *ops):
         return self.queue.get(self.queue.submit(list(ops)))
-
-    def assert_ok(self, job):
-        self.assertEqual(job.status, "success", job.ops[-1].result)
-        return job.ops[-1].result
-
-    def assert_error(self, job, kind, text):
-        """The job failed with C{kind} and a message containing C{text}."""
-        self.assertEqual(job.status, "error")
-        error = errors.from_wire(job.ops[-1].result)
-        self.assertIsInstance(error, kind)
-        self.assertIn(text, str(error))
-        return error
 
     def running_on(self, node):
         """:return: the names the fake hypervisor runs on C{node}."""

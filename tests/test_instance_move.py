@@ -20,7 +20,8 @@ from ganeti.cmdlib.instance import move
 from ganeti.rpc import RpcResult
 from tests.test_backup import cluster_pem
 from tests.test_hooks import CallCounter
-from tests.util import NODE2_NAME, SETTINGS, finished_job, two_node_cluster
+from tests.util import (
+    NODE2_NAME, SETTINGS, JobAssertions, finished_job, two_node_cluster)
 
 NODE1 = SETTINGS["node_name"]
 NODE2 = NODE2_NAME
@@ -75,7 +76,7 @@ class _OwnStorage:
         return call
 
 
-class MoveTests(TestCase):
+class MoveTests(JobAssertions, TestCase):
     """Moves of file-disk instances between two nodes of one host."""
 
     def setUp(self):
@@ -104,16 +105,6 @@ class MoveTests(TestCase):
 
     def run_job(self, *ops):
         return finished_job(self.queue, ops)
-
-    def assert_ok(self, job):
-        self.assertEqual(job.status, "success", job.ops[-1].result)
-
-    def assert_error(self, job, kind, text):
-        self.assertEqual(job.status, "error")
-        error = errors.from_wire(job.ops[-1].result)
-        self.assertIsInstance(error, kind)
-        self.assertIn(text, str(error))
-        return error
 
     @inlineCallbacks
     def assert_refused(self, op, text, kind=errors.OpPrereqError):

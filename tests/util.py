@@ -70,6 +70,24 @@ class DeferredWrites:
         d.errback(OSError(28, "No space left on device"))
 
 
+class JobAssertions:
+    """What a test says about a finished job (mixed into test cases)."""
+
+    def assert_ok(self, job):
+        """The job succeeded; :return: its last opcode's result."""
+        self.assertEqual(job.status, "success", job.ops[-1].result)
+        return job.ops[-1].result
+
+    def assert_error(self, job, kind, text):
+        """The job failed with C{kind} and a message containing C{text}."""
+        self.assertEqual(job.status, "error")
+        from ganeti import errors
+        error = errors.from_wire(job.ops[-1].result)
+        self.assertIsInstance(error, kind)
+        self.assertIn(text, str(error))
+        return error
+
+
 @inlineCallbacks
 def finished_job(queue, ops):
     """
