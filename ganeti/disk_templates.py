@@ -16,12 +16,23 @@ DT_FILE = "file"
 DT_SHARED_FILE = "sharedfile"
 DT_BLOCK = "blockdev"
 DT_PLAIN = "plain"
+DT_DRBD = "drbd"
+
+#: MiB of a ``drbd`` disk's metadata volume (Ganeti's DRBD_META_SIZE).
+DRBD_META_SIZE = 128
+#: The range DRBD ports (and consoles' ports) come from when the
+#: cluster's pool is empty.
+FIRST_DRBD_PORT = 11000
+LAST_DRBD_PORT = 14999
 
 #: Templates whose disks are image files.
 FILE_TEMPLATES = (DT_FILE, DT_SHARED_FILE)
 
 #: Templates whose disks the master can name (and the nodes create).
-SUPPORTED_TEMPLATES = (DT_FILE, DT_SHARED_FILE, DT_BLOCK, DT_PLAIN)
+SUPPORTED_TEMPLATES = (DT_FILE, DT_SHARED_FILE, DT_BLOCK, DT_PLAIN, DT_DRBD)
+
+#: Templates mirrored to a secondary node.
+MIRRORED_TEMPLATES = (DT_DRBD,)
 
 #: Ways a hypervisor may attach an image file; the first is the default.
 FILE_DRIVERS = ("loop", "blktap", "blktap2")
@@ -67,12 +78,27 @@ def file_storage_dir_for(template, cluster, instance_name, subdir=None):
 def plain_logical_id(vg, unique_id, index):
     """
     :return: the C{logical_id} of a new ``plain`` disk:
-        ``[vg, "<unique id>.disk<index>"]``.
+        ``[vg, "<unique id>.disk<index>"]`` (``[vg, unique_id]`` for
+        index C{None}).
     :raise ProgrammerError: without a volume group.
     """
     if not vg:
         raise ProgrammerError("no volume group for a plain disk")
+    if index is None:
+        return [vg, unique_id]
     return [vg, "%s.disk%d" % (unique_id, index)]
+
+
+def drbd_children_ids(vg, meta_vg, name):
+    """
+    :param name: the volume name a ``plain`` disk would have
+        (``<unique id>.disk<index>``).
+    :return: the C{logical_id}s of a new ``drbd`` disk's data and
+        metadata volumes: ``[vg, name + "_data"]`` and
+        ``[meta_vg, name + "_meta"]``.
+    """
+    return (plain_logical_id(vg, name + "_data", None),
+            plain_logical_id(meta_vg or vg, name + "_meta", None))
 
 
 def logical_id_for(template, cluster, instance_name, unique_id, index,

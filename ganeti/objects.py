@@ -165,9 +165,19 @@ class Disk(ConfigObject):
     name: str = None
     spindles: int = None
     params: dict = _dict()
+    #: The disks this one is made of (a ``drbd`` disk's data and metadata
+    #: volumes), stored inside it as in Ganeti.
+    children: list = _list()
     serial_no: int = 1
     ctime: float = 0.0
     mtime: float = 0.0
+
+    @classmethod
+    def from_dict(cls, data):
+        disk = super().from_dict(data)
+        return attrs.evolve(disk, children=[
+            Disk.from_dict(c) if isinstance(c, dict) else c
+            for c in disk.children])
 
 
 @attrs.frozen

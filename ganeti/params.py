@@ -233,19 +233,81 @@ def exclusive_storage(cfg, node):
     return bool(fill_ndparams(cfg, node)["exclusive_storage"])
 
 
+def disk_params(cfg, template, node=None):
+    """
+    :return: the disk parameters of C{template} in force on C{node}:
+        defaults, the cluster's, its node group's.
+    """
+    params = dict(constants.DISK_DEFAULTS.get(template, {}))
+    params.update(cfg.cluster.diskparams.get(template, {}))
+    group = cfg.nodegroups.get(node.group) if node is not None else None
+    if group is not None:
+        params.update(group.diskparams.get(template, {}))
+    return params
+
+
 def annotated_disk(cfg, disk, node=None):
     """
     A disk as a node needs it: its disk parameters filled from the
-    defaults, the cluster's and its node group's (Ganeti annotates disks
-    so before every node call that acts on them).
+    defaults, the cluster's and its node group's, and for a ``drbd`` disk
+    the node's side of it (Ganeti annotates disks so before every node
+    call that acts on them).
 
-    :param node: the node whose group counts (none: the cluster only).
-    :return: the disk's dict form (see L{ganeti.objects.Disk.to_dict}).
+    :param node: the node called (none: the cluster's parameters only;
+        a ``drbd`` disk needs one of its two nodes).
+    :return: the disk's dict form (see L{ganeti.objects.Disk.to_dict}),
+        its children annotated too.
     """
-    params = dict(constants.DISK_DEFAULTS.get(disk.dev_type, {}))
-    params.update(cfg.cluster.diskparams.get(disk.dev_type, {}))
-    group = cfg.nodegroups.get(node.group) if node is not None else None
-    if group is not None:
-        params.update(group.diskparams.get(disk.dev_type, {}))
+    params = disk_params(cfg, disk.dev_type, node)
     params.update(disk.params or {})
-    return dict(disk.to_dict(), params=params)
+    result = dict(disk.to_dict(), params=params,
+                  children=[annotated_disk(cfg, child, node)
+                            for child in disk.children])
+    if disk.dev_type == "drbd" and node is not None:
+        result["dynamic_params"] = drbd_side(cfg, disk, node.uuid)
+    return result
+
+
+def drbd_side(cfg, disk, node_uuid):
+    """
+    :return: one node's side of a ``drbd`` disk (Ganeti's dynamic disk
+        parameters): its minor and secondary address and the peer's.
+    :raise ProgrammerError: if the disk is not on that node.
+    """
+    node_a, node_b, _, minor_a, minor_b, _ = disk.logical_id
+    if node_uuid == node_a:
+        peer, minor, peer_minor = node_b, minor_a, minor_b
+    elif node_uuid == node_b:
+        peer, minor, peer_minor = node_a, minor_b, minor_a
+    else:
+        raise errors.ProgrammerError("drbd disk %s is not on node %s"
+                                     % (disk.uuid, node_uuid))
+    local, remote = cfg.nodes[node_uuid], cfg.nodes[peer]
+    return {"local-minor": minor, "remote-minor": peer_minor,
+            "local-ip": local.secondary_ip or local.primary_ip,
+            "remote-ip": remote.secondary_ip or remote.primary_ip}
+
+
+def node_disks(cfg, instance, node):
+    """:return: the instance's disks annotated for C{node}, in order."""
+    return [annotated_disk(cfg, disk, node)
+            for disk in instance_disks(cfg, instance)]
+
+
+def secondary_nodes(cfg, instance):
+    """
+    :return: the uuids of the instance's nodes other than its primary,
+        as its disks record them (a ``drbd`` disk's second node).
+    """
+    nodes = []
+    for disk_uuid in instance.disks:
+        disk = cfg.disks.get(disk_uuid)
+        if disk is not None:
+            nodes.extend(n for n in disk.nodes
+                         if n != instance.primary_node and n not in nodes)
+    return nodes
+
+
+def instance_nodes(cfg, instance):
+    """:return: the uuids of the instance's primary and secondary nodes."""
+    return [instance.primary_node] + secondary_nodes(cfg, instance)

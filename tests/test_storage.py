@@ -1121,7 +1121,7 @@ class RegistryTests(SynchronousTestCase):
         """
         registry = BlockStorageRegistry(self.clock, self.paths)
         self.assertEqual(registry.templates,
-                         ("blockdev", "file", "plain", "sharedfile"))
+                         ("blockdev", "drbd", "file", "plain", "sharedfile"))
         for template in registry.templates:
             provider = registry.get(template)
             self.assertTrue(verifyObject(IBlockStorage, provider))

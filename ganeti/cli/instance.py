@@ -92,6 +92,9 @@ def create_opcode(opts, args, mode, **params):
         "disk_template": opts.disk_template, "disks": _disks(opts),
         "nics": _nics(opts, [{}] if mode == "create" else []),
         "pnode": opts.node.split(":")[0] if opts.node else None,
+        "snode": (opts.node.split(":", 1)[1] or None
+                  if opts.node and ":" in opts.node else None),
+        "wait_for_sync": opts.wait_for_sync,
         "iallocator": opts.iallocator,
         "hypervisor": hypervisor, "hvparams": hvparams or {},
         "beparams": parsing.parse_key_values(opts.beparams, "-B"),
@@ -465,6 +468,8 @@ CREATE_OPTS = options.JOB_OPTS + [
     opt("-n", "--node", default=None, help="Target node and optional"
         " secondary node (pnode[:snode])"),
     options.IALLOCATOR_OPT,
+    opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
+        default=True, help="Don't wait for the disk to synchronize"),
     opt("-H", "--hypervisor-parameters", dest="hypervisor", default=None,
         help="Hypervisor and hypervisor options, in the format"
              " hypervisor:option=value,option=value,..."),

@@ -352,16 +352,6 @@ class LUGroupSetParams(_GroupChangeLU):
                 if self.op[key] and key in self.changes]
 
 
-def instance_nodes(cfg, instance):
-    """:return: the uuids of every node holding part of C{instance}."""
-    nodes = {instance.primary_node}
-    for disk_uuid in instance.disks:
-        disk = cfg.disks.get(disk_uuid)
-        if disk is not None:
-            nodes.update(disk.nodes)
-    return nodes
-
-
 def split_instances(cfg, moves):
     """
     Which instances span several groups after C{moves}.
@@ -376,7 +366,7 @@ def split_instances(cfg, moves):
 
     new, previous = [], []
     for instance in cfg.instances.values():
-        nodes = instance_nodes(cfg, instance)
+        nodes = paramsmod.instance_nodes(cfg, instance)
         before = {group_of(n, False) for n in nodes}
         after = {group_of(n, True) for n in nodes}
         if len(after) > 1:

@@ -19,7 +19,8 @@ from twisted.internet.defer import succeed
 
 from ganeti import hooks
 from ganeti.cmdlib.common import node_address
-from ganeti.params import fill_beparams, fill_hvparams, fill_nicparams
+from ganeti.params import (
+    fill_beparams, fill_hvparams, fill_nicparams, secondary_nodes)
 
 
 def _unique(items):
@@ -182,24 +183,6 @@ def disk_template_of(disks):
     if len(kinds) > 1:
         return "mixed"
     return kinds.pop()
-
-
-def secondary_nodes(cfg, instance):
-    """
-    :return: the uuids of the instance's nodes other than its primary
-        (the disks record them; no template here has any yet).
-    """
-    nodes = []
-    for disk_uuid in instance.disks:
-        disk = cfg.disks.get(disk_uuid)
-        if disk is not None:
-            nodes.extend(n for n in disk.nodes if n != instance.primary_node)
-    return _unique(nodes)
-
-
-def instance_nodes(cfg, instance):
-    """:return: the uuids of the instance's primary and secondary nodes."""
-    return [instance.primary_node] + secondary_nodes(cfg, instance)
 
 
 def instance_variables(cfg, name, primary, secondaries, os_type, status,

@@ -42,7 +42,7 @@ from twisted.logger import Logger
 from ganeti import constants, errors
 from ganeti.cmdlib.live import live_instances
 from ganeti.cmdlib.common import node_address
-from ganeti.params import instance_disks
+from ganeti.params import instance_nodes
 from ganeti.master.watcher_state import (
     WatcherState, instance_status_file, state_file)
 from ganeti.process import run_command
@@ -336,7 +336,7 @@ class Watcher:
         for inst in instances:
             if (rebooted and inst.disks_active
                     and inst.name not in handled
-                    and rebooted & self._instance_nodes(cfg, inst)):
+                    and rebooted & set(instance_nodes(cfg, inst))):
                 handled.add(inst.name)
                 self._submit(report["jobs"], "activate disks of instance %s"
                              % inst.name, _activate_disks(inst.name))
@@ -345,14 +345,6 @@ class Watcher:
                           "".join("%s %s\n" % (name, status[name])
                                   for name in sorted(status)).encode("utf-8"))
         return handled
-
-    @staticmethod
-    def _instance_nodes(cfg, inst):
-        """:return: the uuids of the nodes holding C{inst} or its disks."""
-        nodes = {inst.primary_node}
-        for disk in instance_disks(cfg, inst):
-            nodes.update(disk.nodes)
-        return nodes
 
     def _restart(self, inst, status, state, now, report):
         """

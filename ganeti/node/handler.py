@@ -13,7 +13,8 @@ every failure travels back as a Ganeti error with its message.
 import functools
 import os
 
-from twisted.internet.defer import inlineCallbacks, maybeDeferred, returnValue
+from twisted.internet.defer import (
+    Deferred, inlineCallbacks, maybeDeferred, returnValue)
 from twisted.internet.task import deferLater
 
 from ganeti import constants, errors, exportinfo, hooks, netutils, ssconf
@@ -498,6 +499,8 @@ class NodeHandler:
         """
         Create a disk; C{excl_stor} is the node's exclusive storage flag,
         which only ``plain`` disks can honour (the master refuses others).
+        A ``drbd`` disk gets its volumes and metadata here; the device is
+        set up when assembled.
         """
         storage = self._disks(disk["dev_type"])
         if excl_stor:
@@ -523,13 +526,19 @@ class NodeHandler:
     def blockdev_get_size(self, disk):
         return self._disks(disk["dev_type"]).get_size(disk)
 
-    def blockdev_grow(self, disk, amount, dryrun=False, excl_stor=False):
+    def blockdev_grow(self, disk, amount, dryrun=False, excl_stor=False,
+                      backingstore=False):
         """
         Grow a disk by C{amount} MiB; a dry run only checks that it would
         work (``plain`` only: other templates have nothing to check and
-        change nothing); C{excl_stor} as for L{blockdev_create}.
+        change nothing); C{excl_stor} as for L{blockdev_create}.  A
+        ``drbd`` disk grows its data volume with C{backingstore}, else
+        the device (see L{ganeti.storage.drbd.DrbdStorage.grow}).
         """
         storage = self._disks(disk["dev_type"])
+        if disk["dev_type"] == "drbd":
+            return storage.grow(disk, amount, dryrun=dryrun,
+                                backingstore=backingstore)
         if disk["dev_type"] == "plain":
             return storage.grow(disk, amount, dryrun=dryrun,
                                 excl_stor=excl_stor)
@@ -584,12 +593,87 @@ class NodeHandler:
         return lvm.vg_space(self._reactor, vg_name, excl_stor)
 
     @inlineCallbacks
-    def blockdev_assemble_all(self, disks, instance_name):
+    def blockdev_assemble_all(self, disks, instance_name, as_primary=True):
+        """
+        Make the disks usable here; mirrored (``drbd``) ones become primary
+        here only with C{as_primary} (the secondary's side is assembled
+        without).
+
+        :return: (Deferred) the disks with their node C{path}.
+        """
         devices = []
         for disk in disks:
-            path = yield self._disks(disk["dev_type"]).assemble(disk)
+            storage = self._disks(disk["dev_type"])
+            if disk["dev_type"] == "drbd":
+                path = yield storage.assemble(disk, primary=as_primary)
+            else:
+                path = yield storage.assemble(disk)
             devices.append(dict(disk, path=path))
         returnValue(devices)
+
+    @inlineCallbacks
+    def blockdev_close_all(self, disks):
+        """
+        Make this node's side of mirrored disks secondary (before another
+        node becomes primary); other disks have nothing to close.
+        """
+        for disk in disks:
+            if disk["dev_type"] == "drbd":
+                yield self._disks("drbd").close(disk)
+        returnValue(True)
+
+    def _drbd_each(self, disks, method, *args):
+        async def run():
+            storage = self._disks("drbd")
+            return [await getattr(storage, method)(disk, *args)
+                    for disk in disks]
+        return Deferred.fromCoroutine(run())
+
+    def drbd_status(self, disks):
+        """
+        :return: (Deferred) the mirror status of each ``drbd`` disk here
+            (see L{ganeti.storage.drbd.sync_status}).
+        """
+        return self._drbd_each(disks, "status")
+
+    def drbd_open(self, disks, force=False):
+        """
+        Make this node's side of the disks primary; C{force} takes this
+        side's data as the good one even when DRBD does not (a new mirror,
+        or a failover from a dead primary with C{--ignore-consistency}).
+        """
+        return self._drbd_each(disks, "open", bool(force))
+
+    def drbd_disconnect_net(self, disks):
+        """Cut the replication links of the disks here (StandAlone)."""
+        return self._drbd_each(disks, "disconnect")
+
+    def drbd_attach_net(self, disks, multimaster=False):
+        """
+        (Re)connect the disks here to their peers, allowing two primaries
+        with C{multimaster} (live migration).
+        """
+        return self._drbd_each(disks, "connect", bool(multimaster))
+
+    def drbd_replace_children(self, disk, new_children):
+        """
+        Put this node's side of a ``drbd`` disk on new volumes (created
+        before); the peer resyncs them.
+        """
+        return self._disks("drbd").replace_children(disk, new_children)
+
+    def drbd_minors(self):
+        """
+        :return: the DRBD minors configured here with their state (JSON
+            keys are strings); an empty map where DRBD is not loaded.
+        """
+        from ganeti.storage import drbd
+        try:
+            text = drbd.read_proc()
+        except errors.BlockDeviceError:
+            return {}
+        return {str(minor): status
+                for minor, status in drbd.parse_proc(text).items()}
 
     @inlineCallbacks
     def blockdev_shutdown_all(self, disks):

@@ -9,7 +9,7 @@ from twisted.internet.defer import Deferred, fail
 from zope.interface import implementer
 
 from ganeti.errors import BlockDeviceError, StorageError
-from ganeti.storage import blockdev, lvm
+from ganeti.storage import blockdev, drbd, lvm
 from ganeti.storage.filestorage import (
     FileStorage,
     describe_storage_dir,
@@ -38,8 +38,10 @@ class BlockStorageRegistry:
             ST_SHARED_FILE: FileStorage(reactor, paths, ST_SHARED_FILE,
                                         threadpool),
             blockdev.TEMPLATE: blockdev.AdoptedBlockDevice(reactor),
-            lvm.TEMPLATE: lvm.LogicalVolumeStorage(reactor),
         }
+        volumes = self._providers[lvm.TEMPLATE] = \
+            lvm.LogicalVolumeStorage(reactor)
+        self._providers[drbd.TEMPLATE] = drbd.DrbdStorage(reactor, volumes)
 
     @property
     def templates(self):
@@ -52,7 +54,7 @@ class BlockStorageRegistry:
         """
         :return: the provider for C{template}.
         :raise BlockDeviceError: if this node cannot handle C{template}
-            (``diskless`` has no disks; ``drbd``, ``rbd``... are not
+            (``diskless`` has no disks; ``rbd``, ``ext``... are not
             implemented).
         """
         try:

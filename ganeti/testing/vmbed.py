@@ -645,7 +645,7 @@ class VmBed:
 
     # --- a cluster -------------------------------------------------------------
 
-    def init_cluster(self, templates=("plain", "file", "diskless")):
+    def init_cluster(self, templates=("drbd", "plain", "file", "diskless")):
         """
         Initialise a cluster on guest 1 and add the others, as an operator
         would: ``gnt-cluster init`` then ``gnt-node add`` over ssh.

@@ -18,10 +18,11 @@ from ganeti import constants, disk_templates, errors, hooks
 from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance
-from ganeti.cmdlib.hooks import instance_nodes, instance_object_variables
+from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti import locking
 from ganeti.objects import NIC, Disk
-from ganeti.params import instance_disks, node_instance_dict
+from ganeti.params import (
+    instance_nodes, node_disks, node_instance_dict, secondary_nodes)
 
 _MAC_RE = re.compile(r"^([0-9a-f]{2}:){5}[0-9a-f]{2}$")
 
@@ -154,8 +155,9 @@ class InstanceLU(LogicalUnit):
         result = super().needed_locks()
         result.append((locking.LEVEL_INSTANCE, [name], False))
         if instance is not None:
-            node = self.cfg.nodes[instance.primary_node].name
-            result.append((locking.LEVEL_NODE, [node], self.NODE_SHARED))
+            nodes = [self.cfg.nodes[uuid].name
+                     for uuid in instance_nodes(self.cfg, instance)]
+            result.append((locking.LEVEL_NODE, nodes, self.NODE_SHARED))
         return result
 
     @property
@@ -165,6 +167,12 @@ class InstanceLU(LogicalUnit):
     @property
     def pnode(self):
         return self.cfg.nodes[self.instance.primary_node]
+
+    @property
+    def snodes(self):
+        """:return: the instance's secondary L{Node}s."""
+        return [self.cfg.nodes[uuid]
+                for uuid in secondary_nodes(self.cfg, self.instance)]
 
     def hooks_view(self):
         """
@@ -232,17 +240,63 @@ class InstanceLU(LogicalUnit):
                 "Instance %s is running, %s" % (instance.name, what),
                 "wrong_state")
 
-    def block_devices(self, instance=None, node=None):
+    @inlineCallbacks
+    def block_devices(self, instance=None, node=None,
+                      ignore_secondaries=False):
         """
-        :param node: where to assemble them; by default the primary node.
-        :return: (Deferred) the assembled disks, for the hypervisor.
+        Assemble the instance's disks: a mirror's secondary sides first,
+        then the primary's, made primary (as Ganeti's
+        C{AssembleInstanceDisks}).
+
+        :param node: the node to be primary; by default the primary node.
+        :param ignore_secondaries: a secondary that fails is a warning
+            (a failover away from a dead node).
+        :return: (Deferred) the disks as assembled there, for the
+            hypervisor.
         """
+        cfg = self.cfg
         instance = instance or self.instance
-        node = node or self.cfg.nodes[instance.primary_node]
-        disks = [d.to_dict() for d in instance_disks(self.cfg, instance)]
-        return call_node(self.ctx, node, "blockdev_assemble_all", disks,
-                         instance.name,
-                         what="Could not activate the disks of %s" % instance.name)
+        node = node or cfg.nodes[instance.primary_node]
+        for uuid in instance_nodes(cfg, instance):
+            if uuid != node.uuid:
+                peer = cfg.nodes[uuid]
+                try:
+                    yield call_node(
+                        self.ctx, peer, "blockdev_assemble_all",
+                        node_disks(cfg, instance, peer), instance.name, False,
+                        what="Could not activate the disks of %s on node %s"
+                        % (instance.name, peer.name))
+                except errors.GenericError as e:
+                    if not ignore_secondaries:
+                        raise
+                    self.log_warning(str(e))
+        devices = yield call_node(
+            self.ctx, node, "blockdev_assemble_all",
+            node_disks(cfg, instance, node), instance.name, True,
+            what="Could not activate the disks of %s" % instance.name)
+        returnValue(devices)
+
+    @inlineCallbacks
+    def shutdown_disks(self, instance=None, nodes=None, ignore_failures=False):
+        """
+        Take the instance's disks down on its nodes (or C{nodes}), as
+        Ganeti's C{ShutdownInstanceDisks}.
+
+        :param ignore_failures: log a node's failure as a warning and go
+            on (a node that is down keeps nothing assembled anyway).
+        """
+        cfg = self.cfg
+        instance = instance or self.instance
+        for node in nodes or [cfg.nodes[u] for u in instance_nodes(cfg, instance)]:
+            try:
+                yield call_node(self.ctx, node, "blockdev_shutdown_all",
+                                node_disks(cfg, instance, node),
+                                what="Could not shutdown block devices on"
+                                " node %s" % node.name)
+            except errors.GenericError as e:
+                if not ignore_failures:
+                    raise
+                self.log_warning(str(e))
 
     @inlineCallbacks
     def check_free_memory(self, node, needed, reason):
@@ -263,8 +317,10 @@ class InstanceLU(LogicalUnit):
         return self.instance.hypervisor
 
     @inlineCallbacks
-    def start(self, instance, startup_paused=False, hvparams=None, beparams=None):
-        devices = yield self.block_devices(instance)
+    def start(self, instance, startup_paused=False, hvparams=None, beparams=None,
+              ignore_secondaries=False):
+        devices = yield self.block_devices(
+            instance, ignore_secondaries=ignore_secondaries)
         spec = self.node_instance(instance)
         spec["hvparams"].update(hvparams or {})
         spec["beparams"].update(beparams or {})

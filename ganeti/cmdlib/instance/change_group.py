@@ -16,7 +16,8 @@ from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.common import get_instance
-from ganeti.cmdlib.group import get_group, group_members, instance_nodes
+from ganeti.cmdlib.group import get_group, group_members
+from ganeti.params import instance_nodes
 
 
 def _wrong(message):

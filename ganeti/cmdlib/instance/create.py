@@ -18,13 +18,16 @@ from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance, get_node
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.hooks import instance_variables
+from ganeti.cmdlib.instance import drbd as drbdmod
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, cfg_instance, check_spindles,
     check_usable_node, instance_hvparams, new_uuid,
     remove_instance_from_config, used_macs, wrong_input)
 from ganeti import locking
 from ganeti.objects import Instance
-from ganeti.params import annotated_disk, exclusive_storage, fill_beparams
+from ganeti.disk_templates import FIRST_DRBD_PORT, MIRRORED_TEMPLATES
+from ganeti.params import (
+    annotated_disk, exclusive_storage, fill_beparams, node_disks)
 
 
 class LUInstanceCreate(InstanceLU):
@@ -35,8 +38,9 @@ class LUInstanceCreate(InstanceLU):
     def needed_locks(self):
         result = LogicalUnit.needed_locks(self)
         result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))
-        pnode = self.op.get("pnode")
-        result.append((locking.LEVEL_NODE, [pnode] if pnode else locking.ALL_SET,
+        pnode, snode = self.op.get("pnode"), self.op.get("snode")
+        wanted = [n for n in (pnode, snode) if n]
+        result.append((locking.LEVEL_NODE, wanted if pnode else locking.ALL_SET,
                        False))
         return result
 
@@ -62,7 +66,8 @@ class LUInstanceCreate(InstanceLU):
             env["SRC_IMAGES"] = [os.path.join(self.src_dir, d["dump"])
                                  for d in self.export.disks]
         env.update(instance_variables(
-            self.cfg, name=self.name, primary=self.node.name, secondaries=[],
+            self.cfg, name=self.name, primary=self.node.name,
+            secondaries=[self.snode.name] if self.snode else [],
             os_type=op["os_type"], status=op["start"],
             beparams=fill_beparams(cluster, self.beparams),
             hvparams=self.hvparams_filled(), nics=self.nics, disks=self.disks,
@@ -71,6 +76,8 @@ class LUInstanceCreate(InstanceLU):
 
     def build_hooks_nodes(self):
         nodes = [self.cfg.cluster.master_node, self.node.uuid]
+        if self.snode:
+            nodes.append(self.snode.uuid)
         return nodes, nodes
 
     @inlineCallbacks
@@ -116,16 +123,27 @@ class LUInstanceCreate(InstanceLU):
             raise wrong_input("Diskless instances cannot have disks")
         if template != "diskless" and not op["disks"]:
             raise wrong_input("Disk template %s requires at least one disk" % template)
-        self.disks = [build_disk(cluster, template, name, index, spec,
-                                 op["file_driver"], op["file_storage_dir"])
+        mirrored = template in MIRRORED_TEMPLATES
+        # A mirrored disk starts as the plain disk that becomes its data.
+        self.disks = [build_disk(cluster, "plain" if mirrored else template,
+                                 name, index, spec, op["file_driver"],
+                                 op["file_storage_dir"])
                       for index, spec in enumerate(op["disks"])]
         self.nics = self._build_nics()
         self.install = not op["no_install"] and op["mode"] == "create"
         if self.install and not op["os_type"]:
             raise wrong_input("No guest OS or OS image specified")
-        self.node = yield self._choose_node()
+        self.node, self.snode = yield self._choose_nodes(mirrored)
         self.excl_stor = exclusive_storage(cfg, self.node)
+        if self.snode is not None and exclusive_storage(cfg, self.snode):
+            self.excl_stor = True
         check_spindles(self.disks, self.excl_stor, template)
+        if mirrored:
+            allocation = drbdmod.Allocation(cfg)
+            meta_vg = paramsmod.disk_params(cfg, template, self.node)["metavg"]
+            self.disks = [drbdmod.drbd_disk(allocation, disk, self.node.uuid,
+                                            self.snode.uuid, meta_vg)
+                          for disk in self.disks]
         if self.install or self.export is not None:
             yield call_node(self.ctx, self.node, "os_check", op["os_type"],
                             op["osparams"], what="OS '%s' not suitable"
@@ -231,38 +249,58 @@ class LUInstanceCreate(InstanceLU):
         return nics
 
     @inlineCallbacks
-    def _choose_node(self):
+    def _choose_nodes(self, mirrored):
+        """
+        :return: (Deferred) the primary node and, for a mirrored
+            template, the secondary (else C{None}).
+        """
         op, cfg = self.op, self.cfg
         allocator = iallocator.choose(cfg.cluster, op["iallocator"], op["pnode"])
         if allocator:
-            node = yield self._allocate(allocator)
-            returnValue(node)
-        if op["pnode"]:
-            node = get_node(cfg, op["pnode"])
+            nodes = yield self._allocate(allocator, 2 if mirrored else 1)
+        elif op["pnode"]:
+            nodes = [get_node(cfg, op["pnode"])]
+            if mirrored:
+                if not op["snode"]:
+                    raise wrong_input("The networked disk templates need a"
+                                      " mirror node")
+                nodes.append(get_node(cfg, op["snode"]))
+                if nodes[1].uuid == nodes[0].uuid:
+                    raise wrong_input("The secondary node cannot be the"
+                                      " primary node")
+            elif op["snode"]:
+                self.log_warning("Secondary node will be ignored on"
+                                 " non-mirrored disk template")
+        else:
+            nodes = yield self._most_free_memory(2 if mirrored else 1)
+        for node in nodes:
             check_usable_node(node)
-            returnValue(node)
-        candidates = [n for n in cfg.nodes.values()
+        returnValue((nodes[0], nodes[1] if mirrored else None))
+
+    @inlineCallbacks
+    def _most_free_memory(self, count):
+        """:return: (Deferred) the C{count} nodes with most free memory."""
+        candidates = [n for n in self.cfg.nodes.values()
                       if n.vm_capable and not n.offline and not n.drained]
-        best, best_free = None, -1
+        ranked = []
         for node in sorted(candidates, key=lambda n: n.name):
             try:
                 info = yield call_node(self.ctx, node, "node_info",
                                        [self.hypervisor])
             except errors.GenericError:
                 continue
-            free = info.get("memory_free") or 0
-            if free > best_free:
-                best, best_free = node, free
-        if best is None:
+            ranked.append((-(info.get("memory_free") or 0), node.name, node))
+        if len(ranked) < count:
             raise errors.OpPrereqError("Can't find a node to place the instance"
                                        " on", "insufficient_resources")
+        best = [node for _, _, node in sorted(ranked)[:count]]
         self.feedback("Selected nodes for instance %s via iallocator: %s"
-                      % (self.name, best.name))
+                      % (self.name, ", ".join(n.name for n in best)))
         returnValue(best)
 
     @inlineCallbacks
-    def _allocate(self, allocator):
-        """:return: (Deferred) the node the allocator C{allocator} chose."""
+    def _allocate(self, allocator, count):
+        """:return: (Deferred) the C{count} nodes C{allocator} chose."""
         op = self.op
         beparams = fill_beparams(self.cfg.cluster, self.beparams)
         nics = [iallocator.nic_dict(self.cfg.cluster, nic) for nic in self.nics]
@@ -274,18 +312,25 @@ class LUInstanceCreate(InstanceLU):
             self.hypervisor, tags=op["tags"],
             spindle_use=beparams["spindle_use"], group_name=op["group_name"])
         request["type"] = iallocator.MODE_ALLOC
-        [name] = yield allocators.run(self.ctx, allocator, request)
-        node = get_node(self.cfg, name)
-        check_usable_node(node)
+        names = yield allocators.run(self.ctx, allocator, request)
+        if len(names) != count:
+            raise errors.OpPrereqError(
+                "iallocator '%s' returned %d nodes, %d were needed"
+                % (allocator, len(names), count), "insufficient_resources")
         self.feedback("Selected nodes for instance %s via iallocator %s: %s"
-                      % (self.name, allocator, node.name))
-        returnValue(node)
+                      % (self.name, allocator, ", ".join(names)))
+        returnValue([get_node(self.cfg, name) for name in names])
 
     @inlineCallbacks
     def _check_disk_space(self):
         if self.template == "plain":
             yield check_vg_space(self.ctx, self.node, self.excl_stor,
                                  self.disks)
+            return
+        if self.template in MIRRORED_TEMPLATES:
+            volumes = [child for disk in self.disks for child in disk.children]
+            for node in (self.node, self.snode):
+                yield check_vg_space(self.ctx, node, False, volumes)
             return
         if self.template not in ("file", "sharedfile"):
             return
@@ -318,13 +363,16 @@ class LUInstanceCreate(InstanceLU):
         created = []
         if self.disks:
             self.feedback("* creating instance disks...")
+        nodes = [n for n in (self.snode, node) if n is not None]
         try:
             for index, disk in enumerate(self.disks):
-                yield call_node(self.ctx, node, "blockdev_create",
-                                annotated_disk(self.cfg, disk, node),
-                                self.name, self.excl_stor,
-                                what="Could not create disk %s" % disk.iv_name)
-                created.append(disk)
+                for target in nodes:
+                    created.append((target, disk))
+                    yield call_node(self.ctx, target, "blockdev_create",
+                                    annotated_disk(self.cfg, disk, target),
+                                    self.name, self.excl_stor,
+                                    what="Could not create disk %s on node %s"
+                                    % (disk.iv_name, target.name))
                 if disk.dev_type == "blockdev":
                     # An adopted device has the size it has.
                     size = yield call_node(self.ctx, node, "blockdev_get_size",
@@ -334,9 +382,12 @@ class LUInstanceCreate(InstanceLU):
             self.feedback("adding instance %s to cluster config" % self.name)
             self._add_to_config(instance, wants_port)
         except Exception:
-            yield self._remove_disks(node, created)
+            yield self._remove_disks(created)
             raise
+        all_disks = [(n, d) for d in self.disks for n in nodes]
         try:
+            if self.snode is not None:
+                yield self._first_sync(cfg_instance(self.cfg, instance.uuid))
             if self.install:
                 self.feedback("* running the instance OS create scripts...")
                 devices = yield self.block_devices(instance)
@@ -348,7 +399,7 @@ class LUInstanceCreate(InstanceLU):
                 yield self._import_disks(instance)
         except Exception:
             self.feedback("* removing the instance's disks and config entry")
-            yield self._remove_disks(node, self.disks)
+            yield self._remove_disks(all_disks)
             self._remove_from_config(instance)
             raise
         if op["start"]:
@@ -394,12 +445,38 @@ class LUInstanceCreate(InstanceLU):
                                                          self.node.name))
 
     @inlineCallbacks
-    def _remove_disks(self, node, disks):
-        for disk in disks:
+    def _first_sync(self, instance):
+        """
+        Bring a new mirror up: the secondary's side, then the primary's,
+        forced primary (neither side has good data yet, so DRBD would
+        refuse), then wait for the first resync unless told not to.  Not
+        waiting, the disks must at least not be degraded.
+        """
+        for node in (self.snode, self.node):
+            yield call_node(self.ctx, node, "blockdev_assemble_all",
+                            node_disks(self.cfg, instance, node), self.name,
+                            False, what="Could not assemble the disks on"
+                            " node %s" % node.name)
+        yield call_node(self.ctx, self.node, "drbd_open",
+                        node_disks(self.cfg, instance, self.node), True,
+                        what="Could not make the disks primary on node %s"
+                        % self.node.name)
+        in_sync = yield drbdmod.wait_for_sync(
+            self, instance, oneshot=not self.op["wait_for_sync"])
+        if not in_sync and self.op["wait_for_sync"]:
+            raise errors.OpExecError("There are some degraded disks for this"
+                                     " instance")
+
+    @inlineCallbacks
+    def _remove_disks(self, placed):
+        """:param placed: ``[(node, disk)]`` to remove."""
+        for node, disk in placed:
             try:
-                yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict())
+                yield call_node(self.ctx, node, "blockdev_remove",
+                                annotated_disk(self.cfg, disk, node))
             except errors.GenericError as e:
-                self.log_warning("Could not remove disk %s: %s" % (disk.iv_name, e))
+                self.log_warning("Could not remove disk %s on node %s: %s"
+                                 % (disk.iv_name, node.name, e))
 
     def _add_to_config(self, instance, wants_port):
         # Checked against the config being changed, not the one seen at
@@ -412,9 +489,9 @@ class LUInstanceCreate(InstanceLU):
             if clashes:
                 raise errors.OpExecError("MAC address %s was taken meanwhile"
                                          % ", ".join(sorted(clashes)))
-            cluster, new = cfg.cluster, instance
+            cluster, new = drbdmod.claim_ports(cfg, self.disks), instance
             if wants_port:
-                port = _allocate_port(cfg)
+                port = max(cluster.highest_used_port, FIRST_DRBD_PORT - 1) + 1
                 cluster = attrs.evolve(cluster, highest_used_port=port)
                 new = attrs.evolve(instance, network_port=port)
             disks = dict(cfg.disks)
@@ -456,11 +533,3 @@ def check_vg_space(ctx, node, excl_stor, disks):
                 "Not enough disk space on target node %s vg %s: required %d"
                 " MiB, available %d MiB" % (node.name, vg, size, free),
                 "insufficient_resources")
-
-
-#: First port handed out to instances (VNC and friends), as in Ganeti.
-FIRST_PORT = 11000
-
-
-def _allocate_port(cfg):
-    return max(cfg.cluster.highest_used_port, FIRST_PORT - 1) + 1

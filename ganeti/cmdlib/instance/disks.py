@@ -113,9 +113,7 @@ class LUInstanceDeactivateDisks(InstanceLU):
 
     @inlineCallbacks
     def execute(self):
-        disks = [d.to_dict() for d in instance_disks(self.cfg, self.instance)]
-        yield call_node(self.ctx, self.pnode, "blockdev_shutdown_all", disks,
-                        what="Could not shutdown block devices")
+        yield self.shutdown_disks()
         self.update_instance(disks_active=False)
 
 

@@ -1,27 +1,28 @@
 # -*- test-case-name: tests.test_cmdlib_migrate -*-
 """
 Moving an instance to another primary node: failover (stop, move, start)
-and live migration, both for templates whose disks every node reaches.
+and live migration, for templates whose disks every node reaches (to any
+node) and for ``drbd`` (to the secondary, which becomes the primary).
 """
 
 
-from twisted.internet.defer import inlineCallbacks
+from twisted.internet.defer import inlineCallbacks, succeed
 
 from ganeti import constants, errors, iallocator
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node, node_address
-from ganeti.cmdlib.hooks import instance_nodes
+from ganeti.cmdlib.instance import drbd as drbdmod
 from ganeti.cmdlib.instance.base import (
     InstanceLU, check_usable_node, wrong_input)
 from ganeti import locking
-from ganeti.params import fill_beparams, instance_disks
+from ganeti.disk_templates import MIRRORED_TEMPLATES
+from ganeti.params import fill_beparams, instance_nodes, node_disks
 
 
 #: Disk templates whose disks every node reaches (Ganeti's
 #: C{DTS_EXT_MIRROR}, where ``diskless`` counts "trivially"): their
-#: instances fail over and migrate to any node given.  Ganeti's
-#: internally mirrored ``drbd`` does not exist here yet.
+#: instances fail over and migrate to any node given.
 EXT_MIRROR_TEMPLATES = ("blockdev", "diskless", "ext", "gluster", "rbd",
                         "sharedfile")
 
@@ -71,9 +72,12 @@ class _MoveInstanceLU(InstanceLU):
         result.append((locking.LEVEL_INSTANCE, [self.op["instance_name"]], False))
         instance = self.cfg.instance_by_name(self.op["instance_name"])
         if instance is not None:
-            names = {self.cfg.nodes[instance.primary_node].name}
+            names = {self.cfg.nodes[uuid].name
+                     for uuid in instance_nodes(self.cfg, instance)}
             if self.op["target_node"]:
                 names.add(self.op["target_node"])
+            elif instance.disk_template in MIRRORED_TEMPLATES:
+                pass
             else:
                 # A cleanup without a target looks for the instance on
                 # every node; an allocator may choose any node.
@@ -83,7 +87,6 @@ class _MoveInstanceLU(InstanceLU):
                            else sorted(names), False))
         return result
 
-    @inlineCallbacks
     def check_move(self):
         """
         Check what every failover and migration needs: a template whose
@@ -99,10 +102,38 @@ class _MoveInstanceLU(InstanceLU):
             raise errors.OpPrereqError(
                 "Instance %s moved to node %s while waiting for locks, please"
                 " retry" % (instance.name, self.pnode.name), "wrong_state")
+        if instance.disk_template in MIRRORED_TEMPLATES:
+            return succeed(self._check_mirrored())
         if instance.disk_template not in EXT_MIRROR_TEMPLATES:
             raise errors.OpPrereqError(
                 "Instance's disk layout '%s' does not allow %s"
                 % (instance.disk_template, self.MOVES), "wrong_state")
+        return self._check_any_target()
+
+    def _check_mirrored(self):
+        """A mirrored instance moves to its secondary and nowhere else."""
+        snodes = self.snodes
+        if not snodes:
+            raise errors.ConfigurationError(
+                "No secondary node but using %s disk template"
+                % self.instance.disk_template)
+        self.target = snodes[0]
+        op = self.op
+        if op["iallocator"] or (op["target_node"] and
+                                get_node(self.cfg, op["target_node"]).uuid
+                                != self.target.uuid):
+            raise wrong_input(
+                "Instances with disk template %s cannot be %s to arbitrary"
+                " nodes (neither an iallocator nor a target node can be"
+                " passed)" % (self.instance.disk_template,
+                              "failed over" if self.MOVES == "failovers"
+                              else "migrated"))
+        if not self.cleanup:
+            check_usable_node(self.target)
+
+    @inlineCallbacks
+    def _check_any_target(self):
+        instance = self.instance
         self.target = None
         allocator = iallocator.choose(self.cfg.cluster, self.op["iallocator"],
                                       self.op["target_node"])
@@ -142,13 +173,20 @@ class _MoveInstanceLU(InstanceLU):
         then the operator vouches that it is down.
         """
         instance, source, target = self.instance, self.pnode, self.target
+        mirrored = instance.disk_template in MIRRORED_TEMPLATES
+        if mirrored and instance.disks_active:
+            yield self._check_target_consistent(ignore_consistency
+                                                or source.offline)
         self.feedback("* shutting down instance on source node")
         yield self.stop_to_move(
             shutdown_timeout, ignore_consistency or source.offline,
             "Could not shutdown instance %s on node %s, proceeding anyway;"
             " please make sure node %s is down; error details: %s")
         self.feedback("* deactivating the instance's disks on source node")
-        yield self.shutdown_disks(source, instance)
+        # A mirror is taken down on both sides, so the target's side can
+        # become primary.
+        yield self.shutdown_disks(
+            instance, None if mirrored else [source], ignore_failures=True)
         self.update_instance(primary_node=target.uuid, disks_active=False)
         if instance.admin_state != constants.ADMINST_UP:
             return
@@ -158,27 +196,34 @@ class _MoveInstanceLU(InstanceLU):
         self.feedback("* starting the instance on the target node %s"
                       % target.name)
         try:
-            yield self.start(instance)
+            yield self.start(instance, ignore_secondaries=True)
         except errors.GenericError:
-            yield self.shutdown_disks(target, instance)
+            yield self.shutdown_disks(instance, [target],
+                                      ignore_failures=True)
             raise
         self.update_instance(disks_active=True)
 
     @inlineCallbacks
-    def shutdown_disks(self, node, instance):
+    def _check_target_consistent(self, ignore):
         """
-        Release the instance's disks on C{node}; a failure only warns, as
-        the disks are shared and the node may be gone.
+        The target's side of every mirror must hold good data (Ganeti's
+        C{CheckDiskConsistency} on the secondary), unless C{ignore}.
         """
-        disks = [d.to_dict() for d in instance_disks(self.cfg, instance)]
-        if not disks:
-            return
-        try:
-            yield call_node(self.ctx, node, "blockdev_shutdown_all", disks,
-                            what="Could not shutdown block devices")
-        except errors.GenericError as e:
-            self.log_warning("Could not shut down the disks of %s on node %s:"
-                             " %s" % (instance.name, node.name, e))
+        self.feedback("* checking disk consistency between source and target")
+        target = self.target
+        statuses = yield call_node(
+            self.ctx, target, "drbd_status",
+            node_disks(self.cfg, self.instance, target),
+            what="Can't get the mirror status from node %s" % target.name,
+            prereq=False)
+        for index, status in enumerate(statuses):
+            if status["ldisk_status"] == "ok":
+                continue
+            if not ignore:
+                raise errors.OpExecError("Disk %d is degraded on target node,"
+                                         " aborting failover." % index)
+            self.log_warning("Disk %d is degraded on target node %s,"
+                             " ignoring it" % (index, target.name))
 
 
 class LUInstanceFailover(_MoveInstanceLU):
@@ -305,6 +350,10 @@ class LUInstanceMigrate(_MoveInstanceLU):
     @inlineCallbacks
     def _migrate(self):
         instance, source, target = self.instance, self.pnode, self.target
+        mirrored = instance.disk_template in MIRRORED_TEMPLATES
+        if mirrored:
+            yield self._check_target_consistent(False)
+            yield self._set_mirror_mode(dual_primary=True)
         spec = self.node_instance(instance)
         address = target.secondary_ip or target.primary_ip
         info = yield call_node(self.ctx, source, "migration_info",
@@ -318,7 +367,7 @@ class LUInstanceMigrate(_MoveInstanceLU):
                             devices, address, what="Pre-migration failed")
         except errors.GenericError as e:
             self.feedback("Pre-migration failed, aborting")
-            yield self.shutdown_disks(target, instance)
+            yield self._release_side(target)
             raise errors.OpExecError("Could not pre-migrate instance %s: %s"
                                      % (instance.name, e))
         self.feedback("* migrating instance to %s" % target.name)
@@ -337,9 +386,55 @@ class LUInstanceMigrate(_MoveInstanceLU):
         self.update_instance(primary_node=target.uuid)
         yield self._finalize(target, "instance_finalize_migration_dst", spec,
                              info, True)
-        self.feedback("* unmapping instance's disks from %s" % source.name)
-        yield self.shutdown_disks(source, instance)
+        if mirrored:
+            self.feedback("* changing the instance's disks on source node to"
+                          " secondary")
+            yield self._release_side(source)
+        else:
+            self.feedback("* unmapping instance's disks from %s" % source.name)
+            yield self._release_side(source)
         self.feedback("* done")
+
+    @inlineCallbacks
+    def _release_side(self, node):
+        """
+        The instance no longer runs on C{node}: a mirror's side there
+        becomes secondary and the mirror single-primary again; other disks
+        are released there.
+        """
+        instance = self.instance
+        if instance.disk_template not in MIRRORED_TEMPLATES:
+            yield self.shutdown_disks(instance, [node], ignore_failures=True)
+            return
+        yield call_node(self.ctx, node, "blockdev_close_all",
+                        node_disks(self.cfg, instance, node),
+                        what="Cannot change disks to secondary on node %s"
+                        % node.name)
+        yield self._set_mirror_mode(dual_primary=False)
+
+    @inlineCallbacks
+    def _set_mirror_mode(self, dual_primary):
+        """
+        Reconnect both sides of the mirrors allowing two primaries (for
+        the live move) or one, then wait for them to be in sync, as
+        Ganeti's migration does.
+        """
+        instance, cfg = self.instance, self.cfg
+        nodes = [cfg.nodes[uuid] for uuid in instance_nodes(cfg, instance)]
+        self.feedback("* changing into standalone mode")
+        for node in nodes:
+            yield call_node(self.ctx, node, "drbd_disconnect_net",
+                            node_disks(cfg, instance, node),
+                            what="Cannot disconnect disks node %s" % node.name)
+        self.feedback("* changing disks into %s mode"
+                      % ("dual-master" if dual_primary else "single-master"))
+        for node in nodes:
+            yield call_node(self.ctx, node, "drbd_attach_net",
+                            node_disks(cfg, instance, node), dual_primary,
+                            what="Cannot change disks config on node %s"
+                            % node.name)
+        self.feedback("* wait until resync is done")
+        yield drbdmod.wait_for_sync(self, instance)
 
     @inlineCallbacks
     def _abort(self, spec, info):
@@ -358,7 +453,7 @@ class LUInstanceMigrate(_MoveInstanceLU):
             except errors.GenericError as e:
                 self.log_warning("Rolling back the migration on node %s"
                                  " failed: %s" % (node.name, e))
-        yield self.shutdown_disks(target, instance)
+        yield self._release_side(target)
 
     def _finalize(self, node, method, *args):
         return call_node(self.ctx, node, method, *args,

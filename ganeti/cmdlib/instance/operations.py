@@ -14,7 +14,7 @@ from ganeti.cmdlib.instance.base import (
     InstanceLU, cfg_instance, instance_hvparams, remove_instance_from_config,
     wrong_input)
 from ganeti import locking
-from ganeti.params import fill_beparams, instance_disks
+from ganeti.params import annotated_disk, fill_beparams, instance_disks
 
 
 class LUInstanceRemove(InstanceLU):
@@ -45,14 +45,17 @@ class LUInstanceRemove(InstanceLU):
                 raise
             self.log_warning("Could not shutdown instance: %s" % e)
         self.feedback("Removing block devices for instance %s" % instance.name)
-        for disk in instance_disks(self.cfg, instance):
-            try:
-                yield call_node(self.ctx, node, "blockdev_remove", disk.to_dict(),
-                                what="Could not remove disk %s" % disk.iv_name)
-            except errors.GenericError as e:
-                if not ignore:
-                    raise
-                self.log_warning(str(e))
+        for target in [node] + self.snodes:
+            for disk in instance_disks(self.cfg, instance):
+                try:
+                    yield call_node(self.ctx, target, "blockdev_remove",
+                                    annotated_disk(self.cfg, disk, target),
+                                    what="Could not remove disk %s on node %s"
+                                    % (disk.iv_name, target.name))
+                except errors.GenericError as e:
+                    if not ignore:
+                        raise
+                    self.log_warning(str(e))
         self.feedback("Removing instance %s out of cluster config" % instance.name)
         remove_instance_from_config(self.ctx.config, instance.uuid)
 
