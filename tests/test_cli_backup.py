@@ -73,7 +73,8 @@ class ImportTests(BackupToolTestCase):
         self.assertEqual(op, {
             "OP_ID": "OP_INSTANCE_CREATE", "instance_name": "inst1",
             "disk_template": "plain", "disks": [{"size": 1024}], "nics": [],
-            "pnode": "node2", "iallocator": None, "hypervisor": None,
+            "pnode": "node2", "snode": "node3", "wait_for_sync": True,
+            "iallocator": None, "hypervisor": None,
             "hvparams": {}, "beparams": {}, "osparams": {},
             "name_check": False, "ip_check": False, "file_storage_dir": None,
             "file_driver": None, "mode": "import", "tags": [],

@@ -1128,7 +1128,7 @@ class RegistryTests(SynchronousTestCase):
             self.assertEqual(provider.template, template)
         self.assertIs(registry.for_disk({"dev_type": "plain"}),
                       registry.get("plain"))
-        for template in ("diskless", "drbd", "nope"):
+        for template in ("diskless", "rbd", "nope"):
             self.assertRaises(BlockDeviceError, registry.get, template)
 
     def test_disk_dict(self):
