@@ -64,6 +64,13 @@ _TAG_KIND = ht.TElemOf(("cluster", "node", "nodegroup", "instance", "network"))
 
 #: Migration modes (Ganeti's C{HT_MIGRATION_MODES}).
 MIGRATION_MODES = ("live", "non-live")
+#: ``replace-disks`` modes (Ganeti's REPLACE_DISK_*): -p, -s, -n/-I, -a.
+REPLACE_DISK_PRI = "replace_on_primary"
+REPLACE_DISK_SEC = "replace_on_secondary"
+REPLACE_DISK_CHG = "replace_new_secondary"
+REPLACE_DISK_AUTO = "replace_auto"
+REPLACE_MODES = (REPLACE_DISK_PRI, REPLACE_DISK_SEC, REPLACE_DISK_CHG,
+                 REPLACE_DISK_AUTO)
 #: What a node evacuation moves (Ganeti's C{NODE_EVAC_MODES}).
 NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = (
     "primary-only", "secondary-only", "all")
@@ -453,6 +460,17 @@ _CATALOGUE = [
         ("cleanup", False, ht.TBool),
         ("allow_failover", False, ht.TBool),
         ("ignore_hvversions", False, ht.TBool),
+    ], summary_field="instance_name"),
+    OpDef("OP_INSTANCE_REPLACE_DISKS", [
+        ("instance_name", REQUIRED, ht.TNonEmptyString),
+        ("instance_uuid", None, _MAYBE_STR),
+        ("early_release", False, ht.TBool),
+        ("ignore_ipolicy", False, ht.TBool),
+        ("mode", REQUIRED, ht.TElemOf(REPLACE_MODES)),
+        ("disks", [], ht.TListOf(ht.TNonNegativeInt)),
+        ("remote_node", None, _MAYBE_STR),
+        ("remote_node_uuid", None, _MAYBE_STR),
+        ("iallocator", None, _MAYBE_STR),
     ], summary_field="instance_name"),
     OpDef("OP_INSTANCE_MOVE", [
         ("instance_name", REQUIRED, ht.TNonEmptyString),

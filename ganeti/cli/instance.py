@@ -165,6 +165,33 @@ def _ensure_instance_exists(name):
                                    "noent")
 
 
+def replace_disks(opts, args):
+    """``gnt-instance replace-disks``: exactly one of -p, -s, -a, -n, -I."""
+    try:
+        disks = [int(i) for i in opts.disks.split(",")] if opts.disks else []
+    except ValueError as e:
+        raise errors.OpPrereqError("Invalid disk index passed: %s" % e,
+                                   "wrong_input")
+    chosen = [opts.on_primary, opts.on_secondary, opts.auto,
+              opts.dst_node is not None, opts.iallocator is not None]
+    if chosen.count(True) != 1:
+        raise errors.OpPrereqError("One and only one of the -p, -s, -a, -n and"
+                                   " -I options must be passed", "wrong_input")
+    if opts.auto and disks:
+        raise errors.OpPrereqError("Cannot specify disks when using automatic"
+                                   " mode", "wrong_input")
+    # Ganeti's REPLACE_DISK_* modes, in the order of the options above.
+    mode = ["replace_on_primary", "replace_on_secondary", "replace_auto",
+            "replace_new_secondary",
+            "replace_new_secondary"][chosen.index(True)]
+    jobs.submit_opcode({
+        "OP_ID": "OP_INSTANCE_REPLACE_DISKS", "instance_name": args[0],
+        "disks": disks, "remote_node": opts.dst_node, "mode": mode,
+        "iallocator": opts.iallocator, "early_release": opts.early_release,
+        "ignore_ipolicy": opts.ignore_ipolicy}, opts)
+    return 0
+
+
 def failover(opts, args):
     """``gnt-instance failover``: restart the instance on another node."""
     name = args[0]
@@ -614,13 +641,29 @@ COMMANDS = {
         " [-n node | -I alloc] [--cleanup] <instance>",
         "Migrate instance to its secondary node (only for mirrored"
         " instances)"),
+    "replace-disks": Command(replace_disks, Args(1, 1), options.JOB_OPTS + [
+        opt("-a", "--auto", action="store_true", default=False,
+            help="Automatically replace faulty disks"),
+        opt("--disks", default=None,
+            help="Comma-separated list of disks indices to act on"),
+        options.IALLOCATOR_OPT, options.EARLY_RELEASE_OPT,
+        opt("-n", "--new-secondary", dest="dst_node", default=None,
+            help="Specifies the new node for the instance"),
+        opt("-p", "--on-primary", action="store_true", default=False,
+            help="Replace the disk(s) on the primary node (applies only to"
+                 " internally mirrored disk templates, e.g. %s)" % "drbd"),
+        opt("-s", "--on-secondary", action="store_true", default=False,
+            help="Replace the disk(s) on the secondary node (applies only to"
+                 " internally mirrored disk templates, e.g. %s)" % "drbd"),
+        options.DRY_RUN_OPT, options.IGNORE_IPOLICY_OPT],
+        "[-s|-p|-a|-n NODE|-I NAME] <instance-name>",
+        "Replaces disks for the instance"),
     "change-group": Command(instance_multi.change_group, Args(1, 1),
                             options.JOB_OPTS + [
         options.IALLOCATOR_OPT,
         opt("--to", action="append", default=None, metavar="<group>",
             help="Destination node group (name or uuid)"),
-        opt("--early-release", action="store_true", default=False,
-            help="Release the locks on the secondary node(s) early")],
+        options.EARLY_RELEASE_OPT],
         "[-I <iallocator>] [--to <group>] <instance>",
         "Change group of instance"),
     "console": Command(console, Args(1, 1), [

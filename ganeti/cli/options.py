@@ -73,6 +73,8 @@ NORUNTIME_CHGS_OPT = opt("--no-runtime-changes", dest="allow_runtime_chgs",
                          action="store_false", default=True,
                          help="Don't allow runtime changes of instance"
                               " properties (memory)")
+EARLY_RELEASE_OPT = opt("--early-release", action="store_true", default=False,
+                        help="Release the locks on the secondary node(s) early")
 IGNORE_IPOLICY_OPT = opt("--ignore-ipolicy", action="store_true",
                          default=False,
                          help="Ignore instance policy violations")

@@ -8,7 +8,7 @@ from ganeti.cmdlib import (
     backup, cluster, cluster_disks, group, node, tags, test, verify)
 from ganeti.cmdlib.instance import (
     change_group, create, disks, move, moves, multi_alloc, operations,
-    query, set_params)
+    query, replace_disks, set_params)
 
 LOGICAL_UNITS = {
     "OP_TEST_DELAY": test.LUTestDelay,
@@ -46,6 +46,7 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_FAILOVER": moves.LUInstanceFailover,
     "OP_INSTANCE_MIGRATE": moves.LUInstanceMigrate,
     "OP_INSTANCE_MOVE": move.LUInstanceMove,
+    "OP_INSTANCE_REPLACE_DISKS": replace_disks.LUInstanceReplaceDisks,
     "OP_INSTANCE_QUERY_DATA": query.LUInstanceQueryData,
     "OP_INSTANCE_MULTI_ALLOC": multi_alloc.LUInstanceMultiAlloc,
     "OP_INSTANCE_CHANGE_GROUP": change_group.LUInstanceChangeGroup,

@@ -655,12 +655,16 @@ class NodeHandler:
         """
         return self._drbd_each(disks, "connect", bool(multimaster))
 
-    def drbd_replace_children(self, disk, new_children):
+    def drbd_replace_children(self, disk, new_children, old_suffix):
         """
         Put this node's side of a ``drbd`` disk on new volumes (created
         before); the peer resyncs them.
+
+        :return: (Deferred) the old volumes' C{logical_id}s (renamed with
+            C{old_suffix}).
         """
-        return self._disks("drbd").replace_children(disk, new_children)
+        return self._disks("drbd").replace_children(disk, new_children,
+                                                    old_suffix)
 
     def drbd_minors(self):
         """

@@ -73,7 +73,7 @@ METHODS = {
     "drbd_open": ("disks", "force"),
     "drbd_disconnect_net": ("disks",),
     "drbd_attach_net": ("disks", "multimaster"),
-    "drbd_replace_children": ("disk", "new_children"),
+    "drbd_replace_children": ("disk", "new_children", "old_suffix"),
     "drbd_minors": (),
     "blockdev_exists_all": ("disks",),
     "file_storage_dir_rename": ("old_dir", "new_dir"),

@@ -195,6 +195,32 @@ def put_instance_migrate(ctx):
     return submit_op(ctx, "OP_INSTANCE_MIGRATE", body, static)
 
 
+def post_instance_replace_disks(ctx):
+    """
+    The parameters come in the body, or (the official client's older
+    form, as Ganeti still accepts) in the query string; disks as a list
+    or as ``"0,1"``.
+    """
+    body = ctx.body_dict()
+    if not body:
+        body = {key: ctx.query_value(key)
+                for key in ("remote_node", "mode", "disks", "iallocator")
+                if ctx.query_value(key) is not None}
+    disks = body.pop("disks", None)
+    if disks:
+        if isinstance(disks, list) and all(isinstance(d, int) and
+                                           not isinstance(d, bool)
+                                           for d in disks):
+            body["disks"] = disks
+        else:
+            try:
+                body["disks"] = [int(part) for part in str(disks).split(",")]
+            except ValueError as e:
+                raise HttpError(400, "Invalid disk index passed: %s" % e)
+    static = dict(dry_run(ctx), instance_name=ctx.items[0])
+    return submit_op(ctx, "OP_INSTANCE_REPLACE_DISKS", body, static)
+
+
 put_instance_failover = body_op("OP_INSTANCE_FAILOVER", "instance_name")
 put_instance_export = body_op("OP_BACKUP_EXPORT", "instance_name",
                               renames={"destination": "target_node"})

@@ -106,8 +106,7 @@ ROUTES = [
     (_INSTANCE + "/info", "R_2_instances_name_info",
      {"GET": (ANONYMOUS, instances.get_instance_info)}),
     (_INSTANCE + "/replace-disks", "R_2_instances_name_replace_disks",
-     {"POST": (ACCESS_WRITE, _not_backed(
-         "Replacing disks (there is no DRBD template)"))}),
+     {"POST": (ACCESS_WRITE, instances.post_instance_replace_disks)}),
     (_INSTANCE + "/prepare-export", "R_2_instances_name_prepare_export",
      {"PUT": (ACCESS_WRITE, instances.put_instance_prepare_export)}),
     (_INSTANCE + "/export", "R_2_instances_name_export",

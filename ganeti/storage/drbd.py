@@ -605,16 +605,22 @@ class DrbdStorage:
             await self._connect(device, dual_primary)
         return Deferred.fromCoroutine(run())
 
-    def replace_children(self, disk, new_children):
+    def replace_children(self, disk, new_children, old_suffix):
         """
-        Put this side on new volumes (``replace-disks -p``/``-s``): detach
-        the device from its volumes, write fresh metadata on the new
-        meta volume and attach the new ones; DRBD then copies the data
-        back from the peer.  The old volumes are left for the caller to
-        remove once the resync has finished.
+        Put this side on new volumes (``replace-disks -p``/``-s``), as
+        Ganeti does: detach the device from its volumes, rename those to
+        ``<name><old_suffix>``, give the new ones (created before, under
+        other names) the old names, so the configuration stays as it is,
+        write fresh metadata and attach; DRBD then copies the data back
+        from the peer.  A step found done already is skipped, so a run
+        interrupted by a crash can be repeated.
+
+        :param new_children: the new data and meta volumes, as disks.
+        :return: a Deferred firing with the C{logical_id}s of the old
+            volumes, for the caller to remove once the resync is done.
         """
         async def run():
-            device = DrbdDevice(dict(disk, children=new_children))
+            device = DrbdDevice(disk)
             status = self._state(device)
             if status is None:
                 raise BlockDeviceError("drbd%d: not active, can't replace its"
@@ -623,8 +629,18 @@ class DrbdStorage:
                 await self._run(["drbdsetup", "detach", str(device.minor)],
                                 "drbd%d: can't detach local disk"
                                 % device.minor)
+            replaced = []
+            for old, new in zip((device.data, device.meta),
+                                [disk_dict(c) for c in new_children]):
+                vg, name = old["logical_id"]
+                aside = [vg, name + old_suffix]
+                replaced.append(aside)
+                if await self._volumes.exists(dict(old, logical_id=aside)):
+                    continue
+                if await self._volumes.exists(old):
+                    await self._volumes.rename(old, aside)
+                await self._volumes.rename(new, old["logical_id"])
             await self._init_meta(device.meta)
             await self._attach(device, resource_exists=True)
-            return device.path
+            return replaced
         return Deferred.fromCoroutine(run())
-

@@ -50,6 +50,12 @@ def used_minors(cfg, node_uuid):
     return used
 
 
+def primary_minor(disk, node_uuid):
+    """:return: the minor of ``drbd`` disk C{disk} on C{node_uuid}."""
+    node_a, _, _, minor_a, minor_b, _ = disk.logical_id
+    return minor_a if node_a == node_uuid else minor_b
+
+
 def used_ports(cfg):
     """:return: every port the configuration hands to a disk or console."""
     ports = {disk.logical_id[2] for disk in drbd_disks(cfg)}
