@@ -12,6 +12,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import constants, errors, hooks, iallocator, params as paramsmod
 from ganeti.config import touched
+from ganeti.disk_templates import MIRRORED_TEMPLATES
 from ganeti.cmdlib import allocators
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_node, node_address
@@ -19,6 +20,7 @@ from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti import locking
 from ganeti.objects import Node
+from ganeti.params import secondary_nodes
 from ganeti.query.node import OS_FIELDS, OsContext
 from ganeti.storage_units import (
     MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY,
@@ -517,6 +519,17 @@ def _primary_instances(cfg, node):
                    if i.primary_node == node.uuid), key=lambda i: i.name)
 
 
+def _secondary_instances(cfg, node):
+    """:return: the instances with C{node} as a secondary, by name."""
+    return sorted((i for i in cfg.instances.values()
+                   if node.uuid in secondary_nodes(cfg, i)),
+                  key=lambda i: i.name)
+
+
+def _mirrored(instance):
+    return instance.disk_template in MIRRORED_TEMPLATES
+
+
 class _InstanceJobsLU(LogicalUnit):
     """
     Moves a node's instances by handing back one instance job each (the
@@ -554,10 +567,18 @@ class _InstanceJobsLU(LogicalUnit):
         return target
 
     def migrate_jobs(self, **params):
-        """:return: the result handing back one migrate job per instance."""
-        return {"jobs": [[dict({"OP_ID": "OP_INSTANCE_MIGRATE",
-                                "instance_name": instance.name}, **params)]
-                         for instance in self.instances]}
+        """
+        :return: the result handing back one migrate job per instance; a
+            mirrored instance goes to its secondary, so it gets neither
+            target nor allocator.
+        """
+        def job(instance):
+            own = dict(params)
+            if _mirrored(instance):
+                own.update(target_node=None, iallocator=None)
+            return [dict({"OP_ID": "OP_INSTANCE_MIGRATE",
+                          "instance_name": instance.name}, **own)]
+        return {"jobs": [job(instance) for instance in self.instances]}
 
 
 class LUNodeMigrate(_InstanceJobsLU):
@@ -577,7 +598,7 @@ class LUNodeMigrate(_InstanceJobsLU):
     def check_prereq(self):
         self.node = get_node(self.cfg, self.op["node_name"])
         self.instances = _primary_instances(self.cfg, self.node)
-        if self.instances:
+        if any(not _mirrored(i) for i in self.instances):
             self.check_target(self.op["target_node"])
 
     def execute(self):
@@ -593,30 +614,49 @@ class LUNodeEvacuate(_InstanceJobsLU):
     """
     ``gnt-node evacuate``: move a node's instances to C{remote_node}.
 
-    Primary instances are migrated there, failed over when not running
-    (Ganeti's allocator plans the same); this project's disk templates
-    have no secondary nodes, so ``secondary-only`` finds nothing to move.
-    Without an allocator Ganeti moves only secondaries to a given node;
-    here the given node receives the primaries too.  With one, its
-    ``node-evacuate`` answer's jobs are handed back.
+    Mirrored instances with the node as secondary get a new secondary
+    there (``replace-disks -n``), as in Ganeti.  Primary instances are
+    migrated there, failed over when not running (Ganeti's allocator
+    plans the same); a mirrored one moves to its secondary and then gets
+    the given node as its new secondary.  Without an allocator Ganeti
+    moves only secondaries to a given node; here the given node receives
+    the primaries too.  With one, its ``node-evacuate`` answer's jobs are
+    handed back.
     """
 
     def check_prereq(self):
-        from ganeti.opcodes import NODE_EVAC_SEC
-        self.node = get_node(self.cfg, self.op["node_name"])
+        from ganeti.opcodes import NODE_EVAC_PRI, NODE_EVAC_SEC
+        cfg, mode = self.cfg, self.op["mode"]
+        self.node = get_node(cfg, self.op["node_name"])
         self.target = self.check_target(self.op["remote_node"])
-        self.instances = [] if self.op["mode"] == NODE_EVAC_SEC else \
-            _primary_instances(self.cfg, self.node)
+        self.instances = [] if mode == NODE_EVAC_SEC else \
+            _primary_instances(cfg, self.node)
+        self.secondaries = [] if mode == NODE_EVAC_PRI else \
+            _secondary_instances(cfg, self.node)
+
+    def _replace_secondary(self, instance):
+        return {"OP_ID": "OP_INSTANCE_REPLACE_DISKS",
+                "instance_name": instance.name,
+                "mode": "replace_new_secondary",
+                "remote_node": self.target.name,
+                "early_release": self.op["early_release"]}
 
     @inlineCallbacks
     def execute(self):
         if self.allocator is None:
-            returnValue(self.migrate_jobs(target_node=self.target.name,
-                                          allow_failover=True))
-        if not self.instances:
+            result = self.migrate_jobs(target_node=self.target.name,
+                                       allow_failover=True)
+            for job, instance in zip(result["jobs"], self.instances):
+                if _mirrored(instance):
+                    job.append(self._replace_secondary(instance))
+            result["jobs"] += [[self._replace_secondary(instance)]
+                               for instance in self.secondaries]
+            returnValue(result)
+        instances = self.instances + self.secondaries
+        if not instances:
             returnValue({"jobs": []})
         result = yield allocators.run(self.ctx, self.allocator, {
             "type": iallocator.MODE_NODE_EVAC, "evac_mode": self.op["mode"],
-            "instances": [i.name for i in self.instances]})
+            "instances": [i.name for i in instances]})
         returnValue(iallocator.evacuation_jobs(self, result,
                                                self.op["early_release"]))
