@@ -307,6 +307,17 @@ class RapiClient:
         return self._request("PUT", self._instance(instance, "/migrate"),
                              self._query(reason), body)
 
+    def ReplaceInstanceDisks(self, instance, disks=None, mode="replace_auto",
+                             remote_node=None, iallocator=None, reason=None,
+                             early_release=None):
+        """As the official client: the parameters in the query string."""
+        query = self._query(reason, mode=mode, remote_node=remote_node,
+                            iallocator=iallocator, early_release=early_release)
+        if disks is not None:
+            query["disks"] = ",".join(str(index) for index in disks)
+        return self._request("POST",
+                             self._instance(instance, "/replace-disks"), query)
+
     def FailoverInstance(self, instance, iallocator=None,
                          ignore_consistency=None, target_node=None,
                          reason=None):

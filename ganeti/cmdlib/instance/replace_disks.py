@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_cmdlib_drbd -*-
+# -*- test-case-name: tests.test_replace_disks -*-
 """
 ``gnt-instance replace-disks``: new volumes under a ``drbd`` mirror, on
 one of its nodes (``-p``, ``-s``, ``-a``) or on a new secondary node
@@ -28,6 +28,21 @@ from ganeti.objects import Disk
 from ganeti.opcodes import (
     REPLACE_DISK_AUTO, REPLACE_DISK_CHG, REPLACE_DISK_PRI)
 from ganeti.params import annotated_disk, instance_disks
+
+
+def _check_arguments(mode, remote_node, allocator):
+    """A new node or an allocator, only and always when changing nodes."""
+    if mode == REPLACE_DISK_CHG:
+        if remote_node is None and allocator is None:
+            raise wrong_input("When changing the secondary either an"
+                              " iallocator script must be used or the new"
+                              " node given")
+        if remote_node is not None and allocator is not None:
+            raise wrong_input("Give either the iallocator or the new"
+                              " secondary, not both")
+    elif remote_node is not None or allocator is not None:
+        raise wrong_input("The iallocator and new node options can only be"
+                          " used when changing the secondary node")
 
 
 class LUInstanceReplaceDisks(InstanceLU):
@@ -69,6 +84,9 @@ class LUInstanceReplaceDisks(InstanceLU):
     @inlineCallbacks
     def check_prereq(self):
         op, instance = self.op, self.instance
+        mode = op["mode"]
+        self.early_release = op["early_release"]
+        _check_arguments(mode, op["remote_node"], op["iallocator"])
         disks = instance_disks(self.cfg, instance)
         if not disks or any(d.dev_type != DT_DRBD for d in disks):
             raise wrong_input("Can only run replace disks for DRBD8-based"
@@ -79,12 +97,6 @@ class LUInstanceReplaceDisks(InstanceLU):
                 "The instance has a strange layout, expected one secondary"
                 " but found %d" % len(snodes), "fault")
         secondary = snodes[0]
-        mode = op["mode"]
-        self.early_release = op["early_release"]
-        targets = [op["remote_node"], op["iallocator"]]
-        if targets.count(None) != (1 if mode == REPLACE_DISK_CHG else 2):
-            raise wrong_input("When changing the secondary either an iallocator"
-                              " script must be used or the new node given")
         if op["disks"] and mode in (REPLACE_DISK_AUTO, REPLACE_DISK_CHG):
             raise wrong_input("Cannot specify disks to be replaced")
         for index in op["disks"]:
