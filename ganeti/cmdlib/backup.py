@@ -122,7 +122,8 @@ class LUBackupExport(InstanceLU):
                 self.instance.admin_state == constants.ADMINST_UP)
 
     def _can_snapshot(self):
-        return all(disk.dev_type == "plain"
+        # A mirror is snapshotted through its data volume, as in Ganeti.
+        return all(disk.dev_type in ("plain", "drbd")
                    for disk in instance_disks(self.cfg, self.instance))
 
     def _no_snapshot_refusal(self):
@@ -245,7 +246,8 @@ class LUBackupExport(InstanceLU):
                           % (index, self.pnode.name))
             try:
                 yield call_node(self.ctx, self.pnode, "blockdev_remove",
-                                dict(disk.to_dict(), logical_id=snapshot),
+                                dict(disk.to_dict(), dev_type="plain",
+                                     logical_id=snapshot, children=[]),
                                 what="Could not remove snapshot for disk/%d"
                                 " from node %s" % (index, self.pnode.name))
             except errors.GenericError as e:

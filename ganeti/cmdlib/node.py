@@ -20,7 +20,7 @@ from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.live import default_storage_type, diagnose_os
 from ganeti import locking
 from ganeti.objects import Node
-from ganeti.params import secondary_nodes
+from ganeti.params import instance_nodes, secondary_nodes
 from ganeti.query.node import OS_FIELDS, OsContext
 from ganeti.storage_units import (
     MODIFIABLE_STORAGE_FIELDS, SF_ALLOCATABLE, SO_FIX_CONSISTENCY,
@@ -406,8 +406,9 @@ class LUNodeRemove(LogicalUnit):
             raise errors.OpPrereqError(
                 "Node is the master node, failover to another node is"
                 " required", "wrong_input")
+        # A mirror's secondary holds the instance's data too.
         used = sorted(i.name for i in cfg.instances.values()
-                      if i.primary_node == node.uuid)
+                      if node.uuid in instance_nodes(cfg, i))
         if used:
             raise errors.OpPrereqError("Instance %s is still running on the node,"
                                        " please remove first" % used[0],

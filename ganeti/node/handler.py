@@ -548,10 +548,13 @@ class NodeHandler:
 
     def blockdev_snapshot(self, disk, snap_name=None, snap_size=None):
         """
-        Snapshot a ``plain`` disk (exports of running instances).
+        Snapshot a ``plain`` disk, or a ``drbd`` disk's data volume here
+        (exports of running instances).
 
         :return: (Deferred) the snapshot's ``[vg, lv]``.
         """
+        if disk["dev_type"] == "drbd":
+            disk = disk["children"][0]
         if disk["dev_type"] != "plain":
             raise errors.BlockDeviceError(
                 "Cannot snapshot block device '%s' of type '%s'"
