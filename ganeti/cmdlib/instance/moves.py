@@ -220,8 +220,11 @@ class _MoveInstanceLU(InstanceLU):
             if status["ldisk_status"] == "ok":
                 continue
             if not ignore:
-                raise errors.OpExecError("Disk %d is degraded on target node,"
-                                         " aborting failover." % index)
+                raise errors.OpExecError(
+                    "Disk %d is degraded on target node, aborting failover."
+                    % index if self.MOVES == "failovers" else
+                    "Disk %d is degraded or not fully synchronized on target"
+                    " node, aborting migration" % index)
             self.log_warning("Disk %d is degraded on target node %s,"
                              " ignoring it" % (index, target.name))
 
