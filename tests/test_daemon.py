@@ -835,6 +835,9 @@ out["instance_tags"] = c.GetInstanceTags("rapi1")
 job = c.GetInstanceInfo("rapi1", static=True)
 wait(job)
 out["info_pnode"] = c.GetJobStatus(job)["opresult"][0]["rapi1"]["pnode"]
+job = c.ReplaceInstanceDisks("rapi1", disks=[0], mode="replace_on_secondary")
+out["replace_done"] = wait(job)
+out["replace_error"] = c.GetJobStatus(job)["opresult"][0][1][0]
 job = c.GetNodeStorageUnits(node, "file", "name,size")
 out["storage"] = wait(job)
 out["set_master_role"] = error_code(c.SetNodeRole, node, "master")
@@ -913,6 +916,10 @@ class OfficialRapiClientTests(_RapiBase):
         self.assertEqual(out["maxmem"], 64)
         self.assertEqual(out["instance_tags"], ["web"])
         self.assertEqual(out["info_pnode"], self.cluster.node)
+        # Reaches the unit, which refuses a diskless instance.
+        self.assertEqual((out["replace_done"], out["replace_error"]),
+                         (False, "Can only run replace disks for DRBD8-based"
+                                 " instances"))
         self.assertTrue(out["storage"])
         self.assertEqual(out["set_master_role"], 400)
         self.assertEqual(out["groups"], ["default"])
