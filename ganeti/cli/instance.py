@@ -390,62 +390,136 @@ def _local_node():
     return ssconf.read(base.get_paths(), "master_node")
 
 
+def _device_status(dev_type, status):
+    """
+    One node's line of a disk in ``gnt-instance info``: where the device
+    is and, for ``drbd``, its sync and health as Ganeti words them.
+    """
+    path, major, minor, sync_percent, eta, degraded, ldisk = status
+    text = "%s (%s:%s)" % (path, "N/A" if major is None else major,
+                           "N/A" if minor is None else minor)
+    if dev_type == "drbd":
+        if sync_percent is not None:
+            sync = "*RECOVERING* %5.2f%%, ETA %s" % (
+                sync_percent, "%ss" % eta if eta else "unknown")
+        else:
+            sync = "in sync"
+        extra = {"faulty": " *MISSING DISK*",
+                 "unknown": " *UNCERTAIN STATE*"}.get(ldisk, "")
+        text += " %s, status %s%s" % (sync, "*DEGRADED*" if degraded
+                                      else "ok", extra)
+    elif dev_type == "plain" and ldisk == "faulty":
+        text += " *FAILED* (failed drive?)"
+    return text
+
+
+def _disk_info(index, top_level, dev):
+    """The ``gnt-instance info`` lines of a disk and its children."""
+    if top_level:
+        title = dev["iv_name"] or "disk %d" % index
+    else:
+        title = "child %d" % index
+    size = dev["size"]
+    size = units.format_unit(size, "h") if isinstance(size, int) else size
+    data = [(title, "%s, size %s" % (dev["dev_type"], size))]
+    if top_level:
+        if dev["spindles"] is not None:
+            data.append(("spindles", dev["spindles"]))
+        data.append(("access mode", dev["mode"]))
+    if dev["dev_type"] == "drbd" and dev.get("drbd_info"):
+        drbd = dev["drbd_info"]
+        data.extend([
+            ("nodeA", "%s, minor=%s" % (drbd["primary_node"],
+                                        drbd["primary_minor"])),
+            ("nodeB", "%s, minor=%s" % (drbd["secondary_node"],
+                                        drbd["secondary_minor"])),
+            ("port", str(drbd["port"]))])
+    elif dev["dev_type"] == "plain" and len(dev["logical_id"] or []) == 2:
+        data.append(("logical_id", "%s/%s" % tuple(dev["logical_id"])))
+    elif dev["logical_id"] is not None:
+        data.append(("logical_id", str(dev["logical_id"])))
+    if dev["pstatus"]:
+        data.append(("on primary", _device_status(dev["dev_type"],
+                                                  dev["pstatus"])))
+    if dev["sstatus"]:
+        data.append(("on secondary", _device_status(dev["dev_type"],
+                                                    dev["sstatus"])))
+    data.extend([("name", dev["name"]), ("UUID", dev["uuid"])])
+    if dev["children"]:
+        data.append(("child devices", [
+            _disk_info(i, False, child)
+            for i, child in enumerate(dev["children"])]))
+    return data
+
+
+def _nic_info(index, nic):
+    name, uuid, ip, mac, mode, link, vlan, _, netinfo = nic
+    return [("nic/%d" % index, ""), ("MAC", str(mac)), ("IP", str(ip)),
+            ("mode", str(mode)), ("link", str(link)), ("vlan", str(vlan)),
+            ("network", str(netinfo["name"] if netinfo else None)),
+            ("UUID", str(uuid)), ("name", str(name))]
+
+
+def _instance_info(inst):
+    """Ganeti's ``gnt-instance info`` block of one instance."""
+    state = "configured to be %s" % inst["config_state"]
+    if inst["run_state"]:
+        state += ", actual state is %s" % inst["run_state"]
+    secondaries = ", ".join(
+        "%s (group %s, group UUID %s)" % entry for entry in zip(
+            inst["snodes"], inst["snodes_group_names"],
+            inst["snodes_group_uuids"]))
+    # Ganeti still shows the old name of maxmem.
+    be_actual = dict(inst["be_actual"], memory=inst["be_actual"]["maxmem"])
+    return [
+        ("Instance name", inst["name"]), ("UUID", inst["uuid"]),
+        ("Serial number", str(inst["serial_no"])),
+        ("Creation time", format_time(inst["ctime"])),
+        ("Modification time", format_time(inst["mtime"])),
+        ("State", state),
+        ("Nodes", [[("primary", inst["pnode"]),
+                    ("group", "%s (UUID %s)" % (inst["pnode_group_name"],
+                                                inst["pnode_group_uuid"]))],
+                   [("secondaries", secondaries)]]),
+        ("Operating system", inst["os"]),
+        ("Operating system parameters",
+         format_params(inst["os_instance"], inst["os_actual"])),
+        ("Allocated network port", str(inst["network_port"])),
+        ("Hypervisor", inst["hypervisor"]),
+        ("Hypervisor parameters",
+         format_params(inst["hv_instance"], inst["hv_actual"])),
+        ("Back-end parameters", format_params(inst["be_instance"],
+                                              be_actual)),
+        ("NICs", [_nic_info(i, nic) for i, nic in enumerate(inst["nics"])]),
+        ("Disk template", inst["disk_template"]),
+        ("Disks", [_disk_info(i, True, dev)
+                   for i, dev in enumerate(inst["disks"])]),
+    ]
+
+
 def show_info(opts, args):
-    """``gnt-instance info``."""
-    fields = ["name", "uuid", "serial_no", "ctime", "mtime", "admin_state",
-              "status", "pnode", "pnode.group", "os", "hypervisor",
-              "network_port", "custom_hvparams", "hvparams", "custom_beparams",
-              "beparams", "custom_osparams", "osparams", "nic.macs", "nic.ips",
-              "nic.modes", "nic.links", "nic.names", "nic.uuids",
-              "disk_template", "disk.sizes", "disk.names", "disk.uuids", "tags"]
-    from ganeti.query import lang
-    qfilter = lang.make_filter(args, name_field="name") if args else None
-    if opts.static:
-        fields.remove("status")
-    result = base.get_client().call("Query", "instance", fields, qfilter)
-    blocks = []
-    for row in result["data"]:
-        v = dict(zip(fields, [cell[1] for cell in row]))
-        state = "configured to be %s" % v["admin_state"]
-        if not opts.static:
-            state += ", actual state is %s" % (
-                "up" if v["status"] in ("running", "ERROR_up") else "down")
-        nics = [("nic/%d" % i, [("MAC", mac), ("IP", ip), ("mode", mode),
-                                ("link", link), ("name", name), ("UUID", uuid)])
-                for i, (mac, ip, mode, link, name, uuid) in enumerate(zip(
-                    v["nic.macs"], v["nic.ips"], v["nic.modes"], v["nic.links"],
-                    v["nic.names"], v["nic.uuids"]))]
-        disks = [("disk/%d" % i, [("size", "%s MiB" % size), ("name", name),
-                                  ("UUID", uuid)])
-                 for i, (size, name, uuid) in enumerate(zip(
-                     v["disk.sizes"], v["disk.names"], v["disk.uuids"]))]
-        blocks.append([
-            ("Instance name", v["name"]), ("UUID", v["uuid"]),
-            ("Serial number", v["serial_no"]),
-            ("Creation time", format_time(v["ctime"])),
-            ("Modification time", format_time(v["mtime"])),
-            ("State", state),
-            ("Nodes", [[("primary", v["pnode"]), ("group", v["pnode.group"])],
-                       [("secondaries", "")]]),
-            ("Operating system", v["os"]),
-            ("Operating system parameters",
-             format_params(v["custom_osparams"], v["osparams"])),
-            ("Allocated network port", v["network_port"]),
-            ("Hypervisor", v["hypervisor"]),
-            ("Hypervisor parameters",
-             format_params(v["custom_hvparams"], v["hvparams"])),
-            ("Back-end parameters",
-             format_params(v["custom_beparams"], v["beparams"])),
-            ("NICs", nics or ""),
-            ("Disk template", v["disk_template"]),
-            ("Disks", disks or ""),
-            ("Tags", ", ".join(v["tags"]) if v["tags"] else "(none)"),
-        ])
-    if args and not blocks:
-        raise errors.OpPrereqError("No such instance: %s" % ", ".join(args),
-                                   "noent")
-    for block in blocks:
-        base.to_stdout(format_generic_info(block))
+    """
+    ``gnt-instance info``: as Ganeti, an OP_INSTANCE_QUERY_DATA job, so
+    the disks' state on both nodes comes from the nodes (not with
+    ``--static``).
+    """
+    if not args and not opts.show_all:
+        base.to_stderr("No instance selected. Please pass in --all if you"
+                       " want to query all instances.\nNote that this can"
+                       " take a long time on a big cluster.")
+        return 1
+    if args and opts.show_all:
+        base.to_stderr("Cannot use --all if you specify instance names.")
+        return 1
+    result = jobs.submit_opcode({"OP_ID": "OP_INSTANCE_QUERY_DATA",
+                                 "instances": list(args),
+                                 "static": opts.static,
+                                 "use_locking": not opts.static}, opts)
+    if not result:
+        base.to_stdout("No instances.")
+        return 1
+    base.to_stdout(format_generic_info(
+        [_instance_info(inst) for inst in result.values()]))
     return 0
 
 

@@ -74,6 +74,29 @@ def list_volumes(opts, args):
     return 0
 
 
+def list_drbd(opts, args):
+    """
+    ``gnt-node list-drbd <node>``: the DRBD minors the config gives the
+    node (Ganeti asks its confd; here the master answers from the same
+    config).
+    """
+    from ganeti.cli import table
+    try:
+        rows = base.get_client().call("QueryNodeDrbd", args[0])
+    except errors.OpPrereqError as e:
+        # Ganeti's confd refuses an unknown node with an error status.
+        base.to_stderr("Query gave non-ok status '1': %s" % e.args[0])
+        return 1
+    columns = [table.Column(title, str, align_right=title == "Minor")
+               for title in ("Node", "Minor", "Instance", "Disk", "Role",
+                             "PeerNode")]
+    for line in table.format_table(rows, columns,
+                                   headers=not opts.no_headers,
+                                   separator=opts.separator):
+        base.to_stdout(line)
+    return 0
+
+
 def _storage_type(text):
     """
     :return: C{text}, a storage type, checked before any job is sent.
@@ -446,6 +469,10 @@ COMMANDS = {
     "volumes": Command(list_volumes, Args(0, None), [
         options.NOHDR_OPT, options.SEP_OPT, options.UNITS_OPT, options.FIELDS_OPT],
         "[<node_name>...]", "List logical volumes on node(s)"),
+    "list-drbd": Command(list_drbd, Args(1, 1),
+                         [options.NOHDR_OPT, options.SEP_OPT], "<node>",
+                         "Query the list of used DRBD minors on the given"
+                         " node"),
     "modify-storage": Command(modify_storage, Args(3, 3), [
         opt("--allocatable", default=None,
             help="Set the allocatable flag on a volume (%s)" % _YES_NO),

@@ -175,6 +175,10 @@ class LuxiHandler:
                                            "wrong_input")
         return result
 
+    def QueryNodeDrbd(self, node):
+        _require(ht.TString, node, "node")
+        return node_query.node_drbd_rows(self._config, node)
+
     def QueryTags(self, kind, name):
         if kind != "cluster":
             raise errors.OpPrereqError("Tags of %s objects are not supported"

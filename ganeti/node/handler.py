@@ -669,6 +669,30 @@ class NodeHandler:
         return self._disks("drbd").replace_children(disk, new_children,
                                                     old_suffix)
 
+    @inlineCallbacks
+    def blockdev_find_all(self, disks):
+        """
+        Where each disk is here and its state (Ganeti's ``blockdev_find``,
+        for ``gnt-instance info``): ``drbd`` disks from ``/proc/drbd``,
+        ``plain`` volumes from their device node; other kinds are not
+        looked at.
+
+        :return: (Deferred) per disk None (not active here, or not looked
+            at) or C{{"dev_path", "major", "minor", "sync_percent",
+            "estimated_time", "is_degraded", "ldisk_status"}}.
+        """
+        found = []
+        for disk in disks:
+            status = None
+            if disk["dev_type"] == "drbd":
+                status = yield self._disks("drbd").status(disk)
+                if status["cstate"] == "Unconfigured":
+                    status = None
+            elif disk["dev_type"] == "plain":
+                status = _volume_status(disk)
+            found.append(status)
+        returnValue(found)
+
     def drbd_minors(self):
         """
         :return: the DRBD minors configured here with their state (JSON
@@ -921,6 +945,23 @@ class NodeHandler:
 
     def node_volumes(self):
         return self._node_storage().list_volumes()
+
+
+def _volume_status(disk):
+    """
+    A logical volume's device node and numbers (a stat: does not block),
+    or None when the volume is not active here.
+    """
+    from ganeti.storage.lvm import LogicalVolumeStorage
+    path = "/dev/%s/%s" % LogicalVolumeStorage.volume(disk)
+    try:
+        rdev = os.stat(path).st_rdev
+    except OSError:
+        return None
+    return {"dev_path": path, "major": os.major(rdev),
+            "minor": os.minor(rdev), "sync_percent": None,
+            "estimated_time": None, "is_degraded": False,
+            "ldisk_status": "ok"}
 
 
 def _store_file(path, data, mode):

@@ -96,6 +96,14 @@ class ILuxiHandler(Interface):
     def QueryTags(kind, name):
         """:return: the sorted tags of the object (the cluster only)."""
 
+    def QueryNodeDrbd(node):
+        """
+        :return: the DRBD minors the config gives a node, as rows
+            C{[node, minor, instance, disk, role, peer]} (what Ganeti's
+            confd answers to ``gnt-node list-drbd``).
+        :raise OpPrereqError: if there is no such node.
+        """
+
     def QueryFilters(uuids, fields):
         """:return: a row of C{fields} per job filter rule (all if None)."""
 

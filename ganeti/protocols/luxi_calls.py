@@ -26,6 +26,7 @@ METHODS = {
     "QueryClusterInfo": (),
     "QueryConfigValues": ("fields",),
     "QueryTags": ("kind", "name"),
+    "QueryNodeDrbd": ("node",),
     "QueryFilters": ("uuids", "fields"),
     "ReplaceFilter": ("uuid", "priority", "predicates", "action", "reason"),
     "DeleteFilter": ("uuid",),

@@ -75,6 +75,7 @@ METHODS = {
     "drbd_attach_net": ("disks", "multimaster"),
     "drbd_replace_children": ("disk", "new_children", "old_suffix"),
     "drbd_minors": (),
+    "blockdev_find_all": ("disks",),
     "blockdev_exists_all": ("disks",),
     "file_storage_dir_rename": ("old_dir", "new_dir"),
     "write_ssconf_files": ("values",),

@@ -9,7 +9,8 @@ such a field is requested) and hands over in the L{Context}.
 """
 
 from ganeti import constants
-from ganeti.params import fill_beparams, fill_hvparams, fill_nicparams
+from ganeti.params import (
+    fill_beparams, fill_hvparams, fill_nicparams, secondary_nodes)
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
     QFT_UNIT, Unavailable, object_fields)
@@ -52,6 +53,11 @@ class Context:
 
     def pnode(self, inst):
         return self.cfg.nodes.get(inst.primary_node)
+
+    def snodes(self, inst):
+        """:return: the instance's secondary L{Node}s (a drbd disk's peer)."""
+        return [self.cfg.nodes[uuid] for uuid in secondary_nodes(self.cfg, inst)
+                if uuid in self.cfg.nodes]
 
 
 def status(ctx, inst):
@@ -139,11 +145,13 @@ def _fields():
         f("pnode.group.uuid", "PrimaryNodeGroupUUID", QFT_TEXT,
           "Primary node's group UUID", lambda c, i: c.pnode(i).group),
         f("snodes", "Secondary_Nodes", QFT_OTHER, "Secondary nodes",
-          lambda c, i: []),
+          lambda c, i: [n.name for n in c.snodes(i)]),
         f("snodes.group", "SecondaryNodesGroups", QFT_OTHER,
-          "Node groups of secondary nodes", lambda c, i: []),
+          "Node groups of secondary nodes",
+          lambda c, i: [c.cfg.nodegroups[n.group].name for n in c.snodes(i)]),
         f("snodes.group.uuid", "SecondaryNodesGroupsUUID", QFT_OTHER,
-          "Node group UUIDs of secondary nodes", lambda c, i: []),
+          "Node group UUIDs of secondary nodes",
+          lambda c, i: [n.group for n in c.snodes(i)]),
         f("admin_state", "InstanceState", QFT_TEXT,
           "Desired state of instance", lambda c, i: i.admin_state),
         f("admin_up", "Autostart", QFT_BOOL,

@@ -7,7 +7,8 @@ Node live fields and OS entries come from the nodes; the caller gathers
 them and hands them over in the contexts.
 """
 
-from ganeti import constants
+from ganeti import constants, errors
+from ganeti.params import secondary_nodes
 from ganeti.query import (
     Field, FieldSet, NoData, Offline, QFT_BOOL, QFT_NUMBER, QFT_OTHER, QFT_TEXT,
     QFT_UNIT, Unavailable, nice_sort, object_fields)
@@ -24,6 +25,8 @@ class NodeContext:
     def __init__(self, cfg, live=None):
         self.cfg = cfg
         self.live = live or {}
+        #: ``{node uuid: [instance name]}`` of secondaries, when needed.
+        self.secondaries = None
 
 
 def _role(ctx, node):
@@ -41,6 +44,19 @@ def _role(ctx, node):
 def _instances(ctx, node):
     return nice_sort(i.name for i in ctx.cfg.instances.values()
                      if i.primary_node == node.uuid)
+
+
+def _secondary_instances(ctx, node):
+    """
+    The instances mirroring their disks onto C{node} (Ganeti's
+    ``sinst_list``); worked out once per query for all nodes.
+    """
+    if ctx.secondaries is None:
+        ctx.secondaries = {}
+        for inst in ctx.cfg.instances.values():
+            for uuid in secondary_nodes(ctx.cfg, inst):
+                ctx.secondaries.setdefault(uuid, []).append(inst.name)
+    return nice_sort(ctx.secondaries.get(node.uuid, []))
 
 
 def _live(key):
@@ -96,11 +112,13 @@ def _node_fields():
           "Number of instances with this node as primary",
           lambda c, n: len(_instances(c, n))),
         f("sinst_cnt", "Sinst", QFT_NUMBER,
-          "Number of instances with this node as secondary", lambda c, n: 0),
+          "Number of instances with this node as secondary",
+          lambda c, n: len(_secondary_instances(c, n))),
         f("pinst_list", "PriInstances", QFT_OTHER,
           "List of instances with this node as primary", _instances),
         f("sinst_list", "SecInstances", QFT_OTHER,
-          "List of instances with this node as secondary", lambda c, n: []),
+          "List of instances with this node as secondary",
+          _secondary_instances),
         f("tags", "Tags", QFT_OTHER, "Tags", lambda c, n: list(n.tags)),
         f("powered", "Powered", QFT_BOOL, "Whether node is thought to be"
           " powered on", lambda c, n: Unavailable),
@@ -146,6 +164,66 @@ def _node_fields():
 
 
 NODE_FIELDS = FieldSet(_node_fields(), item_kind="Node")
+
+
+# --- DRBD minors (gnt-node list-drbd) ------------------------------------------
+
+def node_drbd_minors(cfg, node_uuid):
+    """
+    The DRBD minors the config gives C{node_uuid}, as Ganeti's confd
+    answers its ``node-drbd`` request (and ``gnt-cluster verify`` expects
+    them): one entry per mirror side on the node.
+
+    :return: C{[(minor, instance, disk index, role, peer node uuid)]},
+        C{role} being ``primary`` or ``secondary``, in config order.
+    """
+    found = []
+    for inst in cfg.instances.values():
+        role = "primary" if inst.primary_node == node_uuid else "secondary"
+        for index, disk_uuid in enumerate(inst.disks):
+            disk = cfg.disks.get(disk_uuid)
+            if disk is None:
+                continue
+            for minor, peer in _drbd_sides(disk, node_uuid):
+                found.append((minor, inst, index, role, peer))
+    return found
+
+
+def _drbd_sides(disk, node_uuid):
+    """:return: C{[(minor, peer uuid)]} of C{node_uuid} in a disk tree."""
+    sides = []
+    if disk.dev_type == "drbd" and len(disk.logical_id) == 6:
+        node_a, node_b, _, minor_a, minor_b, _ = disk.logical_id
+        if node_a == node_uuid:
+            sides.append((minor_a, node_b))
+        elif node_b == node_uuid:
+            sides.append((minor_b, node_a))
+    for child in disk.children:
+        sides.extend(_drbd_sides(child, node_uuid))
+    return sides
+
+
+def node_drbd_rows(cfg, node_name):
+    """
+    ``gnt-node list-drbd``'s rows for a node named (or given by uuid).
+
+    :return: sorted C{[node, minor, instance, "disk/N", role, peer]},
+        names rather than uuids.
+    :raise OpPrereqError: if there is no such node.
+    """
+    node = cfg.nodes.get(node_name) or next(
+        (n for n in cfg.nodes.values() if n.name == node_name), None)
+    if node is None:
+        raise errors.OpPrereqError("Node name %s not found" % node_name,
+                                   "noent")
+
+    def name(uuid):
+        peer = cfg.nodes.get(uuid)
+        return peer.name if peer is not None else uuid
+    return sorted([node.name, minor, inst.name, "disk/%d" % index, role,
+                   name(peer)]
+                  for minor, inst, index, role, peer
+                  in node_drbd_minors(cfg, node.uuid))
 
 
 # --- operating systems --------------------------------------------------------
