@@ -7,6 +7,8 @@ gives a failed L{RpcResult} for that node, never an exception for the
 whole call and never a hang past the timeout.
 """
 
+import socket
+
 import attrs
 from zope.interface import Interface, implementer
 from twisted.internet.defer import (
@@ -25,6 +27,48 @@ NODE_COMMANDS = make_commands(nodeproto.METHODS)
 
 #: Seconds before a node that does not answer counts as failed.
 DEFAULT_TIMEOUT = 60.0
+
+#: A node that died without closing its connections (powered off, cable
+#: cut) would hold every later call for its whole timeout, as the kernel
+#: keeps retrying such a connection for a quarter of an hour: the
+#: connection is dropped once what was sent stays unacknowledged this
+#: long, or an idle one gets no keepalive answer, so the next call
+#: reconnects and learns at once that the node is unreachable.
+UNACKNOWLEDGED_MS = 20000
+KEEPALIVE = (10, 5, 3)  # idle seconds, interval, probes
+
+
+def socket_of(transport):
+    """
+    :return: the TCP socket under a transport (and its TLS layer), or
+        C{None} for one without (in-memory transports of tests).
+    """
+    while transport is not None:
+        handle = getattr(transport, "getHandle", lambda: None)()
+        if isinstance(handle, socket.socket):
+            return handle
+        transport = getattr(transport, "transport", None)
+    return None
+
+
+def bound_dead_peer(transport):
+    """
+    Set L{UNACKNOWLEDGED_MS} and L{KEEPALIVE} on a TCP connection (below
+    TLS); a transport without a socket is left alone.
+    """
+    sock = socket_of(transport)
+    if sock is None:
+        return
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        idle, interval, count = KEEPALIVE
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, idle)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, interval)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, count)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                        UNACKNOWLEDGED_MS)
+    except OSError:
+        pass
 
 
 class _ClientAMP(amp.AMP):
@@ -110,6 +154,7 @@ class NodeRpc:
             self._reactor, address, self._port, timeout=timeout))
 
         def connected(protocol):
+            bound_dead_peer(protocol.transport)
             self._connected[address] = protocol
             protocol.lost.addCallback(lambda _: self._forget(address, protocol))
             return protocol
@@ -135,8 +180,8 @@ class NodeRpc:
         kwargs = dict(zip(nodeproto.METHODS[method], args))
 
         def failed(failure):
-            # The connection stays: other calls may be using it, and a
-            # dead node drops it by itself.
+            # The connection stays: other calls may be using it, and one
+            # to a dead node is dropped (see UNACKNOWLEDGED_MS).
             return RpcResult(name, fail_msg=_describe(failure))
 
         def connected(protocol):

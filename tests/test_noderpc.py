@@ -134,6 +134,24 @@ class NodeRpcTests(INodeRpcTestsMixin, TestCase):
         self.assertIs(rpc._connected["127.0.0.1"], first)
 
     @inlineCallbacks
+    def test_dead_peer_bounded(self):
+        """
+        A node's connection gives up on a silent peer after a bounded
+        time (a powered-off node must not hold later calls for the
+        kernel's quarter of an hour) and probes idle peers.
+        """
+        import socket
+        from ganeti import rpc as rpcmod
+        rpc = self.rpc()
+        yield rpc.call([("node1", "127.0.0.1")], "version")
+        sock = rpcmod.socket_of(rpc._connected["127.0.0.1"].transport)
+        self.assertEqual(sock.getsockopt(socket.IPPROTO_TCP,
+                                         socket.TCP_USER_TIMEOUT),
+                         rpcmod.UNACKNOWLEDGED_MS)
+        self.assertEqual(sock.getsockopt(socket.SOL_SOCKET,
+                                         socket.SO_KEEPALIVE), 1)
+
+    @inlineCallbacks
     def test_dead_node(self):
         """A node that is down gives a per-node error, not a hang."""
         yield self.port.stopListening()
