@@ -11,17 +11,19 @@ and each node's DRBD state is the ``/proc/drbd`` text the test gives it
 """
 
 import io
+import os
 import sys
 
 import attrs
-from twisted.internet.defer import maybeDeferred
+from twisted.internet.defer import maybeDeferred, succeed
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 
-from ganeti import constants
+from ganeti import constants, errors
 from ganeti.cli import base, instance as instance_cli, node as node_cli
 from ganeti.cmdlib.instance import drbd
 from ganeti.master.luxi import LuxiHandler
+from ganeti.node import handler as handler_module
 from ganeti.objects import Disk, Instance
 from ganeti.storage import drbd as drbd_storage
 from tests.util import NODE2_NAME, SETTINGS, two_node_cluster
@@ -104,15 +106,19 @@ def add_drbd_instance(master, name="inst1.example.com", size=64):
 
 def set_proc(master, node_name, text):
     """Make C{node_name}'s DRBD state be the ``/proc/drbd`` C{text}."""
-    storage = master.handlers[node_name]._disks("drbd")
-    storage._minors = lambda: drbd_storage.parse_proc(text)
+    handler = master.handlers[node_name]
+    handler._disks("drbd")._minors = lambda: drbd_storage.parse_proc(text)
+    handler._read_drbd_proc = lambda: text
 
 
 class DrbdClusterTestCase(SynchronousTestCase):
     """A two-node cluster with one mirrored instance, and its tools."""
 
+    #: What the cluster is initialised with.
+    settings = {}
+
     def setUp(self):
-        self.master = two_node_cluster(self)
+        self.master = two_node_cluster(self, **self.settings)
         self.inst = add_drbd_instance(self.master)
         self.patch(base, "_client", SyncClient(LuxiHandler(self.master)))
         set_proc(self.master, NODE1, SYNCED)
@@ -280,3 +286,177 @@ class InfoTests(DrbdClusterTestCase):
                                           " instance names.\n"))
         lines, _ = self.disk_lines("--all")
         self.assertEqual(lines[0], "- Instance name: inst1.example.com")
+
+
+def _lvm_report(lvs):
+    """A node's LVM report (L{NodeHandler._verify_lvm}) with C{lvs}."""
+    return {"vgs": {"xenvg": 24572}, "pvs": [], "pv_problems": [],
+            "pv_extremes": None,
+            "lvs": {name: [64, False, True] for name in lvs}}
+
+
+#: The volumes of inst1's mirror, on each of its nodes.
+VOLUMES = ["xenvg/inst1.example.com.disk0_data",
+           "xenvg/inst1.example.com.disk0_meta"]
+
+
+class VerifyTests(DrbdClusterTestCase):
+    """
+    ``gnt-cluster verify`` of a group with a mirrored instance: the DRBD
+    helper, the minors in use, the mirrors' state, the volumes on both
+    nodes and N+1 memory, each reported with Ganeti's code and words.
+    """
+
+    settings = {"vg_name": "xenvg",
+                "enabled_disk_templates": ["drbd", "plain", "diskless"]}
+
+    def setUp(self):
+        DrbdClusterTestCase.setUp(self)
+        helper = self.mktemp()
+        with open(helper, "w") as f:
+            f.write("/bin/true\n")
+        self.patch(handler_module, "DRBD_HELPER_FILE", helper)
+        self.helper = helper
+        self.lvs = {NODE1: list(VOLUMES), NODE2_NAME: list(VOLUMES)}
+        for name, handler in self.master.handlers.items():
+            handler._verify_lvm = (lambda vg, exclusive, name=name:
+                                   succeed(_lvm_report(self.lvs[name])))
+
+    def verify(self, *codes, **options):
+        """
+        :return: the job's result and its findings with one of C{codes}
+            (``--error-codes`` form), in order (this bed's nodes are not
+            replicated to nor running the instance: only the findings
+            asked for are looked at).
+        """
+        group = next(iter(self.master.config.config.nodegroups.values()))
+        job = self.master.queue.get(self.master.queue.submit([dict({
+            "OP_ID": "OP_CLUSTER_VERIFY_GROUP", "group_name": group.name,
+            "error_codes": True}, **options)]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        lines = [entry[3].strip() for entry in job.ops[0].log]
+        self.lines = lines
+        return job.ops[0].result, [line for line in lines if any(
+            ":%s:" % code in line for code in codes)]
+
+    def disk_uuid(self):
+        return self.inst.disks[0]
+
+    def test_healthy(self):
+        """
+        Both sides in sync, minors and volumes where the config says:
+        no finding, and the mirrored instance is not counted as
+        non-redundant.
+        """
+        _, found = self.verify("ENODEDRBD", "ENODEDRBDHELPER",
+                                    "EINSTANCEFAULTYDISK", "ENODEORPHANLV",
+                                    "EINSTANCEMISSINGDISK", "ENODEN1")
+        self.assertEqual(found, [])
+        self.assertIn("* Gathering disk information (2 nodes)", self.lines)
+        self.assertIn("* Verifying N+1 Memory redundancy", self.lines)
+        self.assertNotIn("- NOTICE: 1 non-redundant instance(s) found.",
+                         self.lines)
+
+    def test_minors(self):
+        """
+        A minor of an instance with active disks missing on a node and a
+        minor no disk has in use are errors.
+        """
+        text = SYNCED.replace(" 0: cs:", " 5: cs:")
+        for name in (NODE1, NODE2_NAME):
+            set_proc(self.master, name, text)
+        _, found = self.verify("ENODEDRBD")
+        self.assertEqual(found, [
+            "- ERROR:ENODEDRBD:node:%s:drbd minor 0 of disk %s (attached in"
+            " instance 'inst1.example.com') is not active"
+            % (NODE1, self.disk_uuid()),
+            "- ERROR:ENODEDRBD:node:%s:unallocated drbd minor 5 is in use"
+            % NODE1,
+            "- ERROR:ENODEDRBD:node:%s:drbd minor 0 of disk %s (attached in"
+            " instance 'inst1.example.com') is not active"
+            % (NODE2_NAME, self.disk_uuid()),
+            "- ERROR:ENODEDRBD:node:%s:unallocated drbd minor 5 is in use"
+            % NODE2_NAME])
+
+    def test_no_drbd_module(self):
+        """A node without DRBD cannot have its minors checked."""
+        def missing():
+            raise errors.BlockDeviceError("DRBD is not available")
+        self.master.handlers[NODE2_NAME]._read_drbd_proc = missing
+        _, found = self.verify("ENODEDRBD")
+        self.assertEqual(found, [
+            "- ERROR:ENODEDRBD:node:%s:cannot parse drbd status file: DRBD"
+            " is not available" % NODE2_NAME])
+
+    def test_helper(self):
+        """The nodes' usermode helper must be the cluster's."""
+        with open(self.helper, "w") as f:
+            f.write("/usr/sbin/other-helper\n")
+        _, found = self.verify("ENODEDRBDHELPER")
+        self.assertEqual(found, [
+            "- ERROR:ENODEDRBDHELPER:node:%s:wrong drbd usermode helper:"
+            " /usr/sbin/other-helper" % name for name in (NODE1, NODE2_NAME)])
+        os.remove(self.helper)
+        _, found = self.verify("ENODEDRBDHELPER")
+        self.assertEqual(found[0], (
+            "- ERROR:ENODEDRBDHELPER:node:%s:drbd usermode helper check"
+            " unsuccessful: Can't read the DRBD usermode helper: No such file"
+            " or directory" % NODE1))
+
+    def test_degraded(self):
+        """
+        A side whose peer is gone is degraded with a good local disk (a
+        warning); a side not set up at all is an error.
+        """
+        set_proc(self.master, NODE1, DISCONNECTED)
+        set_proc(self.master, NODE2_NAME, EMPTY)
+        _, found = self.verify("EINSTANCEFAULTYDISK")
+        self.assertEqual(found, [
+            "- WARNING:EINSTANCEFAULTYDISK:instance:inst1.example.com:disk/0"
+            " on %s is degraded; local disk state is 'ok'" % NODE1,
+            "- ERROR:EINSTANCEFAULTYDISK:instance:inst1.example.com:couldn't"
+            " retrieve status for disk/0 on %s: Can't find device /dev/drbd0"
+            % NODE2_NAME])
+
+    def test_syncing_is_a_warning(self):
+        """A resyncing secondary is degraded but syncing: a warning."""
+        set_proc(self.master, NODE2_NAME, SYNCING)
+        _, found = self.verify("EINSTANCEFAULTYDISK")
+        self.assertEqual(found, [
+            "- WARNING:EINSTANCEFAULTYDISK:instance:inst1.example.com:disk/0"
+            " on %s is degraded; local disk state is 'syncing'" % NODE2_NAME])
+
+    def test_volumes_on_both_nodes(self):
+        """
+        The mirror's data and metadata volumes are expected on both
+        nodes: one missing on the secondary is reported, the others are
+        not orphans; a stray volume is.
+        """
+        self.lvs[NODE2_NAME] = [VOLUMES[0], "xenvg/stray"]
+        _, found = self.verify("EINSTANCEMISSINGDISK", "ENODEORPHANLV")
+        self.assertEqual(found, [
+            "- ERROR:EINSTANCEMISSINGDISK:instance:inst1.example.com:volume"
+            " %s missing on node %s" % (VOLUMES[1], NODE2_NAME),
+            "- WARNING:ENODEORPHANLV:node:%s:volume xenvg/stray is unknown"
+            % NODE2_NAME])
+
+    def test_n_plus_one(self):
+        """
+        The secondary must have the memory to start the instance should
+        its primary fail; the check can be skipped.
+        """
+        def change(cfg):
+            inst = attrs.evolve(self.inst, beparams={"minmem": 1 << 30,
+                                                     "maxmem": 1 << 30})
+            return attrs.evolve(cfg, instances=dict(cfg.instances,
+                                                    **{inst.uuid: inst}))
+        self.master.config.update(change)
+        _, found = self.verify("ENODEN1")
+        [line] = found
+        self.assertTrue(line.startswith(
+            "- ERROR:ENODEN1:node:%s:not enough memory to accomodate instance"
+            " failovers should node %s fail (1073741824MiB needed, "
+            % (NODE2_NAME, NODE1)), line)
+        _, found = self.verify("ENODEN1", skip_checks=["nplusone_mem"])
+        self.assertEqual(found, [])
+        self.assertNotIn("* Verifying N+1 Memory redundancy", self.lines)

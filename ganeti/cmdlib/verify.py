@@ -9,14 +9,18 @@ import hashlib
 import os
 import re
 
-from twisted.internet.defer import DeferredList, inlineCallbacks, maybeDeferred
+from twisted.internet.defer import (
+    DeferredList, gatherResults, inlineCallbacks, maybeDeferred)
 
 from ganeti import config as configmod
 from ganeti import constants, errors, hooks, ssconf
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import node_address
 from ganeti.cmdlib.live import live_instances
-from ganeti.params import exclusive_storage, instance_disks
+from ganeti.params import (
+    annotated_disk, exclusive_storage, fill_beparams, instance_disks,
+    instance_nodes, secondary_nodes)
+from ganeti.query.node import node_drbd_minors
 
 ERROR = "ERROR"
 WARNING = "WARNING"
@@ -41,6 +45,11 @@ EGROUPDIFFERENTPVSIZE = ("group", "EGROUPDIFFERENTPVSIZE")
 EINSTANCEMISSINGDISK = ("instance", "EINSTANCEMISSINGDISK")
 EINSTANCEUNSUITABLENODE = ("instance", "EINSTANCEUNSUITABLENODE")
 EINSTANCEMISSINGCFGPARAMETER = ("instance", "EINSTANCEMISSINGCFGPARAMETER")
+ENODEDRBD = ("node", "ENODEDRBD")
+ENODEDRBDHELPER = ("node", "ENODEDRBDHELPER")
+ENODEN1 = ("node", "ENODEN1")
+EINSTANCEFAULTYDISK = ("instance", "EINSTANCEFAULTYDISK")
+EINSTANCEBADNODE = ("instance", "EINSTANCEBADNODE")
 
 #: Seconds of clock difference verify tolerates (Ganeti's NODE_MAX_CLOCK_SKEW).
 MAX_CLOCK_SKEW = 150
@@ -254,9 +263,17 @@ class LUClusterVerifyGroup(_VerifyLU):
                                  if not versions[n.name].ok)
         self.vg_name = cfg.cluster.volume_group_name or None
         self.exclusive = {n.uuid: exclusive_storage(cfg, n) for n in nodes}
+        self.drbd = "drbd" in cfg.cluster.enabled_disk_templates
         reports = yield self._node_verify(cfg, answering)
         started = self.ctx.reactor.seconds()
         live = yield live_instances(self.ctx, cfg, {n.uuid for n in answering})
+        # Nodes whose verify call failed, as Ganeti's rpc_fail.
+        self.failed = set(self._silent) | {
+            n.uuid for n in answering
+            if n.name in reports and not reports[n.name].ok}
+        self.feedback("* Gathering disk information (%d nodes)" % len(nodes))
+        self.disk_status = yield self._collect_disk_status(
+            cfg, [n for n in answering if n.uuid not in self.failed])
         self.feedback("* Verifying configuration file consistency")
         self._verify_files(cfg, online, reports)
         self.feedback("* Verifying node status")
@@ -287,12 +304,28 @@ class LUClusterVerifyGroup(_VerifyLU):
                 # is not silently taken as fine.
                 self.report(ENODERPC, node.name, "while contacting node: %s"
                             % report.fail_msg)
+        self._verify_group_drbd_version(cfg, reports)
         self._verify_group_lvm(cfg, group)
         self.feedback("* Verifying instance status")
         self._verify_instances(cfg, nodes, live)
         self.feedback("* Verifying orphan volumes")
         self._verify_orphan_volumes(cfg, nodes)
+        if "nplusone_mem" not in self.op["skip_checks"]:
+            self.feedback("* Verifying N+1 Memory redundancy")
+            yield self._verify_n_plus_one(cfg, nodes)
         self.feedback("* Other Notes")
+        mine = [i for i in cfg.instances.values()
+                if i.primary_node in {n.uuid for n in nodes}]
+        non_redundant = [i for i in mine if not instance_disks(cfg, i) or any(
+            d.dev_type not in _MIRRORED for d in instance_disks(cfg, i))]
+        if non_redundant:
+            self.feedback("  - NOTICE: %d non-redundant instance(s) found."
+                          % len(non_redundant))
+        unbalanced = [i for i in mine if not fill_beparams(
+            cfg.cluster, i.beparams)["auto_balance"]]
+        if unbalanced:
+            self.feedback("  - NOTICE: %d non-auto-balanced instance(s) found."
+                          % len(unbalanced))
         offline = [n for n in nodes if n.offline]
         drained = [n for n in nodes if n.drained]
         if offline:
@@ -322,7 +355,9 @@ class LUClusterVerifyGroup(_VerifyLU):
             extra = [{"vg_name": self.vg_name,
                       "exclusive_storage": any(self.exclusive.get(n.uuid)
                                                for n in targets)}
-                     ] if with_lvm else []
+                     if with_lvm else None]
+            if self.drbd:
+                extra.append({})
             calls.append(self.ctx.rpc.call(
                 [node_address(n) for n in targets], "node_verify",
                 *(args + extra)))
@@ -334,6 +369,131 @@ class LUClusterVerifyGroup(_VerifyLU):
                 merged.update(answers)
             return merged
         return d.addCallback(merge)
+
+    def _verify_group_drbd_version(self, cfg, reports):
+        """Nodes running different DRBD versions get a warning each."""
+        versions = {}
+        for name, answer in reports.items():
+            drbd = answer.payload.get("drbd") if answer.ok else None
+            if drbd and drbd.get("version"):
+                versions[name] = drbd["version"]
+        if len(set(versions.values())) > 1:
+            for name, version in sorted(versions.items()):
+                self.report(ENODEDRBDHELPER, name, "DRBD version mismatch: %s"
+                            % version, level=WARNING)
+
+    @inlineCallbacks
+    def _collect_disk_status(self, cfg, nodes):
+        """
+        Ask each node for the mirror state of the ``drbd`` disks of the
+        instances it is primary or secondary for (Ganeti asks of every
+        disk; the others have no mirror state to be degraded in).
+
+        :return: (Deferred) C{{instance uuid: {node uuid: [(disk index,
+            ok, status or message)]}}}.
+        """
+        asked = {}
+        for inst in cfg.instances.values():
+            for node in nodes:
+                if node.uuid not in instance_nodes(cfg, inst):
+                    continue
+                for index, disk in enumerate(instance_disks(cfg, inst)):
+                    if disk.dev_type == "drbd" and node.uuid in disk.nodes:
+                        asked.setdefault(node.uuid, []).append(
+                            (inst, index, annotated_disk(cfg, disk, node)))
+        targets = [n for n in nodes if n.uuid in asked]
+        answers = yield gatherResults([
+            self.ctx.rpc.call([node_address(node)], "drbd_status",
+                              [entry for _, _, entry in asked[node.uuid]])
+            for node in targets])
+        found = {}
+        for node, answer in zip(targets, answers):
+            result = answer[node.name]
+            if not result.ok:
+                self.report(ENODERPC, node.name, "while getting disk"
+                            " information: %s" % result.fail_msg)
+                statuses = [(False, result.fail_msg)] * len(asked[node.uuid])
+            else:
+                statuses = [(False, "Can't find device %s" % s["dev_path"])
+                            if s["cstate"] == "Unconfigured" else (True, s)
+                            for s in result.payload]
+            for (inst, index, _), (ok, status) in zip(asked[node.uuid],
+                                                      statuses):
+                found.setdefault(inst.uuid, {}).setdefault(
+                    node.uuid, []).append((index, ok, status))
+        return found
+
+    def _verify_instance_disks(self, cfg, inst):
+        """
+        The instance's mirrors as its nodes see them: unknown or degraded
+        is an error, degraded while in sync or resyncing a warning
+        (Ganeti's EINSTANCEFAULTYDISK); and its secondaries answer and are
+        online.
+        """
+        for node_uuid, entries in sorted(self.disk_status.get(
+                inst.uuid, {}).items()):
+            name = cfg.nodes[node_uuid].name
+            for index, ok, status in entries:
+                self.report_if(inst.disks_active and not ok,
+                               EINSTANCEFAULTYDISK, inst.name,
+                               "couldn't retrieve status for disk/%s on %s: %s"
+                               % (index, name, status))
+                if inst.disks_active and ok and status["is_degraded"]:
+                    ldisk = status["ldisk_status"]
+                    self.report(EINSTANCEFAULTYDISK, inst.name,
+                                "disk/%s on %s is degraded; local disk state"
+                                " is '%s'" % (index, name, ldisk),
+                                level=WARNING if ldisk in ("ok", "syncing")
+                                else ERROR)
+        offline = []
+        for snode in secondary_nodes(cfg, inst):
+            node = cfg.nodes.get(snode)
+            if node is None:
+                continue
+            if node.offline:
+                offline.append(node.name)
+            self.report_if(snode in self.failed and not node.offline,
+                           ENODERPC, node.name, "instance %s, connection to"
+                           " secondary node failed" % inst.name)
+        self.report_if(offline, EINSTANCEBADNODE, inst.name,
+                       "instance has offline secondary node(s) %s"
+                       % ", ".join(offline))
+
+    @inlineCallbacks
+    def _verify_n_plus_one(self, cfg, nodes):
+        """
+        Each node can start, from its free memory, the auto-balanced
+        instances it is secondary for should any one primary fail
+        (Ganeti's ENODEN1; stopped instances count too).
+        """
+        by_primary = {}
+        for inst in cfg.instances.values():
+            params = fill_beparams(cfg.cluster, inst.beparams)
+            for snode in secondary_nodes(cfg, inst):
+                needed = by_primary.setdefault(snode, {}).setdefault(
+                    inst.primary_node, 0)
+                by_primary[snode][inst.primary_node] = needed + (
+                    params["minmem"] if params["auto_balance"] else 0)
+        targets = [n for n in nodes if n.uuid in by_primary
+                   and not n.offline and n.uuid not in self.failed]
+        if not targets:
+            return
+        answers = yield self.ctx.rpc.call(
+            [node_address(n) for n in targets], "node_info",
+            [cfg.cluster.default_hypervisor])
+        for node in targets:
+            answer = answers[node.name]
+            free = answer.payload.get("memory_free") if answer.ok else None
+            if not isinstance(free, int):
+                self.report(ENODEHV, node.name,
+                            "rpc call to node failed (hvinfo)")
+                continue
+            for primary, needed in sorted(by_primary[node.uuid].items()):
+                self.report_if(free < needed, ENODEN1, node.name,
+                               "not enough memory to accomodate instance"
+                               " failovers should node %s fail (%dMiB needed,"
+                               " %dMiB available)"
+                               % (cfg.nodes[primary].name, needed, free))
 
     def _verify_node_lvm(self, node, report):
         """
@@ -456,6 +616,7 @@ class LUClusterVerifyGroup(_VerifyLU):
             if self.op["verbose"]:
                 self.feedback("* Verifying instance %s" % inst.name)
             self._verify_instance_volumes(cfg, inst)
+            self._verify_instance_disks(cfg, inst)
             answers = live.get(inst.primary_node)
             if answers is None:
                 continue
@@ -527,6 +688,45 @@ class LUClusterVerifyGroup(_VerifyLU):
                        "Node time diverges by at least %.1fs from master node"
                        " time" % skew)
         self._verify_node_lvm(node, data.get("lvm"))
+        if self.drbd and node.vm_capable:
+            self._verify_node_drbd(node, data.get("drbd") or {})
+
+    def _verify_node_drbd(self, node, report):
+        """
+        The node's DRBD usermode helper is the cluster's, and the minors
+        in use there are those the config gives it (Ganeti's
+        ENODEDRBDHELPER and ENODEDRBD checks).
+        """
+        cfg = self.cfg
+        wanted = cfg.cluster.drbd_usermode_helper
+        helper = report.get("helper")
+        if wanted:
+            self.report_if(helper is None, ENODEDRBDHELPER, node.name,
+                           "no drbd usermode helper returned")
+            if helper:
+                ok, value = helper
+                self.report_if(not ok, ENODEDRBDHELPER, node.name,
+                               "drbd usermode helper check unsuccessful: %s"
+                               % value)
+                self.report_if(ok and value != wanted, ENODEDRBDHELPER,
+                               node.name, "wrong drbd usermode helper: %s"
+                               % value)
+        used = report.get("minors", [])
+        if not isinstance(used, list):
+            self.report(ENODEDRBD, node.name,
+                        "cannot parse drbd status file: %s" % used)
+            return
+        expected = {}
+        for minor, inst, _, disk_uuid, _, _ in node_drbd_minors(cfg, node.uuid):
+            expected[minor] = (disk_uuid, inst)
+        for minor, (disk_uuid, inst) in sorted(expected.items()):
+            self.report_if(inst.disks_active and minor not in used, ENODEDRBD,
+                           node.name, "drbd minor %d of disk %s (attached in"
+                           " instance '%s') is not active"
+                           % (minor, disk_uuid, inst.name))
+        for minor in used:
+            self.report_if(minor not in expected, ENODEDRBD, node.name,
+                           "unallocated drbd minor %d is in use" % minor)
 
 
 #: PV sizes within a group may differ by this fraction (Ganeti's
@@ -535,14 +735,27 @@ class LUClusterVerifyGroup(_VerifyLU):
 _PART_MARGIN = 0.01
 
 
+#: The templates whose instances survive the loss of their primary.
+_MIRRORED = ("drbd", "sharedfile", "blockdev", "rbd", "ext", "gluster")
+
+
 def _instance_lvs(cfg, inst):
     """
     :return: ``{node uuid: ["vg/lv", ...]}``: the logical volumes of the
-        instance's ``plain`` disks (Ganeti's C{GetInstanceLVsByNode}).
+        instance's ``plain`` disks on its primary and of its ``drbd``
+        disks' data and metadata on both their nodes (Ganeti's
+        C{GetInstanceLVsByNode}).
     """
     volumes = {}
     for disk in instance_disks(cfg, inst):
         if disk.dev_type == "plain" and len(disk.logical_id) == 2:
             volumes.setdefault(inst.primary_node, []).append(
                 "%s/%s" % tuple(disk.logical_id))
+        elif disk.dev_type == "drbd" and len(disk.logical_id) == 6:
+            for node_uuid in disk.logical_id[:2]:
+                volumes.setdefault(node_uuid, []).extend(
+                    "%s/%s" % tuple(child.logical_id)
+                    for child in disk.children
+                    if child.dev_type == "plain"
+                    and len(child.logical_id) == 2)
     return volumes

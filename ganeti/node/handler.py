@@ -780,14 +780,15 @@ class NodeHandler:
 
     @inlineCallbacks
     def node_verify(self, hypervisors, storage_dirs, ssh_clutter_nodes=None,
-                    lvm=None):
+                    lvm=None, drbd=None):
         """
         What cluster verify needs to know about this node: its clock, the
         digest of its config copy, its ssconf values, hypervisor and storage
         health, with C{ssh_clutter_nodes} (node names) which of them
         have more than one key in root's ``authorized_keys``, and with
         C{lvm} (C{{"vg_name", "exclusive_storage"}}) its LVM state (see
-        L{_verify_lvm}).
+        L{_verify_lvm}), with C{drbd} (C{{}}) its DRBD state (see
+        L{_verify_drbd}).
         """
         import hashlib
         from ganeti import ssconf as ssconfmod
@@ -817,6 +818,7 @@ class NodeHandler:
                                                 lvm.get("exclusive_storage"))
         returnValue({
             "lvm": lvm_report,
+            "drbd": None if drbd is None else self._verify_drbd(),
             "time": self._reactor.seconds(),
             "config_digest": config_digest,
             "ssconf": {key: ssconfmod.read(self._paths, key) for key in keys},
@@ -826,6 +828,36 @@ class NodeHandler:
                             _repeated_keys(self._paths.authorized_keys,
                                            ssh_clutter_nodes)),
         })
+
+    def _read_drbd_proc(self):
+        """:return: the text of ``/proc/drbd`` (one place to play it)."""
+        from ganeti.storage import drbd
+        return drbd.read_proc()
+
+    def _verify_drbd(self):
+        """
+        The DRBD part of L{node_verify} (Ganeti's NV_DRBDHELPER,
+        NV_DRBDLIST and NV_DRBDVERSION), from kernel files (no command):
+        C{{"helper": [True, path] or [False, message], "minors": [minor,
+        ...] in use or a message, "version": "8.4.11" or None}}.
+        """
+        from ganeti.storage import drbd
+        try:
+            with open(DRBD_HELPER_FILE) as f:
+                helper = [True, f.read().strip()]
+        except OSError as e:
+            helper = [False, "Can't read the DRBD usermode helper: %s"
+                      % e.strerror]
+        try:
+            text = self._read_drbd_proc()
+        except errors.BlockDeviceError as e:
+            return {"helper": helper, "minors": str(e), "version": None}
+        try:
+            version = "%d.%d.%d" % drbd.parse_version(text)
+        except errors.BlockDeviceError:
+            version = None
+        return {"helper": helper, "minors": sorted(drbd.parse_proc(text)),
+                "version": version}
 
     @inlineCallbacks
     def _verify_lvm(self, vg_name, exclusive_storage):
@@ -945,6 +977,10 @@ class NodeHandler:
 
     def node_volumes(self):
         return self._node_storage().list_volumes()
+
+
+#: Where the DRBD module says which program it calls on state changes.
+DRBD_HELPER_FILE = "/sys/module/drbd/parameters/usermode_helper"
 
 
 def _volume_status(disk):

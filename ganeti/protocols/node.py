@@ -89,7 +89,7 @@ METHODS = {
     "node_activate_master_ip": (),
     "node_deactivate_master_ip": (),
     "node_verify": ("hypervisors", "storage_dirs", "ssh_clutter_nodes",
-                    "lvm"),
+                    "lvm", "drbd"),
     "storage_list": ("storage_type", "name"),
     "storage_modify": ("storage_type", "name", "changes"),
     "storage_execute": ("storage_type", "name", "operation"),

@@ -174,8 +174,9 @@ def node_drbd_minors(cfg, node_uuid):
     answers its ``node-drbd`` request (and ``gnt-cluster verify`` expects
     them): one entry per mirror side on the node.
 
-    :return: C{[(minor, instance, disk index, role, peer node uuid)]},
-        C{role} being ``primary`` or ``secondary``, in config order.
+    :return: C{[(minor, instance, disk index, disk uuid, role, peer node
+        uuid)]}, C{role} being ``primary`` or ``secondary``, in config
+        order.
     """
     found = []
     for inst in cfg.instances.values():
@@ -185,7 +186,7 @@ def node_drbd_minors(cfg, node_uuid):
             if disk is None:
                 continue
             for minor, peer in _drbd_sides(disk, node_uuid):
-                found.append((minor, inst, index, role, peer))
+                found.append((minor, inst, index, disk.uuid, role, peer))
     return found
 
 
@@ -222,7 +223,7 @@ def node_drbd_rows(cfg, node_name):
         return peer.name if peer is not None else uuid
     return sorted([node.name, minor, inst.name, "disk/%d" % index, role,
                    name(peer)]
-                  for minor, inst, index, role, peer
+                  for minor, inst, index, _, role, peer
                   in node_drbd_minors(cfg, node.uuid))
 
 
