@@ -95,8 +95,11 @@ class LUInstanceStartup(InstanceLU):
         elif self.running:
             self.log_info("Instance %s is already running" % self.instance.name)
         else:
+            # As Ganeti: --force starts it even where a mirror's secondary
+            # cannot be reached.
             yield self.start(self.instance, self.op["startup_paused"],
-                             self.hvparams, self.beparams)
+                             self.hvparams, self.beparams,
+                             ignore_secondaries=self.op["force"])
         # Recorded only once it runs: a failed start leaves it ADMIN_down.
         if not self.op["no_remember"]:
             self.update_instance(admin_state=constants.ADMINST_UP,
