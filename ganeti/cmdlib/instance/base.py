@@ -264,8 +264,8 @@ class InstanceLU(LogicalUnit):
                     yield call_node(
                         self.ctx, peer, "blockdev_assemble_all",
                         node_disks(cfg, instance, peer), instance.name, False,
-                        what="Could not activate the disks of %s on node %s"
-                        % (instance.name, peer.name))
+                        what="Could not activate the disks of %s"
+                        % instance.name)
                 except errors.GenericError as e:
                     if not ignore_secondaries:
                         raise
@@ -291,8 +291,7 @@ class InstanceLU(LogicalUnit):
             try:
                 yield call_node(self.ctx, node, "blockdev_shutdown_all",
                                 node_disks(cfg, instance, node),
-                                what="Could not shutdown block devices on"
-                                " node %s" % node.name)
+                                what="Could not shutdown block devices")
             except errors.GenericError as e:
                 if not ignore_failures:
                     raise

@@ -371,8 +371,8 @@ class LUInstanceCreate(InstanceLU):
                     yield call_node(self.ctx, target, "blockdev_create",
                                     annotated_disk(self.cfg, disk, target),
                                     self.name, self.excl_stor,
-                                    what="Could not create disk %s on node %s"
-                                    % (disk.iv_name, target.name))
+                                    what="Could not create disk %s"
+                                    % disk.iv_name)
                 if disk.dev_type == "blockdev":
                     # An adopted device has the size it has.
                     size = yield call_node(self.ctx, node, "blockdev_get_size",
@@ -455,12 +455,10 @@ class LUInstanceCreate(InstanceLU):
         for node in (self.snode, self.node):
             yield call_node(self.ctx, node, "blockdev_assemble_all",
                             node_disks(self.cfg, instance, node), self.name,
-                            False, what="Could not assemble the disks on"
-                            " node %s" % node.name)
+                            False, what="Could not assemble the disks")
         yield call_node(self.ctx, self.node, "drbd_open",
                         node_disks(self.cfg, instance, self.node), True,
-                        what="Could not make the disks primary on node %s"
-                        % self.node.name)
+                        what="Could not make the disks primary")
         in_sync = yield drbdmod.wait_for_sync(
             self, instance, oneshot=not self.op["wait_for_sync"])
         if not in_sync and self.op["wait_for_sync"]:

@@ -191,7 +191,7 @@ def wait_for_sync(lu, instance, node=None, oneshot=False):
         statuses = yield call_node(
             lu.ctx, node, "drbd_status",
             [annotated_disk(cfg, d, node) for d in disks],
-            what="Can't get the mirror status from node %s" % node.name)
+            what="Can't get the mirror status")
         syncing = degraded = False
         for disk, status in zip(disks, statuses):
             line = _describe(disk.iv_name, status)

@@ -214,7 +214,7 @@ class _MoveInstanceLU(InstanceLU):
         statuses = yield call_node(
             self.ctx, target, "drbd_status",
             node_disks(self.cfg, self.instance, target),
-            what="Can't get the mirror status from node %s" % target.name,
+            what="Can't get the mirror status",
             prereq=False)
         for index, status in enumerate(statuses):
             if status["ldisk_status"] == "ok":
@@ -411,8 +411,7 @@ class LUInstanceMigrate(_MoveInstanceLU):
             return
         yield call_node(self.ctx, node, "blockdev_close_all",
                         node_disks(self.cfg, instance, node),
-                        what="Cannot change disks to secondary on node %s"
-                        % node.name)
+                        what="Cannot change disks to secondary")
         yield self._set_mirror_mode(dual_primary=False)
 
     @inlineCallbacks
@@ -428,14 +427,13 @@ class LUInstanceMigrate(_MoveInstanceLU):
         for node in nodes:
             yield call_node(self.ctx, node, "drbd_disconnect_net",
                             node_disks(cfg, instance, node),
-                            what="Cannot disconnect disks node %s" % node.name)
+                            what="Cannot disconnect disks")
         self.feedback("* changing disks into %s mode"
                       % ("dual-master" if dual_primary else "single-master"))
         for node in nodes:
             yield call_node(self.ctx, node, "drbd_attach_net",
                             node_disks(cfg, instance, node), dual_primary,
-                            what="Cannot change disks config on node %s"
-                            % node.name)
+                            what="Cannot change disks config")
         self.feedback("* wait until resync is done")
         yield drbdmod.wait_for_sync(self, instance)
 

@@ -384,8 +384,7 @@ class LUInstanceReplaceDisks(InstanceLU):
         yield call_node(self.ctx, pnode, "drbd_attach_net",
                         [annotated_disk(self.cfg, d, pnode)
                          for d in new_disks], False,
-                        what="Can't attach drbd disks on node %s"
-                        % pnode.name)
+                        what="Can't attach drbd disks")
         yield self._sync_and_release(total, old_node,
                                      [(iv, d) for iv, d in old
                                       if not old_node.offline])
