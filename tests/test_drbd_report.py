@@ -460,3 +460,90 @@ class VerifyTests(DrbdClusterTestCase):
         _, found = self.verify("ENODEN1", skip_checks=["nplusone_mem"])
         self.assertEqual(found, [])
         self.assertNotIn("* Verifying N+1 Memory redundancy", self.lines)
+
+
+class VerifyDisksTests(DrbdClusterTestCase):
+    """
+    ``OP_GROUP_VERIFY_DISKS`` (``gnt-cluster verify-disks``, the watcher)
+    of a mirrored instance: its volumes on both nodes, and mirrors a
+    node does not run, which need their disks activated again.
+    """
+
+    def setUp(self):
+        DrbdClusterTestCase.setUp(self)
+        self.present = {NODE1: set(VOLUMES), NODE2_NAME: set(VOLUMES)}
+        for name, handler in self.master.handlers.items():
+            handler.blockdev_exists_all = (
+                lambda disks, name=name: succeed(
+                    ["%s/%s" % tuple(d["logical_id"]) in self.present[name]
+                     for d in disks]))
+
+    def verify_disks(self):
+        """:return: the group check's result (errors, inactive, missing)."""
+        group = next(iter(self.master.config.config.nodegroups.values()))
+        job = self.master.queue.get(self.master.queue.submit([{
+            "OP_ID": "OP_GROUP_VERIFY_DISKS", "group_name": group.name}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+        return job.ops[0].result
+
+    def test_healthy(self):
+        """Both sides connected, all volumes there: nothing to do."""
+        self.assertEqual(self.verify_disks(), [{}, [], {}])
+
+    def test_mirror_not_running(self):
+        """
+        A side that is not set up (the node rebooted) or StandAlone (its
+        link was cut) needs the instance's disks activated; a side only
+        waiting for its peer does not.
+        """
+        set_proc(self.master, NODE2_NAME, EMPTY)
+        self.assertEqual(self.verify_disks(), [{}, ["inst1.example.com"], {}])
+        set_proc(self.master, NODE2_NAME, SYNCED.replace(
+            "cs:Connected ro:Primary/Secondary", "cs:StandAlone"
+            " ro:Secondary/Unknown"))
+        self.assertEqual(self.verify_disks()[1], ["inst1.example.com"])
+        set_proc(self.master, NODE2_NAME, SYNCED)
+        set_proc(self.master, NODE1, DISCONNECTED)
+        self.assertEqual(self.verify_disks()[1], [])
+
+    def test_missing_volume_on_secondary(self):
+        """A volume gone on the secondary is named with its node."""
+        self.present[NODE2_NAME] = {VOLUMES[0]}
+        self.assertEqual(self.verify_disks(), [
+            {}, [], {"inst1.example.com": [[NODE2_NAME, VOLUMES[1]]]}])
+
+    def test_node_error(self):
+        """A secondary that cannot answer is a node error."""
+        self.master.handlers[NODE2_NAME] = None
+        errors_, inactive, missing = self.verify_disks()
+        self.assertEqual((list(errors_), inactive, missing),
+                         ([NODE2_NAME], [], {}))
+
+
+class WatcherTests(DrbdClusterTestCase):
+    """The watcher re-activates a mirror whose secondary rebooted."""
+
+    def test_secondary_rebooted(self):
+        """
+        When only the secondary's boot id changes, the instance (stopped,
+        its disks active) gets an OP_INSTANCE_ACTIVATE_DISKS job.
+        """
+        from ganeti.master.watcher import Watcher
+        self.master.config.update(lambda cfg: attrs.evolve(
+            cfg, instances={self.inst.uuid: attrs.evolve(
+                self.inst, admin_state=constants.ADMINST_DOWN)}))
+        boot_ids = {}
+        for name, handler in self.master.handlers.items():
+            boot_ids[name] = self.mktemp()
+            with open(boot_ids[name], "w") as f:
+                f.write("boot-1\n")
+            handler.boot_id_file = boot_ids[name]
+        watcher = Watcher(self.master.context)
+        self.successResultOf(watcher.run())
+        with open(boot_ids[NODE2_NAME], "w") as f:
+            f.write("boot-2\n")
+        report = self.successResultOf(watcher.run())
+        activations = [what for _, what, _ in report["jobs"]
+                       if what.startswith("activate disks")]
+        self.assertEqual(activations,
+                         ["activate disks of instance inst1.example.com"])

@@ -3,9 +3,9 @@
 Cluster-wide disk checks: ``gnt-cluster verify-disks`` and
 ``gnt-cluster repair-disk-sizes``.
 
-There is no DRBD here, so Ganeti's "degraded" state does not apply: what
-verify-disks can find is a disk whose data is gone, and an instance that
-should run but whose disks are not recorded as active.
+What verify-disks can find is a disk whose data is gone, an instance that
+should run but whose disks are not recorded as active, and a mirror that
+a node does not run (its disks need activating again).
 """
 
 from twisted.internet.defer import inlineCallbacks
@@ -13,7 +13,7 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import constants, errors
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import get_instance, node_address
-from ganeti.params import exclusive_storage, instance_disks
+from ganeti.params import annotated_disk, exclusive_storage, instance_disks
 from ganeti import locking
 
 
@@ -63,7 +63,8 @@ class LUClusterVerifyDisks(LogicalUnit):
 
 class LUGroupVerifyDisks(LogicalUnit):
     """
-    Ask the nodes of one group whether the disks of its instances exist.
+    Ask the nodes of one group whether the disks of its instances exist
+    and whether their mirrors run.
 
     Checked are the instances whose disks should be in use: those with
     active disks or marked up.  The result has Ganeti's shape
@@ -71,10 +72,14 @@ class LUGroupVerifyDisks(LogicalUnit):
 
      - ``{node: error}`` for nodes that could not answer;
      - the instances marked up whose disks all exist but are not active
-       (Ganeti's "offline" disks): ``gnt-cluster verify-disks`` and the
-       watcher activate them;
+       (Ganeti's "offline" disks), and those with active ``drbd`` disks
+       that a node has not set up, left StandAlone or without its local
+       disk (a node that rebooted, a cut link): ``gnt-cluster
+       verify-disks`` and the watcher activate them;
      - ``{instance: [[node, volume], ...]}`` for disks whose data is gone,
-       which need ``gnt-instance recreate-disks`` or a restore.
+       on any of the instance's nodes (a mirror's data and metadata
+       volumes on both), which need ``gnt-instance recreate-disks``,
+       ``replace-disks`` or a restore.
 
     ``is_strict`` only decides lock strictness in Ganeti; the check here
     reads the configuration once and locks nothing but the BGL (shared).
@@ -86,52 +91,121 @@ class LUGroupVerifyDisks(LogicalUnit):
             raise errors.OpPrereqError("Node group '%s' not found"
                                        % self.op["group_name"], "noent")
 
-    def _instances_by_node(self):
+    def _instances(self):
         """
-        :return: ``{node uuid: [instance, ...]}`` of the group's instances
-            whose disks should be in use, on online nodes.
+        :return: the group's instances whose disks should be in use,
+            by name.
         """
         cfg = self.cfg
-        by_node = {}
+        found = []
         for inst in sorted(cfg.instances.values(), key=lambda i: i.name):
             node = cfg.nodes.get(inst.primary_node)
-            if (node is None or node.group != self._group.uuid or node.offline
+            if (node is None or node.group != self._group.uuid
                     or not inst.disks):
                 continue
             if inst.disks_active or inst.admin_state == constants.ADMINST_UP:
-                by_node.setdefault(node.uuid, []).append(inst)
-        return by_node
+                found.append(inst)
+        return found
+
+    def _volumes(self, inst):
+        """
+        :return: C{{node uuid: [(name, disk dict)]}}: where the instance's
+            data must be, a ``drbd`` disk's by its volumes on both nodes.
+        """
+        cfg = self.cfg
+        wanted = {}
+        for disk in instance_disks(cfg, inst):
+            if disk.dev_type == "drbd":
+                for node_uuid in disk.nodes:
+                    wanted.setdefault(node_uuid, []).extend(
+                        (disk_volume(child), child.to_dict())
+                        for child in disk.children)
+            else:
+                wanted.setdefault(inst.primary_node, []).append(
+                    (disk_volume(disk), disk.to_dict()))
+        return wanted
 
     @inlineCallbacks
-    def _check_node(self, node, instances, node_errors, inactive, missing):
-        """Ask one node about its instances' disks; record what it says."""
-        disks = {inst.name: instance_disks(self.cfg, inst) for inst in instances}
+    def _ask(self, node, method, entries, node_errors):
+        """
+        Call C{method} on C{node} with the disks of C{entries}; a node
+        that fails is recorded in C{node_errors}.
+
+        :return: (Deferred) the answers, or None if the node failed.
+        """
         results = yield self.ctx.rpc.call(
-            [node_address(node)], "blockdev_exists_all",
-            [d.to_dict() for inst in instances for d in disks[inst.name]])
+            [node_address(node)], method, [disk for _, _, disk in entries])
         result = results[node.name]
         if not result.ok:
             self.log_warning("Error checking the disks on node %s: %s"
                              % (node.name, result.fail_msg))
             node_errors[node.name] = result.fail_msg
-            return
-        found = iter(result.payload)
+            return None
+        return result.payload
+
+    @inlineCallbacks
+    def _check_volumes(self, instances, node_errors, inactive, missing):
+        """Which instances' data is gone, and which are up but inactive."""
+        cfg = self.cfg
+        by_node = {}
         for inst in instances:
-            gone = [[node.name, disk_volume(d)] for d in disks[inst.name]
-                    if not next(found)]
-            if gone:
-                missing[inst.name] = gone
-            elif not inst.disks_active:
-                inactive.append(inst.name)
+            for node_uuid, volumes in self._volumes(inst).items():
+                by_node.setdefault(node_uuid, []).extend(
+                    (inst, name, disk) for name, disk in volumes)
+        for node_uuid, entries in sorted(
+                by_node.items(), key=lambda item: cfg.nodes[item[0]].name):
+            node = cfg.nodes[node_uuid]
+            if node.offline:
+                continue
+            found = yield self._ask(node, "blockdev_exists_all", entries,
+                                    node_errors)
+            for (inst, name, _), exists in zip(entries, found or []):
+                if not exists:
+                    missing.setdefault(inst.name, []).append([node.name, name])
+        for inst in instances:
+            if (inst.name not in missing and not inst.disks_active
+                    and cfg.nodes[inst.primary_node].name not in node_errors
+                    and not cfg.nodes[inst.primary_node].offline):
+                inactive.add(inst.name)
+
+    @inlineCallbacks
+    def _check_mirrors(self, instances, node_errors, inactive):
+        """
+        Instances with active ``drbd`` disks that a node has not set up,
+        or runs StandAlone or diskless, need their disks activated again
+        (Ganeti's C{drbd_needs_activation}).
+        """
+        cfg = self.cfg
+        by_node = {}
+        for inst in instances:
+            if not inst.disks_active:
+                continue
+            for disk in instance_disks(cfg, inst):
+                if disk.dev_type != "drbd":
+                    continue
+                for node_uuid in disk.nodes:
+                    node = cfg.nodes.get(node_uuid)
+                    if node is not None and not node.offline:
+                        by_node.setdefault(node_uuid, []).append(
+                            (inst, disk, annotated_disk(cfg, disk, node)))
+        for node_uuid, entries in sorted(
+                by_node.items(), key=lambda item: cfg.nodes[item[0]].name):
+            node = cfg.nodes[node_uuid]
+            if node.name in node_errors:
+                continue
+            states = yield self._ask(node, "drbd_status", entries,
+                                     node_errors)
+            for (inst, _, _), state in zip(entries, states or []):
+                if (state["cstate"] in ("Unconfigured", "StandAlone")
+                        or state["disk"] == "Diskless"):
+                    inactive.add(inst.name)
 
     @inlineCallbacks
     def execute(self):
-        node_errors, inactive, missing = {}, [], {}
-        nodes = self.cfg.nodes
-        for uuid, instances in sorted(self._instances_by_node().items(),
-                                      key=lambda item: nodes[item[0]].name):
-            yield self._check_node(nodes[uuid], instances, node_errors,
-                                   inactive, missing)
+        node_errors, inactive, missing = {}, set(), {}
+        instances = self._instances()
+        yield self._check_volumes(instances, node_errors, inactive, missing)
+        yield self._check_mirrors(instances, node_errors, inactive)
         return [node_errors, sorted(inactive), missing]
 
 
