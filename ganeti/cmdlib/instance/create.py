@@ -26,8 +26,7 @@ from ganeti.cmdlib.instance.base import (
 from ganeti import locking
 from ganeti.objects import Instance
 from ganeti.disk_templates import FIRST_DRBD_PORT, MIRRORED_TEMPLATES
-from ganeti.params import (
-    annotated_disk, exclusive_storage, fill_beparams, node_disks)
+from ganeti.params import annotated_disk, exclusive_storage, fill_beparams
 
 
 class LUInstanceCreate(InstanceLU):
@@ -387,7 +386,9 @@ class LUInstanceCreate(InstanceLU):
         all_disks = [(n, d) for d in self.disks for n in nodes]
         try:
             if self.snode is not None:
-                yield self._first_sync(cfg_instance(self.cfg, instance.uuid))
+                yield drbdmod.first_sync(
+                    self, cfg_instance(self.cfg, instance.uuid), self.disks,
+                    self.op["wait_for_sync"])
             if self.install:
                 self.feedback("* running the instance OS create scripts...")
                 devices = yield self.block_devices(instance)
@@ -443,27 +444,6 @@ class LUInstanceCreate(InstanceLU):
             self.log_warning("Some disks for instance %s on node %s were not"
                              " imported successfully" % (self.name,
                                                          self.node.name))
-
-    @inlineCallbacks
-    def _first_sync(self, instance):
-        """
-        Bring a new mirror up: the secondary's side, then the primary's,
-        forced primary (neither side has good data yet, so DRBD would
-        refuse), then wait for the first resync unless told not to.  Not
-        waiting, the disks must at least not be degraded.
-        """
-        for node in (self.snode, self.node):
-            yield call_node(self.ctx, node, "blockdev_assemble_all",
-                            node_disks(self.cfg, instance, node), self.name,
-                            False, what="Could not assemble the disks")
-        yield call_node(self.ctx, self.node, "drbd_open",
-                        node_disks(self.cfg, instance, self.node), True,
-                        what="Could not make the disks primary")
-        in_sync = yield drbdmod.wait_for_sync(
-            self, instance, oneshot=not self.op["wait_for_sync"])
-        if not in_sync and self.op["wait_for_sync"]:
-            raise errors.OpExecError("There are some degraded disks for this"
-                                     " instance")
 
     @inlineCallbacks
     def _remove_disks(self, placed):

@@ -24,7 +24,7 @@ from ganeti.disk_templates import (
     DRBD_META_SIZE, DT_DRBD, DT_PLAIN, FIRST_DRBD_PORT, LAST_DRBD_PORT,
     drbd_children_ids)
 from ganeti.objects import Disk
-from ganeti.params import annotated_disk, instance_disks
+from ganeti.params import annotated_disk, instance_disks, secondary_nodes
 
 #: Seconds between two looks at a resync's progress.
 SYNC_POLL_INTERVAL = 2.0
@@ -214,3 +214,32 @@ def wait_for_sync(lu, instance, node=None, oneshot=False):
         lu.feedback("* Instance %s's disks are %s." % (
             instance.name, "degraded" if degraded else "in sync"))
     returnValue(not degraded)
+
+
+@inlineCallbacks
+def first_sync(lu, instance, new_disks, wait=True):
+    """
+    Bring new mirrors of C{instance} up (a new instance's, added disks,
+    a conversion's): the secondary's side, then the primary's, forced
+    primary (neither side has good data yet, so DRBD would refuse), then
+    wait for the first resync unless C{wait} is false; not waiting, the
+    disks must at least not be degraded (Ganeti's one look).
+
+    :param new_disks: the new ``drbd`` L{Disk}s, recorded in the config.
+    :raise OpExecError: if waiting ended with degraded disks.
+    """
+    cfg = lu.cfg
+    pnode = cfg.nodes[instance.primary_node]
+    for uuid in secondary_nodes(cfg, instance) + [pnode.uuid]:
+        node = cfg.nodes[uuid]
+        yield call_node(lu.ctx, node, "blockdev_assemble_all",
+                        [annotated_disk(cfg, d, node) for d in new_disks],
+                        instance.name, False,
+                        what="Could not assemble the disks")
+    yield call_node(lu.ctx, pnode, "drbd_open",
+                    [annotated_disk(cfg, d, pnode) for d in new_disks], True,
+                    what="Could not make the disks primary")
+    in_sync = yield wait_for_sync(lu, instance, oneshot=not wait)
+    if not in_sync and wait:
+        raise errors.OpExecError("There are some degraded disks for this"
+                                 " instance")
