@@ -169,16 +169,18 @@ def _describe(iv_name, status):
 
 
 @inlineCallbacks
-def wait_for_sync(lu, instance, node=None, oneshot=False):
+def wait_for_sync(lu, instance, node=None, oneshot=False, cfg=None):
     """
     Wait until the mirrors of C{instance} are in sync, logging each
     disk's progress and estimate as Ganeti's C{WaitForSync} does.
 
     :param node: the node asked (by default the primary).
     :param oneshot: look once and report, do not wait.
+    :param cfg: the configuration describing the instance (by default
+        the unit's; a change not yet recorded passes its own).
     :return: (Deferred) C{True} if no disk is degraded at the end.
     """
-    cfg = lu.cfg
+    cfg = cfg or lu.cfg
     node = node or cfg.nodes[instance.primary_node]
     disks = [d for d in instance_disks(cfg, instance)
              if d.dev_type == DT_DRBD]
@@ -217,7 +219,7 @@ def wait_for_sync(lu, instance, node=None, oneshot=False):
 
 
 @inlineCallbacks
-def first_sync(lu, instance, new_disks, wait=True):
+def first_sync(lu, instance, new_disks, wait=True, cfg=None):
     """
     Bring new mirrors of C{instance} up (a new instance's, added disks,
     a conversion's): the secondary's side, then the primary's, forced
@@ -225,10 +227,11 @@ def first_sync(lu, instance, new_disks, wait=True):
     wait for the first resync unless C{wait} is false; not waiting, the
     disks must at least not be degraded (Ganeti's one look).
 
-    :param new_disks: the new ``drbd`` L{Disk}s, recorded in the config.
+    :param new_disks: the new ``drbd`` L{Disk}s.
+    :param cfg: the configuration holding them (by default the unit's).
     :raise OpExecError: if waiting ended with degraded disks.
     """
-    cfg = lu.cfg
+    cfg = cfg or lu.cfg
     pnode = cfg.nodes[instance.primary_node]
     for uuid in secondary_nodes(cfg, instance) + [pnode.uuid]:
         node = cfg.nodes[uuid]
@@ -239,7 +242,7 @@ def first_sync(lu, instance, new_disks, wait=True):
     yield call_node(lu.ctx, pnode, "drbd_open",
                     [annotated_disk(cfg, d, pnode) for d in new_disks], True,
                     what="Could not make the disks primary")
-    in_sync = yield wait_for_sync(lu, instance, oneshot=not wait)
+    in_sync = yield wait_for_sync(lu, instance, oneshot=not wait, cfg=cfg)
     if not in_sync and wait:
         raise errors.OpExecError("There are some degraded disks for this"
                                  " instance")

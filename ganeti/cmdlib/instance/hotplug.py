@@ -16,7 +16,7 @@ from twisted.internet.defer import inlineCallbacks
 
 from ganeti import errors
 from ganeti.cmdlib.common import call_node
-from ganeti.params import instance_disks, node_instance_dict
+from ganeti.params import annotated_disk, instance_disks, node_instance_dict
 
 #: What undoes each action (a replaced NIC is replaced back).
 _UNDO = {"add": "remove", "remove": "add", "modify": "modify"}
@@ -90,20 +90,25 @@ def plan_hotplug(cfg, instance, disks, nics):
         into these (disk mode and name changes need none).
     """
     old_disks = instance_disks(cfg, instance)
+    pnode = cfg.nodes[instance.primary_node]
+
+    def device(disk):
+        # As the primary node needs it (a mirror's side there).
+        return annotated_disk(cfg, disk, pnode)
     old_nics = _node_nics(cfg, instance, instance.nics)
     new_nics = _node_nics(cfg, instance, nics)
     kept_disks = {d.uuid for d in disks}
     had_disks = {d.uuid for d in old_disks}
     kept_nics = {n["uuid"] for n in new_nics}
     had_nics = {n["uuid"]: n for n in old_nics}
-    steps = [HotplugStep("remove", "disk", d.to_dict(), seq)
+    steps = [HotplugStep("remove", "disk", device(d), seq)
              for seq, d in enumerate(old_disks) if d.uuid not in kept_disks]
     steps += [HotplugStep("remove", "nic", n, seq)
               for seq, n in enumerate(old_nics) if n["uuid"] not in kept_nics]
     steps += [HotplugStep("modify", "nic", n, seq, had_nics[n["uuid"]])
               for seq, n in enumerate(new_nics)
               if n["uuid"] in had_nics and _differs(n, had_nics[n["uuid"]])]
-    steps += [HotplugStep("add", "disk", d.to_dict(), seq)
+    steps += [HotplugStep("add", "disk", device(d), seq)
               for seq, d in enumerate(disks) if d.uuid not in had_disks]
     steps += [HotplugStep("add", "nic", n, seq)
               for seq, n in enumerate(new_nics) if n["uuid"] not in had_nics]

@@ -16,7 +16,9 @@ from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, check_nic_ip, check_spindles,
     choose_mac, instance_hvparams, wrong_input)
+from ganeti.cmdlib.instance import drbd as drbdmod
 from ganeti.config import touched
+from ganeti.disk_templates import MIRRORED_TEMPLATES
 from ganeti.params import (
     annotated_disk, exclusive_storage, fill_beparams, instance_disks)
 
@@ -143,12 +145,21 @@ class LUInstanceSetParams(InstanceLU):
         instance = self.instance
         disks = instance_disks(self.cfg, instance)
         self.to_create, self.to_remove = [], []
+        mirrored = instance.disk_template in MIRRORED_TEMPLATES
+        allocation = drbdmod.Allocation(self.cfg)
         for action, index, params in disk_ops:
             if action == "add":
                 if instance.disk_template == "diskless":
                     raise wrong_input("Diskless instances cannot have disks")
-                disk = build_disk(self.cfg.cluster, instance.disk_template,
+                disk = build_disk(self.cfg.cluster,
+                                  "plain" if mirrored else
+                                  instance.disk_template,
                                   instance.name, len(disks), params, None)
+                if mirrored:
+                    disk = drbdmod.drbd_disk(
+                        allocation, disk, self.pnode.uuid,
+                        self.snodes[0].uuid, paramsmod.disk_params(
+                            self.cfg, "drbd", self.pnode)["metavg"])
                 check_spindles([disk], exclusive_storage(self.cfg, self.pnode),
                                instance.disk_template)
                 disks.append(disk)
@@ -208,27 +219,32 @@ class LUInstanceSetParams(InstanceLU):
     @inlineCallbacks
     def execute(self):
         instance = self.instance
+        nodes = self.snodes + [self.pnode]
         created = []
         try:
             for disk in self.to_create:
-                yield call_node(self.ctx, self.pnode, "blockdev_create",
-                                annotated_disk(self.cfg, disk, self.pnode),
-                                instance.name,
-                                exclusive_storage(self.cfg, self.pnode),
-                                what="Could not create disk")
-                created.append(disk)
+                for node in nodes:
+                    created.append((node, disk))
+                    yield call_node(self.ctx, node, "blockdev_create",
+                                    annotated_disk(self.cfg, disk, node),
+                                    instance.name,
+                                    exclusive_storage(self.cfg, node),
+                                    what="Could not create disk")
+            yield self._add_mirrors()
             if self.hotplug:
                 # Removed devices leave the guest before their disks go.
                 yield hotplug.apply_hotplug(self, hotplug.plan_hotplug(
                     self.cfg, instance, self.disks, self.nics))
         except Exception:
-            for disk in created:
-                yield call_node(self.ctx, self.pnode, "blockdev_remove",
-                                disk.to_dict())
+            for node, disk in created:
+                yield call_node(self.ctx, node, "blockdev_remove",
+                                annotated_disk(self.cfg, disk, node))
             raise
         for disk in self.to_remove:
-            yield call_node(self.ctx, self.pnode, "blockdev_remove",
-                            disk.to_dict(), what="Could not remove disk")
+            for node in nodes:
+                yield call_node(self.ctx, node, "blockdev_remove",
+                                annotated_disk(self.cfg, disk, node),
+                                what="Could not remove disk")
         changes = dict(self.changes, nics=self.nics,
                        disks=[d.uuid for d in self.disks])
 
@@ -240,6 +256,23 @@ class LUInstanceSetParams(InstanceLU):
             instances[instance.uuid] = touched(
                 instances[instance.uuid], self.ctx.reactor.seconds(),
                 **changes)
-            return attrs.evolve(cfg, disks=disks, instances=instances)
+            return attrs.evolve(cfg, disks=disks, instances=instances,
+                                cluster=drbdmod.claim_ports(cfg,
+                                                            self.to_create))
         self.ctx.config.update(change)
         returnValue(self.result)
+
+    @inlineCallbacks
+    def _add_mirrors(self):
+        """
+        New ``drbd`` disks are brought up and synced before the guest
+        sees them (hotplug) or the config records them.
+        """
+        new = [d for d in self.to_create if d.dev_type in MIRRORED_TEMPLATES]
+        if not new:
+            return
+        planned = attrs.evolve(self.cfg, disks=dict(
+            self.cfg.disks, **{d.uuid: d for d in new}))
+        instance = attrs.evolve(self.instance, disks=list(
+            self.instance.disks) + [d.uuid for d in new])
+        yield drbdmod.first_sync(self, instance, new, cfg=planned)
