@@ -60,10 +60,11 @@ DEFAULT_BED = os.path.join(CACHE_DIR, "bed")
 SUITE = "bookworm"
 MIRROR = "http://deb.debian.org/debian"
 #: What a Ganeti node needs besides the project: storage tools, sshd, the
-#: Python the project runs on, qemu-img for file disks, udev for LVM.
+#: Python the project runs on, qemu-img for file disks, udev for LVM, and
+#: htools' ``hail`` allocator (``-I hail``).
 PACKAGES = ("openssh-server", "openssh-client", "lvm2", "drbd-utils",
             "python3", "iproute2", "kmod", "procps", "qemu-utils", "udev",
-            "util-linux", "e2fsprogs", "iputils-ping")
+            "util-linux", "e2fsprogs", "iputils-ping", "ganeti-htools-3.0")
 
 DOMAIN = "example.com"
 CLUSTER_NAME = "cluster." + DOMAIN
