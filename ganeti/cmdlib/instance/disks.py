@@ -10,6 +10,7 @@ from twisted.internet.defer import inlineCallbacks, returnValue
 
 from ganeti import errors
 from ganeti.cmdlib.common import call_node
+from ganeti.cmdlib.instance import drbd as drbdmod
 from ganeti.cmdlib.instance.base import InstanceLU, wrong_input
 from ganeti.params import annotated_disk, exclusive_storage, instance_disks
 
@@ -32,7 +33,7 @@ class LUInstanceGrowDisk(InstanceLU):
             raise wrong_input("Invalid disk index %s (instance has %d disks)"
                          % (index, len(disks)))
         self.disk = disks[index]
-        if self.disk.dev_type not in ("file", "sharedfile", "plain"):
+        if self.disk.dev_type not in ("file", "sharedfile", "plain", "drbd"):
             raise errors.OpPrereqError(
                 "Instance's disk layout '%s' does not support growing"
                 % self.disk.dev_type, "wrong_state")
@@ -43,6 +44,8 @@ class LUInstanceGrowDisk(InstanceLU):
                          " (%s)" % (self.target, self.disk.size))
         self.delta = self.target - self.disk.size
         self.excl_stor = exclusive_storage(self.cfg, self.pnode)
+        if self.disk.dev_type == "drbd":
+            return self._check_mirror_space()
         if self.disk.dev_type == "plain" and self.delta and not self.excl_stor:
             # With exclusive storage the dry run below is the check.
             from ganeti.cmdlib.instance.create import check_vg_space
@@ -50,7 +53,20 @@ class LUInstanceGrowDisk(InstanceLU):
                 attrs.evolve(self.disk, size=self.delta)])
 
     @inlineCallbacks
+    def _check_mirror_space(self):
+        """A mirror's data volume grows on both nodes: both need room."""
+        from ganeti.cmdlib.instance.create import check_vg_space
+        if not self.delta:
+            return
+        data = attrs.evolve(self.disk.children[0], size=self.delta)
+        for node in [self.pnode] + self.snodes:
+            yield check_vg_space(self.ctx, node, False, [data])
+
+    @inlineCallbacks
     def execute(self):
+        if self.disk.dev_type == "drbd":
+            yield self._grow_mirror()
+            return
         disk = annotated_disk(self.cfg, self.disk, self.pnode)
         self.feedback("Growing disk %s of instance '%s' by %s to %s"
                       % (self.op["disk"], self.instance.name,
@@ -75,6 +91,59 @@ class LUInstanceGrowDisk(InstanceLU):
                                 self.op["disk"], self.target,
                                 what="Could not tell the hypervisor about the"
                                      " new size")
+
+    @inlineCallbacks
+    def _grow_mirror(self):
+        """
+        Ganeti's order for a mirror: a dry run of the data volumes on both
+        nodes, the volumes grown on both, then the device on the primary
+        (``drbdsetup resize``, which the peer follows), the new size
+        recorded and the resync of the new part waited for.  A mirror
+        that was not active is assembled for it and shut down after.
+        """
+        cfg, instance = self.cfg, self.instance
+        self.feedback("Growing disk %s of instance '%s' by %s to %s"
+                      % (self.op["disk"], instance.name,
+                         _unit(self.delta), _unit(self.target)))
+        if not self.delta:
+            return
+        nodes = [self.pnode] + self.snodes
+        activate = not instance.disks_active
+        if activate:
+            yield self.block_devices()
+        try:
+            for dryrun in (True, False):
+                for node in nodes:
+                    yield call_node(
+                        self.ctx, node, "blockdev_grow",
+                        annotated_disk(cfg, self.disk, node), self.delta,
+                        dryrun, False, True,
+                        what="%s request failed" % ("Dry-run grow" if dryrun
+                                                    else "Grow"))
+            yield call_node(self.ctx, self.pnode, "blockdev_grow",
+                            annotated_disk(cfg, self.disk, self.pnode),
+                            self.delta, False, False, False,
+                            what="Grow request failed")
+            data = self.disk.children[0]
+            self.ctx.config.update_object("disks", self.disk.uuid,
+                                          size=self.target, children=[
+                attrs.evolve(data, size=data.size + self.delta)]
+                + list(self.disk.children[1:]))
+            if self.op["wait_for_sync"]:
+                in_sync = yield drbdmod.wait_for_sync(self, self.instance)
+                if not in_sync:
+                    self.log_warning("Disk syncing has not returned a good"
+                                     " status; check the instance")
+            running = yield self.is_running()
+            if running:
+                yield call_node(self.ctx, self.pnode, "instance_resize_disk",
+                                instance.name, instance.hypervisor,
+                                self.op["disk"], self.target,
+                                what="Could not tell the hypervisor about the"
+                                     " new size")
+        finally:
+            if activate:
+                yield self.shutdown_disks(ignore_failures=True)
 
     def _record_size(self):
         self.ctx.config.update_object("disks", self.disk.uuid,
