@@ -126,3 +126,46 @@ class CreateRefusalTests(SynchronousTestCase):
         """
         self.assertIn("The secondary node cannot be the primary node",
                       str(self.create(snode="node1.example.com")))
+
+
+class ConversionRefusalTests(SynchronousTestCase):
+    """``gnt-instance modify -t`` refuses what it cannot convert."""
+
+    def setUp(self):
+        self.master = local_cluster(self)
+        queue = self.master.queue
+        job = queue.get(queue.submit([{
+            "OP_ID": "OP_INSTANCE_CREATE", "instance_name": "inst1.example.com",
+            "disk_template": "diskless", "disks": [], "nics": [],
+            "no_install": True, "pnode": "node1.example.com",
+            "hypervisor": "fake", "start": False}]))
+        self.assertEqual(job.status, "success", job.ops[0].result)
+
+    def convert(self, **params):
+        op = dict({"OP_ID": "OP_INSTANCE_SET_PARAMS",
+                   "instance_name": "inst1.example.com"}, **params)
+        before = self.master.config.config
+        queue = self.master.queue
+        job = queue.get(queue.submit([op]))
+        self.assertEqual(job.status, "error")
+        self.assertEqual(self.master.config.config.instances,
+                         before.instances)
+        return str(job.ops[0].result)
+
+    def test_refusals(self):
+        """
+        The same template, one the cluster has not enabled, and a pair
+        Ganeti cannot convert are refused; nothing changes.
+        """
+        self.assertIn("already has disk template diskless",
+                      self.convert(disk_template="diskless"))
+        self.assertIn("is not enabled for this cluster",
+                      self.convert(disk_template="drbd"))
+        self.master.config.update(lambda cfg: attrs.evolve(
+            cfg, cluster=attrs.evolve(cfg.cluster, enabled_disk_templates=[
+                "diskless", "drbd"])))
+        self.assertIn("Unsupported disk template conversion from diskless"
+                      " to drbd", self.convert(disk_template="drbd"))
+        self.assertIn("other disk changes not supported",
+                      self.convert(disk_template="drbd",
+                                   disks=[["add", {"size": 1}]]))

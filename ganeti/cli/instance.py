@@ -289,12 +289,14 @@ def modify(opts, args):
           "disks": _modifications(opts.disks, "--disk"),
           "nics": _modifications(opts.nics, "--net"),
           "hotplug": opts.hotplug,
-          "hotplug_if_possible": opts.hotplug_if_possible}
+          "hotplug_if_possible": opts.hotplug_if_possible,
+          "disk_template": opts.disk_template, "remote_node": opts.node,
+          "wait_for_sync": opts.wait_for_sync}
     for mod in op["disks"]:
         if mod[0] == "add" and "size" in mod[2]:
             mod[2]["size"] = _parse_size(str(mod[2]["size"]), "disk")
     if not (hv or op["beparams"] or op["osparams"] or op["os_name"]
-            or op["disks"] or op["nics"]):
+            or op["disks"] or op["nics"] or opts.disk_template):
         base.to_stderr("Please give at least one of the parameters.")
         return 1
     result = jobs.submit_opcode(op, opts)
@@ -667,7 +669,14 @@ COMMANDS = {
             help="Do not hotplug: disk and NIC changes need the instance"
                  " stopped"),
         opt("--hotplug-if-possible", action="store_true", default=False,
-            help="Hotplug if the instance supports it, else only warn")],
+            help="Hotplug if the instance supports it, else only warn"),
+        opt("-t", "--disk-template", dest="disk_template", default=None,
+            help="Convert the instance's disks to this template (plain,"
+                 " drbd)"),
+        opt("-n", "--node", default=None,
+            help="The secondary node of a conversion to drbd"),
+        opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
+            default=True, help="Don't wait for the disks to synchronize")],
         "<instance>", "Alters the parameters of an instance"),
     "activate-disks": Command(activate_disks, Args(1, 1), options.JOB_OPTS + [
         opt("--ignore-size", action="store_true", default=False,

@@ -202,6 +202,14 @@ def wait_for_sync(lu, instance, node=None, oneshot=False, cfg=None):
                 lu.feedback(line)
             elif status["is_degraded"]:
                 degraded = True
+            elif status.get("peer_disk") == "Inconsistent":
+                # Connected, but the resync has not shown progress yet:
+                # not in sync either, for a few polls.
+                tries += 1
+                if tries <= SYNC_DEGRADED_TRIES:
+                    syncing = True
+                else:
+                    degraded = True
         if oneshot or not syncing:
             if degraded and not oneshot and tries < SYNC_DEGRADED_TRIES:
                 # A mirror just connected may need a moment to say how

@@ -16,9 +16,10 @@ from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, check_nic_ip, check_spindles,
     choose_mac, instance_hvparams, wrong_input)
-from ganeti.cmdlib.instance import drbd as drbdmod
+from ganeti import locking
+from ganeti.cmdlib.instance import convert, drbd as drbdmod
 from ganeti.config import touched
-from ganeti.disk_templates import MIRRORED_TEMPLATES
+from ganeti.disk_templates import DT_DRBD, MIRRORED_TEMPLATES
 from ganeti.params import (
     annotated_disk, exclusive_storage, fill_beparams, instance_disks)
 
@@ -87,14 +88,20 @@ class LUInstanceSetParams(InstanceLU):
                             prereq=True)
             self.changes["os"] = op["os_name"]
             self.result.append(["os", op["os_name"]])
-        if op["disk_template"] or op["pnode"] or op["runtime_mem"] \
-                or op["offline"] is not None:
-            raise wrong_input("Changing the disk template, primary node, runtime"
-                         " memory or offline state is not supported yet")
+        if op["pnode"] or op["runtime_mem"] or op["offline"] is not None:
+            raise wrong_input("Changing the primary node, runtime memory or"
+                              " offline state is not supported yet")
         disk_ops = self._parse_mods(op["disks"], "disk")
         nic_ops = self._parse_mods(op["nics"], "NIC")
+        self.conversion = None
+        if op["disk_template"]:
+            snode = convert.check_conversion(self, op["disk_template"],
+                                             op["remote_node"], disk_ops)
+            yield self.require_stopped("cannot change disk template")
+            self.conversion = (op["disk_template"], snode)
+            self.result.append(["disk_template", op["disk_template"]])
         self.hotplug = yield hotplug.check_hotplug(self, disk_ops or nic_ops)
-        if not (self.changes or disk_ops or nic_ops):
+        if not (self.changes or disk_ops or nic_ops or self.conversion):
             raise wrong_input("No changes submitted")
         self._plan_disks(disk_ops)
         self._plan_nics(nic_ops)
@@ -216,8 +223,30 @@ class LUInstanceSetParams(InstanceLU):
                     self.result.append(["nic.%s/%d" % (key, position), value])
         self.nics = nics
 
+    def needed_locks(self):
+        result = super().needed_locks()
+        remote = self.op["remote_node"]
+        for index, (level, names, shared) in enumerate(result):
+            if level == locking.LEVEL_NODE and remote:
+                result[index] = (level, sorted(set(names) | {remote}), shared)
+        return result
+
     @inlineCallbacks
     def execute(self):
+        if self.conversion is not None:
+            template, snode = self.conversion
+            if template == DT_DRBD:
+                yield convert.plain_to_drbd(self, snode,
+                                            self.op["wait_for_sync"])
+            else:
+                yield convert.drbd_to_plain(self)
+            # The other changes are recorded over the converted disks.
+            self.disks = instance_disks(self.cfg, self.instance)
+        yield self._apply_changes()
+        returnValue(self.result)
+
+    @inlineCallbacks
+    def _apply_changes(self):
         instance = self.instance
         nodes = self.snodes + [self.pnode]
         created = []
@@ -260,7 +289,6 @@ class LUInstanceSetParams(InstanceLU):
                                 cluster=drbdmod.claim_ports(cfg,
                                                             self.to_create))
         self.ctx.config.update(change)
-        returnValue(self.result)
 
     @inlineCallbacks
     def _add_mirrors(self):
