@@ -353,7 +353,9 @@ def recreate_disks(opts, args):
             spec["size"] = _parse_size(str(spec["size"]), "disk")
         disks.append([int(index), spec] if spec else int(index))
     jobs.submit_opcode({"OP_ID": "OP_INSTANCE_RECREATE_DISKS",
-                        "instance_name": args[0], "disks": disks}, opts)
+                        "instance_name": args[0], "disks": disks,
+                        "nodes": opts.node.split(":") if opts.node else [],
+                        "iallocator": opts.iallocator}, opts)
     return 0
 
 
@@ -688,7 +690,11 @@ COMMANDS = {
                                 "[-f] <instance>", "Deactivate an instance's"
                                 " disks"),
     "recreate-disks": Command(recreate_disks, Args(1, 1),
-                              options.JOB_OPTS + [_DISK_OPT], "<instance>",
+                              options.JOB_OPTS + [
+        _DISK_OPT, options.IALLOCATOR_OPT,
+        opt("-n", "--node", default=None,
+            help="New node(s) for the disks (node[:secondary-node])")],
+                              "[-n node1:[node2]] [-I name] <instance>",
                               "Recreate an instance's disks"),
     "grow-disk": Command(grow_disk, Args(3, 3), options.JOB_OPTS + [
         opt("--absolute", action="store_true", default=False,

@@ -8,11 +8,14 @@ recreate lost ones.
 import attrs
 from twisted.internet.defer import inlineCallbacks, returnValue
 
-from ganeti import errors
-from ganeti.cmdlib.common import call_node
+from ganeti import errors, locking
+from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.instance import drbd as drbdmod
-from ganeti.cmdlib.instance.base import InstanceLU, wrong_input
-from ganeti.params import annotated_disk, exclusive_storage, instance_disks
+from ganeti.cmdlib.instance.base import (
+    InstanceLU, check_usable_node, wrong_input)
+from ganeti.params import (
+    annotated_disk, exclusive_storage, fill_beparams, instance_disks,
+    instance_nodes)
 
 
 class LUInstanceGrowDisk(InstanceLU):
@@ -187,16 +190,31 @@ class LUInstanceDeactivateDisks(InstanceLU):
 
 
 class LUInstanceRecreateDisks(InstanceLU):
-    """``gnt-instance recreate-disks``: create the disks again (empty)."""
+    """
+    ``gnt-instance recreate-disks``: create lost disks again (empty),
+    optionally on new nodes (``-n node[:secondary]``, or ``-I``); a
+    mirror is then brought up as a new one.
+    """
 
     HPATH = "instance-recreate-disks"
 
+    def needed_locks(self):
+        result = super().needed_locks()
+        op = self.op
+        extra = (locking.ALL_SET if op["iallocator"] else list(op["nodes"]))
+        for index, (level, names, shared) in enumerate(result):
+            if level == locking.LEVEL_NODE and extra:
+                result[index] = (level, extra if extra is locking.ALL_SET
+                                 else sorted(set(names) | set(extra)), shared)
+        return result
+
     @inlineCallbacks
     def check_prereq(self):
+        op, cfg, instance = self.op, self.cfg, self.instance
         yield self.require_stopped("cannot recreate disks")
-        disks = instance_disks(self.cfg, self.instance)
+        disks = instance_disks(cfg, instance)
         wanted = {}
-        for item in self.op["disks"]:
+        for item in op["disks"]:
             if isinstance(item, int):
                 index, changes = item, {}
             else:
@@ -204,23 +222,102 @@ class LUInstanceRecreateDisks(InstanceLU):
             if not 0 <= index < len(disks):
                 raise wrong_input("Invalid disk index '%s'" % index)
             wanted[index] = changes
-        if not self.op["disks"]:
+        if op["nodes"] and op["iallocator"]:
+            raise wrong_input("Give either the iallocator or the new nodes,"
+                              " not both")
+        self.new_nodes = None
+        if op["nodes"] or op["iallocator"]:
+            if op["disks"] and len(wanted) != len(disks):
+                raise wrong_input("Can't recreate disks partially and change"
+                                  " the nodes at the same time")
+            self.new_nodes = yield self._new_nodes()
+        if not op["disks"]:
             wanted = {index: {} for index in range(len(disks))}
         self.wanted = [(disks[i], wanted[i]) for i in sorted(wanted)]
 
     @inlineCallbacks
+    def _new_nodes(self):
+        op, cfg, instance = self.op, self.cfg, self.instance
+        count = len(instance_nodes(cfg, instance))
+        if op["iallocator"]:
+            from ganeti import iallocator
+            from ganeti.cmdlib import allocators
+            beparams = fill_beparams(cfg.cluster, instance.beparams)
+            request = iallocator.allocate_request(
+                instance.name, instance.disk_template,
+                [{"size": d.size, "mode": d.mode, "spindles": d.spindles}
+                 for d in instance_disks(cfg, instance)],
+                [iallocator.nic_dict(cfg.cluster, n) for n in instance.nics],
+                beparams["vcpus"], beparams["maxmem"], instance.os,
+                instance.hypervisor, tags=instance.tags,
+                spindle_use=beparams["spindle_use"])
+            request["type"] = iallocator.MODE_ALLOC
+            names = yield allocators.run(self.ctx, op["iallocator"], request)
+            self.log_info("Selected nodes for instance %s via iallocator %s:"
+                          " %s" % (instance.name, op["iallocator"],
+                                   ", ".join(names)))
+        else:
+            names = list(op["nodes"])
+        if len(names) != count:
+            raise wrong_input("Instance %s currently has %d nodes, but new"
+                              " node list has %d nodes"
+                              % (instance.name, count, len(names)))
+        nodes = [get_node(cfg, name) for name in names]
+        if len({n.uuid for n in nodes}) != len(nodes):
+            raise wrong_input("The new nodes must be distinct")
+        for node in nodes:
+            check_usable_node(node)
+        return nodes
+
+    @inlineCallbacks
     def execute(self):
-        node = self.pnode
-        excl_stor = exclusive_storage(self.cfg, node)
-        for disk, changes in self.wanted:
-            new = attrs.evolve(disk, size=changes.get("size", disk.size),
-                               mode=changes.get("mode", disk.mode),
-                               spindles=changes.get("spindles", disk.spindles))
-            # Recreating is for lost disks: an existing one makes the node
-            # refuse, and its data is never deleted here.
-            yield call_node(self.ctx, node, "blockdev_create",
-                            annotated_disk(self.cfg, new, node),
-                            self.instance.name, excl_stor,
-                            what="Could not create disk %s" % disk.iv_name)
-            self.ctx.config.update_object("disks", new.uuid, size=new.size,
-                                          mode=new.mode, spindles=new.spindles)
+        cfg, instance = self.cfg, self.instance
+        resized = {disk.uuid: attrs.evolve(
+            disk, size=changes.get("size", disk.size),
+            mode=changes.get("mode", disk.mode),
+            spindles=changes.get("spindles", disk.spindles))
+            for disk, changes in self.wanted}
+        if self.new_nodes is not None:
+            allocation = drbdmod.Allocation(cfg)
+            resized = {uuid: self._moved(disk, allocation)
+                       for uuid, disk in resized.items()}
+            primary = self.new_nodes[0].uuid
+        else:
+            primary = instance.primary_node
+
+        def change(c):
+            instances = dict(c.instances)
+            instances[instance.uuid] = attrs.evolve(
+                c.instances[instance.uuid], primary_node=primary)
+            return attrs.evolve(c, disks=dict(c.disks, **resized),
+                                instances=instances)
+        # Recorded first, as Ganeti: the disks' new places are where they
+        # are created.
+        self.ctx.config.update(change)
+        cfg, instance = self.cfg, self.instance
+        for disk in (resized[d.uuid] for d, _ in self.wanted):
+            for uuid in disk.nodes or [instance.primary_node]:
+                node = cfg.nodes[uuid]
+                # Recreating is for lost disks: an existing one makes the
+                # node refuse, and its data is never deleted here.
+                yield call_node(self.ctx, node, "blockdev_create",
+                                annotated_disk(cfg, disk, node),
+                                instance.name, exclusive_storage(cfg, node),
+                                what="Could not create disk %s"
+                                % disk.iv_name)
+        mirrors = [d for d in resized.values() if d.dev_type == "drbd"]
+        if mirrors:
+            yield drbdmod.first_sync(self, instance, mirrors)
+            yield self.shutdown_disks(ignore_failures=True)
+
+    def _moved(self, disk, allocation):
+        """The disk placed on the new nodes (new minors for a mirror)."""
+        nodes = [n.uuid for n in self.new_nodes]
+        if disk.dev_type != "drbd":
+            return attrs.evolve(disk, nodes=nodes[:1])
+        _, _, port, _, _, secret = disk.logical_id
+        return attrs.evolve(
+            disk, nodes=nodes, logical_id=[
+                nodes[0], nodes[1], port, allocation.minor(nodes[0]),
+                allocation.minor(nodes[1]), secret],
+            children=[attrs.evolve(c, nodes=nodes) for c in disk.children])
