@@ -383,15 +383,29 @@ def cfg_instance(cfg, instance_uuid):
     return cfg.instances[instance_uuid]
 
 
+def release_ports(cluster, ports):
+    """:return: C{cluster} with C{ports} back in its ``tcpudp_port_pool``."""
+    if not ports:
+        return cluster
+    return attrs.evolve(cluster, tcpudp_port_pool=sorted(
+        set(cluster.tcpudp_port_pool) | set(ports)))
+
+
 def remove_instance_from_config(writer, instance_uuid):
-    """Drop an instance and its disks from the configuration."""
+    """
+    Drop an instance and its disks from the configuration; its mirrors'
+    ports go back to the cluster's pool, as in Ganeti.
+    """
     def change(cfg):
         instances = dict(cfg.instances)
         instance = instances.pop(instance_uuid, None)
         if instance is None:
             return cfg
         disks = {k: v for k, v in cfg.disks.items() if k not in instance.disks}
-        return attrs.evolve(cfg, instances=instances, disks=disks)
+        ports = [cfg.disks[k].logical_id[2] for k in instance.disks
+                 if k in cfg.disks and cfg.disks[k].dev_type == "drbd"]
+        return attrs.evolve(cfg, instances=instances, disks=disks,
+                            cluster=release_ports(cfg.cluster, ports))
     writer.update(change)
 
 

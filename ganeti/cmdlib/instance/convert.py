@@ -19,7 +19,8 @@ from twisted.internet.defer import inlineCallbacks
 from ganeti import errors
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.instance import drbd as drbdmod
-from ganeti.cmdlib.instance.base import check_usable_node, new_uuid, wrong_input
+from ganeti.cmdlib.instance.base import (
+    check_usable_node, new_uuid, release_ports, wrong_input)
 from ganeti.disk_templates import DT_DRBD, DT_PLAIN
 from ganeti.objects import Disk
 from ganeti.params import annotated_disk, disk_params, instance_disks
@@ -155,10 +156,9 @@ def drbd_to_plain(lu):
         instances = dict(c.instances)
         instances[instance.uuid] = attrs.evolve(
             c.instances[instance.uuid], disk_template=DT_PLAIN)
-        cluster = attrs.evolve(c.cluster, tcpudp_port_pool=sorted(
-            set(c.cluster.tcpudp_port_pool) | set(ports)))
         return attrs.evolve(c, disks=dict(c.disks, **{d.uuid: d for d in new}),
-                            instances=instances, cluster=cluster)
+                            instances=instances,
+                            cluster=release_ports(c.cluster, ports))
     lu.ctx.config.update(change)
     lu.feedback("Removing volumes on the secondary node...")
     for node in snodes:
