@@ -291,6 +291,8 @@ class LUInstanceRecreateDisks(InstanceLU):
                 c.instances[instance.uuid], primary_node=primary)
             return attrs.evolve(c, disks=dict(c.disks, **resized),
                                 instances=instances)
+        # What is left of the old devices lets go of its volumes first.
+        yield self.shutdown_disks(ignore_failures=True)
         # Recorded first, as Ganeti: the disks' new places are where they
         # are created.
         self.ctx.config.update(change)
