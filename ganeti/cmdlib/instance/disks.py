@@ -137,6 +137,13 @@ class LUInstanceGrowDisk(InstanceLU):
                 if not in_sync:
                     self.log_warning("Disk syncing has not returned a good"
                                      " status; check the instance")
+            elif activate:
+                # As Ganeti: the resync of the new part needs the mirror up.
+                activate = False
+                self.log_warning("Not shutting down the disk even if the"
+                                 " instance is not supposed to be running"
+                                 " because no wait for sync mode was"
+                                 " requested")
             running = yield self.is_running()
             if running:
                 yield call_node(self.ctx, self.pnode, "instance_resize_disk",
@@ -189,6 +196,24 @@ class LUInstanceDeactivateDisks(InstanceLU):
         self.update_instance(disks_active=False)
 
 
+#: What ``recreate-disks --disk N:...`` may change (Ganeti's list).
+_RECREATE_CHANGES = frozenset(["size", "mode", "spindles"])
+
+
+def _changed(disk, changes):
+    """
+    :return: C{disk} with a new size, mode or spindles; a mirror's data
+        volume gets the new size too.
+    """
+    size = changes.get("size", disk.size)
+    children = list(disk.children)
+    if disk.dev_type == "drbd" and children:
+        children[0] = attrs.evolve(children[0], size=size)
+    return attrs.evolve(disk, size=size, children=children,
+                        mode=changes.get("mode", disk.mode),
+                        spindles=changes.get("spindles", disk.spindles))
+
+
 class LUInstanceRecreateDisks(InstanceLU):
     """
     ``gnt-instance recreate-disks``: create lost disks again (empty),
@@ -211,7 +236,6 @@ class LUInstanceRecreateDisks(InstanceLU):
     @inlineCallbacks
     def check_prereq(self):
         op, cfg, instance = self.op, self.cfg, self.instance
-        yield self.require_stopped("cannot recreate disks")
         disks = instance_disks(cfg, instance)
         wanted = {}
         for item in op["disks"]:
@@ -219,14 +243,26 @@ class LUInstanceRecreateDisks(InstanceLU):
                 index, changes = item, {}
             else:
                 index, changes = item[0], item[1]
+            if index in wanted:
+                raise wrong_input("Some disks have been specified more than"
+                                  " once: %s" % index)
+            unsupported = sorted(set(changes) - _RECREATE_CHANGES)
+            if unsupported:
+                raise wrong_input("Parameters for disk %s try to change"
+                                  " unmodifyable parameter(s): %s"
+                                  % (index, ", ".join(unsupported)))
             if not 0 <= index < len(disks):
                 raise wrong_input("Invalid disk index '%s'" % index)
             wanted[index] = changes
+        moving = bool(op["nodes"] or op["iallocator"])
+        if not (moving and self.pnode.offline):
+            # As Ganeti: an offline primary being replaced cannot be asked.
+            yield self.require_stopped("cannot recreate disks")
         if op["nodes"] and op["iallocator"]:
             raise wrong_input("Give either the iallocator or the new nodes,"
                               " not both")
         self.new_nodes = None
-        if op["nodes"] or op["iallocator"]:
+        if moving:
             if op["disks"] and len(wanted) != len(disks):
                 raise wrong_input("Can't recreate disks partially and change"
                                   " the nodes at the same time")
@@ -272,12 +308,12 @@ class LUInstanceRecreateDisks(InstanceLU):
     @inlineCallbacks
     def execute(self):
         cfg, instance = self.cfg, self.instance
-        resized = {disk.uuid: attrs.evolve(
-            disk, size=changes.get("size", disk.size),
-            mode=changes.get("mode", disk.mode),
-            spindles=changes.get("spindles", disk.spindles))
-            for disk, changes in self.wanted}
+        resized = {disk.uuid: _changed(disk, changes)
+                   for disk, changes in self.wanted}
         if self.new_nodes is not None:
+            self.log_warning("Changing the instance's nodes, you will have to"
+                             " remove any disks left on the older nodes"
+                             " manually")
             allocation = drbdmod.Allocation(cfg)
             resized = {uuid: self._moved(disk, allocation)
                        for uuid, disk in resized.items()}
