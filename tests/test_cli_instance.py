@@ -49,6 +49,43 @@ class ModifyOptionsTests(SynchronousTestCase):
         self.assertEqual(self.modify("--hotplug-if-possible"), (True, True))
 
 
+class DiskPlacementOptionsTests(SynchronousTestCase):
+    """
+    ``modify -t`` and ``recreate-disks`` pass their nodes, allocator and
+    sync option on as Ganeti's tool does.
+    """
+
+    def setUp(self):
+        self.ops = []
+        self.patch(jobs, "submit_opcode",
+                   lambda op, opts: self.ops.append(op) or [])
+
+    def run_tool(self, *argv):
+        code = base.main(instance.COMMANDS, instance.ALIASES,
+                         ["gnt-instance"] + list(argv) + ["inst1"])
+        self.assertEqual(code, 0)
+        return self.ops.pop()
+
+    def test_modify_template(self):
+        """``-t drbd -n NODE --no-wait-for-sync`` alone is a change."""
+        op = self.run_tool("modify", "-t", "drbd", "-n", "node2",
+                           "--no-wait-for-sync")
+        self.assertEqual((op["disk_template"], op["remote_node"],
+                          op["iallocator"], op["wait_for_sync"]),
+                         ("drbd", "node2", None, False))
+        op = self.run_tool("modify", "-t", "plain")
+        self.assertEqual((op["disk_template"], op["remote_node"],
+                          op["wait_for_sync"]), ("plain", None, True))
+
+    def test_recreate_nodes(self):
+        """``-n pnode:snode`` gives both nodes, ``-I`` an allocator."""
+        op = self.run_tool("recreate-disks", "-n", "node2:node1")
+        self.assertEqual((op["nodes"], op["iallocator"]),
+                         (["node2", "node1"], None))
+        op = self.run_tool("recreate-disks", "-I", "hail")
+        self.assertEqual((op["nodes"], op["iallocator"]), ([], "hail"))
+
+
 #: The fake cluster of L{ManyToolTestCase}: instance -> tags.
 INSTANCES = {"inst1": ["web"], "inst2": [], "inst3": ["web", "db"],
              "inst4": []}

@@ -334,7 +334,8 @@ class ConversionTests(SynchronousTestCase):
         """
         before = self.disk()
         for params, text in [
-                ({}, "requires specifying a secondary node"),
+                ({}, "No iallocator or node given"),
+                ({"iallocator": "hail"}, "please give it with -n"),
                 ({"remote_node": self.node1}, "is the same as the primary"),
                 ({"remote_node": "nosuch.example.com"}, "nosuch")]:
             self.assertIn(text, str(self.run_op(

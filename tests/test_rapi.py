@@ -1053,6 +1053,28 @@ class InstanceActionTests(RapiTestBase):
         self.assertEqual(len(self.submitted()), 1)
 
     @defer.inlineCallbacks
+    def test_modify_template_and_recreate_nodes(self):
+        """
+        A template conversion takes Ganeti's body names (``disk_template``,
+        ``remote_node``, ``wait_for_sync``); recreate-disks its new nodes
+        or allocator.
+        """
+        yield self.call("PUT", PATH + "/modify",
+                        body={"disk_template": "drbd",
+                              "remote_node": "node2.example.com",
+                              "wait_for_sync": False}, auth=ADMIN)
+        yield self.call("POST", PATH + "/recreate-disks",
+                        body={"nodes": ["node2.example.com",
+                                        "node1.example.com"]}, auth=ADMIN)
+        [[modify], [recreate]] = self.submitted()
+        self.assertEqual((modify["disk_template"], modify["remote_node"],
+                          modify["wait_for_sync"]),
+                         ("drbd", "node2.example.com", False))
+        self.assertEqual((recreate["OP_ID"], recreate["nodes"]),
+                         ("OP_INSTANCE_RECREATE_DISKS",
+                          ["node2.example.com", "node1.example.com"]))
+
+    @defer.inlineCallbacks
     def test_activate_deactivate_disks(self):
         yield self.call("PUT", PATH + "/activate-disks?ignore_size=1",
                         auth=ADMIN)

@@ -291,7 +291,7 @@ def modify(opts, args):
           "hotplug": opts.hotplug,
           "hotplug_if_possible": opts.hotplug_if_possible,
           "disk_template": opts.disk_template, "remote_node": opts.node,
-          "wait_for_sync": opts.wait_for_sync}
+          "iallocator": opts.iallocator, "wait_for_sync": opts.wait_for_sync}
     for mod in op["disks"]:
         if mod[0] == "add" and "size" in mod[2]:
             mod[2]["size"] = _parse_size(str(mod[2]["size"]), "disk")
@@ -677,6 +677,7 @@ COMMANDS = {
                  " drbd)"),
         opt("-n", "--node", default=None,
             help="The secondary node of a conversion to drbd"),
+        options.IALLOCATOR_OPT,
         opt("--no-wait-for-sync", dest="wait_for_sync", action="store_false",
             default=True, help="Don't wait for the disks to synchronize")],
         "<instance>", "Alters the parameters of an instance"),

@@ -16,9 +16,10 @@ their uuids, names and sizes; the configuration changes in one update.
 import attrs
 from twisted.internet.defer import inlineCallbacks
 
-from ganeti import errors
+from ganeti import errors, iallocator
 from ganeti.cmdlib.common import call_node, get_node
 from ganeti.cmdlib.instance import drbd as drbdmod
+from ganeti.cmdlib.instance.moves import NO_TARGET_MESSAGE
 from ganeti.cmdlib.instance.base import (
     check_usable_node, new_uuid, release_ports, wrong_input)
 from ganeti.disk_templates import DT_DRBD, DT_PLAIN
@@ -51,8 +52,13 @@ def check_conversion(lu, template, remote_node, other_changes):
     if template != DT_DRBD:
         return None
     if not remote_node:
-        raise wrong_input("Changing the disk template to a mirrored one"
-                          " requires specifying a secondary node")
+        if not iallocator.choose(lu.cfg.cluster, lu.op["iallocator"]):
+            raise wrong_input(NO_TARGET_MESSAGE)
+        # Ganeti asks its allocator's allocate-secondary mode, which the
+        # allocator protocol here does not have yet.
+        raise wrong_input("Choosing the new secondary node with an"
+                          " iallocator is not supported, please give it"
+                          " with -n")
     snode = get_node(lu.cfg, remote_node)
     if snode.uuid == instance.primary_node:
         raise wrong_input("Given new secondary node %s is the same as the"
