@@ -326,6 +326,20 @@ class ConversionTests(SynchronousTestCase):
             (self.node2, "drbd", mirror.logical_id),
             (self.node1, "plain", mirror.children[1].logical_id)])
 
+    def test_removed_disk_port(self):
+        """
+        A mirror removed with ``modify --disk remove`` gives its port back
+        to the cluster's pool.
+        """
+        self.to_drbd()
+        self.run_op("OP_INSTANCE_SET_PARAMS", disks=[["add", {"size": 32}]])
+        added = self.cfg.disks[self.instance().disks[1]]
+        self.assertNotIn(added.logical_id[2],
+                         self.cfg.cluster.tcpudp_port_pool)
+        self.run_op("OP_INSTANCE_SET_PARAMS", disks=[["remove", {}]])
+        self.assertEqual(len(self.instance().disks), 1)
+        self.assertIn(added.logical_id[2], self.cfg.cluster.tcpudp_port_pool)
+
     def test_refusals(self):
         """
         To ``drbd`` without a secondary, or onto the primary, or of a

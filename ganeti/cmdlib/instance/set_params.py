@@ -15,7 +15,7 @@ from ganeti.cmdlib.common import call_node
 from ganeti.cmdlib.hooks import instance_object_variables
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, check_nic_ip, check_spindles,
-    choose_mac, instance_hvparams, wrong_input)
+    choose_mac, instance_hvparams, release_ports, wrong_input)
 from ganeti import locking
 from ganeti.cmdlib.instance import convert, drbd as drbdmod
 from ganeti.config import touched
@@ -285,9 +285,13 @@ class LUInstanceSetParams(InstanceLU):
             instances[instance.uuid] = touched(
                 instances[instance.uuid], self.ctx.reactor.seconds(),
                 **changes)
+            # As Ganeti: a removed mirror's port goes back to the pool.
+            cluster = release_ports(
+                drbdmod.claim_ports(cfg, self.to_create),
+                [d.logical_id[2] for d in self.to_remove
+                 if d.dev_type == DT_DRBD])
             return attrs.evolve(cfg, disks=disks, instances=instances,
-                                cluster=drbdmod.claim_ports(cfg,
-                                                            self.to_create))
+                                cluster=cluster)
         self.ctx.config.update(change)
 
     @inlineCallbacks
