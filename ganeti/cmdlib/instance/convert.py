@@ -70,6 +70,7 @@ def check_conversion(lu, template, remote_node, other_changes):
 @inlineCallbacks
 def plain_to_drbd(lu, snode, wait):
     """Mirror the instance's ``plain`` disks onto C{snode}."""
+    lu.feedback("Converting disk template from 'plain' to 'drbd'")
     cfg, instance, pnode = lu.cfg, lu.instance, lu.pnode
     allocation = drbdmod.Allocation(cfg)
     meta_vg = disk_params(cfg, DT_DRBD, pnode)["metavg"]
@@ -150,6 +151,7 @@ def drbd_to_plain(lu):
     """Keep the primary's data volumes as the instance's disks."""
     cfg, instance, pnode = lu.cfg, lu.instance, lu.pnode
     snodes = lu.snodes
+    lu.feedback("Converting disk template from 'drbd' to 'plain'")
     old = instance_disks(cfg, instance)
     yield lu.shutdown_disks(ignore_failures=True)
     new = [attrs.evolve(disk, dev_type=DT_PLAIN, children=[],

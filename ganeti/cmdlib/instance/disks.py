@@ -295,8 +295,8 @@ class LUInstanceRecreateDisks(InstanceLU):
         else:
             names = list(op["nodes"])
         if len(names) != count:
-            raise wrong_input("Instance %s currently has %d nodes, but new"
-                              " node list has %d nodes"
+            raise wrong_input("Instance %s currently has %d nodes, but %d"
+                              " replacement nodes were specified"
                               % (instance.name, count, len(names)))
         nodes = [get_node(cfg, name) for name in names]
         if len({n.uuid for n in nodes}) != len(nodes):
