@@ -82,20 +82,21 @@ class AllocationTests(SynchronousTestCase):
 
     def test_removal_returns_ports(self):
         """
-        Removing an instance puts its mirrors' ports back in the pool,
-        from which the next mirror takes them.
+        Removing an instance puts its mirrors' ports and its console
+        port back in the pool, from which the next mirror takes them.
         """
         from ganeti.cmdlib.instance.base import remove_instance_from_config
         from ganeti.objects import Instance
         disk = drbd.drbd_disk(drbd.Allocation(self.cfg), _plain(), "A", "B")
         instance = Instance(name="i1", uuid="i1", primary_node="A", os="",
                             hypervisor="fake", disk_template="drbd",
-                            disks=[disk.uuid])
+                            disks=[disk.uuid], network_port=11500)
         self.master.config.update(lambda cfg: attrs.evolve(
             cfg, disks={disk.uuid: disk}, instances={"i1": instance}))
         remove_instance_from_config(self.master.config, "i1")
         cfg = self.master.config.config
-        self.assertEqual(cfg.cluster.tcpudp_port_pool, [disk.logical_id[2]])
+        self.assertEqual(cfg.cluster.tcpudp_port_pool,
+                         [disk.logical_id[2], 11500])
         self.assertEqual(drbd.Allocation(cfg).port(), disk.logical_id[2])
 
     def test_port_range_exhausted(self):

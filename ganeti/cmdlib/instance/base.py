@@ -394,7 +394,8 @@ def release_ports(cluster, ports):
 def remove_instance_from_config(writer, instance_uuid):
     """
     Drop an instance and its disks from the configuration; its mirrors'
-    ports go back to the cluster's pool, as in Ganeti.
+    ports and its network (console) port go back to the cluster's pool,
+    as in Ganeti.
     """
     def change(cfg):
         instances = dict(cfg.instances)
@@ -404,6 +405,8 @@ def remove_instance_from_config(writer, instance_uuid):
         disks = {k: v for k, v in cfg.disks.items() if k not in instance.disks}
         ports = [cfg.disks[k].logical_id[2] for k in instance.disks
                  if k in cfg.disks and cfg.disks[k].dev_type == "drbd"]
+        if instance.network_port:
+            ports.append(instance.network_port)
         return attrs.evolve(cfg, instances=instances, disks=disks,
                             cluster=release_ports(cfg.cluster, ports))
     writer.update(change)
