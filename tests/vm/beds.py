@@ -46,3 +46,30 @@ def module_bed(store, prefix, prepare=None, count=2):
             raise
         store["bed"] = bed
     return store["bed"]
+
+
+class GuestCommandsMixin:
+    """
+    The commands a VM bed test runs in its guests, for a test case with
+    the bed in C{self.bed}: one failure message shape for all of them
+    (the command's output, so a failed step explains itself).
+    """
+
+    def run_ok(self, index, command, timeout=600):
+        """:return: the output of C{command} in guest C{index}; it succeeded."""
+        result = self.bed[index].run(command, timeout=timeout)
+        self.assertEqual(result.returncode, 0,
+                         "%s\n%s" % (result.stdout[-3000:], result.stderr))
+        return result.stdout
+
+    def gnt(self, *argv, expect=0, timeout=600):
+        """
+        Run a ``gnt-*`` tool on the master (guest 1) and check its exit
+        status.
+
+        :return: its standard output and error, joined.
+        """
+        result = self.bed[1].run(list(argv), timeout=timeout)
+        output = result.stdout + result.stderr
+        self.assertEqual(result.returncode, expect, output)
+        return output

@@ -1,11 +1,14 @@
 # -*- test-case-name: tests.vm.test_drbd_disks -*-
 """
 Changing ``drbd`` disks for real: growing, converting from and to
-``plain`` and recreating them on other nodes, on a two-guest VM bed
+``plain``, adding and removing disks, recreating them on other nodes
+and placing mirrors with htools' ``hail``, on a two-guest VM bed
 (real DRBD 8.4), each checked by what an operator sees: the tools'
 answers, the devices' sizes and the data read back byte for byte on
 either node.
 """
+
+import re
 
 from twisted.trial.unittest import SynchronousTestCase
 
@@ -129,3 +132,38 @@ class DrbdDiskTests(GuestCommandsMixin, SynchronousTestCase):
         self.gnt("gnt-instance", "activate-disks", name)
         info = self.gnt("gnt-instance", "info", name)
         self.assertEqual(info.count("in sync, status ok"), 2, info)
+
+    def test_add_remove_disk(self):
+        """
+        A disk added to a mirrored instance is a synced mirror on both
+        nodes; removed, its minors are gone.
+        """
+        name = "adddisk.example.com"
+        self.add(name)
+        self.gnt("gnt-instance", "modify", "--no-hotplug", "--disk",
+                 "add:size=32m", name)
+        info = self.gnt("gnt-instance", "info", name)
+        self.assertIn("disk/1: drbd, size 32M", info)
+        self.assertEqual(len(re.findall(r"on (primary|secondary): /dev/drbd"
+                                        r"\d+ \(147:\d+\) in sync, status ok",
+                                        info)), 4, info)
+
+        def minors():
+            out = self.gnt("gnt-node", "list-drbd", "--no-headers",
+                           self.node2)
+            return len([line for line in out.splitlines() if name in line])
+        self.assertEqual(minors(), 2)
+        self.gnt("gnt-instance", "modify", "--no-hotplug", "--disk", "remove",
+                 name)
+        self.assertEqual(minors(), 1)
+
+    def test_hail_places_mirror(self):
+        """
+        ``-I hail`` (htools' allocator, for real) picks two distinct
+        nodes for a mirror (1 GiB: the default policy's smallest disk).
+        """
+        name = "hail.example.com"
+        out = self.add(name, "drbd", "1g", "-I", "hail", "--no-wait-for-sync")
+        self.assertIn("via iallocator hail", out)
+        pnode, snode = self.fields(name, "pnode", "snodes")
+        self.assertEqual({pnode, snode}, {self.node1, self.node2})
