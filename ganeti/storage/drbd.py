@@ -412,16 +412,19 @@ class DrbdStorage:
             await self._primary(device, force=False)
         return device.path
 
-    async def _attach(self, device, resource_exists, meta=None):
-        meta_path = self._child_path(meta or device.meta)
+    async def _new_minor(self, device):
+        """The device's resource and minor, before attach or connect."""
+        await self._run(["drbdsetup", "new-resource", device.resource],
+                        "drbd%d: can't create the resource" % device.minor)
+        await self._run(["drbdsetup", "new-minor", device.resource,
+                         str(device.minor), "0"],
+                        "drbd%d: can't create the minor" % device.minor)
+
+    async def _attach(self, device, resource_exists):
+        meta_path = self._child_path(device.meta)
         data_path = self._child_path(device.data)
         if not resource_exists:
-            await self._run(["drbdsetup", "new-resource", device.resource],
-                            "drbd%d: can't create the resource"
-                            % device.minor)
-            await self._run(["drbdsetup", "new-minor", device.resource,
-                             str(device.minor), "0"],
-                            "drbd%d: can't create the minor" % device.minor)
+            await self._new_minor(device)
         # The activity log must be applied before the attach.
         await self._run(["drbdmeta", device.path, "v08", meta_path,
                          "flex-external", "apply-al"],
@@ -443,12 +446,7 @@ class DrbdStorage:
 
     async def _connect(self, device, dual_primary):
         if self._state(device) is None:
-            await self._run(["drbdsetup", "new-resource", device.resource],
-                            "drbd%d: can't create the resource"
-                            % device.minor)
-            await self._run(["drbdsetup", "new-minor", device.resource,
-                             str(device.minor), "0"],
-                            "drbd%d: can't create the minor" % device.minor)
+            await self._new_minor(device)
         argv = ["drbdsetup", "connect", device.resource,
                 device.local_endpoint(), device.remote_endpoint(),
                 "--protocol", device.params.get("protocol", "C"),

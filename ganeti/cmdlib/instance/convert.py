@@ -107,20 +107,30 @@ def plain_to_drbd(lu, snode, wait):
         yield _undo_plain_to_drbd(lu, created, renamed)
         raise
 
-    def change(c):
-        instances = dict(c.instances)
-        instances[instance.uuid] = attrs.evolve(
-            c.instances[instance.uuid], disk_template=DT_DRBD)
-        return attrs.evolve(c, disks=dict(c.disks, **{d.uuid: d for d in new}),
-                            instances=instances,
-                            cluster=drbdmod.claim_ports(c, new))
-    lu.ctx.config.update(change)
+    _record(lu, DT_DRBD, new, lambda c: drbdmod.claim_ports(c, new))
     yield drbdmod.first_sync(lu, lu.instance, new, wait)
     if wait:
         yield lu.shutdown_disks(ignore_failures=True)
     else:
         # The resync goes on in the background, on active disks.
         lu.update_instance(disks_active=True)
+
+
+def _record(lu, template, disks, cluster):
+    """
+    The conversion in one config update: the instance's new template,
+    its converted disks and C{cluster(config)}, the cluster's ports.
+    """
+    uuid = lu.instance.uuid
+
+    def change(c):
+        instances = dict(c.instances)
+        instances[uuid] = attrs.evolve(c.instances[uuid],
+                                       disk_template=template)
+        return attrs.evolve(c, disks=dict(c.disks, **{d.uuid: d
+                                                      for d in disks}),
+                            instances=instances, cluster=cluster(c))
+    lu.ctx.config.update(change)
 
 
 def _meta_only(disk):
@@ -160,14 +170,7 @@ def drbd_to_plain(lu):
            for disk in old]
     ports = [disk.logical_id[2] for disk in old]
 
-    def change(c):
-        instances = dict(c.instances)
-        instances[instance.uuid] = attrs.evolve(
-            c.instances[instance.uuid], disk_template=DT_PLAIN)
-        return attrs.evolve(c, disks=dict(c.disks, **{d.uuid: d for d in new}),
-                            instances=instances,
-                            cluster=release_ports(c.cluster, ports))
-    lu.ctx.config.update(change)
+    _record(lu, DT_PLAIN, new, lambda c: release_ports(c.cluster, ports))
     lu.feedback("Removing volumes on the secondary node...")
     for node in snodes:
         for disk in old:
