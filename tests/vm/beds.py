@@ -73,3 +73,14 @@ class GuestCommandsMixin:
         output = result.stdout + result.stderr
         self.assertEqual(result.returncode, expect, output)
         return output
+
+    def verify_findings(self):
+        """
+        :return: ``gnt-cluster verify``'s exit status and finding lines
+            (with error codes: ``LEVEL:CODE:kind:name:message``).
+        """
+        result = self.bed[1].run(["gnt-cluster", "verify", "--error-codes"],
+                                 timeout=300)
+        return result.returncode, [
+            line.split(" - ", 1)[1] for line in result.stdout.splitlines()
+            if " - " in line and " - NOTICE:" not in line]
