@@ -10,7 +10,7 @@ import re
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.testing import vmbed
-from tests.vm.beds import module_bed
+from tests.vm.beds import GuestCommandsMixin, module_bed
 
 INSTANCE = "move1.example.com"
 
@@ -22,18 +22,11 @@ def move_bed():
     return module_bed(_shared, "test-move-")
 
 
-class PlainMoveTests(SynchronousTestCase):
+class PlainMoveTests(GuestCommandsMixin, SynchronousTestCase):
     """A plain instance moved from node1 to node2."""
 
     def setUp(self):
         self.bed = move_bed()
-
-    def run_ok(self, index, command, timeout=600):
-        """:return: the output of C{command} in guest C{index}; it succeeded."""
-        result = self.bed[index].run(command, timeout=timeout)
-        self.assertEqual(result.returncode, 0,
-                         "%s\n%s" % (result.stdout, result.stderr))
-        return result.stdout
 
     def device(self, node):
         """

@@ -17,7 +17,7 @@ import tempfile
 from twisted.trial.unittest import SynchronousTestCase
 
 from ganeti.testing import vmbed
-from tests.vm.beds import module_bed
+from tests.vm.beds import GuestCommandsMixin, module_bed
 
 VG = vmbed.VG_NAME
 OS_NAME = "marker"
@@ -71,30 +71,12 @@ def shared_bed():
     return module_bed(_shared, "plain-", _prepare)
 
 
-class PlainTests(SynchronousTestCase):
+class PlainTests(GuestCommandsMixin, SynchronousTestCase):
     """``plain`` instances, volumes and node storage on real LVM."""
 
     def setUp(self):
         self.bed = shared_bed()
         self.node1, self.node2 = self.bed[1].name, self.bed[2].name
-
-    def run_ok(self, index, command, timeout=600):
-        """:return: the output of C{command} in guest C{index}; it succeeded."""
-        result = self.bed[index].run(command, timeout=timeout)
-        self.assertEqual(result.returncode, 0,
-                         "%s\n%s" % (result.stdout[-3000:], result.stderr))
-        return result.stdout
-
-    def gnt(self, *argv, expect=0):
-        """
-        Run a ``gnt-*`` tool on the master (guest 1).
-
-        :return: its standard output and error, joined.
-        """
-        result = self.bed[1].run(list(argv))
-        output = result.stdout + result.stderr
-        self.assertEqual(result.returncode, expect, output)
-        return output
 
     def add(self, name, node, size="64m", *extra):
         """Create a ``plain`` instance with the marker OS."""
@@ -120,16 +102,6 @@ class PlainTests(SynchronousTestCase):
         [lv] = [lv for lv, (_, tags) in self.volumes(index).items()
                 if tags == "originstname+" + name]
         return lv
-
-    def verify_findings(self):
-        """
-        :return: verify's exit status and finding lines (error codes);
-            its notices (non-redundant instances...) are not findings.
-        """
-        result = self.bed[1].run(["gnt-cluster", "verify", "--error-codes"])
-        return result.returncode, [
-            line.split(" - ", 1)[1] for line in result.stdout.splitlines()
-            if " - " in line and " - NOTICE:" not in line]
 
     def test_instance_life(self):
         """
