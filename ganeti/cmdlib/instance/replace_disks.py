@@ -366,8 +366,8 @@ class LUInstanceReplaceDisks(InstanceLU):
                              for i in self.disks],
                             what="Failed to shutdown drbd on old node")
         except errors.GenericError as e:
-            self.log_warning("%s: %s; please cleanup this device manually as"
-                             " soon as possible" % (old_node.name, e))
+            self.log_warning("%s; please cleanup this device manually as soon"
+                             " as possible" % e)
         self.log_info("Detaching primary drbds from the network"
                       " (=> standalone)")
         yield call_node(self.ctx, pnode, "drbd_disconnect_net",
