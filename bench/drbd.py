@@ -18,9 +18,7 @@ Prints one line per figure.  Run as root from the checkout after
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,7 +26,7 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, TOP)
 
 from ganeti.constants import DISK_DEFAULTS  # noqa: E402
-from ganeti.testing import vmbed  # noqa: E402
+from vmbench import cluster_bed, run, timed  # noqa: E402
 
 BIG = "bench-big.example.com"
 SMALL = "bench-small.example.com"
@@ -84,20 +82,6 @@ while True:
 """
 
 
-def run(guest, command, timeout=3600):
-    result = guest.run(command, timeout=timeout)
-    if result.returncode != 0:
-        raise SystemExit("%s failed on %s:\n%s%s" % (
-            command, guest.name, result.stdout, result.stderr))
-    return result.stdout
-
-
-def timed(guest, command):
-    started = time.monotonic()
-    out = run(guest, command)
-    return time.monotonic() - started, out
-
-
 def mib_s(mib, seconds):
     return "%.1f s, %.1f MiB/s" % (seconds, mib / seconds)
 
@@ -129,15 +113,7 @@ def minor_on(master, node, instance):
 
 
 def main():
-    reason = vmbed.missing()
-    if reason:
-        raise SystemExit("the VM bed cannot run here: %s" % reason)
-    os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="bench-drbd-", dir=vmbed.CACHE_DIR)
-    bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
-    try:
-        print("3 guests up: %.1f s" % bed.up(3))
-        figures = bed.init_cluster()
+    with cluster_bed("bench-drbd-", 3) as (bed, figures):
         print("cluster init %.1f s, node add %s" % (
             figures["init"], ", ".join("%.1f s" % s for s in figures["add"])))
         node1, node2, node3 = bed[1], bed[2], bed[3]
@@ -195,9 +171,6 @@ def main():
         print("gnt-instance replace-disks -n node3 (256 MiB, to synced):"
               " %.1f s" % seconds)
         run(node1, ["gnt-instance", "remove", "-f", SMALL])
-    finally:
-        bed.down()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -11,15 +11,14 @@ Prints one line per figure.  Run as root from the checkout after
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, TOP)
 
+from vmbench import cluster_bed, run, timed  # noqa: E402
 from ganeti.testing import vmbed  # noqa: E402
 
 INSTANCE = "bench1.example.com"
@@ -38,20 +37,6 @@ os.close(fd)
 """ % SIZE_MIB
 
 
-def run(guest, command, timeout=3600):
-    result = guest.run(command, timeout=timeout)
-    if result.returncode != 0:
-        raise SystemExit("%s failed on %s:\n%s%s" % (
-            command, guest.name, result.stdout, result.stderr))
-    return result.stdout
-
-
-def timed(guest, command):
-    started = time.monotonic()
-    out = run(guest, command)
-    return time.monotonic() - started, out
-
-
 def drop_caches(bed):
     for guest in bed.guests:
         run(guest, "sync; echo 3 > /proc/sys/vm/drop_caches")
@@ -62,15 +47,7 @@ def rate(seconds):
 
 
 def main():
-    reason = vmbed.missing()
-    if reason:
-        raise SystemExit("the VM bed cannot run here: %s" % reason)
-    os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
-    workdir = tempfile.mkdtemp(prefix="bench-move-", dir=vmbed.CACHE_DIR)
-    bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
-    try:
-        print("2 guests up: %.1f s" % bed.up(2))
-        bed.init_cluster()
+    with cluster_bed("bench-move-", 2) as (bed, _):
         node1, node2 = bed[1], bed[2]
         vg = vmbed.VG_NAME
         run(node1, ["gnt-instance", "add", "-t", "plain", "--disk",
@@ -121,9 +98,6 @@ def main():
         totals = re.search(r"disk/0: (.*)", out)
         if totals:
             print("  of which the disk stream: %s" % totals.group(1))
-    finally:
-        bed.down()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":
