@@ -108,6 +108,10 @@ class CommandTimedOut(CommandError):
     """
 
 
+class AddressPoolError(GenericError):
+    """A network's address pool cannot do what was asked."""
+
+
 class TagError(GenericError):
     """A tag is invalid or there are too many."""
 

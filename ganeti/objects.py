@@ -219,6 +219,33 @@ class Instance(ConfigObject):
 
 
 @attrs.frozen
+class Network(ConfigObject):
+    """
+    An IP network instances' NICs may join, with its address pool.
+
+    The pool is kept as Ganeti keeps it, so a ``config.data`` reads the
+    same to an operator used to Ganeti: C{reservations} (addresses given
+    to NICs) and C{ext_reservations} (network, broadcast, gateway and
+    operator-reserved addresses) are strings of ``0``/``1``, one character
+    per address of C{network}.  L{ganeti.network} reads and changes them.
+    """
+
+    name: str
+    uuid: str
+    network: str
+    gateway: str = None
+    network6: str = None
+    gateway6: str = None
+    mac_prefix: str = None
+    reservations: str = ""
+    ext_reservations: str = ""
+    tags: list = _list()
+    serial_no: int = 1
+    ctime: float = 0.0
+    mtime: float = 0.0
+
+
+@attrs.frozen
 class ConfigData(ConfigObject):
     """
     The whole ``config.data``: every object keyed by uuid.
@@ -237,13 +264,14 @@ class ConfigData(ConfigObject):
     mtime: float = 0.0
 
     _MAPS = (("nodes", Node), ("nodegroups", NodeGroup),
-             ("instances", Instance), ("disks", Disk))
+             ("instances", Instance), ("disks", Disk),
+             ("networks", Network))
 
     def to_dict(self):
         data = {"version": self.version, "serial_no": self.serial_no,
                 "ctime": self.ctime, "mtime": self.mtime,
                 "cluster": self.cluster.to_dict(),
-                "networks": dict(self.networks), "filters": dict(self.filters)}
+                "filters": dict(self.filters)}
         for key, _ in self._MAPS:
             data[key] = {uuid: obj.to_dict()
                          for uuid, obj in getattr(self, key).items()}
@@ -255,7 +283,7 @@ class ConfigData(ConfigObject):
         for key, kind in cls._MAPS:
             kwargs[key] = {uuid: kind.from_dict(value)
                            for uuid, value in data.get(key, {}).items()}
-        for key in ("networks", "filters", "version", "serial_no", "ctime", "mtime"):
+        for key in ("filters", "version", "serial_no", "ctime", "mtime"):
             if key in data:
                 kwargs[key] = data[key]
         return cls(**kwargs)
@@ -279,6 +307,13 @@ class ConfigData(ConfigObject):
         for group in self.nodegroups.values():
             if group.name == name:
                 return group
+        return None
+
+    def network_by_name(self, name):
+        """:return: the network called C{name}, or None."""
+        for network in self.networks.values():
+            if network.name == name:
+                return network
         return None
 
     @property

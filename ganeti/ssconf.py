@@ -51,7 +51,7 @@ def values(config):
         "uid_pool": lines(map(str, cluster.uid_pool)),
         "nodegroups": lines("%s %s" % (g.uuid, g.name)
                             for g in config.nodegroups.values()),
-        "networks": lines("%s %s" % (uuid, net.get("name", ""))
+        "networks": lines("%s %s" % (uuid, net.name)
                           for uuid, net in config.networks.items()),
         "enabled_user_shutdown": str(cluster.enabled_user_shutdown),
         "ssh_ports": lines("%s=%s" % (n.name, n.ndparams.get(

@@ -135,16 +135,16 @@ def _network_variables(cfg, network, prefix):
     from the configuration leaves only its name, as in Ganeti.
     """
     info = cfg.networks.get(network)
-    if not isinstance(info, dict):
+    if info is None:
         return {prefix + "NETWORK_NAME": network}
-    env = {prefix + "NETWORK_NAME": info.get("name", network),
-           prefix + "NETWORK_UUID": info.get("uuid", network),
-           prefix + "NETWORK_TAGS": " ".join(info.get("tags") or [])}
+    env = {prefix + "NETWORK_NAME": info.name,
+           prefix + "NETWORK_UUID": info.uuid,
+           prefix + "NETWORK_TAGS": " ".join(info.tags)}
     for key, name in (("network", "SUBNET"), ("gateway", "GATEWAY"),
                       ("network6", "SUBNET6"), ("gateway6", "GATEWAY6"),
                       ("mac_prefix", "MAC_PREFIX")):
-        if info.get(key):
-            env[prefix + "NETWORK_" + name] = info[key]
+        if getattr(info, key):
+            env[prefix + "NETWORK_" + name] = getattr(info, key)
     return env
 
 

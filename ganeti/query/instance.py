@@ -112,8 +112,8 @@ def _nic_values(ctx, inst, key):
             values.append(ctx.nicparams(nic).get(key))
         elif key == "network_name":
             # Networks are kept as Ganeti wrote them (plain dicts).
-            network = ctx.cfg.networks.get(nic.network) or {}
-            values.append(network.get("name"))
+            network = ctx.cfg.networks.get(nic.network)
+            values.append(network.name if network else None)
         elif key == "bridge":
             params = ctx.nicparams(nic)
             values.append(params["link"] if params["mode"] in

@@ -23,7 +23,8 @@ def _nic_data(cfg, nic):
     and the network's description (None without one).
     """
     params = fill_nicparams(cfg.cluster, nic.nicparams)
-    netinfo = cfg.networks.get(nic.network) if nic.network else None
+    network = cfg.networks.get(nic.network) if nic.network else None
+    netinfo = network.to_dict() if network else None
     return [nic.name, nic.uuid, nic.ip, nic.mac, params["mode"],
             params["link"], params.get("vlan", ""), nic.network, netinfo]
 
