@@ -77,6 +77,9 @@ NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL = (
 NODE_EVAC_MODES = (NODE_EVAC_PRI, NODE_EVAC_SEC, NODE_EVAC_ALL)
 
 #: A node group's allocation policies (Ganeti's C{VALID_ALLOC_POLICIES}).
+#: The modes a NIC (or a network's connection to a group) may have.
+NIC_MODES = ("bridged", "routed", "openvswitch")
+
 ALLOC_POLICIES = ("preferred", "last_resort", "unallocable")
 
 #: The parameters adding and modifying a node group share, as in Ganeti.
@@ -570,6 +573,46 @@ _CATALOGUE = [
         ("sequential", False, ht.TBool),
         ("force_failover", False, ht.TBool),
     ], summary_field="group_name"),
+    OpDef("OP_NETWORK_ADD", [
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+        ("network", REQUIRED, ht.TNonEmptyString),
+        ("gateway", None, _MAYBE_STR),
+        ("network6", None, _MAYBE_STR),
+        ("gateway6", None, _MAYBE_STR),
+        ("mac_prefix", None, _MAYBE_STR),
+        ("add_reserved_ips", None, ht.TMaybe(_STRINGS)),
+        ("conflicts_check", True, ht.TBool),
+        ("tags", [], _STRINGS),
+    ], summary_field="network_name"),
+    OpDef("OP_NETWORK_REMOVE", [
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+        ("force", False, ht.TBool),
+    ], summary_field="network_name"),
+    OpDef("OP_NETWORK_RENAME", [
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+        ("new_name", REQUIRED, ht.TNonEmptyString),
+    ], summary_field="network_name"),
+    OpDef("OP_NETWORK_SET_PARAMS", [
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+        ("gateway", None, _MAYBE_STR),
+        ("network6", None, _MAYBE_STR),
+        ("gateway6", None, _MAYBE_STR),
+        ("mac_prefix", None, _MAYBE_STR),
+        ("add_reserved_ips", None, ht.TMaybe(_STRINGS)),
+        ("remove_reserved_ips", None, ht.TMaybe(_STRINGS)),
+    ], summary_field="network_name"),
+    OpDef("OP_NETWORK_CONNECT", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+        ("network_mode", REQUIRED, ht.TElemOf(NIC_MODES)),
+        ("network_link", REQUIRED, ht.TString),
+        ("network_vlan", "", ht.TString),
+        ("conflicts_check", True, ht.TBool),
+    ], summary_field="network_name"),
+    OpDef("OP_NETWORK_DISCONNECT", [
+        ("group_name", REQUIRED, ht.TNonEmptyString),
+        ("network_name", REQUIRED, ht.TNonEmptyString),
+    ], summary_field="network_name"),
     OpDef("OP_BACKUP_PREPARE", [
         ("instance_name", REQUIRED, ht.TNonEmptyString),
         ("instance_uuid", None, _MAYBE_STR),
