@@ -1,6 +1,6 @@
 # -*- test-case-name: tests.test_rapi,tests.test_cli_node -*-
 """
-Tags on the cluster, nodes, node groups and instances.
+Tags on the cluster, nodes, node groups, instances and networks.
 """
 
 import re
@@ -17,6 +17,7 @@ _LOOKUP = {
     "node": ("nodes", "node_by_name"),
     "nodegroup": ("nodegroups", "group_by_name"),
     "instance": ("instances", "instance_by_name"),
+    "network": ("networks", "network_by_name"),
 }
 
 
