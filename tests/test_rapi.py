@@ -1172,6 +1172,11 @@ class QueryResourceTests(RapiTestBase):
         _, body, _ = yield self.call("PUT", "/2/query/node?fields=pip",
                                      auth=ADMIN, body={})
         self.assertEqual(body["data"], [[[0, SETTINGS["node_ip"]]]])
+        # Networks too (none defined here): fields and an empty table.
+        _, body, _ = yield self.call("GET", "/2/query/network?fields=name,map",
+                                     auth=ADMIN)
+        self.assertEqual((body["fields"][1]["title"], body["data"]),
+                         ("Map", []))
 
     @defer.inlineCallbacks
     def test_bad_requests(self):
@@ -1191,10 +1196,6 @@ class QueryResourceTests(RapiTestBase):
         yield self.assertError(404, "GET", "/2/query/os?fields=name",
                                auth=ADMIN)
         yield self.assertError(404, "GET", "/2/query/cluster/fields")
-        # Queryable in Ganeti, refused by this master.
-        body, _ = yield self.assertError(
-            400, "GET", "/2/query/network?fields=name", auth=ADMIN)
-        self.assertEqual(body["explain"], "Resource type 'network' unknown")
 
     @defer.inlineCallbacks
     def test_fields(self):

@@ -115,7 +115,8 @@ class LUTagsSearch(LogicalUnit):
         found = [("/cluster", tag) for tag in cfg.cluster.tags]
         for prefix, objects in (("/instances/", cfg.instances),
                                 ("/nodes/", cfg.nodes),
-                                ("/nodegroup/", cfg.nodegroups)):
+                                ("/nodegroup/", cfg.nodegroups),
+                                ("/network/", cfg.networks)):
             for obj in sorted(objects.values(), key=lambda o: o.name):
                 found.extend((prefix + obj.name, tag) for tag in obj.tags)
         return [[path, tag] for path, tag in found if self._pattern.search(tag)]

@@ -21,6 +21,7 @@ from ganeti.query import export as export_query
 from ganeti.query import filter as filter_query
 from ganeti.query import instance as instance_query
 from ganeti.query import job as job_query
+from ganeti.query import network as network_query
 from ganeti.query import node as node_query
 from ganeti.utils.io import atomic_write, remove_file
 
@@ -34,6 +35,7 @@ _FIELDSETS = {
     "group": node_query.GROUP_FIELDS,
     "filter": filter_query.FILTER_FIELDS,
     "export": export_query.EXPORT_FIELDS,
+    "network": network_query.NETWORK_FIELDS,
 }
 
 
@@ -150,6 +152,8 @@ class LuxiHandler:
             return filter_query.query_filters(self._config, fields, qfilter)
         if what == "export":
             return queries.query_exports(ctx, fields, qfilter)
+        if what == "network":
+            return network_query.query_networks(self._config, fields, qfilter)
         return job_query.LOCK_FIELDS.query(
             None, self._master.locks.describe(), fields, qfilter)
 
