@@ -488,6 +488,80 @@ class RapiClient:
         return self._request("DELETE", self._group(group, "/tags"),
                              self._query(reason, dry_run, tag=list(tags)))
 
+    # --- networks -----------------------------------------------------------
+
+    def GetNetworks(self, bulk=False, reason=None):
+        """
+        :return: (Deferred) the RAPI's answer as the other collection
+            getters here: ``[{"name", "uri"}]``, or with C{bulk} the
+            networks' dicts.
+        """
+        return self._request("GET", "/2/networks",
+                             self._query(reason, **_bool_args(bulk=bulk)))
+
+    @staticmethod
+    def _network(network, action=""):
+        return "/2/networks/%s%s" % (quote(network, safe=""), action)
+
+    def GetNetwork(self, network, reason=None):
+        return self._request("GET", self._network(network),
+                             self._query(reason))
+
+    def CreateNetwork(self, network_name, network, gateway=None,
+                      network6=None, gateway6=None, mac_prefix=None,
+                      add_reserved_ips=None, tags=None, dry_run=False,
+                      reason=None):
+        """
+        As Ganeti's client: C{add_reserved_ips} and C{tags} are
+        comma-separated strings here.
+        """
+        body = {"network_name": network_name, "network": network,
+                "gateway": gateway, "network6": network6,
+                "gateway6": gateway6, "mac_prefix": mac_prefix,
+                "add_reserved_ips": (add_reserved_ips.split(",")
+                                     if add_reserved_ips else None),
+                "tags": tags.split(",") if tags else None}
+        return self._request("POST", "/2/networks",
+                             self._query(reason, dry_run), body)
+
+    def ConnectNetwork(self, network_name, group_name, mode, link, vlan="",
+                       dry_run=False, reason=None):
+        return self._request("PUT", self._network(network_name, "/connect"),
+                             self._query(reason, dry_run),
+                             {"group_name": group_name, "network_mode": mode,
+                              "network_link": link, "network_vlan": vlan})
+
+    def DisconnectNetwork(self, network_name, group_name, dry_run=False,
+                          reason=None):
+        return self._request("PUT",
+                             self._network(network_name, "/disconnect"),
+                             self._query(reason, dry_run),
+                             {"group_name": group_name})
+
+    def ModifyNetwork(self, network, reason=None, **kwargs):
+        return self._request("PUT", self._network(network, "/modify"),
+                             self._query(reason), kwargs)
+
+    def DeleteNetwork(self, network, dry_run=False, reason=None):
+        return self._request("DELETE", self._network(network),
+                             self._query(reason, dry_run))
+
+    def RenameNetwork(self, network, new_name, reason=None):
+        return self._request("PUT", self._network(network, "/rename"),
+                             self._query(reason), {"new_name": new_name})
+
+    def GetNetworkTags(self, network, reason=None):
+        return self._request("GET", self._network(network, "/tags"),
+                             self._query(reason))
+
+    def AddNetworkTags(self, network, tags, dry_run=False, reason=None):
+        return self._request("PUT", self._network(network, "/tags"),
+                             self._query(reason, dry_run, tag=list(tags)))
+
+    def DeleteNetworkTags(self, network, tags, dry_run=False, reason=None):
+        return self._request("DELETE", self._network(network, "/tags"),
+                             self._query(reason, dry_run, tag=list(tags)))
+
     # --- jobs ---------------------------------------------------------------
 
     def GetJobs(self, bulk=False):

@@ -340,6 +340,24 @@ def list_or_bulk(ctx, what, collection, bulk_fields, fixup=None):
                       ).addCallback(shape)
 
 
+def list_by_name(ctx, what, collection, bulk_fields):
+    """
+    GET on a collection Ganeti lists by ``name`` rather than ``id``
+    (groups, networks): ``[{"name": name, "uri": ...}]``, or with
+    ``bulk=1`` full dicts of C{bulk_fields}, both sorted by name.
+    """
+    bulk = ctx.bool_arg("bulk")
+
+    def shape(rows):
+        rows.sort(key=lambda r: r["name"] or "")
+        if bulk:
+            return rows
+        return links(collection, "name",
+                     [r["name"] for r in rows if r["name"] is not None])
+    return query_rows(ctx, what, bulk_fields if bulk else ["name"]
+                      ).addCallback(shape)
+
+
 def single(ctx, what, fields, kind, fixup=None):
     """
     GET on the path's item; an unknown name is 404 as in Ganeti.

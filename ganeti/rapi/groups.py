@@ -8,7 +8,7 @@ group resource reads its own set of query arguments, as in Ganeti.
 """
 
 from ganeti.rapi.context import (
-    body_op, dry_run, links, query_rows, single, submit_op)
+    body_op, dry_run, list_by_name, single, submit_op)
 
 G_FIELDS = ["alloc_policy", "name", "node_cnt", "node_list", "ipolicy",
             "custom_ipolicy", "diskparams", "custom_diskparams", "ndparams",
@@ -16,19 +16,8 @@ G_FIELDS = ["alloc_policy", "name", "node_cnt", "node_list", "ipolicy",
 
 
 def get_groups(ctx):
-    """
-    Groups list by ``name`` (not ``id``), as in Ganeti.
-    """
-    bulk = ctx.bool_arg("bulk")
-
-    def shape(rows):
-        rows.sort(key=lambda r: r["name"] or "")
-        if bulk:
-            return rows
-        return links("groups", "name",
-                     [r["name"] for r in rows if r["name"] is not None])
-    return query_rows(ctx, "group", G_FIELDS if bulk else ["name"]
-                      ).addCallback(shape)
+    """Groups list by ``name`` (not ``id``), as in Ganeti."""
+    return list_by_name(ctx, "group", "groups", G_FIELDS)
 
 
 def get_group(ctx):

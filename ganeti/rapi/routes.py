@@ -14,7 +14,7 @@ import re
 
 from ganeti.rapi import (
     ACCESS_READ, ACCESS_WRITE, cluster, filters, groups, instances, jobs,
-    nodes, query)
+    networks, nodes, query)
 from ganeti.rapi.context import HttpError, object_tag_op, object_tags
 
 #: Anonymous access (every GET unless ``--require-authentication``).
@@ -51,8 +51,8 @@ _NUMBER = r"([0-9]+)"
 _NODE = r"/2/nodes/" + _ITEM
 _INSTANCE = r"/2/instances/" + _ITEM
 _GROUP = r"/2/groups/" + _ITEM
+_NETWORK = r"/2/networks/" + _ITEM
 _QUERY = r"/2/query/(%s)" % "|".join(query.QUERY_RESOURCES)
-_NETWORKS = _not_backed("Networks")
 
 #: (path regex, Ganeti resource name, {method: (access, function)}).
 ROUTES = [
@@ -175,11 +175,22 @@ ROUTES = [
     (_QUERY + "/fields", "R_2_query_fields",
      {"GET": (ANONYMOUS, query.get_query_fields)}),
 
-    (r"/2/networks(?:/[^/]+(?:/[^/]+)?)?", "R_2_networks",
-     {"GET": (ANONYMOUS, _NETWORKS),
-      "POST": (ACCESS_WRITE, _NETWORKS),
-      "PUT": (ACCESS_WRITE, _NETWORKS),
-      "DELETE": (ACCESS_WRITE, _NETWORKS)}),
+    (r"/2/networks", "R_2_networks",
+     {"GET": (ANONYMOUS, networks.get_networks),
+      "POST": (ACCESS_WRITE, networks.post_networks)}),
+    (_NETWORK, "R_2_networks_name",
+     {"GET": (ANONYMOUS, networks.get_network),
+      "DELETE": (ACCESS_WRITE, networks.delete_network)}),
+    (_NETWORK + "/modify", "R_2_networks_name_modify",
+     {"PUT": (ACCESS_WRITE, networks.put_network_modify)}),
+    (_NETWORK + "/connect", "R_2_networks_name_connect",
+     {"PUT": (ACCESS_WRITE, networks.put_network_connect)}),
+    (_NETWORK + "/disconnect", "R_2_networks_name_disconnect",
+     {"PUT": (ACCESS_WRITE, networks.put_network_disconnect)}),
+    (_NETWORK + "/rename", "R_2_networks_name_rename",
+     {"PUT": (ACCESS_WRITE, networks.put_network_rename)}),
+    (_NETWORK + "/tags", "R_2_networks_name_tags",
+     _tag_methods("network", "network", "Network")),
 
     (r"/2/filters", "R_2_filters",
      {"GET": (ANONYMOUS, filters.get_filters),
