@@ -24,6 +24,9 @@ from attrs import field, frozen
 
 from ganeti import constants
 from ganeti.errors import OpExecError, OpPrereqError
+from ganeti.scriptdir import (
+    PARAMETERS_FILE, bad_name, check_file, find_directory, parse_parameters,
+    read_lines, visible_entries)
 
 #: API versions this implementation speaks, newest first.
 SUPPORTED_API_VERSIONS = tuple(sorted(constants.OS_API_VERSIONS,
@@ -33,7 +36,6 @@ API_V20 = 20
 
 API_FILE = "ganeti_api_version"
 VARIANTS_FILE = "variants.list"
-PARAMETERS_FILE = "parameters.list"
 
 SCRIPT_CREATE = "create"
 SCRIPT_EXPORT = "export"
@@ -175,31 +177,6 @@ def _read_api_versions(path):
     return versions, None
 
 
-def _check_file(path, filename, executable):
-    """
-    :return: C{None} if C{filename} is a regular file (and executable when
-        asked), else the reason it is not.
-    """
-    full = os.path.join(path, filename)
-    try:
-        st = os.stat(full)
-    except OSError as e:
-        return ("File '%s' under path '%s' is missing (%s)"
-                % (filename, path, e.strerror))
-    if not stat.S_ISREG(st.st_mode):
-        return ("File '%s' under path '%s' is not a regular file"
-                % (filename, path))
-    if executable and not st.st_mode & stat.S_IXUSR:
-        return ("File '%s' under path '%s' is not executable"
-                % (filename, path))
-    return None
-
-
-def _read_lines(filename):
-    with open(filename) as f:
-        return f.read().splitlines()
-
-
 def load_os(name, path):
     """
     Read and check the OS definition in directory C{path}.
@@ -220,30 +197,26 @@ def load_os(name, path):
     # must have, even if that version is newer than ours.
     newest = max(versions)
     for script in _required_scripts(newest):
-        error = _check_file(path, script, executable=True)
+        error = check_file(path, script, executable=True)
         if error:
             return _invalid(name, path, error)
     parameters = []
     if newest >= API_V20:
-        error = _check_file(path, PARAMETERS_FILE, executable=False)
+        error = check_file(path, PARAMETERS_FILE, executable=False)
         if error:
             return _invalid(name, path, error)
         try:
-            lines = _read_lines(os.path.join(path, PARAMETERS_FILE))
+            lines = read_lines(os.path.join(path, PARAMETERS_FILE))
         except OSError as e:
             return _invalid(name, path, (
                 "Error while reading the OS parameters file at %s: %s"
                 % (os.path.join(path, PARAMETERS_FILE), e.strerror)))
-        for line in lines:
-            parts = line.split(None, 1)
-            if parts:
-                parameters.append((parts[0], parts[1].strip()
-                                   if len(parts) > 1 else ""))
+        parameters = parse_parameters(lines)
     variants = []
     if newest >= API_V15:
         variants_file = os.path.join(path, VARIANTS_FILE)
         try:
-            lines = _read_lines(variants_file)
+            lines = read_lines(variants_file)
         except OSError as e:
             # The file is optional; anything but its absence is an error.
             if e.errno != errno.ENOENT:
@@ -258,11 +231,6 @@ def load_os(name, path):
                         parameters=parameters)
 
 
-def _bad_name(name):
-    return (not name or "/" in name or name in (".", "..")
-            or name.startswith("."))
-
-
 def find_os(search_path, name):
     """
     Find an OS in the search path; the first directory holding it wins.
@@ -273,12 +241,11 @@ def find_os(search_path, name):
         search directory has it.
     """
     os_name, _ = split_name(name)
-    if _bad_name(os_name):
+    if bad_name(os_name):
         return _invalid(os_name, None, "Invalid OS name %r" % (os_name,))
-    for directory in search_path:
-        candidate = os.path.join(directory, os_name)
-        if os.path.isdir(candidate):
-            return load_os(os_name, candidate)
+    directory = find_directory(search_path, os_name)
+    if directory is not None:
+        return load_os(os_name, directory)
     return _invalid(os_name, None, "Directory for OS %s not found in search"
                     " path" % (os_name,))
 
@@ -293,19 +260,7 @@ def diagnose(search_path):
     :return: a list of L{OSDefinition}, in search path order, each
         directory's entries sorted by name.
     """
-    seen = set()
-    result = []
-    for directory in search_path:
-        try:
-            names = sorted(os.listdir(directory))
-        except OSError:
-            continue
-        for name in names:
-            if name.startswith(".") or name in seen:
-                continue
-            seen.add(name)
-            result.append(load_os(name, os.path.join(directory, name)))
-    return result
+    return [load_os(name, path) for name, path in visible_entries(search_path)]
 
 
 def check_variant(os_def, name):

@@ -6,11 +6,9 @@ A script's output goes to a log file of its own in ``<log_dir>/os/``
 (the operator's first stop when an install fails), and a failure quotes
 the file's last lines.  Scripts run through L{ganeti.process.run_command},
 so the reactor never waits; their environment comes from
-L{ganeti.osenv}.
+L{ganeti.osenv}.  The log files and the wrapper that fills them are
+L{ganeti.scriptdir}'s, shared with the ExtStorage providers.
 """
-
-import os
-import time
 
 from twisted.internet.defer import fail, succeed
 
@@ -19,33 +17,22 @@ from ganeti.osdef import (
     API_V20, SCRIPT_CREATE, SCRIPT_VERIFY, check_parameters)
 from ganeti.osenv import core_environment
 from ganeti.process import run_command
+from ganeti.scriptdir import (
+    LOG_TAIL_LINES, create_log, exit_reason, log_component, log_stamp,
+    run_logged, tail_file)
+
+__all__ = ["LOG_TAIL_LINES", "EXP_SIZE_FD", "VERIFY_PARAMETERS",
+           "log_file_name", "read_expected_size", "run_script", "tail_file",
+           "verify_parameters"]
 
 #: The only check ``verify`` knows (API 20).
 VERIFY_PARAMETERS = "parameters"
 
-#: Lines of the log quoted in the error of a failed script.
-LOG_TAIL_LINES = 20
-
 # Log file names start with the kind of operation, as in Ganeti.
 _LOG_KINDS = {SCRIPT_CREATE: "add"}
 
-# Runs the script with its standard streams on real files, so neither a
-# disk image (import/export) nor a long install log passes through the
-# daemon's memory.  Positional parameters: log, stdin, stdout ("" = the
-# log), size file ("" = none), then the script and its arguments.
-_WRAPPER = (
-    '_log=$1 _in=$2 _out=$3 _size=$4; shift 4\n'
-    'if [ -n "$_size" ]; then exec 3>"$_size"; fi\n'
-    'if [ -n "$_out" ]; then exec "$@" <"$_in" >"$_out" 2>>"$_log"; fi\n'
-    'exec "$@" <"$_in" >>"$_log" 2>&1\n'
-)
-
 #: The file descriptor an export script may write its expected size to.
 EXP_SIZE_FD = 3
-
-
-def _log_component(text):
-    return str(text).replace("/", "_") or "_"
 
 
 def log_file_name(script, os_name, instance_name, timestamp):
@@ -54,48 +41,10 @@ def log_file_name(script, os_name, instance_name, timestamp):
         for create and the script name otherwise (Ganeti's names), the
         timestamp as ``YYYY-MM-DD_HH_MM_SS`` (local time).
     """
-    stamp = time.strftime("%Y-%m-%d_%H_%M_%S", time.localtime(timestamp))
     return "%s-%s-%s-%s.log" % (_LOG_KINDS.get(script, script),
-                                _log_component(os_name),
-                                _log_component(instance_name), stamp)
-
-
-def _create_log(log_dir, base):
-    """
-    Create a new, empty log file; a second run in the same second gets a
-    numbered name instead of mixing its output into the first one's.
-
-    :return: the path.
-    """
-    os.makedirs(log_dir, mode=0o750, exist_ok=True)
-    stem = base[:-len(".log")]
-    for attempt in range(1000):
-        name = base if not attempt else "%s-%d.log" % (stem, attempt)
-        path = os.path.join(log_dir, name)
-        try:
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                             0o640))
-        except FileExistsError:
-            continue
-        return path
-    raise OpExecError("Can't create a log file for %s in %s"
-                      % (base, log_dir))
-
-
-def tail_file(path, lines=LOG_TAIL_LINES, max_bytes=64 * 1024):
-    """
-    :return: the last C{lines} lines of a (log) file, as text; C{[]} if it
-        cannot be read.
-    """
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - max_bytes))
-            data = f.read()
-    except OSError:
-        return []
-    return data.decode("utf-8", "replace").splitlines()[-lines:]
+                                log_component(os_name),
+                                log_component(instance_name),
+                                log_stamp(timestamp))
 
 
 def run_script(reactor, os_def, script, env, log_dir, instance_name,
@@ -134,18 +83,17 @@ def run_script(reactor, os_def, script, env, log_dir, instance_name,
             raise OpExecError("OS %s has no %r script (API %s)"
                               % (os_def.name, script, os_def.api_version))
         os_name = env.get("INSTANCE_OS") or os_def.name
-        log_path = _create_log(log_dir, log_file_name(
+        log_path = create_log(log_dir, log_file_name(
             script, os_name, instance_name, reactor.seconds()))
     except Exception:
         return fail()
     env = dict(env)
     if size_path:
         env["EXP_SIZE_FD"] = str(EXP_SIZE_FD)
-    argv = (["/bin/sh", "-c", _WRAPPER, "ganeti-os-" + script, log_path,
-             stdin_path or os.devnull, stdout_path or "", size_path or "",
-             os_def.script(script)] + list(args))
-    d = run_command(reactor, argv, timeout=timeout, env=env,
-                    cwd=os_def.path)
+    d = run_logged(reactor, os_def.script(script), args, env, os_def.path,
+                   log_path, timeout, stdin_path=stdin_path,
+                   stdout_path=stdout_path, size_path=size_path,
+                   name="ganeti-os-" + script)
 
     def failed_message(reason):
         lines = tail_file(log_path)
@@ -154,7 +102,7 @@ def run_script(reactor, os_def, script, env, log_dir, instance_name,
 
     def finished(result):
         if result.failed:
-            raise OpExecError(failed_message(_exit_reason(result)))
+            raise OpExecError(failed_message(exit_reason(result)))
         return log_path
 
     def timed_out(failure):
@@ -163,16 +111,6 @@ def run_script(reactor, os_def, script, env, log_dir, instance_name,
             "timed out after %g seconds" % (timeout,)))
 
     return d.addCallbacks(finished, timed_out)
-
-
-def _exit_reason(result):
-    """
-    :return: how a script ended, e.g. ``"exit code 1"``; the command line
-        is left out since it is the wrapper shell's, not the script's.
-    """
-    if result.signal is not None:
-        return "killed by signal %d" % (result.signal,)
-    return "exit code %d" % (result.exit_code,)
 
 
 def read_expected_size(size_path):

@@ -53,10 +53,14 @@ class Paths:
         self.daemon_log = os.path.join(self.log_dir, "ganeti.log")
         self.commands_log = os.path.join(self.log_dir, "commands.log")
         self.os_log_dir = os.path.join(self.log_dir, "os")
+        #: Ganeti's LOG_ES_DIR: one log file per ExtStorage script run.
+        self.extstorage_log_dir = os.path.join(self.log_dir, "extstorage")
         self.hooks_dir = os.path.join(self.conf_dir, "hooks")
         self.external_master_setup_script = os.path.join(
             self.conf_dir, "scripts", "master-ip-setup")
         self.os_search_path = [j("srv/ganeti/os")]
+        #: Ganeti's ES_SEARCH_PATH: where ExtStorage providers live.
+        self.extstorage_search_path = [j("srv/ganeti/extstorage")]
         self.iallocator_search_path = self._search_path(IALLOCATOR_DIRS)
         self.file_storage_dir = j("srv/ganeti/file-storage")
         self.shared_file_storage_dir = j("srv/ganeti/shared-file-storage")

@@ -25,7 +25,8 @@ _TOP = ("ganeti.master", "ganeti.rapi", "ganeti.cli", "ganeti.tap",
 _MASTER_SIDE = ("ganeti.cmdlib", "ganeti.jobs", "ganeti.rpc", "ganeti.master",
                 "ganeti.rapi")
 _NODE_SIDE = ("ganeti.node", "ganeti.hypervisor", "ganeti.storage.",
-              "ganeti.osdef", "ganeti.osenv", "ganeti.osscripts")
+              "ganeti.osdef", "ganeti.osenv", "ganeti.osscripts",
+              "ganeti.scriptdir")
 
 #: The one tool module that runs a reactor (see its docstring).
 _REACTOR_TOOL = "ganeti.cli.failover_rpc"

@@ -1121,7 +1121,8 @@ class RegistryTests(SynchronousTestCase):
         """
         registry = BlockStorageRegistry(self.clock, self.paths)
         self.assertEqual(registry.templates,
-                         ("blockdev", "drbd", "file", "plain", "sharedfile"))
+                         ("blockdev", "drbd", "ext", "file", "plain",
+                          "sharedfile"))
         for template in registry.templates:
             provider = registry.get(template)
             self.assertTrue(verifyObject(IBlockStorage, provider))

@@ -261,6 +261,17 @@ class NodeHandler:
         return [definition.to_dict()
                 for definition in osdef.diagnose(self._paths.os_search_path)]
 
+    # --- ExtStorage providers ---------------------------------------------
+
+    def extstorage_diagnose(self):
+        """
+        :return: every ExtStorage provider of this node's search path,
+            valid or not (``gnt-storage diagnose``).
+        """
+        from ganeti.storage import extstorage
+        return [provider.to_dict() for provider in
+                extstorage.diagnose(self._paths.extstorage_search_path)]
+
     def _run_os(self, script, instance, block_devices, debug, disk_index=None,
                 stdin_path=None, stdout_path=None, **extra):
         from ganeti import osenv, osscripts
@@ -548,18 +559,20 @@ class NodeHandler:
 
     def blockdev_snapshot(self, disk, snap_name=None, snap_size=None):
         """
-        Snapshot a ``plain`` disk, or a ``drbd`` disk's data volume here
-        (exports of running instances).
+        Snapshot a ``plain`` or ``ext`` disk, or a ``drbd`` disk's data
+        volume here (exports of running instances).
 
-        :return: (Deferred) the snapshot's ``[vg, lv]``.
+        :return: (Deferred) the snapshot's C{logical_id}: ``[vg, lv]``, or
+            ``[provider, volume]`` for ``ext``.
         """
         if disk["dev_type"] == "drbd":
             disk = disk["children"][0]
-        if disk["dev_type"] != "plain":
+        if disk["dev_type"] not in ("plain", "ext"):
             raise errors.BlockDeviceError(
                 "Cannot snapshot block device '%s' of type '%s'"
                 % ("/".join(map(str, disk["logical_id"])), disk["dev_type"]))
-        return self._disks("plain").snapshot(disk, snap_name, snap_size)
+        return self._disks(disk["dev_type"]).snapshot(disk, snap_name,
+                                                      snap_size)
 
     @inlineCallbacks
     def blockdev_rename(self, devlist):
@@ -596,11 +609,13 @@ class NodeHandler:
         return lvm.vg_space(self._reactor, vg_name, excl_stor)
 
     @inlineCallbacks
-    def blockdev_assemble_all(self, disks, instance_name, as_primary=True):
+    def blockdev_assemble_all(self, disks, instance_name, as_primary=True,
+                              exclusive=True):
         """
         Make the disks usable here; mirrored (``drbd``) ones become primary
         here only with C{as_primary} (the secondary's side is assembled
-        without).
+        without); ``ext`` volumes are opened shared unless C{exclusive}
+        (both sides of a live migration).
 
         :return: (Deferred) the disks with their node C{path}.
         """
@@ -609,20 +624,35 @@ class NodeHandler:
             storage = self._disks(disk["dev_type"])
             if disk["dev_type"] == "drbd":
                 path = yield storage.assemble(disk, primary=as_primary)
+            elif disk["dev_type"] == "ext":
+                path = yield storage.assemble(disk, exclusive=exclusive)
             else:
                 path = yield storage.assemble(disk)
             devices.append(dict(disk, path=path))
         returnValue(devices)
 
     @inlineCallbacks
-    def blockdev_close_all(self, disks):
+    def blockdev_open(self, disks, exclusive):
         """
-        Make this node's side of mirrored disks secondary (before another
-        node becomes primary); other disks have nothing to close.
+        Open ``ext`` volumes (mapped before) for I/O here, shared or
+        exclusive (Ganeti's C{blockdev_open}, around migrations); other
+        disks have nothing to open.
         """
         for disk in disks:
-            if disk["dev_type"] == "drbd":
-                yield self._disks("drbd").close(disk)
+            if disk["dev_type"] == "ext":
+                yield self._disks("ext").open(disk, bool(exclusive))
+        returnValue(True)
+
+    @inlineCallbacks
+    def blockdev_close_all(self, disks):
+        """
+        Make this node's side of mirrored disks secondary and close
+        ``ext`` volumes (before another node becomes primary); other
+        disks have nothing to close.
+        """
+        for disk in disks:
+            if disk["dev_type"] in ("drbd", "ext"):
+                yield self._disks(disk["dev_type"]).close(disk)
         returnValue(True)
 
     def _drbd_each(self, disks, method, *args):

@@ -9,7 +9,7 @@ from twisted.internet.defer import Deferred, fail
 from zope.interface import implementer
 
 from ganeti.errors import BlockDeviceError, StorageError
-from ganeti.storage import blockdev, drbd, lvm
+from ganeti.storage import blockdev, drbd, extstorage, lvm
 from ganeti.storage.filestorage import (
     FileStorage,
     describe_storage_dir,
@@ -38,6 +38,9 @@ class BlockStorageRegistry:
             ST_SHARED_FILE: FileStorage(reactor, paths, ST_SHARED_FILE,
                                         threadpool),
             blockdev.TEMPLATE: blockdev.AdoptedBlockDevice(reactor),
+            extstorage.TEMPLATE: extstorage.ExtStorage(
+                reactor, paths.extstorage_search_path,
+                paths.extstorage_log_dir),
         }
         volumes = self._providers[lvm.TEMPLATE] = \
             lvm.LogicalVolumeStorage(reactor)
@@ -54,7 +57,7 @@ class BlockStorageRegistry:
         """
         :return: the provider for C{template}.
         :raise BlockDeviceError: if this node cannot handle C{template}
-            (``diskless`` has no disks; ``rbd``, ``ext``... are not
+            (``diskless`` has no disks; ``rbd``, ``gluster`` are not
             implemented).
         """
         try:
