@@ -187,3 +187,31 @@ class AddressPool:
     def external_reservations(self):
         """:return: the externally reserved addresses, in order."""
         return [str(self.net[i]) for i, b in enumerate(self._external) if b]
+
+
+class PendingAddresses:
+    """
+    Addresses chosen by opcodes still running, not yet in the config.
+
+    Ganeti's temporary reservations: an instance creation picks its pool
+    address when it checks its prerequisites and records it only at the
+    end, so a second creation running meanwhile must not pick the same
+    one.  The job runner drops an opcode's holds when it ends.
+    """
+
+    def __init__(self):
+        self._held = {}
+
+    def hold(self, owner, network_uuid, address):
+        """Keep C{address} of C{network_uuid} for C{owner}."""
+        self._held.setdefault(owner, set()).add((network_uuid, address))
+
+    def held(self, network_uuid, but=None):
+        """:return: the addresses of C{network_uuid} held by others than C{but}."""
+        return {address for owner, holds in self._held.items()
+                if owner is not but
+                for net, address in holds if net == network_uuid}
+
+    def drop(self, owner):
+        """Forget what C{owner} held."""
+        self._held.pop(owner, None)

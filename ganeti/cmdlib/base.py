@@ -8,6 +8,7 @@ from twisted.logger import Logger
 
 from ganeti import errors, hooks, locking
 from ganeti.cmdlib.hooks import HooksMaster
+from ganeti.network import PendingAddresses
 
 _log = Logger()
 
@@ -26,6 +27,8 @@ class MasterContext:
         self.queue = queue
         self.rpc = rpc
         self.replicator = replicator
+        #: Pool addresses chosen by running opcodes (L{PendingAddresses}).
+        self.addresses = PendingAddresses()
 
 
 class LogicalUnit:
@@ -72,6 +75,13 @@ class LogicalUnit:
 
     def check_prereq(self):
         """Raise L{ganeti.errors.OpPrereqError} if the opcode cannot run."""
+
+    def finish(self):
+        """
+        Called once the opcode ended, however it ended: what it kept
+        aside for itself while running (pool addresses) is let go.
+        """
+        self.ctx.addresses.drop(self)
 
     def execute(self):
         """Do the work; may return a Deferred.  :return: the opcode result."""

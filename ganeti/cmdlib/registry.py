@@ -5,7 +5,8 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    backup, cluster, cluster_disks, group, node, tags, test, verify)
+    backup, cluster, cluster_disks, group, network, node, tags,
+    test, verify)
 from ganeti.cmdlib.instance import (
     change_group, create, disks, move, moves, multi_alloc, operations,
     query, replace_disks, set_params)
@@ -66,6 +67,12 @@ LOGICAL_UNITS = {
     "OP_GROUP_SET_PARAMS": group.LUGroupSetParams,
     "OP_GROUP_ASSIGN_NODES": group.LUGroupAssignNodes,
     "OP_GROUP_EVACUATE": group.LUGroupEvacuate,
+    "OP_NETWORK_ADD": network.LUNetworkAdd,
+    "OP_NETWORK_REMOVE": network.LUNetworkRemove,
+    "OP_NETWORK_RENAME": network.LUNetworkRename,
+    "OP_NETWORK_SET_PARAMS": network.LUNetworkSetParams,
+    "OP_NETWORK_CONNECT": network.LUNetworkConnect,
+    "OP_NETWORK_DISCONNECT": network.LUNetworkDisconnect,
     "OP_TAGS_GET": tags.LUTagsGet,
     "OP_TAGS_SEARCH": tags.LUTagsSearch,
     "OP_TAGS_SET": tags.LUTagsSet,

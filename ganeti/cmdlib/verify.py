@@ -16,6 +16,7 @@ from ganeti import config as configmod
 from ganeti import constants, errors, hooks, ssconf
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import node_address
+from ganeti.cmdlib.network import pool_problems
 from ganeti.cmdlib.live import live_instances
 from ganeti.params import (
     annotated_disk, exclusive_storage, fill_beparams, instance_disks,
@@ -178,7 +179,7 @@ def config_problems(cfg):
             if disk_uuid not in cfg.disks:
                 problems.append("instance %s has a non-existing disk %s"
                                 % (inst.name, disk_uuid))
-    return problems
+    return problems + pool_problems(cfg)
 
 
 class LUClusterVerifyGroup(_VerifyLU):

@@ -136,17 +136,18 @@ class JobRunner:
         # later must know this opcode may have acted.
         yield queue.changed(job)
         # Prerequisite checks may ask nodes (free memory, OS present).
-        yield maybeDeferred(lu.check_prereq)
-        d = self._hooks_and_execute(lu, bool(op.input.get("dry_run")))
-        # Hook scripts may run long: killing the job stops them too.
-        self._executing[job.id] = d
         try:
+            yield maybeDeferred(lu.check_prereq)
+            d = self._hooks_and_execute(lu, bool(op.input.get("dry_run")))
+            # Hook scripts may run long: killing the job stops them too.
+            self._executing[job.id] = d
             result = yield d
         except CancelledError:
             raise _Cancelled(jobmod.ERROR,
                              errors.OpExecError(KILLED).to_wire())
         finally:
             self._executing.pop(job.id, None)
+            lu.finish()
         # What the opcode changed must survive a crash before anyone
         # hears it succeeded.
         yield self._flushed()

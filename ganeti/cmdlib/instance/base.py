@@ -19,6 +19,7 @@ from ganeti import params as paramsmod
 from ganeti.cmdlib.base import LogicalUnit
 from ganeti.cmdlib.common import call_node, get_instance
 from ganeti.cmdlib.hooks import instance_object_variables
+from ganeti.cmdlib.instance import nics as nicsmod
 from ganeti import locking
 from ganeti.objects import NIC, Disk
 from ganeti.params import (
@@ -42,17 +43,19 @@ def used_macs(cfg):
     return {nic.mac for inst in cfg.instances.values() for nic in inst.nics}
 
 
-def choose_mac(cfg, wanted, taken=()):
+def choose_mac(cfg, wanted, taken=(), prefix=None):
     """
     Validate a requested MAC or generate one (``auto``/``generate``).
 
     :param taken: MACs already chosen in the same operation.
+    :param prefix: the first three octets of a generated MAC (a
+        network's prefix); the cluster's by default.
     :raise OpPrereqError: for a malformed or already used address.
     """
     used = used_macs(cfg) | set(taken)
     mac = (wanted or "auto").lower()
     if mac in ("auto", "generate"):
-        prefix = cfg.cluster.mac_prefix
+        prefix = prefix or cfg.cluster.mac_prefix
         for _ in range(1000):
             mac = "%s:%02x:%02x:%02x" % (prefix, random.randrange(256),
                                          random.randrange(256),
@@ -69,14 +72,18 @@ def choose_mac(cfg, wanted, taken=()):
 
 
 def check_nic_ip(ip):
-    """:return: the NIC's IP (None for none); :raise OpPrereqError: if bad."""
+    """
+    :return: the NIC's IP (None for none, ``pool`` for one from its
+        network's pool); :raise OpPrereqError: if bad.
+    """
     if ip in (None, "", "none"):
         return None
+    if ip.lower() == nicsmod.IP_POOL:
+        return nicsmod.IP_POOL
     try:
         ipaddress.ip_address(ip)
     except ValueError:
-        raise wrong_input("Invalid IP address '%s' (pools and 'auto' need networks,"
-                     " which are not supported yet)" % ip)
+        raise wrong_input("Invalid IP address '%s'" % ip)
     return ip
 
 
@@ -395,7 +402,7 @@ def remove_instance_from_config(writer, instance_uuid):
     """
     Drop an instance and its disks from the configuration; its mirrors'
     ports and its network (console) port go back to the cluster's pool,
-    as in Ganeti.
+    its NICs' addresses to their networks' pools, as in Ganeti.
     """
     def change(cfg):
         instances = dict(cfg.instances)
@@ -408,7 +415,9 @@ def remove_instance_from_config(writer, instance_uuid):
         if instance.network_port:
             ports.append(instance.network_port)
         return attrs.evolve(cfg, instances=instances, disks=disks,
-                            cluster=release_ports(cfg.cluster, ports))
+                            cluster=release_ports(cfg.cluster, ports),
+                            networks=nicsmod.claim_addresses(
+                                cfg, instance.nics, []))
     writer.update(change)
 
 
@@ -420,8 +429,11 @@ def build_nic(cfg, spec, taken=()):
     mode = nicparams.get("mode", cfg.cluster.nicparams.get("default", {}).get("mode"))
     if mode and mode not in ("bridged", "routed", "openvswitch"):
         raise wrong_input("Invalid NIC mode '%s'" % mode)
-    return NIC(mac=choose_mac(cfg, spec.get("mac"), taken), uuid=new_uuid(),
-               ip=check_nic_ip(spec.get("ip")), name=spec.get("name"),
+    net = nicsmod.spec_network(cfg, spec)
+    return NIC(mac=choose_mac(cfg, spec.get("mac"), taken,
+                              net.mac_prefix if net else None),
+               uuid=new_uuid(), ip=check_nic_ip(spec.get("ip")),
+               name=spec.get("name"), network=net.uuid if net else None,
                nicparams=nicparams)
 
 

@@ -19,6 +19,7 @@ from ganeti.cmdlib.common import call_node, get_instance, get_node
 from ganeti.cmdlib.exports import exports_by_node, staging_name, transfer
 from ganeti.cmdlib.hooks import instance_variables
 from ganeti.cmdlib.instance import drbd as drbdmod
+from ganeti.cmdlib.instance.nics import claim_addresses, place_nics
 from ganeti.cmdlib.instance.base import (
     InstanceLU, build_disk, build_nic, cfg_instance, check_spindles,
     check_usable_node, instance_hvparams, new_uuid,
@@ -88,6 +89,7 @@ class LUInstanceCreate(InstanceLU):
         op, cfg = self.op, self.cfg
         cluster = cfg.cluster
         name = op["instance_name"]
+        self.resolved_ip = None
         if op["name_check"]:
             name, ip = yield netutils.resolve_async(self.ctx.reactor, name,
                                                     self.ctx.paths)
@@ -97,6 +99,7 @@ class LUInstanceCreate(InstanceLU):
                     raise errors.OpPrereqError("IP %s of instance %s already in"
                                                " use" % (ip, name),
                                                "already_exists")
+            self.resolved_ip = ip
         elif op["ip_check"]:
             raise wrong_input("Cannot do IP address check without a name check")
         if cfg.instance_by_name(name) is not None:
@@ -133,6 +136,8 @@ class LUInstanceCreate(InstanceLU):
         if self.install and not op["os_type"]:
             raise wrong_input("No guest OS or OS image specified")
         self.node, self.snode = yield self._choose_nodes(mirrored)
+        self.nics = place_nics(self, self.nics, self.node,
+                               op["conflicts_check"])
         self.excl_stor = exclusive_storage(cfg, self.node)
         if self.snode is not None and exclusive_storage(cfg, self.snode):
             self.excl_stor = True
@@ -242,6 +247,12 @@ class LUInstanceCreate(InstanceLU):
         nics = []
         used = set()
         for spec in self.op["nics"]:
+            if str(spec.get("ip")).lower() == "auto":
+                # The address the instance's name resolved to.
+                if self.resolved_ip is None:
+                    raise wrong_input("IP address set to auto but name checks"
+                                      " have been skipped")
+                spec = dict(spec, ip=self.resolved_ip)
             nic = build_nic(self.cfg, spec, used)
             used.add(nic.mac)
             nics.append(nic)
@@ -476,8 +487,10 @@ class LUInstanceCreate(InstanceLU):
             disks.update({d.uuid: d for d in self.disks})
             instances = dict(cfg.instances)
             instances[instance.uuid] = new
+            networks = claim_addresses(cfg, [], instance.nics,
+                                       self.op["conflicts_check"])
             return attrs.evolve(cfg, disks=disks, instances=instances,
-                                cluster=cluster)
+                                cluster=cluster, networks=networks)
         self.ctx.config.update(change)
 
     def _remove_from_config(self, instance):

@@ -18,6 +18,7 @@ from ganeti.cmdlib.instance.base import (
     choose_mac, instance_hvparams, release_ports, wrong_input)
 from ganeti import locking
 from ganeti.cmdlib.instance import convert, drbd as drbdmod
+from ganeti.cmdlib.instance.nics import claim_addresses, place_nics, spec_network
 from ganeti.config import touched
 from ganeti.disk_templates import DT_DRBD, MIRRORED_TEMPLATES
 from ganeti.params import (
@@ -199,6 +200,8 @@ class LUInstanceSetParams(InstanceLU):
         for action, index, params in nic_ops:
             if action == "add":
                 nic = build_nic(cfg, params, {n.mac for n in nics} - own)
+                nic, = place_nics(self, [nic], self.pnode,
+                                  self.op["conflicts_check"])
                 nics.append(nic)
                 self.result.append(["nic.%d" % (len(nics) - 1),
                                     "add:mac=%s,ip=%s" % (nic.mac, nic.ip)])
@@ -216,9 +219,18 @@ class LUInstanceSetParams(InstanceLU):
                 nicparams = paramsmod.force_types(dict(nic.nicparams, **{
                     k: params[k] for k in ("mode", "link", "vlan") if k in params}),
                     constants.NIC_DEFAULTS, "nic")
-                nics[position] = attrs.evolve(
+                changed = attrs.evolve(
                     nic, mac=mac, nicparams=nicparams,
                     ip=check_nic_ip(params["ip"]) if "ip" in params else nic.ip)
+                if "network" in params:
+                    net = spec_network(cfg, params)
+                    changed = attrs.evolve(changed,
+                                           network=net.uuid if net else None)
+                if (changed.network, changed.ip) != (nic.network, nic.ip):
+                    # A new address, or the old one in another network.
+                    changed, = place_nics(self, [changed], self.pnode,
+                                          self.op["conflicts_check"])
+                nics[position] = changed
                 for key, value in sorted(params.items()):
                     self.result.append(["nic.%s/%d" % (key, position), value])
         self.nics = nics
@@ -290,8 +302,10 @@ class LUInstanceSetParams(InstanceLU):
                 drbdmod.claim_ports(cfg, self.to_create),
                 [d.logical_id[2] for d in self.to_remove
                  if d.dev_type == DT_DRBD])
+            networks = claim_addresses(cfg, instance.nics, self.nics,
+                                       self.op["conflicts_check"])
             return attrs.evolve(cfg, disks=disks, instances=instances,
-                                cluster=cluster)
+                                cluster=cluster, networks=networks)
         self.ctx.config.update(change)
 
     @inlineCallbacks
