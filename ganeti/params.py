@@ -186,6 +186,15 @@ def instance_disks(cfg, instance):
     return [cfg.disks[uuid] for uuid in instance.disks]
 
 
+def _netinfo(network):
+    if network is None:
+        return None
+    return {"name": network.name, "uuid": network.uuid,
+            "network": network.network, "gateway": network.gateway,
+            "network6": network.network6, "gateway6": network.gateway6,
+            "mac_prefix": network.mac_prefix, "tags": list(network.tags)}
+
+
 def node_instance_dict(cfg, instance):
     """
     The instance as a node needs it: every parameter filled in.
@@ -196,10 +205,13 @@ def node_instance_dict(cfg, instance):
     nics = []
     for nic in instance.nics:
         params = fill_nicparams(cluster, nic.nicparams)
+        network = cfg.networks.get(nic.network) if nic.network else None
         nics.append({"mac": nic.mac, "ip": nic.ip, "uuid": nic.uuid,
                      "name": nic.name, "network": nic.network,
                      "mode": params["mode"], "link": params["link"],
-                     "vlan": params.get("vlan", "")})
+                     "vlan": params.get("vlan", ""),
+                     # What OS scripts get as NIC_<n>_NETWORK_*.
+                     "netinfo": _netinfo(network)})
     return {
         "name": instance.name, "uuid": instance.uuid, "os": instance.os,
         "hypervisor": instance.hypervisor,

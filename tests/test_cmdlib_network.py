@@ -343,3 +343,19 @@ class NicPoolTests(_NetworkTestBase):
         job = self.run_op("OP_CLUSTER_VERIFY_CONFIG")
         self.assertIn("10.0.0.5 is reserved for an instance", " ".join(
             str(m) for m in job.ops[0].log))
+
+    def test_nodes_get_the_network(self):
+        """
+        What a node gets for a NIC names its network, so OS scripts see
+        ``NIC_<n>_NETWORK_*`` (see tests.test_osdef).
+        """
+        from ganeti.params import node_instance_dict
+        self.assert_ok(self.create("i1", [{"network": "net1", "ip": "pool"}]))
+        nic, = node_instance_dict(self.cfg, self.cfg.instance_by_name("i1"))[
+            "nics"]
+        self.assertEqual((nic["ip"], nic["mode"], nic["link"]),
+                         ("10.0.0.2", "bridged", "br0"))
+        self.assertEqual(nic["netinfo"], {
+            "name": "net1", "uuid": self.net().uuid, "network": "10.0.0.0/28",
+            "gateway": "10.0.0.1", "network6": None, "gateway6": None,
+            "mac_prefix": "aa:bb:cc", "tags": []})

@@ -226,7 +226,8 @@ class LUInstanceCreate(InstanceLU):
     def _export_nics(self, export):
         """
         The exported NICs; each keeps its MAC address unless another NIC
-        of the cluster uses it now (Ganeti would fail instead).
+        of the cluster uses it now (Ganeti would fail instead), and its
+        network if this cluster has it (which then gives mode and link).
         """
         used = used_macs(self.cfg)
         nics = []
@@ -235,6 +236,11 @@ class LUInstanceCreate(InstanceLU):
                                         "name") if k in nic}
             if spec.get("mac") in used:
                 spec["mac"] = "auto"
+            net = self.cfg.networks.get(nic.get("network") or "")
+            if net is not None:
+                spec = {k: v for k, v in spec.items()
+                        if k not in ("mode", "link", "vlan")}
+                spec["network"] = net.uuid
             nics.append(spec)
         return nics
 
