@@ -17,6 +17,7 @@ DT_SHARED_FILE = "sharedfile"
 DT_BLOCK = "blockdev"
 DT_PLAIN = "plain"
 DT_DRBD = "drbd"
+DT_EXT = "ext"
 
 #: MiB of a ``drbd`` disk's metadata volume (Ganeti's DRBD_META_SIZE).
 DRBD_META_SIZE = 128
@@ -29,7 +30,8 @@ LAST_DRBD_PORT = 14999
 FILE_TEMPLATES = (DT_FILE, DT_SHARED_FILE)
 
 #: Templates whose disks the master can name (and the nodes create).
-SUPPORTED_TEMPLATES = (DT_FILE, DT_SHARED_FILE, DT_BLOCK, DT_PLAIN, DT_DRBD)
+SUPPORTED_TEMPLATES = (DT_FILE, DT_SHARED_FILE, DT_BLOCK, DT_PLAIN, DT_DRBD,
+                       DT_EXT)
 
 #: Templates mirrored to a secondary node.
 MIRRORED_TEMPLATES = (DT_DRBD,)
@@ -39,6 +41,16 @@ FILE_DRIVERS = ("loop", "blktap", "blktap2")
 
 #: The only driver Ganeti knows for adopted devices.
 DRIVER_MANUAL = "manual"
+
+#: The keys of a ``--disk`` specification that are Ganeti's own (its
+#: IDISK_PARAMS); on an ``ext`` disk every other key is a parameter of
+#: the provider.
+DISK_SPEC_KEYS = frozenset(["size", "spindles", "mode", "adopt", "vg",
+                            "metavg", "provider", "name", "access", "type"])
+
+#: Templates whose disks take the ``access`` parameter (Ganeti's
+#: DTS_HAVE_ACCESS).
+ACCESS_TEMPLATES = ("rbd", DT_EXT, "gluster")
 
 
 def _setting(cluster, key):
@@ -101,9 +113,55 @@ def drbd_children_ids(vg, meta_vg, name):
             plain_logical_id(meta_vg or vg, name + "_meta", None))
 
 
+def check_ext_provider(template, spec):
+    """
+    Ganeti's C{CheckDiskExtProvider}: ``provider`` is needed by, and only
+    allowed for, ``ext`` disks.
+
+    :param spec: a ``--disk`` specification (dict).
+    :raise OpPrereqError: when it is missing or misplaced.
+    """
+    provider = spec.get("provider")
+    if provider and template != DT_EXT:
+        raise OpPrereqError("The 'provider' option is only valid for the %s"
+                            " disk template, not %s" % (DT_EXT, template),
+                            "wrong_input")
+    if provider is None and template == DT_EXT:
+        raise OpPrereqError("Missing provider for template '%s'" % (DT_EXT,),
+                            "wrong_input")
+
+
+def disk_spec_params(template, spec):
+    """
+    The disk parameters a new disk keeps in the configuration, as Ganeti's
+    C{GenerateDiskTemplate} does: for ``ext`` the provider and every key
+    that is not Ganeti's own (the provider's parameters, ``EXTP_*`` on the
+    nodes); ``access`` for the templates that have it.
+
+    :raise OpPrereqError: as L{check_ext_provider}.
+    :return: a dict (empty for most templates).
+    """
+    check_ext_provider(template, spec)
+    params = {}
+    if template == DT_EXT:
+        params["provider"] = spec["provider"]
+        params.update((key, value) for key, value in spec.items()
+                      if key not in DISK_SPEC_KEYS)
+    if template in ACCESS_TEMPLATES and "access" in spec:
+        params["access"] = spec["access"]
+    return params
+
+
+def ext_volume_name(unique_id, index):
+    """
+    :return: Ganeti's name of an ``ext`` volume, ``<unique id>.ext.disk<N>``.
+    """
+    return "%s.ext.disk%d" % (unique_id, index)
+
+
 def logical_id_for(template, cluster, instance_name, unique_id, index,
                    adopt=None, vg=None, file_driver="loop",
-                   file_storage_subdir=None):
+                   file_storage_subdir=None, provider=None):
     """
     Compute the C{logical_id} of a new disk (run on the master).
 
@@ -121,8 +179,10 @@ def logical_id_for(template, cluster, instance_name, unique_id, index,
     :param file_driver: for file templates, one of L{FILE_DRIVERS}.
     :param file_storage_subdir: for file templates, a directory below the
         cluster's.
+    :param provider: for ``ext``, the ExtStorage provider.
     :return: a list: ``[driver, "<dir>/<instance>/<uuid>.file.disk<N>"]``,
-        ``["manual", adopt]`` or ``[vg, "<uuid>.disk<N>"]``.
+        ``["manual", adopt]``, ``[vg, "<uuid>.disk<N>"]`` or
+        ``[provider, "<uuid>.ext.disk<N>"]``.
     :raise OpPrereqError: if a needed setting or argument is missing.
     """
     if template in FILE_TEMPLATES:
@@ -144,4 +204,9 @@ def logical_id_for(template, cluster, instance_name, unique_id, index,
             raise OpPrereqError("Disk template 'plain' needs a volume group"
                                 " and the cluster has none", "wrong_state")
         return plain_logical_id(vg, unique_id, index)
+    if template == DT_EXT:
+        if not provider:
+            raise OpPrereqError("Missing provider for template '%s'"
+                                % (DT_EXT,), "wrong_input")
+        return [provider, ext_volume_name(unique_id, index)]
     raise ProgrammerError("No logical_id for disk template %r" % (template,))

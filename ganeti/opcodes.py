@@ -269,6 +269,10 @@ _CATALOGUE = [
         ("output_fields", REQUIRED, _STRINGS),
         ("names", [], _STRINGS),
     ]),
+    OpDef("OP_EXT_STORAGE_DIAGNOSE", [
+        ("output_fields", REQUIRED, _STRINGS),
+        ("names", [], _STRINGS),
+    ]),
     OpDef("OP_NODE_QUERY_STORAGE", [
         ("output_fields", REQUIRED, _STRINGS),
         ("storage_type", None, _MAYBE_STR),

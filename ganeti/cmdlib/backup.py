@@ -6,7 +6,8 @@ export, prepare an export.
 An export dumps every disk with the OS definition's ``export`` script on
 the primary node, into a hidden staging directory of the export
 directory.  The disks of an instance that is up are exported, as in
-Ganeti, from LVM snapshots taken while it is stopped (``plain`` disks),
+Ganeti, from snapshots taken while it is stopped (LVM for ``plain`` disks,
+the provider's ``snapshot`` for ``ext`` disks),
 so it runs again during the copy; an instance with other disks stays
 down for the whole export, and only with ``--long-sleep``.  When the
 target node is another node the dumps travel there through a one-shot
@@ -122,9 +123,22 @@ class LUBackupExport(InstanceLU):
                 self.instance.admin_state == constants.ADMINST_UP)
 
     def _can_snapshot(self):
-        # A mirror is snapshotted through its data volume, as in Ganeti.
-        return all(disk.dev_type in ("plain", "drbd")
+        # A mirror is snapshotted through its data volume, as in Ganeti;
+        # an ext volume by its provider (if it has a snapshot script).
+        return all(disk.dev_type in ("plain", "drbd", "ext")
                    for disk in instance_disks(self.cfg, self.instance))
+
+    def _snapshot_disk(self, disk, snapshot):
+        """
+        :return: the disk dict of the snapshot C{snapshot} (its
+            C{logical_id}) taken of C{disk}: a ``plain`` volume, or a
+            volume of the same ExtStorage provider.
+        """
+        if disk.dev_type == "ext":
+            return dict(annotated_disk(self.cfg, disk, self.pnode),
+                        logical_id=list(snapshot))
+        return dict(disk.to_dict(), dev_type="plain",
+                    logical_id=list(snapshot), children=[])
 
     def _no_snapshot_refusal(self):
         """
@@ -209,7 +223,8 @@ class LUBackupExport(InstanceLU):
         Snapshot every disk on the primary node (Ganeti's
         C{CreateSnapshots}).
 
-        :return: (Deferred) the snapshots' ``[vg, lv]`` in disk order, or
+        :return: (Deferred) the snapshots' C{logical_id}s (``[vg, lv]``,
+            ``[provider, volume]``) in disk order, or
             None when a disk could not be snapshotted (the others' are
             removed again).
         """
@@ -246,8 +261,7 @@ class LUBackupExport(InstanceLU):
                           % (index, self.pnode.name))
             try:
                 yield call_node(self.ctx, self.pnode, "blockdev_remove",
-                                dict(disk.to_dict(), dev_type="plain",
-                                     logical_id=snapshot, children=[]),
+                                self._snapshot_disk(disk, snapshot),
                                 what="Could not remove snapshot for disk/%d"
                                 " from node %s" % (index, self.pnode.name))
             except errors.GenericError as e:
@@ -267,9 +281,7 @@ class LUBackupExport(InstanceLU):
             returnValue([])
         devices = yield self.block_devices(instance)
         if snapshots is not None:
-            devices = [dict(device, logical_id=list(snapshot),
-                            path="/dev/%s/%s" % tuple(snapshot))
-                       for device, snapshot in zip(devices, snapshots)]
+            devices = yield self._snapshot_devices(disks, devices, snapshots)
         spec = self.node_instance(instance)
         dumps = []
         for index, disk in enumerate(disks):
@@ -285,6 +297,27 @@ class LUBackupExport(InstanceLU):
                 dump = None
             dumps.append(dump)
         returnValue(dumps)
+
+    @inlineCallbacks
+    def _snapshot_devices(self, disks, devices, snapshots):
+        """
+        :return: (Deferred) C{devices} with the snapshots' paths: an LVM
+            snapshot's ``/dev/vg/lv``; an ExtStorage snapshot mapped on
+            the primary node by its provider.
+        """
+        result = []
+        for disk, device, snapshot in zip(disks, devices, snapshots):
+            if disk.dev_type == "ext":
+                [mapped] = yield call_node(
+                    self.ctx, self.pnode, "blockdev_assemble_all",
+                    [self._snapshot_disk(disk, snapshot)],
+                    self.instance.name,
+                    what="Could not map the snapshot of %s" % disk.iv_name)
+                path = mapped["path"]
+            else:
+                path = "/dev/%s/%s" % tuple(snapshot)
+            result.append(dict(device, logical_id=list(snapshot), path=path))
+        returnValue(result)
 
     @inlineCallbacks
     def _move_dumps(self, dumps, staging):

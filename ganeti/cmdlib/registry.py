@@ -5,7 +5,7 @@ Which logical unit runs which opcode.
 
 from ganeti import errors
 from ganeti.cmdlib import (
-    backup, cluster, cluster_disks, group, network, node, tags,
+    backup, cluster, cluster_disks, extstorage, group, network, node, tags,
     test, verify)
 from ganeti.cmdlib.instance import (
     change_group, create, disks, move, moves, multi_alloc, operations,
@@ -52,6 +52,7 @@ LOGICAL_UNITS = {
     "OP_INSTANCE_MULTI_ALLOC": multi_alloc.LUInstanceMultiAlloc,
     "OP_INSTANCE_CHANGE_GROUP": change_group.LUInstanceChangeGroup,
     "OP_OS_DIAGNOSE": node.LUOsDiagnose,
+    "OP_EXT_STORAGE_DIAGNOSE": extstorage.LUExtStorageDiagnose,
     "OP_NODE_ADD": node.LUNodeAdd,
     "OP_NODE_REMOVE": node.LUNodeRemove,
     "OP_NODE_SET_PARAMS": node.LUNodeSetParams,

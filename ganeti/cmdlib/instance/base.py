@@ -107,16 +107,18 @@ def build_disk(cluster, template, instance_name, index, spec, file_driver,
         if spindles < 1:
             raise wrong_input("Invalid number of spindles for disk %d: %r"
                               % (index, spec["spindles"]))
+    params = disk_templates.disk_spec_params(template, spec)
     disk_uuid = new_uuid()
     # As in Ganeti, the volume or file is named after an id of its own,
     # not the disk's uuid.
     logical_id = disk_templates.logical_id_for(
         template, cluster, instance_name, new_uuid(), index,
         adopt=spec.get("adopt"), vg=spec.get("vg"),
-        file_driver=file_driver or "loop", file_storage_subdir=subdir)
+        file_driver=file_driver or "loop", file_storage_subdir=subdir,
+        provider=spec.get("provider"))
     return Disk(uuid=disk_uuid, dev_type=template, size=size or 0, mode=mode,
                 logical_id=logical_id, iv_name="disk/%d" % index,
-                name=spec.get("name"), params={}, spindles=spindles)
+                name=spec.get("name"), params=params, spindles=spindles)
 
 
 def check_spindles(disks, exclusive, template):

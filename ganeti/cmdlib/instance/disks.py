@@ -36,7 +36,8 @@ class LUInstanceGrowDisk(InstanceLU):
             raise wrong_input("Invalid disk index %s (instance has %d disks)"
                          % (index, len(disks)))
         self.disk = disks[index]
-        if self.disk.dev_type not in ("file", "sharedfile", "plain", "drbd"):
+        if self.disk.dev_type not in ("file", "sharedfile", "plain", "drbd",
+                                      "ext"):
             raise errors.OpPrereqError(
                 "Instance's disk layout '%s' does not support growing"
                 % self.disk.dev_type, "wrong_state")

@@ -26,6 +26,11 @@ from ganeti.params import fill_beparams, instance_nodes, node_disks
 EXT_MIRROR_TEMPLATES = ("blockdev", "diskless", "ext", "gluster", "rbd",
                         "sharedfile")
 
+#: Templates whose volumes are opened for I/O apart from being mapped
+#: (ExtStorage ``open``/``close``): a live migration opens them shared on
+#: both nodes, then exclusive on the target, as Ganeti does.
+OPEN_TEMPLATES = ("ext",)
+
 #: Seconds a failover that a migration fell back to waits for a clean
 #: shutdown (the default of the failover opcode).
 DEFAULT_SHUTDOWN_TIMEOUT = 120
@@ -363,9 +368,16 @@ class LUInstanceMigrate(_MoveInstanceLU):
                                instance.name, instance.hypervisor,
                                what="Failed fetching source migration"
                                     " information from %s" % source.name)
+        opens = instance.disk_template in OPEN_TEMPLATES
+        if opens:
+            yield self._open_disks(source, False)
         self.feedback("* preparing %s to accept the instance" % target.name)
         try:
-            devices = yield self.block_devices(instance, target)
+            if opens:
+                # Mapped and opened shared: the source still writes.
+                devices = yield self._open_disks(target, False)
+            else:
+                devices = yield self.block_devices(instance, target)
             yield call_node(self.ctx, target, "accept_instance", spec, info,
                             devices, address, what="Pre-migration failed")
         except errors.GenericError as e:
@@ -394,9 +406,39 @@ class LUInstanceMigrate(_MoveInstanceLU):
                           " secondary")
             yield self._release_side(source)
         else:
+            if opens:
+                yield self._close_disks(source)
+                yield self._open_disks(target, True)
             self.feedback("* unmapping instance's disks from %s" % source.name)
             yield self._release_side(source)
         self.feedback("* done")
+
+    @inlineCallbacks
+    def _open_disks(self, node, exclusive):
+        """
+        Map (if need be) and open the instance's ``ext`` volumes on
+        C{node}, shared while both sides of a migration hold them, as
+        Ganeti's C{_OpenInstanceDisks}.
+
+        :return: (Deferred) the disks as assembled there.
+        """
+        self.feedback("* opening instance disks on node %s in %s mode"
+                      % (node.name, "exclusive" if exclusive else "shared"))
+        instance = self.instance
+        devices = yield call_node(
+            self.ctx, node, "blockdev_assemble_all",
+            node_disks(self.cfg, instance, node), instance.name, True,
+            bool(exclusive),
+            what="Cannot open instance disks on node %s" % node.name)
+        return devices
+
+    def _close_disks(self, node):
+        """``close`` the instance's ``ext`` volumes on C{node}."""
+        self.feedback("* closing instance disks on node %s" % node.name)
+        return call_node(self.ctx, node, "blockdev_close_all",
+                         node_disks(self.cfg, self.instance, node),
+                         what="Cannot close instance disks on node %s"
+                         % node.name)
 
     @inlineCallbacks
     def _release_side(self, node):
@@ -455,6 +497,11 @@ class LUInstanceMigrate(_MoveInstanceLU):
                 self.log_warning("Rolling back the migration on node %s"
                                  " failed: %s" % (node.name, e))
         yield self._release_side(target)
+        if instance.disk_template in OPEN_TEMPLATES:
+            try:
+                yield self._open_disks(source, True)
+            except errors.GenericError as e:
+                self.log_warning(str(e))
 
     def _finalize(self, node, method, *args):
         return call_node(self.ctx, node, method, *args,
