@@ -937,3 +937,177 @@ class OfficialRapiClientTests(_RapiBase):
         self.assertEqual(out["renamed"], ["rapi2"])
         self.assertEqual(out["after_delete"], [])
         self.assertEqual(out["multi"], [["multi1"], ["multi1"]])
+
+
+class NetworkCommandTests(SynchronousTestCase):
+    """gnt-network against a running master, as an operator types it."""
+
+    skip = _skip_reason()
+
+    def serial(self, cluster):
+        return configmod.load(cluster.paths.config_data).serial_no
+
+    def test_network_life(self):
+        """
+        add, connect, list, info, modify, tags, disconnect, rename,
+        remove; bad input exits 1 and changes nothing.
+        """
+        c = Cluster(self)
+        c.init()
+        c.ok("gnt-network", "add", "--network=192.0.2.0/28",
+             "--gateway=192.0.2.1", "--add-reserved-ips=192.0.2.2",
+             "--mac-prefix=aa:00:00", "--tags=dmz", "net1")
+        c.ok("gnt-group", "add", "g2")
+        c.ok("gnt-network", "connect", "-N", "mode=bridged,link=br0,vlan=5",
+             "net1")
+        out = c.ok("gnt-network", "list", "--no-headers", "--separator=|")
+        self.assertEqual(out, "net1|192.0.2.0/28|192.0.2.1|aa:00:00|"
+                              "default (bridged, br0, 5), g2 (bridged, br0,"
+                              " 5)|dmz\n")
+        info = c.ok("gnt-network", "info", "net1").splitlines()
+        self.assertEqual(info[:3], ["Network name: net1", info[1],
+                                    "Serial number: %s" % info[2].split()[-1]])
+        self.assertIn("  Size: 16", info)
+        self.assertIn("  Free: 12 (75.00%)", info)
+        self.assertIn("        0 XXX............X" + " " * 48 + " 63", info)
+        self.assertIn("    g2 (mode:bridged link:br0 vlan:5)", info)
+        self.assertEqual(info[-1], "  not used by any instances")
+        # Ganeti changes the gateway and the reservations in separate steps.
+        c.ok("gnt-network", "modify", "--gateway=none", "net1")
+        c.ok("gnt-network", "modify", "--remove-reserved-ips=192.0.2.2",
+             "net1")
+        c.ok("gnt-network", "add-tags", "net1", "web")
+        self.assertEqual(c.ok("gnt-network", "list-tags", "net1"),
+                         "dmz\nweb\n")
+        self.assertIn("/network/net1 web",
+                      c.ok("gnt-cluster", "search-tags", "web"))
+        self.assertEqual(c.ok("gnt-network", "list", "--no-headers", "-o",
+                              "gateway,free_count,group_cnt").split(),
+                         ["-", "14", "2"])
+
+        serial = self.serial(c)
+        for argv, text in [
+                (["add", "net2"], "The --network option must be given"),
+                (["add", "--network=10.0.0.0/8", "net2"], "/16"),
+                (["add", "--network=192.0.2.0/28", "net1"],
+                 "Desired network name 'net1' already exists"),
+                (["connect", "net1", "g2", "nogroup"],
+                 "Node group 'nogroup' not found"),
+                (["connect", "net1", "bridged", "br0"],
+                 "use -N mode=bridged,link=<link> instead"),
+                (["remove", "net1"], "Network still connected"),
+                (["info", "nope"], "Network name nope not found"),
+                (["modify", "net1"], "Please give at least one")]:
+            code, _, err = c.run("gnt-network", *argv)
+            self.assertEqual(code, 1, (argv, err))
+            self.assertIn(text, err, argv)
+        self.assertEqual(self.serial(c), serial)
+
+        # An instance with a NIC on the network: its address is taken from
+        # the pool; the network shows the instance, and cannot be
+        # disconnected from its group while the NIC is there.
+        c.ok("gnt-instance", "add", "-t", "diskless", "--no-name-check",
+             "--no-ip-check", "--no-install", "-n", c.node,
+             "--net", "0:network=net1,ip=pool", "inst1")
+        info = c.ok("gnt-network", "info", "net1").splitlines()
+        self.assertEqual(info[-2:], ["  used by 1 instances:",
+                                     "    inst1: 0:192.0.2.1"])
+        self.assertEqual(c.ok("gnt-network", "list", "--no-headers", "-o",
+                              "inst_list,free_count").split(),
+                         ["inst1", "13"])
+        code, _, err = c.run("gnt-network", "disconnect", "net1", "default")
+        self.assertEqual(code, 1, err)
+        c.ok("gnt-instance", "remove", "-f", "inst1")
+
+        c.ok("gnt-network", "disconnect", "net1", "g2")
+        self.assertEqual(c.ok("gnt-network", "list", "--no-headers", "-o",
+                              "group_list").strip(),
+                         "default (bridged, br0, 5)")
+        c.ok("gnt-network", "disconnect", "net1")
+        c.ok("gnt-network", "rename", "net1", "net2")
+        out = c.ok("gnt-network", "remove", "--print-jobid", "net2")
+        self.assertTrue(out.strip().isdigit(), out)
+        self.assertEqual(c.ok("gnt-network", "list", "--no-headers"), "")
+
+
+NETWORK_CLIENT = r"""
+import json, sys
+from ganeti.rapi import client
+c = client.GanetiRapiClient(sys.argv[1], port=5080, username="admin",
+                            password="secret")
+
+
+def wait(job):
+    return c.WaitForJobCompletion(job, period=0.1, retries=300)
+
+
+def error_code(call, *args, **kwargs):
+    try:
+        call(*args, **kwargs)
+    except client.GanetiApiError as e:
+        return e.code
+    return None
+
+
+def fields(*names):
+    net = c.GetNetwork("net1")
+    return [net[name] for name in names]
+
+
+out = {"created": wait(c.CreateNetwork(
+    "net1", "192.0.2.0/28", gateway="192.0.2.1",
+    add_reserved_ips="192.0.2.2", tags="a,b"))}
+out["names"] = c.GetNetworks()
+out["connected"] = wait(c.ConnectNetwork("net1", "default", "routed", "rt0",
+                                         vlan="5"))
+out["net"] = fields("gateway", "reserved_count", "group_list", "tags")
+out["modified"] = wait(c.ModifyNetwork("net1", mac_prefix="aa:00:00",
+                                       gateway="none"))
+out["after_modify"] = fields("mac_prefix", "gateway", "reserved_count")
+wait(c.AddNetworkTags("net1", ["c"]))
+wait(c.DeleteNetworkTags("net1", ["a"]))
+out["tags"] = c.GetNetworkTags("net1")
+out["bulk"] = [[n["name"], n["free_count"]] for n in c.GetNetworks(bulk=True)]
+out["query"] = c.Query("network", ["name", "group_cnt"])["data"]
+out["disconnected"] = wait(c.DisconnectNetwork("net1", "default"))
+# Debian's 3.0 client predates RenameNetwork (Ganeti added it later).
+if hasattr(c, "RenameNetwork"):
+    job = c.RenameNetwork("net1", "net2")
+else:
+    job = c._SendRequest("PUT", "/2/networks/net1/rename", None,
+                         {"new_name": "net2"})
+out["renamed"] = wait(job)
+out["missing"] = error_code(c.GetNetwork, "net1")
+out["deleted"] = wait(c.DeleteNetwork("net2", dry_run=True))
+out["kept"] = c.GetNetworks()
+out["deleted"] = wait(c.DeleteNetwork("net2"))
+out["after_delete"] = c.GetNetworks()
+print(json.dumps(out))
+"""
+
+
+class OfficialClientNetworkTests(_RapiBase):
+    """The official client's network methods, unchanged, against our RAPI."""
+
+    setUp = OfficialRapiClientTests.setUp
+
+    def test_networks(self):
+        """Every network call works as against Ganeti."""
+        users = os.path.join(self.cluster.root, "var/lib/ganeti/rapi/users")
+        with open(users, "w") as f:
+            f.write("admin secret write\n")
+        result = subprocess.run(["/usr/bin/python3", "-c", NETWORK_CLIENT,
+                                 self.address],
+                                capture_output=True, text=True, cwd="/",
+                                env=SYSTEM_PYTHON_ENV, timeout=120)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        out = json.loads(result.stdout)
+        self.assertEqual(out, {
+            "created": True, "names": ["net1"], "connected": True,
+            "net": ["192.0.2.1", 4, [["default", "routed", "rt0", "5"]],
+                    ["a", "b"]],
+            "modified": True, "after_modify": ["aa:00:00", None, 3],
+            "tags": ["b", "c"], "bulk": [["net1", 13]],
+            "query": [[[0, "net1"], [0, 1]]],
+            "disconnected": True, "renamed": True, "missing": 404,
+            "kept": ["net2"], "deleted": True, "after_delete": []})

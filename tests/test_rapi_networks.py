@@ -12,8 +12,11 @@ from twisted.internet import defer
 
 from ganeti.network import AddressPool
 from ganeti.objects import Network
+from ganeti.rapi.client import RapiError
 from ganeti.rapi.networks import NET_FIELDS
 from tests.test_rapi import ADMIN, RapiTestBase
+from tests.test_rapi_client import ClientTestBase
+from tests.util import two_node_cluster
 
 READER = ("reader", "readpw")
 
@@ -169,3 +172,85 @@ class NetworkResourceTests(RapiTestBase):
         self.assertEqual(response.headers.getRawHeaders(b"allow"),
                          [b"DELETE, GET"])
         self.assertEqual(self.submitted(), [])
+
+
+class NetworkClientTests(ClientTestBase):
+    """A network's life through the project's client and the real LUs."""
+
+    make_master = staticmethod(two_node_cluster)
+
+    @property
+    def cfg(self):
+        return self.master.config.config
+
+    @defer.inlineCallbacks
+    def ok(self, submission):
+        ok, job = yield self.run_job(submission)
+        self.assertTrue(ok, job["opresult"])
+        return job
+
+    @defer.inlineCallbacks
+    def test_life(self):
+        """add, connect, modify, tags, disconnect, rename, delete."""
+        c = self.client
+        yield self.ok(c.CreateNetwork("net1", "198.51.100.0/28",
+                                      gateway="198.51.100.1",
+                                      add_reserved_ips="198.51.100.2,"
+                                                       "198.51.100.3",
+                                      tags="a,b"))
+        net = yield c.GetNetwork("net1")
+        self.assertEqual((net["gateway"], net["reserved_count"], net["tags"]),
+                         ("198.51.100.1", 5, ["a", "b"]))
+        yield self.ok(c.ConnectNetwork("net1", "default", "bridged", "br0",
+                                       vlan="10"))
+        net = yield c.GetNetwork("net1")
+        self.assertEqual(net["group_list"],
+                         [["default", "bridged", "br0", "10"]])
+        yield self.ok(c.ModifyNetwork("net1", mac_prefix="aa:00:00",
+                                      remove_reserved_ips=["198.51.100.3"]))
+        yield self.ok(c.AddNetworkTags("net1", ["c"]))
+        yield self.ok(c.DeleteNetworkTags("net1", ["a"]))
+        tags = yield c.GetNetworkTags("net1")
+        self.assertEqual(tags, ["b", "c"])
+        net = yield c.GetNetwork("net1")
+        self.assertEqual((net["mac_prefix"], net["reserved_count"]),
+                         ("aa:00:00", 4))
+        yield self.ok(c.DisconnectNetwork("net1", "default"))
+        yield self.ok(c.RenameNetwork("net1", "net2"))
+        names = yield c.GetNetworks()
+        self.assertEqual([n["name"] for n in names], ["net2"])
+        yield self.ok(c.DeleteNetwork("net2"))
+        names = yield c.GetNetworks(bulk=True)
+        self.assertEqual(names, [])
+
+    @defer.inlineCallbacks
+    def test_dry_run(self):
+        """dry-run checks and changes nothing."""
+        serial = self.cfg.serial_no
+        yield self.ok(self.client.CreateNetwork("net1", "192.0.2.0/28",
+                                                dry_run=True))
+        self.assertEqual((self.cfg.networks, self.cfg.serial_no),
+                         ({}, serial))
+
+    @defer.inlineCallbacks
+    def test_refused_jobs_change_nothing(self):
+        """The units' refusals fail the job; the config stays as it was."""
+        yield self.ok(self.client.CreateNetwork("net1", "192.0.2.0/28"))
+        serial = self.cfg.serial_no
+        for submission in [
+                self.client.CreateNetwork("net1", "198.51.100.0/28"),
+                self.client.CreateNetwork("big", "10.0.0.0/8"),
+                self.client.ConnectNetwork("net1", "nogroup", "bridged",
+                                           "br0"),
+                self.client.RenameNetwork("nope", "x"),
+                self.client.DeleteNetwork("nope")]:
+            ok, job = yield self.run_job(submission)
+            self.assertFalse(ok, job)
+        self.assertEqual(self.cfg.serial_no, serial)
+
+    @defer.inlineCallbacks
+    def test_needs_write_user(self):
+        failure = yield self.assertFailure(
+            self.reader.CreateNetwork("net1", "192.0.2.0/28"), RapiError)
+        self.assertEqual(failure.code, 403)
+        self.assertEqual(self.cfg.networks, {})
