@@ -9,7 +9,9 @@ setup(
     version="3.0.2",
     description="Ganeti cluster virtualization manager on Twisted",
     packages=find_packages(include=["ganeti", "ganeti.*"]) + ["twisted.plugins"],
-    package_data={"twisted.plugins": ["ganeti_plugins.py"]},
+    package_data={"twisted.plugins": ["ganeti_plugins.py"],
+                  # The example ExtStorage provider's scripts.
+                  "ganeti.storage.providers": ["filevol/*"]},
     scripts=sorted(glob.glob("bin/*")),
     python_requires=">=3.11",
     install_requires=[
