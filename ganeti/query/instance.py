@@ -111,7 +111,6 @@ def _nic_values(ctx, inst, key):
         if key in ("mode", "link", "vlan"):
             values.append(ctx.nicparams(nic).get(key))
         elif key == "network_name":
-            # Networks are kept as Ganeti wrote them (plain dicts).
             network = ctx.cfg.networks.get(nic.network)
             values.append(network.name if network else None)
         elif key == "bridge":
@@ -245,7 +244,9 @@ def _fields():
                                    ("link", "nic.link", "NicLink"),
                                    ("bridge", "nic.bridge", "NicBridge"),
                                    ("vlan", "nic.vlan", "NicVLAN"),
-                                   ("network", "nic.network", "NicNetwork")):
+                                   ("network", "nic.network", "NicNetwork"),
+                                   ("network_name", "nic.network.name",
+                                    "NicNetworkName")):
             fields.append(f(
                 "%s/%d" % (prefix, index), "%s/%d" % (title, index), QFT_TEXT,
                 "%s of %d. network interface" % (title, index + 1),
