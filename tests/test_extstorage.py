@@ -557,3 +557,12 @@ class FileVolTests(FileVolMixin, TestCase):
         self.assertIn("snapshot", provider.scripts)
         with open(os.path.join(provider.path, "settings")) as f:
             self.assertEqual(f.read(), "FILEVOL_DIR=%s\n" % (self.volumes,))
+
+    def test_install_command(self):
+        """python -m ganeti.storage.providers TARGET --dir D installs it."""
+        target = os.path.realpath(self.mktemp())
+        self.assertEqual(providers.main([target, "--dir", "/shared"]), 0)
+        path = os.path.join(target, "filevol")
+        self.assertTrue(load_provider("filevol", path).valid)
+        with open(os.path.join(path, "settings")) as f:
+            self.assertEqual(f.read(), "FILEVOL_DIR=/shared\n")

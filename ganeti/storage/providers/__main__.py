@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_extstorage -*-
 """``python3 -m ganeti.storage.providers``: see the package docstring."""
 import sys
 
