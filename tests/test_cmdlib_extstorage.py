@@ -37,6 +37,16 @@ def create(**params):
     return op
 
 
+def _backing(device):
+    """:return: the file behind loop device C{device}, or None."""
+    try:
+        with open("/sys/block/%s/loop/backing_file"
+                  % os.path.basename(device)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 def op(op_id, **params):
     return dict({"OP_ID": op_id, "instance_name": NAME}, **params)
 
@@ -191,6 +201,10 @@ class ExtInstanceTests(_ExtCluster, TestCase):
             self.assertEqual(hashlib.sha256(f.read(2 * MIB)).hexdigest(),
                              hashlib.sha256(payload).hexdigest())
 
+        self.assert_ok((yield self.run_job(op("OP_INSTANCE_DEACTIVATE_DISKS",
+                                              force=False))))
+        # deactivate-disks detached the volume on node 2.
+        self.assertNotEqual(_backing(path), volume)
         self.assert_ok((yield self.run_job(op("OP_INSTANCE_STARTUP"))))
         job = yield self.run_job(op("OP_INSTANCE_MIGRATE", target_node=NODE1))
         self.assert_ok(job)
