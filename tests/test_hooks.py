@@ -553,6 +553,45 @@ class ScriptJobTests(TestCase):
                           if k != "GANETI_HOOKS_PHASE"})
 
     @inlineCallbacks
+    def test_network_environment(self):
+        """
+        network-add and network-connect scripts get the network's
+        variables (and the group connection's), an instance in the
+        network its NIC's NETWORK_* ones.
+        """
+        add = env_dump(self.paths, "network-add-pre.d")
+        connect = env_dump(self.paths, "network-connect-post.d")
+        instance = env_dump(self.paths, "instance-add-pre.d")
+        yield self.run_ok({"OP_ID": "OP_NETWORK_ADD", "network_name": "net1",
+                           "network": "10.0.0.0/24", "gateway": "10.0.0.1",
+                           "mac_prefix": "aa:bb:cc", "tags": ["t1"]})
+        yield self.run_ok({"OP_ID": "OP_NETWORK_CONNECT",
+                           "network_name": "net1", "group_name": "default",
+                           "network_mode": "routed", "network_link": "rt1"})
+        yield self.run_ok(create(nics=[{"network": "net1", "ip": "pool"}]))
+        env = read_env(add)
+        self.assertEqual({k: env.get(k) for k in (
+            "GANETI_OBJECT_TYPE", "GANETI_NETWORK_NAME",
+            "GANETI_NETWORK_SUBNET", "GANETI_NETWORK_GATEWAY",
+            "GANETI_NETWORK_MAC_PREFIX", "GANETI_NETWORK_TAGS")},
+            {"GANETI_OBJECT_TYPE": "NETWORK", "GANETI_NETWORK_NAME": "net1",
+             "GANETI_NETWORK_SUBNET": "10.0.0.0/24",
+             "GANETI_NETWORK_GATEWAY": "10.0.0.1",
+             "GANETI_NETWORK_MAC_PREFIX": "aa:bb:cc",
+             "GANETI_NETWORK_TAGS": "t1"})
+        env = read_env(connect)
+        self.assertEqual((env["GANETI_GROUP_NAME"],
+                          env["GANETI_GROUP_NETWORK_MODE"],
+                          env["GANETI_GROUP_NETWORK_LINK"]),
+                         ("default", "routed", "rt1"))
+        env = read_env(instance)
+        self.assertEqual((env["GANETI_INSTANCE_NIC0_IP"],
+                          env["GANETI_INSTANCE_NIC0_NETWORK_NAME"],
+                          env["GANETI_INSTANCE_NIC0_NETWORK_SUBNET"],
+                          env["GANETI_INSTANCE_NIC0_MODE"]),
+                         ("10.0.0.2", "net1", "10.0.0.0/24", "routed"))
+
+    @inlineCallbacks
     def test_instance_start_environment(self):
         """
         instance-start scripts see the instance down before and up after
