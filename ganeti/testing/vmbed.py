@@ -22,6 +22,9 @@ faked.  Each guest:
     (replication) one.  The two cluster networks are hubs run by this
     module that pass Ethernet frames between the guests' qemu processes
     over Unix sockets: no interface, bridge or address on this machine;
+  - mounts the bed's shared directory (L{SHARED_MOUNT}, the same host
+    directory in every guest) over virtio-fs, with the project's
+    ``filevol`` ExtStorage provider installed to keep its volumes there;
   - starts udev, loads ``dm-mod`` and ``drbd``, puts volume group
     ``xenvg`` on its second disk (once) and runs sshd.  Root's key is the
     same on every guest and authorized everywhere, and ``known_hosts`` is
@@ -50,6 +53,7 @@ import sys
 import tempfile
 import time
 
+from ganeti.storage import providers
 from ganeti.testing import guest as guestmod
 
 #: Images, pip-free package copies and the command line's bed live here.
@@ -79,6 +83,18 @@ TB_SIZE_MIB = 128
 #: Size of each guest's LVM disk (sparse; Ganeti wants a VG of 20 GiB or more).
 VG_DISK_SIZE = "24G"
 VG_NAME = "xenvg"
+
+#: Where every guest mounts the bed's shared directory (a shared file
+#: system, as ExtStorage providers such as ``filevol`` expect).
+SHARED_MOUNT = "/srv/ganeti-shared"
+#: The ``filevol`` provider's volume directory, below L{SHARED_MOUNT}.
+FILEVOL_SUBDIR = "filevol"
+#: Debian's virtio-fs daemon (package qemu-system-common).  Debian's cloud
+#: kernel has virtio-fs but no 9p (C{CONFIG_NET_9P} is off), so the
+#: shared directory is virtio-fs.
+VIRTIOFSD = "/usr/lib/qemu/virtiofsd"
+#: The shared directory's tag, which the guest's mount names.
+SHARED_TAG = "shared"
 
 #: Printed on a guest's console once its sshd runs.
 READY_LINE = "VMBED-READY"
@@ -120,6 +136,11 @@ udevadm trigger --action=add
 udevadm settle --timeout=60
 modprobe dm-mod
 modprobe loop
+modprobe virtiofs
+mkdir -p {shared}
+mount -t virtiofs {tag} {shared}
+mkdir -p /srv/ganeti/extstorage
+cp -a /seed/extstorage/. /srv/ganeti/extstorage/
 modprobe drbd minor_count=128 usermode_helper=/bin/true
 ip link set lo up
 ip addr add 10.0.2.15/24 dev eth0
@@ -183,7 +204,7 @@ def missing():
     if os.geteuid() != 0:
         return "the VM bed needs root (debootstrap, image building)"
     for tool in ("qemu-system-x86_64", "qemu-img", "debootstrap",
-                 "mkfs.ext4", "ssh", "ssh-keygen"):
+                 "mkfs.ext4", "ssh", "ssh-keygen", VIRTIOFSD):
         if shutil.which(tool, path=os.environ.get("PATH", "") +
                         ":/usr/sbin:/sbin") is None:
             return "the VM bed needs %s" % tool
@@ -360,6 +381,21 @@ def _kill(pidfile, marker, sig=signal.SIGKILL, wait=10.0):
         pass
 
 
+def _wait_for_socket(what, path, process, log, timeout=10.0):
+    """
+    Wait for a helper process (a hub, a virtio-fs daemon) to create the
+    Unix socket qemu connects to.
+
+    :raise BedError: naming C{what} and its C{log}, if it ends or takes
+        longer than C{timeout} seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BedError("%s did not start; see %s" % (what, log))
+        time.sleep(0.02)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -386,6 +422,8 @@ class Guest:
         self.vg_disk = self._file("vg.img")
         self.pidfile = self._file("pid")
         self.console_log = self._file("console.log")
+        self.fs_socket = self._file("fs.sock")
+        self.fs_pidfile = self._file("fs.pid")
 
     def __repr__(self):
         return "<Guest %s>" % (self.name,)
@@ -420,11 +458,39 @@ class Guest:
         pid = _read_pid(self.pidfile)
         return pid is not None and _owned(pid, self.disk)
 
+    def _start_fs(self):
+        """
+        Start the virtio-fs daemon that serves the bed's shared directory
+        to this guest (one per guest: it serves one qemu and ends with
+        it), and wait for its socket, which qemu connects to at start.
+
+        ``cache=none``: the guest keeps neither data nor attributes of
+        the shared files, so what one guest wrote through a loop device
+        is what another reads once the first detached; the host's page
+        cache is the one cache all guests share.  ``sandbox=chroot``
+        because this machine may itself be a container.
+        """
+        _kill(self.fs_pidfile, self.fs_socket)
+        if os.path.exists(self.fs_socket):
+            os.unlink(self.fs_socket)
+        with open(self._file("fs.log"), "w") as log:
+            process = subprocess.Popen(
+                [VIRTIOFSD, "--socket-path=" + self.fs_socket,
+                 "-o", "source=" + self.bed.shared_dir, "-o", "cache=none",
+                 "-o", "sandbox=chroot", "-o", "log_level=warn"],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                start_new_session=True)
+        with open(self.fs_pidfile, "w") as f:
+            f.write("%d\n" % process.pid)
+        _wait_for_socket("the virtio-fs daemon of %s" % self.name,
+                         self.fs_socket, process, self._file("fs.log"))
+
     def start(self):
         """Power the guest on (its disks keep what they held)."""
         if self.running():
             return
         bed = self.bed
+        self._start_fs()
         mac = lambda net: "52:54:00:%02x:00:%02x" % (net, self.index)
         argv = [
             # A smaller translation cache than qemu's 1 GiB default: the
@@ -433,6 +499,10 @@ class Guest:
             "-nodefaults",
             "-no-user-config", "-display", "none", "-no-reboot",
             "-m", str(GUEST_MEMORY_MIB), "-smp", "1",
+            # virtio-fs needs the guest's memory shared with its daemon.
+            "-object", "memory-backend-memfd,id=mem,share=on,size=%dM"
+                       % GUEST_MEMORY_MIB,
+            "-machine", "memory-backend=mem",
             "-kernel", bed.kernel, "-initrd", _initrd_for(bed.kernel),
             "-append", "root=/dev/vda rw console=ttyS0 quiet panic=-1 net.ifnames=0"
                        " mitigations=off init=/sbin/vmbed-init"
@@ -443,7 +513,9 @@ class Guest:
             "-drive", "file=%s,if=virtio,format=raw,readonly=on" % bed.seed,
             "-netdev", "user,id=mgmt,restrict=on,hostfwd=tcp:127.0.0.1:%d-:22"
                        % self.ssh_port,
-            "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % mac(0)]
+            "-device", "virtio-net-pci,netdev=mgmt,mac=%s" % mac(0),
+            "-chardev", "socket,id=fs,path=%s" % self.fs_socket,
+            "-device", "vhost-user-fs-pci,chardev=fs,tag=%s" % SHARED_TAG]
         for net, sock in enumerate(bed.hub_sockets, 1):
             argv += ["-netdev", "stream,id=net%d,server=off,addr.type=unix,"
                                 "addr.path=%s" % (net, sock),
@@ -456,6 +528,7 @@ class Guest:
     def stop(self):
         """Power the guest off hard (qemu killed): a crash, for fault tests."""
         _kill(self.pidfile, self.disk)
+        _kill(self.fs_pidfile, self.fs_socket, sig=signal.SIGTERM)
 
     def _console_says(self, line):
         try:
@@ -502,6 +575,8 @@ class VmBed:
         self.key = os.path.join(workdir, "ssh", "id_ed25519")
         self.known_hosts = os.path.join(workdir, "known_hosts")
         self.seed = os.path.join(workdir, "seed.img")
+        #: The host directory every guest mounts at L{SHARED_MOUNT}.
+        self.shared_dir = os.path.join(workdir, "shared")
         self.hub_sockets = [os.path.join(workdir, "hub%d.sock" % n)
                             for n in (1, 2)]
         self._state_file = os.path.join(workdir, "bed.json")
@@ -551,6 +626,7 @@ class VmBed:
         self.guests = [Guest(self, i, _free_port())
                        for i in range(1, count + 1)]
         self._save()
+        os.makedirs(os.path.join(self.shared_dir, FILEVOL_SUBDIR))
         self._make_keys()
         self._make_seed()
         for guest in self.guests:
@@ -614,7 +690,14 @@ class VmBed:
             f.write(_BOOT.replace("{domain}", DOMAIN)
                     .replace("{primary}", PRIMARY_NET)
                     .replace("{secondary}", SECONDARY_NET)
-                    .replace("{vg}", VG_NAME).replace("{ready}", READY_LINE))
+                    .replace("{vg}", VG_NAME).replace("{ready}", READY_LINE)
+                    .replace("{shared}", SHARED_MOUNT)
+                    .replace("{tag}", SHARED_TAG))
+        # The shipped provider, installed by its own installer and told
+        # to keep its volumes in the shared directory.
+        providers.install(os.path.join(tree, "extstorage"),
+                          volume_dir=os.path.join(SHARED_MOUNT,
+                                                  FILEVOL_SUBDIR))
         _copy_site(os.path.join(tree, "ganeti", "site"))
         _copy_project(os.path.join(tree, "ganeti", "src"))
         # Compiled here (the guest's Python is the same minor version): a
@@ -637,16 +720,12 @@ class VmBed:
             log.close()
             with open(pidfile, "w") as f:
                 f.write("%d\n" % process.pid)
-            deadline = time.monotonic() + 10
-            while not os.path.exists(sock):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise BedError("the network hub did not start; see %s"
-                                   % log.name)
-                time.sleep(0.05)
+            _wait_for_socket("the network hub", sock, process, log.name)
 
     # --- a cluster -------------------------------------------------------------
 
-    def init_cluster(self, templates=("drbd", "plain", "file", "diskless")):
+    def init_cluster(self, templates=("drbd", "plain", "file", "diskless",
+                                      "ext")):
         """
         Initialise a cluster on guest 1 and add the others, as an operator
         would: ``gnt-cluster init`` then ``gnt-node add`` over ssh.
