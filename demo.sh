@@ -100,10 +100,31 @@ done
 run gnt-instance startup web1
 run gnt-instance startup web2
 run gnt-instance shutdown web2
+# A network with an address pool: NICs in it get the group's mode and link
+# and a free address.
+run gnt-network add --network=10.20.0.0/28 --gateway=10.20.0.1 net1
+run gnt-network connect -N mode=routed,link=100 net1
+run gnt-instance add -t diskless --no-install --no-name-check --no-ip-check \
+    --net 0:network=net1,ip=pool app1
+run gnt-instance add -t diskless --no-install --no-name-check --no-ip-check \
+    --net 0:network=net1,ip=pool app2
+run gnt-instance list -o name,nic.ip/0,nic.mode/0,nic.network.name/0 app1 app2
+run gnt-network info net1
 run gnt-instance add -t file --disk 0:size=64M -o demo+default -O greeting=hi \
     --no-name-check --no-ip-check --no-start files1
 head -c 20 "$ROOT"/srv/ganeti/file-storage/files1/*; echo
 run gnt-instance grow-disk files1 0 64M
+# ExtStorage: the shipped filevol provider keeps volumes as files (on a
+# directory all nodes share, in a real cluster) attached as loop devices.
+run .venv/bin/python -m ganeti.storage.providers --dir "$ROOT/srv/filevol" \
+    "$ROOT/srv/ganeti/extstorage"
+run gnt-cluster modify --enabled-disk-templates=file,diskless,ext
+run gnt-storage diagnose
+run gnt-instance add -t ext --disk 0:size=32M,provider=filevol -o demo+default \
+    --no-name-check --no-ip-check --no-start ext1
+run gnt-instance activate-disks ext1
+head -c 18 "$(gnt-instance activate-disks ext1 | cut -d: -f3)"; echo
+run gnt-instance deactivate-disks ext1
 
 wait_boot() {
     echo "\$ (reading vm1's serial console until the guest has booted)"
