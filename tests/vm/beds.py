@@ -74,6 +74,25 @@ class GuestCommandsMixin:
         self.assertEqual(result.returncode, expect, output)
         return output
 
+    def device(self, name, disk=0):
+        """
+        Activate an instance's disks (``gnt-instance activate-disks``).
+
+        :return: ``(guest index, path)`` of disk C{disk}: the guest that
+            maps it and its block device there.
+        """
+        out = self.gnt("gnt-instance", "activate-disks", name)
+        node, _, path = out.splitlines()[disk].split(":")
+        [index] = [guest.index for guest in self.bed.guests
+                   if guest.name == node]
+        return index, path
+
+    def fields(self, name, *fields):
+        """:return: C{fields} of instance C{name} in ``gnt-instance list``."""
+        out = self.gnt("gnt-instance", "list", "--no-headers",
+                       "--separator=|", "-o", ",".join(fields), name)
+        return out.strip().split("|")
+
     def verify_findings(self):
         """
         :return: ``gnt-cluster verify``'s exit status and finding lines
