@@ -21,6 +21,8 @@ setup(
         "zope.interface",
         "treq",
         "attrs",
+        # /metrics (master and nodes): the Prometheus text exposition.
+        "prometheus_client",
     ],
     extras_require={"test": ["hypothesis"]},
 )
