@@ -43,6 +43,7 @@ class Paths:
         self.server_pem = os.path.join(self.data_dir, "server.pem")
         self.rapi_pem = os.path.join(self.data_dir, "rapi.pem")
         self.rapi_users = os.path.join(self.data_dir, "rapi", "users")
+        self.rapi_tokens = os.path.join(self.data_dir, "rapi", "tokens")
         self.queue_dir = os.path.join(self.data_dir, "queue")
         self.queue_archive_dir = os.path.join(self.queue_dir, "archive")
         self.queue_serial = os.path.join(self.queue_dir, "serial")

@@ -340,6 +340,35 @@ class QueueWatcherTests(ClusterToolTestCase):
         self.assert_refused(["queue", "flush"],
                             "Command 'flush' is not valid.")
 
+    def test_rapi_token(self):
+        """
+        add prints the token once (the file keeps its digest) and pushes
+        the file with a redist-conf job; list shows names and scopes;
+        remove drops it; bad names are refused without a job.
+        """
+        from ganeti.paths import Paths
+        from ganeti.rapi import tokens
+        paths = Paths(self.mktemp())
+        self.patch(base, "get_paths", lambda: paths)
+        code, out, err = self.tool.run("rapi-token", "add", "--write",
+                                       "--instance-tag", "web", "ci")
+        self.assertEqual(code, 0, err)
+        name, _, secret = out.strip().partition(".")
+        self.assertEqual(name, "ci")
+        self.assertIn("shown only once", err)
+        self.assertIsNotNone(tokens.TokensFile(paths.rapi_tokens)
+                             .authenticate("ci", secret))
+        self.assertEqual([op["OP_ID"] for op in self.client.submitted()],
+                         ["OP_CLUSTER_REDIST_CONF"])
+        self.assertEqual(self.tool.run("rapi-token", "list"),
+                         (0, "ci write tag=web\n", ""))
+        self.assertEqual(self.tool.run("rapi-token", "remove", "ci")[0], 0)
+        self.assertEqual(self.tool.run("rapi-token", "list"), (0, "", ""))
+        del self.client.jobs[:]
+        self.assert_refused(["rapi-token", "add", "bad/name"],
+                            "Invalid token name")
+        self.assert_refused(["rapi-token", "remove", "ci"], "not found")
+
     def test_watcher_pause(self):
         """pause 1h asks for a pause until an hour from now."""
         self.client.answers["SetWatcherPause"] = lambda until: until

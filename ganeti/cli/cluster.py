@@ -389,6 +389,44 @@ def queue_ops(opts, args):
     return 0
 
 
+def rapi_token_ops(opts, args):
+    """
+    ``gnt-cluster rapi-token add NAME|list|remove NAME``: the RAPI's API
+    tokens (L{ganeti.rapi.tokens}), kept on the master next to the users
+    file and pushed to the master candidates by a redist-conf job.
+    """
+    from ganeti.rapi import tokens
+    path = base.get_paths().rapi_tokens
+    command, names = args[0], args[1:]
+    if command == "list":
+        if names:
+            raise UsageError("'list' takes no arguments")
+        rows = sorted(tokens.read_tokens(path).values(),
+                      key=lambda t: t.name)
+        for token in rows:
+            base.to_stdout("%s %s%s" % (token.name, token.scope,
+                                        " tag=" + token.instance_tag
+                                        if token.instance_tag else ""))
+        return 0
+    if command not in ("add", "remove") or len(names) != 1:
+        raise UsageError("Usage: gnt-cluster rapi-token add|remove NAME,"
+                         " or list")
+    base.get_client()  # Only the master keeps the file.
+    try:
+        if command == "add":
+            secret = tokens.add_token(
+                path, names[0], "write" if opts.write else "read",
+                opts.instance_tag)
+            base.to_stdout(secret)
+            base.to_stderr("Keep this token: it is shown only once.")
+        else:
+            tokens.remove_token(path, names[0])
+    except ValueError as e:
+        raise errors.OpPrereqError(str(e), "wrong_input")
+    jobs.submit_opcode({"OP_ID": "OP_CLUSTER_REDIST_CONF"}, opts)
+    return 0
+
+
 def watcher_ops(opts, args):
     """``gnt-cluster watcher pause <duration>|continue|info``."""
     from ganeti.cli.job import parse_timespec
@@ -570,6 +608,13 @@ COMMANDS = {
         "", "Makes the current node the master"),
     "queue": Command(queue_ops, Args(1, 1), [], "drain|undrain|info",
                      "Change queue properties"),
+    "rapi-token": Command(rapi_token_ops, Args(1, 2), [
+        opt("--write", action="store_true", default=False,
+            help="The token may change the cluster (default: read only)"),
+        opt("--instance-tag", default=None, metavar="TAG",
+            help="The token may change only instances with this tag")],
+        "{add [--write] [--instance-tag TAG] <name>|list|remove <name>}",
+        "Manage the RAPI's API tokens"),
     "watcher": Command(watcher_ops, Args(1, 2), [],
                        "{pause <timespec>|continue|info}",
                        "Change watcher properties"),

@@ -137,7 +137,8 @@ class MasterService(MultiService):
         settings = rapi_server.read_rapi_settings(paths.daemon_defaults)
         site = rapi_server.make_site(
             self.core.handler, paths.rapi_users, reactor,
-            require_authentication=settings.require_authentication)
+            require_authentication=settings.require_authentication,
+            tokens_file=paths.rapi_tokens)
         _, own = netutils.resolve(netutils.local_node_name(paths), paths)
         port = int(os.environ.get("GANETI_RAPI_PORT") or settings.port or
                    rapi_server.DEFAULT_PORT)

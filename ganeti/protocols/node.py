@@ -13,7 +13,8 @@ DEFAULT_PORT = 1811
 #: Files of the master every node keeps a copy of, so that it can take
 #: the master role (``upload_ancillary_file``): the L{ganeti.paths.Paths}
 #: attribute -> file mode.
-ANCILLARY_FILES = {"rapi_pem": 0o400, "rapi_users": 0o640}
+ANCILLARY_FILES = {"rapi_pem": 0o400, "rapi_users": 0o640,
+                   "rapi_tokens": 0o640}
 
 #: method name -> argument names, in call order.  Trailing arguments
 #: with a default in the node's handler may be left out by callers.

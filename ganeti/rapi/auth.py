@@ -140,51 +140,59 @@ def parse_basic_authorization(header):
     return username, password
 
 
-class UsersFile:
+class ReloadingFile:
     """
-    The users file, re-read whenever it changes on disk.
+    A small file parsed again whenever it changes on disk (mtime, size
+    and inode; one ``stat`` a request), so edits and replacements take
+    effect without a signal.  A missing file parses as empty text.
 
-    Ganeti re-reads on SIGHUP; checking the file's mtime, size and inode on
-    each authenticated request gives the same effect without a signal and
-    picks up editors that replace the file.  The check is one local
-    ``stat`` (and a read of a small file only when it changed), cheap
-    enough to do in the reactor thread.  A missing file means no users, so
+    :param parse: text -> the parsed value.
+    """
+
+    def __init__(self, path, parse):
+        self.path = path
+        self._parse = parse
+        self._stamp = None
+        self._value = parse("")
+
+    def value(self):
+        """:return: the parsed content, fresh from the file."""
+        try:
+            st = os.stat(self.path)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self._stamp = stamp
+            text = ""
+            if stamp is not None:
+                try:
+                    with open(self.path, "rb") as f:
+                        text = f.read().decode("utf-8", "replace")
+                except OSError as e:
+                    _log.warn("Cannot read {path}: {err}", path=self.path,
+                              err=e)
+            self._value = self._parse(text)
+        return self._value
+
+
+class UsersFile(ReloadingFile):
+    """
+    The users file, re-read whenever it changes on disk (Ganeti re-reads
+    on SIGHUP; see L{ReloadingFile}).  A missing file means no users, so
     writes are impossible until one is created.
 
     :param path: the users file path.
     """
 
     def __init__(self, path):
-        self._path = path
-        self._stamp = None
-        self._users = {}
-
-    def _current_stamp(self):
-        try:
-            st = os.stat(self._path)
-        except OSError:
-            return None
-        return (st.st_mtime_ns, st.st_size, st.st_ino)
+        super().__init__(path, parse_users)
 
     def users(self):
         """
         :return: dict name -> L{PasswordFileUser}, fresh from the file.
         """
-        stamp = self._current_stamp()
-        if stamp != self._stamp:
-            self._stamp = stamp
-            if stamp is None:
-                self._users = {}
-            else:
-                try:
-                    with open(self._path, "rb") as f:
-                        text = f.read().decode("utf-8", "replace")
-                except OSError as e:
-                    _log.warn("Cannot read RAPI users file {path}: {err}",
-                              path=self._path, err=e)
-                    text = ""
-                self._users = parse_users(text)
-        return self._users
+        return self.value()
 
     def authenticate(self, authorization):
         """

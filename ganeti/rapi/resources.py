@@ -17,9 +17,10 @@ from twisted.internet import defer
 from twisted.logger import Logger
 from twisted.web import resource, server
 
-from ganeti.rapi import REALM
+from ganeti.rapi import ACCESS_WRITE, REALM
 from ganeti.rapi.context import Context, HttpError, http_error_for
 from ganeti.rapi.routes import ANONYMOUS, match_route
+from ganeti.rapi.tokens import check_instance_tag, parse_bearer
 
 _log = Logger()
 
@@ -38,14 +39,18 @@ class RapiResource(resource.Resource):
     :param reactor: used for reason-trail timestamps.
     :param require_authentication: Ganeti's ``--require-authentication``:
         even GETs then need a ``read`` user.
+    :param tokens: a L{ganeti.rapi.tokens.TokensFile} for ``Bearer``
+        tokens, or None for none.
     """
 
     isLeaf = True
 
-    def __init__(self, handler, users, reactor, require_authentication=False):
+    def __init__(self, handler, users, reactor, require_authentication=False,
+                 tokens=None):
         super().__init__()
         self._handler = handler
         self._users = users
+        self._tokens = tokens
         self._reactor = reactor
         self._require_auth = require_authentication
 
@@ -102,6 +107,9 @@ class RapiResource(resource.Resource):
         body = self._read_body(request)
         ctx = Context(self._handler, self._reactor, items,
                       _query_arguments(request), body, user, name)
+        if getattr(user, "instance_tag", None) and access == ACCESS_WRITE:
+            d = check_instance_tag(ctx, user.instance_tag)
+            return d.addCallback(lambda _: func(ctx))
         return func(ctx)
 
     def _authorize(self, request, access):
@@ -120,7 +128,12 @@ class RapiResource(resource.Resource):
                 return None
             # With or without --require-authentication, as in Ganeti.
             needed = None
-        user = self._users.authenticate(header)
+        bearer = parse_bearer(header)
+        if bearer is None:
+            user = self._users.authenticate(header)
+        else:
+            user = (self._tokens.authenticate(*bearer)
+                    if self._tokens is not None else None)
         if user is None:
             raise HttpError(401, "Authentication required", headers={
                 b"www-authenticate": ('Basic realm="%s"' % REALM)

@@ -25,6 +25,7 @@ from zope.interface import implementer
 
 from ganeti.rapi import DEFAULT_PORT
 from ganeti.rapi.auth import UsersFile
+from ganeti.rapi.tokens import TokensFile
 from ganeti.rapi.context import HttpError
 from ganeti.rapi.resources import MAX_BODY_SIZE, RapiResource
 
@@ -241,7 +242,8 @@ class RapiChannel(HTTPChannel):
         self.loseConnection()
 
 
-def make_site(handler, users_file, reactor, require_authentication=False):
+def make_site(handler, users_file, reactor, require_authentication=False,
+              tokens_file=None):
     """
     :param handler: the master's LUXI-like handler (e.g.
         L{ganeti.master.luxi.LuxiHandler}); its methods may return
@@ -250,10 +252,14 @@ def make_site(handler, users_file, reactor, require_authentication=False):
         then nobody can write).
     :param reactor: the reactor the site's HTTP channels use.
     :param require_authentication: Ganeti's ``--require-authentication``.
+    :param tokens_file: path of the API tokens file (see
+        L{ganeti.rapi.tokens}), or None for no tokens.
     :return: a L{Site} serving the RAPI.
     """
     root = RapiResource(handler, UsersFile(users_file), reactor,
-                        require_authentication=require_authentication)
+                        require_authentication=require_authentication,
+                        tokens=TokensFile(tokens_file) if tokens_file
+                        else None)
     site = Site(root, requestFactory=RapiRequest, reactor=reactor)
     site.protocol = RapiChannel
     # Tracebacks would leak master internals to anonymous clients.
