@@ -839,6 +839,8 @@ def _command(bed, args):
         for guest in bed.guests:
             print("  %s  ssh port %d  console %s"
                   % (guest.name, guest.ssh_port, guest.console_log))
+        print("  shared directory %s, in each guest at %s"
+              % (bed.shared_dir, SHARED_MOUNT))
         return 0
     if args.command == "run":
         command = args.argv[1:] if args.argv[:1] == ["--"] else args.argv

@@ -96,6 +96,27 @@ class ExtStorageTests(GuestCommandsMixin, SynchronousTestCase):
         self.assertEqual(provider, FILEVOL)
         return volume
 
+    def test_shared_directory_hands_over(self):
+        """
+        The premise of the provider: a file of the shared directory
+        written through a loop device on node1 (direct I/O), detached,
+        reads back the same through a loop device on node2.
+        """
+        path = posixpath.join(vmbed.SHARED_MOUNT, "handover.img")
+        self.addCleanup(self.bed[1].run, ["rm", "-f", path])
+        written = self.run_ok(
+            1, "truncate -s 16M {path} && d=$(losetup --find --show {path})"
+               " && head -c {mib}M /dev/urandom > {data}"
+               " && dd if={data} of=$d bs=1M oflag=direct status=none"
+               " && losetup --detach $d && sha256sum < {data}".format(
+                   path=path, mib=_DATA_MIB, data=_DATA)).split()[0]
+        read = self.run_ok(
+            2, "d=$(losetup --find --show --read-only {path})"
+               " && dd if=$d bs=1M count={mib} status=none | sha256sum"
+               " && losetup --detach $d".format(
+                   path=path, mib=_DATA_MIB)).split()[0]
+        self.assertEqual(read, written)
+
     def test_diagnose(self):
         """
         ``gnt-storage diagnose`` finds the provider valid on both nodes,
