@@ -24,9 +24,10 @@ class MakeServiceTests(SynchronousTestCase):
         self.patch(os, "environ", dict(os.environ,
                                        GANETI_HOSTNAME=SETTINGS["node_name"]))
 
-    def build(self):
+    def build(self, *args):
         options = Options()
-        options.parseOptions(["--root", self.paths.root, "--node-port", "0"])
+        options.parseOptions(["--root", self.paths.root, "--node-port", "0"]
+                             + list(args))
         reactor = MemoryReactorClock()
         service = makeService(options, reactor)
         service.privilegedStartService()
@@ -49,7 +50,7 @@ class MakeServiceTests(SynchronousTestCase):
         crypto.write_cluster_certificate(self.paths.server_pem, "cluster1")
         service, reactor = self.build()
         self.assertEqual(sorted(s.name for s in service),
-                         ["cleaner", "master", "node"])
+                         ["cleaner", "master", "metrics", "node"])
         self.assertEqual(service.getServiceNamed("cleaner").mode, "node")
         self.assertEqual(
             [s.mode for s in service.getServiceNamed("master")
@@ -58,6 +59,9 @@ class MakeServiceTests(SynchronousTestCase):
         self.assertEqual(ssl[4], SETTINGS["node_ip"])
         [unix] = reactor.unixServers
         self.assertEqual(unix[0], self.paths.master_socket)
+        # The node's metrics: plain HTTP on ganeti-mond's port, node IP.
+        [tcp] = reactor.tcpServers
+        self.assertEqual((tcp[0], tcp[3]), (1815, SETTINGS["node_ip"]))
 
     def test_non_master_node(self):
         """A node that ssconf says is not the master runs only the node service
@@ -67,4 +71,15 @@ class MakeServiceTests(SynchronousTestCase):
         with open(self.paths.ssconf("master_node"), "w") as f:
             f.write("other.example.com\n")
         service, reactor = self.build()
+        self.assertEqual([s.name for s in service],
+                         ["node", "metrics", "cleaner"])
+
+    def test_metrics_off(self):
+        """``--metrics-port off`` runs no metrics listener."""
+        write_config(self.paths)
+        crypto.write_cluster_certificate(self.paths.server_pem, "cluster1")
+        with open(self.paths.ssconf("master_node"), "w") as f:
+            f.write("other.example.com\n")
+        service, reactor = self.build("--metrics-port", "off")
         self.assertEqual([s.name for s in service], ["node", "cleaner"])
+        self.assertEqual(reactor.tcpServers, [])

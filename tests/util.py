@@ -123,10 +123,13 @@ class Master(MasterCore):
             self.queue.startService()
 
 
-def local_cluster(testcase, clock=None, reactor=None, **kwargs):
+def local_cluster(testcase, clock=None, reactor=None, write=None, **kwargs):
     """
     A one-node master whose node RPC goes straight to a real node handler
     (fake hypervisor, real storage) below the same root.
+
+    :param write: the master's file writer (see L{MasterCore}); by
+        default files are written at once.
 
     :return: the L{Master}.
     """
@@ -139,7 +142,7 @@ def local_cluster(testcase, clock=None, reactor=None, **kwargs):
     write_config(paths, **kwargs)
     clock = clock or Clock()
     handler = NodeHandler(paths, reactor or clock)
-    return Master(testcase, paths=paths, clock=clock,
+    return Master(testcase, paths=paths, clock=clock, write=write,
                   rpc=LocalRpc({SETTINGS["node_name"]: handler}))
 
 

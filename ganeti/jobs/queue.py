@@ -97,6 +97,9 @@ class JobQueue(Service):
         self._pending = []
         self._running = {}
         self._watchers = JobWatchers(clock)
+        #: Callables ``(job)`` told of every change of a job (the master's
+        #: metrics); they must not raise.
+        self.observers = []
         self._last_id = 0
         self._accepting = False
         self._dirty = {}
@@ -437,6 +440,8 @@ class JobQueue(Service):
         :return: a Deferred firing when the change is written (durable) or
             at once.
         """
+        for observer in self.observers:
+            observer(job)
         if not durable:
             self._dirty[job.id] = job
             if self._flush_call is None:

@@ -21,6 +21,7 @@ from ganeti.jobs.locks import LockManager
 from ganeti.jobs.processor import JobRunner
 from ganeti.jobs.queue import JobQueue
 from ganeti.master.luxi import LuxiHandler
+from ganeti.metrics.master import MasterMetrics
 
 _log = Logger()
 
@@ -49,6 +50,9 @@ class MasterCore:
         nodes (L{attach_replicator}); None until then.
     :ivar watcher: the L{ganeti.master.watcher.Watcher} the LUXI
         ``RunWatcher`` call runs; set by the master service.
+    :ivar metrics: this master's L{MasterMetrics} (``/metrics``); the
+        lock manager, the node RPC client and the configuration's writes
+        are wrapped to feed it.
     """
 
     def __init__(self, paths, reactor, rpc=None, write=None, max_running=None):
@@ -56,16 +60,22 @@ class MasterCore:
         self.in_thread = write or maybeDeferred
         self.replicator = None
         self.watcher = None
-        self.config = configmod.ConfigWriter(paths.config_data, reactor,
-                                             write=write)
+        self.metrics = MasterMetrics(reactor)
+        # Without a writer the configuration is saved at once, untimed.
+        self.config = configmod.ConfigWriter(
+            paths.config_data, reactor,
+            write=write and self.metrics.timed_config_write(write))
         self.config.add_listener(
             lambda cfg: ssconf.write(paths, ssconf.values(cfg)))
-        self.locks = LockManager()
+        self.locks = self.metrics.timed_locks(LockManager())
         self.queue = JobQueue(
             paths, reactor,
             max_running=max_running or (
                 lambda: self.config.config.cluster.max_running_jobs),
             filter_rules=lambda: self.config.config.filters, write=write)
+        self.metrics.watch_queue(self.queue)
+        if rpc is not None:
+            rpc = self.metrics.timed_rpc(rpc)
         self.context = MasterContext(self.config, paths, reactor, self.queue,
                                      rpc)
         self.queue.runner = JobRunner(self.queue, self.locks,

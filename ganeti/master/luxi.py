@@ -62,6 +62,14 @@ class LuxiHandler:
     def _config(self):
         return self._master.config.config
 
+    @property
+    def metrics(self):
+        """
+        The master's L{ganeti.metrics.master.MasterMetrics} (the RAPI's
+        ``/metrics``), or None for a master without.
+        """
+        return getattr(self._master, "metrics", None)
+
     # --- jobs ---------------------------------------------------------------
 
     def _acknowledged(self, job_ids, result):

@@ -100,8 +100,9 @@ class MasterService(MultiService):
             rpc = NodeRpc(reactor, f.read(), node_port)
         #: The L{MasterCore}: configuration, queue, locks, LUXI handler.
         self.core = core = MasterCore(paths, reactor, rpc=rpc, write=write)
+        # The core's client: replication calls are timed with the others.
         replicator = Replicator(
-            rpc, lambda: core.config.config, core.queue.unarchived_files,
+            core.context.rpc, lambda: core.config.config, core.queue.unarchived_files,
             lambda: read_ancillary_files(paths))
         core.attach_replicator(replicator)
         TimerService(RETRY_INTERVAL, replicator.catch_up).setServiceParent(self)

@@ -12,6 +12,7 @@ from twisted.python.threadpool import ThreadPool
 
 from ganeti.protocols import node as nodeproto
 from ganeti.protocols import tls
+from ganeti.metrics.node import NodeMetrics
 from ganeti.node.handler import NodeHandler
 from ganeti.protocols.jsonamp import JsonLocator, make_commands
 
@@ -29,6 +30,8 @@ class NodeService(StreamServerEndpointService):
     Listens for the master on C{address}:C{port} with the cluster TLS.
 
     :ivar port: the listening port (known after start; useful with 0).
+    :ivar metrics: the node's L{NodeMetrics}; every RPC passes through
+        its error counting.
     """
 
     def __init__(self, paths, reactor, address, port=nodeproto.DEFAULT_PORT,
@@ -44,8 +47,10 @@ class NodeService(StreamServerEndpointService):
         def write(function, *args, **kwargs):
             return deferToThreadPool(reactor, self._writer, function, *args,
                                      **kwargs)
+        handler = NodeHandler(paths, reactor, roles, write=write)
+        self.metrics = NodeMetrics(handler, paths, reactor)
         StreamServerEndpointService.__init__(self, endpoint, node_factory(
-            NodeHandler(paths, reactor, roles, write=write)))
+            self.metrics.count_errors(handler)))
         self.setName("node")
         # A node that cannot listen must fail to start, not linger.
         self._raiseSynchronously = True

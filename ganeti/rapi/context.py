@@ -87,6 +87,19 @@ def http_error_for(failure):
 
 # --- request context ----------------------------------------------------------
 
+class RawBody:
+    """
+    A route function's answer sent as it is, not as JSON (``/metrics``).
+
+    :ivar data: the body bytes.
+    :ivar content_type: the Content-Type header value, bytes.
+    """
+
+    def __init__(self, data, content_type):
+        self.data = data
+        self.content_type = content_type
+
+
 class Context:
     """
     What a route function gets.

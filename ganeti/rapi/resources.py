@@ -18,7 +18,7 @@ from twisted.logger import Logger
 from twisted.web import resource, server
 
 from ganeti.rapi import ACCESS_WRITE, REALM
-from ganeti.rapi.context import Context, HttpError, http_error_for
+from ganeti.rapi.context import Context, HttpError, RawBody, http_error_for
 from ganeti.rapi.routes import ANONYMOUS, match_route
 from ganeti.rapi.tokens import check_instance_tag, parse_bearer
 
@@ -81,9 +81,12 @@ class RapiResource(resource.Resource):
 
     @staticmethod
     def _send(request, code, value):
-        data = json.dumps(value).encode("utf-8")
+        if isinstance(value, RawBody):
+            data, ctype = value.data, value.content_type
+        else:
+            data, ctype = json.dumps(value).encode("utf-8"), b"application/json"
         request.setResponseCode(code)
-        request.setHeader(b"content-type", b"application/json")
+        request.setHeader(b"content-type", ctype)
         request.setHeader(b"content-length", b"%d" % len(data))
         request.write(data)
         request.finish()
@@ -94,6 +97,8 @@ class RapiResource(resource.Resource):
         if route is None:
             raise HttpError(404, "Resource %s not found" % path)
         name, methods, items = route
+        # The metrics count requests by route, never by raw path.
+        request.rapi_resource = name
         method = request.method.decode("ascii", "replace").upper()
         if method == "HEAD" and "GET" in methods:
             method = "GET"

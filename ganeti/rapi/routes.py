@@ -14,7 +14,7 @@ import re
 
 from ganeti.rapi import (
     ACCESS_READ, ACCESS_WRITE, cluster, filters, groups, instances, jobs,
-    networks, nodes, query)
+    metrics, networks, nodes, query)
 from ganeti.rapi.context import HttpError, object_tag_op, object_tags
 
 #: Anonymous access (every GET unless ``--require-authentication``).
@@ -59,6 +59,8 @@ ROUTES = [
     (r"/", "R_root", {"GET": (ANONYMOUS, cluster.get_root)}),
     (r"/2", "R_2", {"GET": (ANONYMOUS, cluster.get_root)}),
     (r"/version", "R_version", {"GET": (ANONYMOUS, cluster.get_version)}),
+    # Not Ganeti's: the Prometheus metrics, read like any /2/ resource.
+    (r"/metrics", "R_metrics", {"GET": (ANONYMOUS, metrics.get_metrics)}),
     (r"/2/info", "R_2_info", {"GET": (ANONYMOUS, cluster.get_info)}),
     (r"/2/features", "R_2_features",
      {"GET": (ANONYMOUS, cluster.get_features)}),

@@ -23,6 +23,7 @@ from twisted.web.http import HTTPChannel
 from twisted.web.server import Request, Site
 from zope.interface import implementer
 
+from ganeti.metrics.http import count_rapi_requests
 from ganeti.rapi import DEFAULT_PORT
 from ganeti.rapi.auth import UsersFile
 from ganeti.rapi.tokens import TokensFile
@@ -262,6 +263,9 @@ def make_site(handler, users_file, reactor, require_authentication=False,
                         else None)
     site = Site(root, requestFactory=RapiRequest, reactor=reactor)
     site.protocol = RapiChannel
+    metrics = getattr(handler, "metrics", None)
+    if metrics is not None:
+        count_rapi_requests(site, metrics)
     # Tracebacks would leak master internals to anonymous clients.
     site.displayTracebacks = False
     return site

@@ -13,6 +13,7 @@ from twisted.application.service import MultiService
 from twisted.python import usage
 
 from ganeti import netutils
+from ganeti.metrics import DEFAULT_NODE_PORT as DEFAULT_METRICS_PORT
 from ganeti.paths import Paths, default_root
 from ganeti.protocols import node as nodeproto
 
@@ -25,6 +26,11 @@ class Options(usage.Options):
          "Root directory of this node's files (default: $GANETI_ROOT or /)."],
         ["node-port", "p", None,
          "TCP port of the node service (default: $GANETI_NODE_PORT or 1811)."],
+        ["metrics-port", None, None,
+         "TCP port of the node's plain-HTTP /metrics (default:"
+         " $GANETI_METRICS_PORT or 1815, ganeti-mond's; 'off' for none)."],
+        ["metrics-address", None, None,
+         "Address the metrics listen on (default: the node's primary IP)."],
     ]
 
     def postOptions(self):
@@ -32,6 +38,9 @@ class Options(usage.Options):
         self["node-port"] = int(self["node-port"] or
                                 os.environ.get("GANETI_NODE_PORT") or
                                 nodeproto.DEFAULT_PORT)
+        port = (self["metrics-port"] or os.environ.get("GANETI_METRICS_PORT")
+                or str(DEFAULT_METRICS_PORT))
+        self["metrics-port"] = None if port == "off" else int(port)
 
 
 def _node_cleaner(paths, reactor, roles):
@@ -65,8 +74,17 @@ def makeService(options, reactor=None):
     if os.path.exists(paths.server_pem):
         from ganeti.node.service import NodeService
         name, address = netutils.resolve(netutils.local_node_name(paths), paths)
-        NodeService(paths, reactor, address, options["node-port"],
-                    roles=roles).setServiceParent(top)
+        node = NodeService(paths, reactor, address, options["node-port"],
+                           roles=roles)
+        node.setServiceParent(top)
+        if options["metrics-port"] is not None:
+            from ganeti.metrics.http import metrics_service
+            metrics = metrics_service(reactor, options["metrics-port"],
+                                      options["metrics-address"] or address,
+                                      node.metrics.registry,
+                                      node.metrics.refresh)
+            metrics.setName("metrics")
+            metrics.setServiceParent(top)
         _node_cleaner(paths, reactor, roles).setServiceParent(top)
     if roles.is_master():
         roles.start_master()
