@@ -23,6 +23,7 @@ from ganeti.metrics.node import NodeMetrics
 from ganeti.node.handler import NodeHandler
 from ganeti.rapi import server
 from ganeti.rapi.client import PinnedCertificatePolicy
+from tests import test_daemon
 from tests.util import SETTINGS, local_cluster, make_paths, write_config
 
 NODE = SETTINGS["node_name"]
@@ -354,3 +355,41 @@ class MetricsServiceTests(unittest.SynchronousTestCase):
         service.startService()
         [(port, _, _, interface)] = memory.tcpServers
         self.assertEqual((port, interface), (1815, "192.0.2.10"))
+
+
+class DaemonMetricsTests(test_daemon._RapiBase):
+    """
+    A real ``twistd ganeti`` after ``gnt-cluster init``: its master's
+    ``/metrics`` over HTTPS counts a tool's job, and its node's endpoint
+    answers on port 1815 of the node's address.
+    """
+
+    def fetch(self, url):
+        """:return: ``(status, text)`` of a GET to C{url}."""
+        import ssl
+        import urllib.request
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        with urllib.request.urlopen(url, context=context, timeout=30) as r:
+            return r.status, r.read().decode("utf-8")
+
+    def test_scrape(self):
+        """The wired daemon counts jobs, config writes and RAPI requests."""
+        self.cluster.ok("gnt-cluster", "add-tags", "metrics")
+        test_daemon.wait_for(lambda: self.answers("/2/info"))
+        status, text = self.fetch("https://%s:5080/metrics" % self.address)
+        self.assertEqual(status, 200)
+        samples = parse(text)
+        self.assertEqual(value(samples, "ganeti_jobs_finished_total",
+                               opcode="OP_TAGS_SET", status="success"), 1)
+        self.assertGreaterEqual(value(samples, "ganeti_config_writes_total"),
+                                1)
+        self.assertGreater(value(samples, "ganeti_config_size_bytes"), 0)
+        self.assertGreaterEqual(value(samples, "ganeti_rapi_requests_total",
+                                      method="GET", resource="R_2_info",
+                                      code="200"), 1)
+        status, text = self.fetch("http://%s:1815/metrics" % self.address)
+        self.assertEqual(status, 200)
+        self.assertGreater(value(parse(text),
+                                 "ganeti_node_memory_total_bytes"), 0)
