@@ -36,32 +36,35 @@ class ExtStorageTests(GuestCommandsMixin, SynchronousTestCase):
         self.bed = module_bed(_shared, "ext-")
         self.node1, self.node2 = self.bed[1].name, self.bed[2].name
 
-    def add(self, name):
+    def add(self, name, node=None):
         """
         Add a stopped ``ext`` instance of one 256 MiB ``filevol`` disk on
-        node1 (removed at the end of the test).
+        C{node} (by default node1), removed at the end of the test.
         """
         self.addCleanup(self.bed[1].run, ["gnt-instance", "remove", "-f",
                                           name])
         self.gnt("gnt-instance", "add", "-t", "ext",
                  "--disk", "0:size=256M,provider=" + FILEVOL,
                  "--no-install", "--no-start", "--no-name-check",
-                 "--no-ip-check", "-n", self.node1, name)
+                 "--no-ip-check", "-n", node or self.node1, name)
 
-    def write_random(self, name):
+    def write_random(self, name, deactivate=True):
         """
         Write random data through the instance's activated disk (direct
-        I/O, so it reaches the volume file), then deactivate it.
+        I/O, so it reaches the volume file), then deactivate it unless
+        told not to.
 
-        :return: the data's SHA-256, as ``sha256sum`` prints it.
+        :return: ``(guest index, SHA-256)``: where it was written, and the
+            data's digest as ``sha256sum`` prints it.
         """
         index, path = self.device(name)
         digest = self.run_ok(
             index, "head -c %dM /dev/urandom > %s && sha256sum < %s"
                    " && dd if=%s of=%s bs=1M oflag=direct status=none"
                    % (_DATA_MIB, _DATA, _DATA, _DATA, path)).split()[0]
-        self.gnt("gnt-instance", "deactivate-disks", name)
-        return digest
+        if deactivate:
+            self.gnt("gnt-instance", "deactivate-disks", name)
+        return index, digest
 
     def read_digest(self, name):
         """
@@ -141,11 +144,13 @@ class ExtStorageTests(GuestCommandsMixin, SynchronousTestCase):
         name = "moves.example.com"
         self.add(name)
         volume = self.volume_name(name)
-        self.assertEqual(self.volume_files(1), [volume, volume + ".info"])
-        self.assertEqual(self.volume_files(2), self.volume_files(1))
+        for index in (1, 2):
+            self.assertEqual([f for f in self.volume_files(index)
+                              if f.startswith(volume)],
+                             [volume, volume + ".info"])
         self.assertEqual(self.run_ok(2, ["cat", posixpath.join(
             _VOLUMES, volume + ".info")]).strip(), "originstname+" + name)
-        written = self.write_random(name)
+        _, written = self.write_random(name)
         self.assertEqual((self.mapped(1), self.mapped(2)), ([], []))
 
         out = self.gnt("gnt-instance", "failover", "-f", "-n", self.node2,
@@ -167,6 +172,28 @@ class ExtStorageTests(GuestCommandsMixin, SynchronousTestCase):
         self.assertEqual((self.mapped(1), self.mapped(2)), ([volume], []))
         self.assertEqual(self.read_digest(name), (1, written))
 
+    def test_failover_from_dead_node(self):
+        """
+        node2 dies hard under a running instance just after writing to
+        its disk: ``failover --ignore-consistency -n`` starts it on node1
+        (warning that node2 could not be reached) with the data written
+        on node2; node2 comes back with nothing mapped.
+        """
+        name = "dead.example.com"
+        self.add(name, self.node2)
+        self.gnt("gnt-instance", "startup", name)
+        index, written = self.write_random(name, deactivate=False)
+        self.assertEqual(index, 2)
+        self.power_off(2)
+        out = self.gnt("gnt-instance", "failover", "-f",
+                       "--ignore-consistency", "-n", self.node1, name)
+        self.assertIn("please make sure node %s is down" % self.node2, out)
+        self.assertEqual(self.fields(name, "pnode", "status"),
+                         [self.node1, "running"])
+        self.assertEqual(self.read_digest(name), (1, written))
+        self.power_on(2)
+        self.assertEqual(self.mapped(2), [])
+
     def test_grow_keeps_data(self):
         """
         ``grow-disk`` grows the volume file (seen so from the other node
@@ -174,7 +201,7 @@ class ExtStorageTests(GuestCommandsMixin, SynchronousTestCase):
         """
         name = "grow.example.com"
         self.add(name)
-        written = self.write_random(name)
+        _, written = self.write_random(name)
         self.gnt("gnt-instance", "grow-disk", name, "0", "256M")
         self.assertEqual(self.fields(name, "disk.size/0"), ["512"])
         index, path = self.device(name)
