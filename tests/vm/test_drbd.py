@@ -162,30 +162,6 @@ class DrbdFaultTests(GuestCommandsMixin, SynchronousTestCase):
         return self.gnt("gnt-instance", "list", "--no-headers", "-o",
                         "pnode,snodes,status", name).split()
 
-    def power_off(self, index):
-        """
-        Power guest C{index} off hard; it is powered on again when the
-        test ends (see L{power_on}).
-        """
-        self.assertNotEqual(index, 1, "node1 runs the master")
-        self.addCleanup(self.power_on, index)
-        self.bed[index].stop()
-        self.assertFalse(self.bed[index].running())
-
-    def power_on(self, index):
-        """
-        Power guest C{index} on and wait for its boot (node daemon up);
-        then send it the config it missed while it was off (as in Ganeti,
-        verify reports a master candidate's stale config.data until
-        ``gnt-cluster redist-conf`` or the next config write).
-        """
-        guest = self.bed[index]
-        if guest.running():
-            return
-        guest.start()
-        guest.wait_ready()
-        self.gnt("gnt-cluster", "redist-conf")
-
     def volumes(self, index):
         """:return: the names of the logical volumes in guest C{index}."""
         return self.run_ok(index, "lvs --noheadings -o lv_name " + VG).split()

@@ -43,12 +43,6 @@ class DrbdDiskTests(GuestCommandsMixin, SynchronousTestCase):
                         "--no-name-check", "--no-ip-check",
                         *(list(extra) or nodes) + [name])
 
-    def device(self, name, disk=0):
-        """:return: ``(guest index, path)`` of a disk, activated."""
-        out = self.gnt("gnt-instance", "activate-disks", name)
-        node, _, path = out.splitlines()[disk].split(":")
-        return (1 if node == self.node1 else 2), path
-
     def write(self, name):
         index, path = self.device(name)
         self.run_ok(index, "dd if=%s of=%s bs=1M oflag=direct status=none"
@@ -66,11 +60,6 @@ class DrbdDiskTests(GuestCommandsMixin, SynchronousTestCase):
                 index, "blockdev --getsize64 %s" % path)) // 2 ** 20,
                 size_mib)
         self.gnt("gnt-instance", "deactivate-disks", name)
-
-    def fields(self, name, *fields):
-        out = self.gnt("gnt-instance", "list", "--no-headers",
-                       "--separator=|", "-o", ",".join(fields), name)
-        return out.strip().split("|")
 
     def test_grow(self):
         """
