@@ -29,6 +29,7 @@ from ganeti.rapi.auth import UsersFile
 from ganeti.rapi.tokens import TokensFile
 from ganeti.rapi.context import HttpError
 from ganeti.rapi.resources import MAX_BODY_SIZE, RapiResource
+from ganeti.rapi.root import SiteRoot
 
 _log = Logger()
 
@@ -255,13 +256,15 @@ def make_site(handler, users_file, reactor, require_authentication=False,
     :param require_authentication: Ganeti's ``--require-authentication``.
     :param tokens_file: path of the API tokens file (see
         L{ganeti.rapi.tokens}), or None for no tokens.
-    :return: a L{Site} serving the RAPI.
+    :return: a L{Site} serving the RAPI (and, beside it, the children of
+        L{SiteRoot}).
     """
-    root = RapiResource(handler, UsersFile(users_file), reactor,
+    rapi = RapiResource(handler, UsersFile(users_file), reactor,
                         require_authentication=require_authentication,
                         tokens=TokensFile(tokens_file) if tokens_file
                         else None)
-    site = Site(root, requestFactory=RapiRequest, reactor=reactor)
+    children = {}
+    site = Site(SiteRoot(rapi, children), requestFactory=RapiRequest, reactor=reactor)
     site.protocol = RapiChannel
     metrics = getattr(handler, "metrics", None)
     if metrics is not None:
