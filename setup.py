@@ -23,6 +23,8 @@ setup(
         "attrs",
         # /metrics (master and nodes): the Prometheus text exposition.
         "prometheus_client",
+        # Consoles in the browser: the WebSocket on the RAPI port.
+        "autobahn",
     ],
     extras_require={"test": ["hypothesis"]},
 )

@@ -17,6 +17,8 @@ from ganeti import config as configmod
 from ganeti import ssconf
 from ganeti.cmdlib.base import MasterContext
 from ganeti.cmdlib.registry import make_lu_factory
+from ganeti.console.gateway import ConsoleGateway, config_locator, pem_reader
+from ganeti.console.tokens import ConsoleTokens
 from ganeti.jobs.locks import LockManager
 from ganeti.jobs.processor import JobRunner
 from ganeti.jobs.queue import JobQueue
@@ -53,6 +55,8 @@ class MasterCore:
     :ivar metrics: this master's L{MasterMetrics} (``/metrics``); the
         lock manager, the node RPC client and the configuration's writes
         are wrapped to feed it.
+    :ivar consoles: the L{ConsoleGateway} of the browser consoles: their
+        one-time tokens and the way to the nodes.
     """
 
     def __init__(self, paths, reactor, rpc=None, write=None, max_running=None):
@@ -81,6 +85,10 @@ class MasterCore:
         self.queue.runner = JobRunner(self.queue, self.locks,
                                       make_lu_factory(self.context),
                                       flushed=self.config.flushed)
+        self.consoles = ConsoleGateway(
+            reactor, ConsoleTokens(reactor),
+            config_locator(lambda: self.config.config), rpc,
+            pem_reader(paths.server_pem))
         self.handler = LuxiHandler(self)
 
     def attach_replicator(self, replicator):

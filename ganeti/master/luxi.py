@@ -70,6 +70,14 @@ class LuxiHandler:
         """
         return getattr(self._master, "metrics", None)
 
+    @property
+    def consoles(self):
+        """
+        The master's L{ganeti.console.gateway.ConsoleGateway} (the RAPI's
+        console tokens and WebSockets), or None for a master without.
+        """
+        return getattr(self._master, "consoles", None)
+
     # --- jobs ---------------------------------------------------------------
 
     def _acknowledged(self, job_ids, result):

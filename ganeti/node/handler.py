@@ -206,6 +206,19 @@ class NodeHandler:
     def instance_console(self, instance):
         return self._hv(instance["hypervisor"]).get_console(instance)
 
+    def console_open(self, instance, kind, address):
+        """
+        Connect to an instance's serial console or VNC display and listen
+        once on C{address} for the master to relay it (see
+        L{ganeti.node.console}).
+
+        :return: (Deferred) C{{"port": port}}.
+        """
+        from ganeti.node import console
+        return console.open_console(self._reactor, self._cluster_pem(),
+                                    address, self._hv(instance["hypervisor"]),
+                                    instance, kind)
+
     def hotplug_supported(self, instance):
         return self._hv(instance["hypervisor"]).hotplug_supported(instance)
 

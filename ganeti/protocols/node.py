@@ -32,6 +32,8 @@ METHODS = {
     "instance_reboot": ("name", "hypervisor"),
     "instance_resize_disk": ("name", "hypervisor", "index", "size"),
     "instance_console": ("instance",),
+    # Not Ganeti's: a console relayed to the browser (ganeti.console).
+    "console_open": ("instance", "kind", "address"),
     "hotplug_supported": ("instance",),
     "hotplug_device": ("instance", "action", "dev_type", "device", "extra",
                        "seq"),

@@ -15,6 +15,7 @@ import re
 from ganeti.rapi import (
     ACCESS_READ, ACCESS_WRITE, cluster, filters, groups, instances, jobs,
     metrics, networks, nodes, query)
+from ganeti.rapi import consoles
 from ganeti.rapi.context import HttpError, object_tag_op, object_tags
 
 #: Anonymous access (every GET unless ``--require-authentication``).
@@ -146,6 +147,9 @@ ROUTES = [
     # Ganeti wants an authenticated user for the console.
     (_INSTANCE + "/console", "R_2_instances_name_console",
      {"GET": (ACCESS_READ, instances.get_instance_console)}),
+    # Not Ganeti's: a one-time token for the console in the browser.
+    (_INSTANCE + "/console-token", "R_2_instances_name_console_token",
+     {"POST": (ACCESS_WRITE, consoles.post_console_token)}),
 
     (r"/2/groups", "R_2_groups",
      {"GET": (ANONYMOUS, groups.get_groups),

@@ -264,6 +264,11 @@ def make_site(handler, users_file, reactor, require_authentication=False,
                         tokens=TokensFile(tokens_file) if tokens_file
                         else None)
     children = {}
+    consoles = getattr(handler, "consoles", None)
+    if consoles is not None:
+        # autobahn loads only for a master that relays consoles.
+        from ganeti.console.websocket import console_resource
+        children[b"console"] = console_resource(consoles)
     site = Site(SiteRoot(rapi, children), requestFactory=RapiRequest, reactor=reactor)
     site.protocol = RapiChannel
     metrics = getattr(handler, "metrics", None)
