@@ -90,16 +90,37 @@ class InfoTests(JobToolTestCase):
 class FollowTests(JobToolTestCase):
     """``gnt-job watch`` and ``wait``: following a job to its end."""
 
+    def answer_events(self, *answers):
+        """WaitForJobEvents gives C{answers} in turn."""
+        answers = list(answers)
+        self.client.answers["WaitForJobEvents"] = (
+            lambda *args: answers.pop(0))
+
+    @staticmethod
+    def status(index, status):
+        return {"id": "%d-3-s%d" % (index, index), "event": "status",
+                "data": {"job_id": 3, "index": index, "status": status}}
+
+    @staticmethod
+    def log(serial, seconds, kind, message):
+        return {"id": "%d-3-l%d" % (seconds, serial), "event": "log",
+                "data": {"job_id": 3, "serial": serial, "timestamp": seconds,
+                         "type": kind, "message": message}}
+
     def test_watch(self):
-        """The log is printed as it comes, each line with its time."""
-        self.answer_waits(
-            "nochange",
-            [["queued", ["queued"], [None]], []],
-            [["waiting", ["waiting"], [None]], []],
-            [["running", ["running"], [None]],
-             [[1, [1000, 0], "message", "Starting"]]],
-            [["success", ["success"], [None]],
-             [[2, [1001, 0], "message-list", ["a", "b"]]]])
+        """
+        watch follows the job's events, printing each log line once with
+        its time (a repeated event, as after a master failover, is not
+        printed again), and ends with the job's outcome.
+        """
+        self.answer_events(
+            [self.status(0, "queued")], [],
+            [self.status(1, "waiting"), self.status(2, "running"),
+             self.log(1, 1000, "message", "Starting")],
+            [self.log(1, 1000, "message", "Starting"),
+             self.log(2, 1001.5, "message-list", ["a", "b"]),
+             self.status(3, "success")])
+        self.answer_waits([["success", ["success"], [None]], []])
         code, out, err = self.tool.run("watch", "3")
         self.assertEqual(code, 0)
         self.assertEqual(out.splitlines(), [
@@ -109,8 +130,19 @@ class FollowTests(JobToolTestCase):
         self.assertEqual(err, "Job 3 is waiting in queue\n"
                               "Job 3 is trying to acquire all necessary"
                               " locks\n")
-        serials = [call[4] for call in self.client.calls]
-        self.assertEqual(serials, [None, None, None, None, 1])
+        cursors = [call[2] for call in self.client.calls
+                   if call[0] == "WaitForJobEvents"]
+        self.assertEqual(cursors, [None, "0-3-s0", "0-3-s0", "1000-3-l1"])
+
+    def test_watch_failure(self):
+        """A job that fails while watched: its error, exit code 1."""
+        self.answer_events([self.status(0, "queued"),
+                            self.status(1, "error")])
+        self.answer_waits([["error", ["error"], ["boom"]], []])
+        code, _, err = self.tool.run("watch", "3")
+        self.assertEqual(code, 1)
+        self.assertIn("Job 3 failed", err)
+        self.assertIn("boom", err)
 
     def test_wait_failure(self):
         """wait is silent until the job fails; the failure is its exit."""

@@ -133,9 +133,9 @@ def show_jobs(opts, args):
     return 0
 
 
-def _follow(job_id, reporter):
+def _follow(job_id, reporter, follow=jobs.poll_job):
     try:
-        jobs.poll_job(job_id, reporter)
+        follow(job_id, reporter)
     except errors.GenericError as e:
         code, message = base.format_error(e)
         base.to_stderr("Job %s failed: %s" % (job_id, message))
@@ -149,7 +149,7 @@ def watch_job(opts, args):
     message = "Output from job %s follows" % job_id
     base.to_stdout(message)
     base.to_stdout("-" * len(message))
-    return _follow(job_id, jobs.JobReporter())
+    return _follow(job_id, jobs.JobReporter(), jobs.follow_events)
 
 
 def wait_job(opts, args):

@@ -93,10 +93,46 @@ def poll_job(job_id, reporter=None, client=None):
             reporter.log_message(job_id, entry)
             prev_serial = max(prev_serial or 0, entry[0])
         prev_info = info
-        if status in ("success", "error", "canceled"):
+        if status in _FINAL:
             return job_outcome(job_id, *info)
         if status in ("queued", "waiting"):
             reporter.not_changed(job_id, status)
+
+
+_FINAL = ("success", "error", "canceled")
+
+
+def follow_events(job_id, reporter, client=None):
+    """
+    Follow a job by its events (L{ganeti.jobs.events}, the source of the
+    RAPI's event stream too), printing its log; ``gnt-job watch``.
+
+    Events may come twice (their delivery is at least once); each is
+    reported once, by its index among the job's status changes or its
+    log serial.
+
+    :return: and raise as L{poll_job}, whose one call, once the job has
+        ended, fetches the outcome.
+    """
+    client = client or base.get_client()
+    after, status, seen_status, seen_serial = None, None, -1, 0
+    while status not in _FINAL:
+        events = client.call("WaitForJobEvents", [job_id], after,
+                             WAIT_TIMEOUT)
+        if not events:
+            reporter.not_changed(job_id, status)
+        for event in events:
+            after, data = event["id"], event["data"]
+            if event["event"] == "log" and data["serial"] > seen_serial:
+                seen_serial = data["serial"]
+                seconds = data["timestamp"]
+                when = [int(seconds), round((seconds % 1) * 1e6)]
+                reporter.log_message(job_id, [data["serial"], when,
+                                              data["type"], data["message"]])
+            elif event["event"] == "status" and data["index"] > seen_status:
+                seen_status, status = data["index"], data["status"]
+                reporter.not_changed(job_id, status)
+    return poll_job(job_id, SilentReporter(), client)
 
 
 def job_outcome(job_id, status, opstatus, results):

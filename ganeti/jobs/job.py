@@ -37,6 +37,26 @@ def join_time(pair):
     return pair[0] + pair[1] / 1000000.0
 
 
+def job_status(op_statuses):
+    """
+    A job's status from its opcodes' as Ganeti derives it: the first
+    failed or cancelled opcode decides, else the first one that is
+    waiting or running, else queued (or success when all are).
+
+    :param op_statuses: the opcodes' statuses, in order.
+    """
+    current = QUEUED
+    all_success = True
+    for status in op_statuses:
+        if status in (ERROR, CANCELING, CANCELED):
+            return status
+        if status != SUCCESS:
+            all_success = False
+            if status in (WAITING, RUNNING) and current == QUEUED:
+                current = status
+    return SUCCESS if all_success else current
+
+
 class QueuedOpCode:
     """One opcode of a job and what became of it."""
 
@@ -111,21 +131,9 @@ class QueuedJob:
     @property
     def status(self):
         """
-        The job's status, derived from its opcodes' as Ganeti does: the
-        first failed or cancelled opcode decides, else the first one that
-        is waiting or running, else queued (or success when all are).
+        The job's status, derived from its opcodes' (L{job_status}).
         """
-        current = QUEUED
-        all_success = True
-        for op in self.ops:
-            status = op.status
-            if status in (ERROR, CANCELING, CANCELED):
-                return status
-            if status != SUCCESS:
-                all_success = False
-                if status in (WAITING, RUNNING) and current == QUEUED:
-                    current = status
-        return SUCCESS if all_success else current
+        return job_status(op.status for op in self.ops)
 
     @property
     def finalized(self):

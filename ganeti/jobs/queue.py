@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 
 from ganeti import constants, errors
 from ganeti.jobs import filters
+from ganeti.jobs.events import JobEvents
 from ganeti.jobs import job as jobmod
 from ganeti.jobs.job import QueuedJob
 from ganeti.jobs.store import JobFiles, encode
@@ -97,6 +98,9 @@ class JobQueue(Service):
         self._pending = []
         self._running = {}
         self._watchers = JobWatchers(clock)
+        #: The job events (L{ganeti.jobs.events}): published with the
+        #: watchers, once a change is written.
+        self.events = JobEvents(self._jobs.values, self.get, clock)
         #: Callables ``(job)`` told of every change of a job (the master's
         #: metrics); they must not raise.
         self.observers = []
@@ -161,6 +165,7 @@ class JobQueue(Service):
                 self._files.rewrite_now(job)
             elif status == jobmod.QUEUED:
                 self._push_pending(job)
+            self.events.loaded(job)
 
     # --- helpers ------------------------------------------------------------
 
@@ -323,6 +328,7 @@ class JobQueue(Service):
                       for job_id in job_ids]
             for job_id in job_ids:
                 self._push_pending(self._jobs[job_id])
+                self.events.publish(self._jobs[job_id])
             self._schedule()
             return DeferredList([c for c in copies if c is not None])
 
@@ -446,11 +452,15 @@ class JobQueue(Service):
             self._dirty[job.id] = job
             if self._flush_call is None:
                 self._flush_call = self._clock.callLater(0, self._flush)
-            self._watchers.notify(job)
+            self._notify(job)
             return succeed(None)
         self._dirty.pop(job.id, None)
         d = self._files.write(job, fsync=job.finalized)
-        return d.addCallback(lambda _: self._watchers.notify(job))
+        return d.addCallback(lambda _: self._notify(job))
+
+    def _notify(self, job):
+        self._watchers.notify(job)
+        self.events.publish(job)
 
     def _flush(self):
         self._flush_call = None
@@ -554,6 +564,7 @@ class JobQueue(Service):
                 or not self._files.archive(job_id)):
             return False
         del self._jobs[job_id]
+        self.events.forget(job_id)
         return True
 
     def auto_archive(self, age, timeout=None):

@@ -109,6 +109,19 @@ class LuxiHandler:
         return self._queue.wait_for_change(job_id, fields, prev_job_info,
                                            prev_log_serial, timeout)
 
+    @property
+    def job_events(self):
+        """The queue's L{ganeti.jobs.events.JobEvents} (the RAPI's stream)."""
+        return self._queue.events
+
+    def WaitForJobEvents(self, job_ids, after, timeout):
+        _require(ht.TMaybe(ht.TListOf(ht.TInt)), job_ids, "job_ids")
+        _require(ht.TMaybe(ht.TString), after, "after")
+        _require(ht.TNumber, timeout, "timeout")
+        d = self._queue.events.wait(after, job_ids, timeout)
+        return d.addCallback(lambda events: [event._asdict()
+                                             for event in events])
+
     def CancelJob(self, job_id, kill):
         _require(ht.TInt, job_id, "job_id")
         return self._queue.cancel(job_id, bool(kill))

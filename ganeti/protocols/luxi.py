@@ -51,6 +51,18 @@ class ILuxiHandler(Interface):
             C{prev_log_serial}, or ``"nochange"`` after C{timeout} seconds.
         """
 
+    def WaitForJobEvents(job_ids, after, timeout):
+        """
+        Not Ganeti's: the job events of L{ganeti.jobs.events}, as a long
+        poll (``gnt-job watch``; the RAPI streams the same events).
+
+        :param job_ids: the jobs to follow, or None for every job.
+        :param after: the id of the last event seen, or None.
+        :return: ``[{"id", "event", "data"}, ...]``, at once when events
+            past C{after} exist, else the first ones within C{timeout}
+            seconds, else an empty list.
+        """
+
     def CancelJob(job_id, kill):
         """
         Cancel a queued or waiting job, or (C{kill}) kill a running one.

@@ -16,6 +16,7 @@ METHODS = {
     "SubmitManyJobs": ("jobs",),
     "WaitForJobChange": ("job_id", "fields", "prev_job_info",
                          "prev_log_serial", "timeout"),
+    "WaitForJobEvents": ("job_ids", "after", "timeout"),
     "CancelJob": ("job_id", "kill"),
     "ArchiveJob": ("job_id",),
     "AutoArchiveJobs": ("age", "timeout"),

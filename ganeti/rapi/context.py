@@ -111,10 +111,12 @@ class Context:
     :ivar body: the decoded JSON body, or None when there was none.
     :ivar user: the authenticated L{PasswordFileUser} or None.
     :ivar resource_name: Ganeti's resource class name, for reason trails.
+    :param header: ``header(name) -> bytes or None``, the request's
+        headers.
     """
 
     def __init__(self, handler, reactor, items, args, body, user,
-                 resource_name):
+                 resource_name, header=lambda name: None):
         self.handler = handler
         self.reactor = reactor
         self.items = items
@@ -122,6 +124,15 @@ class Context:
         self.body = body
         self.user = user
         self.resource_name = resource_name
+        self._header = header
+
+    def header(self, name):
+        """
+        :return: the request header C{name} as str (Latin-1, as HTTP
+            has it), or None.
+        """
+        value = self._header(name.encode("ascii"))
+        return value.decode("latin-1") if value is not None else None
 
     def query_value(self, name, default=None):
         """

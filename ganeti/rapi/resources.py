@@ -20,6 +20,7 @@ from twisted.web import resource, server
 from ganeti.rapi import ACCESS_WRITE, REALM
 from ganeti.rapi.context import Context, HttpError, RawBody, http_error_for
 from ganeti.rapi.routes import ANONYMOUS, match_route
+from ganeti.rapi.sse import EventStream
 from ganeti.rapi.tokens import check_instance_tag, parse_bearer
 
 _log = Logger()
@@ -63,7 +64,11 @@ class RapiResource(resource.Resource):
         request.notifyFinish().addBoth(gone)
 
         def ok(value):
-            if not finished[0]:
+            if finished[0]:
+                return
+            if isinstance(value, EventStream):
+                value.start(request)
+            else:
                 self._send(request, 200, value)
 
         def failed(failure):
@@ -111,7 +116,8 @@ class RapiResource(resource.Resource):
         user = self._authorize(request, access)
         body = self._read_body(request)
         ctx = Context(self._handler, self._reactor, items,
-                      _query_arguments(request), body, user, name)
+                      _query_arguments(request), body, user, name,
+                      request.getHeader)
         if getattr(user, "instance_tag", None) and access == ACCESS_WRITE:
             d = check_instance_tag(ctx, user.instance_tag)
             return d.addCallback(lambda _: func(ctx))

@@ -13,8 +13,8 @@ every resource family, so the handler modules never import each other.
 import re
 
 from ganeti.rapi import (
-    ACCESS_READ, ACCESS_WRITE, cluster, filters, groups, instances, jobs,
-    metrics, networks, nodes, query)
+    ACCESS_READ, ACCESS_WRITE, cluster, events, filters, groups, instances,
+    jobs, metrics, networks, nodes, query)
 from ganeti.rapi import consoles
 from ganeti.rapi.context import HttpError, object_tag_op, object_tags
 
@@ -167,6 +167,9 @@ ROUTES = [
      {"PUT": (ACCESS_WRITE, groups.put_group_assign_nodes)}),
 
     (r"/2/jobs", "R_2_jobs", {"GET": (ANONYMOUS, jobs.get_jobs)}),
+    # Not Ganeti's: the job event stream (server-sent events).
+    (r"/2/jobs/events", "R_2_jobs_events",
+     {"GET": (ANONYMOUS, events.get_job_events)}),
     # As in Ganeti, a job id that is not a number is an unknown path (404).
     (r"/2/jobs/" + _NUMBER, "R_2_jobs_id",
      {"GET": (ANONYMOUS, jobs.get_job),
