@@ -96,7 +96,7 @@ class ConsoleGateway:
                                           tls.client_options(self._pem()),
                                           timeout=CONNECT_TIMEOUT)
             d = endpoint.connect(Factory.forProtocol(lambda: end))
-            d.addCallback(lambda _: end.connected)
+            d.addCallback(lambda _: end.ready)
 
             def unreachable(failure):
                 raise errors.OpExecError(

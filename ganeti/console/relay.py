@@ -10,7 +10,8 @@ end receives the other writes, and each end's transport is registered as
 the producer of the other's: when one side's send buffer fills, Twisted
 pauses reading from the other, so a slow browser slows the console
 rather than filling the master's memory.  Whichever end closes first
-closes the other.  What arrives before the join is kept, with that end
+closes the other (after unregistering the producers: a TLS transport
+waits for its producer to go before it closes).  What arrives before the join is kept, with that end
 paused, and written at the join (VNC's server speaks first).
 """
 
@@ -47,7 +48,15 @@ class RelayEnd:
 
     def hang_up(self):
         """Close this end (the other end is gone)."""
+        self.release()
         self.transport.loseConnection()
+
+    def release(self):
+        """
+        Stop taking the other end as this transport's producer: a TLS
+        transport does not close while it has one.
+        """
+        self.flow_transport().unregisterProducer()
 
     def flow_transport(self):
         """
@@ -87,10 +96,10 @@ class StreamEnd(RelayEnd, Protocol):
     """
     A relay end on a plain byte stream (TCP, Unix socket, TLS).
 
-    :param tls: whether the connection is TLS: then it is L{connected}
+    :param tls: whether the connection is TLS: then it is L{ready}
         only once the handshake is done.
 
-    :ivar connected: a Deferred firing with this end once it can relay:
+    :ivar ready: a Deferred firing with this end once it can relay:
         connected, and for TLS once the handshake is done (so the peer
         proved it holds the cluster certificate); it fails when the
         connection is lost first.
@@ -98,24 +107,24 @@ class StreamEnd(RelayEnd, Protocol):
     """
 
     def __init__(self, tls=False):
-        self.connected = Deferred()
+        self.ready = Deferred()
         self.ended = Deferred()
         self._tls = tls
 
     def connectionMade(self):
         if not self._tls:
-            self.connected.callback(self)
+            self.ready.callback(self)
 
     def handshakeCompleted(self):
         """The TLS handshake is done: the peer is a cluster node."""
-        self.connected.callback(self)
+        self.ready.callback(self)
 
     def dataReceived(self, data):
         self.forward(data)
 
     def connectionLost(self, reason):
         self.end_lost()
-        if not self.connected.called:
-            self.connected.errback(reason)
+        if not self.ready.called:
+            self.ready.errback(reason)
         self.ended.callback(None)
 

@@ -70,7 +70,14 @@ class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
         self.sendMessage(data, isBinary=True)
 
     def hang_up(self):
+        self.release()
         self.sendClose(1000, "The console closed")
+
+    def _closeConnection(self, abort=False):
+        # autobahn closes the transport here, also after a close the
+        # browser began; over TLS that waits for the relay's producer.
+        self.release()
+        WebSocketServerProtocol._closeConnection(self, abort)
 
     def onClose(self, wasClean, code, reason):
         self.end_lost()
@@ -79,14 +86,25 @@ class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
             self._node.hang_up()
 
 
+class ConsoleRoot(Resource):
+    """
+    ``/console/``: the WebSocket at ``ws``.
+
+    :ivar factory: the WebSocket factory (its C{setProtocolOptions} tunes
+        the sockets to come).
+    """
+
+    def __init__(self, gateway):
+        Resource.__init__(self)
+        self.factory = WebSocketServerFactory()
+        self.factory.protocol = ConsoleSocket
+        self.factory.gateway = gateway
+        self.putChild(b"ws", WebSocketResource(self.factory))
+
+
 def console_resource(gateway):
     """
     :param gateway: the master's L{ganeti.console.gateway.ConsoleGateway}.
-    :return: the resource for ``/console/`` (its child ``ws``).
+    :return: the resource for ``/console/`` (a L{ConsoleRoot}).
     """
-    factory = WebSocketServerFactory()
-    factory.protocol = ConsoleSocket
-    factory.gateway = gateway
-    root = Resource()
-    root.putChild(b"ws", WebSocketResource(factory))
-    return root
+    return ConsoleRoot(gateway)

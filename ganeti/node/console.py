@@ -84,7 +84,7 @@ class _ConsolePort(OneShotPort):
 
     def make_protocol(self):
         master = StreamEnd(tls=True)
-        master.connected.addCallbacks(self._handshaken, lambda _: None)
+        master.ready.addCallbacks(self._handshaken, lambda _: None)
         return master
 
     def _handshaken(self, master):
