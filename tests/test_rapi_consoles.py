@@ -8,7 +8,7 @@ for kvm where a test needs a running instance whose console is relayed.
 from twisted.internet import defer
 
 from ganeti.console.tokens import TOKEN_LIFETIME
-from ganeti.rapi import consoles
+from ganeti.rapi import consoles, tokens
 from tests.test_rapi import ADMIN, INSTANCE, PATH, RapiTestBase
 
 TOKEN_PATH = PATH + "/console-token"
@@ -98,3 +98,26 @@ class ConsoleTokenTests(RapiTestBase):
         body, _ = yield self.assertError(400, "POST", TOKEN_PATH,
                                          body={"kind": "vnc"}, auth=ADMIN)
         self.assertIn("no VNC display", body["explain"])
+
+
+class TaggedTokenTests(RapiTestBase):
+    @defer.inlineCallbacks
+    def test_instance_tag(self):
+        """
+        An API token limited to tag ``web`` gets console tokens for the
+        instances tagged ``web`` only.
+        """
+        self.patch(consoles, "RELAYED_HYPERVISORS", ("kvm", "fake"))
+        api_tokens = self.mktemp()
+        self.use_handler(self.handler, tokens_file=api_tokens)
+        bearer = tokens.add_token(api_tokens, "web", "write", "web")
+        headers = {b"Authorization": [b"Bearer " + bearer.encode()]}
+        self.create_instance(start=True, tags=["web"])
+        self.create_instance("db.example.com", start=True)
+        status, body, _ = yield self.call("POST", TOKEN_PATH,
+                                          headers=headers)
+        self.assertEqual((status, body.get("instance")), (200, INSTANCE))
+        body, _ = yield self.assertError(
+            403, "POST", "/2/instances/db.example.com/console-token",
+            headers=headers)
+        self.assertIn("instances tagged 'web'", body["explain"])
