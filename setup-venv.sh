@@ -6,6 +6,8 @@ cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
+# The web view's browser libraries, before pip copies package data.
+ganeti/ui/vendor.sh
 .venv/bin/pip install --quiet --disable-pip-version-check \
     -e '.[test]' --config-settings editable_mode=compat
 # The tools start faster from bytecode, which this environment may not

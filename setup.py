@@ -11,7 +11,10 @@ setup(
     packages=find_packages(include=["ganeti", "ganeti.*"]) + ["twisted.plugins"],
     package_data={"twisted.plugins": ["ganeti_plugins.py"],
                   # The example ExtStorage provider's scripts.
-                  "ganeti.storage.providers": ["filevol/*"]},
+                  "ganeti.storage.providers": ["filevol/*"],
+                  # The web view's page and what ganeti/ui/vendor.sh
+                  # vendored next to it (xterm.js, noVNC).
+                  "ganeti.ui": ["static/*.*", "static/vendor/**/*"]},
     scripts=sorted(glob.glob("bin/*")),
     python_requires=">=3.11",
     install_requires=[
@@ -26,5 +29,6 @@ setup(
         # Consoles in the browser: the WebSocket on the RAPI port.
         "autobahn",
     ],
-    extras_require={"test": ["hypothesis"]},
+    # selenium drives Debian's chromium in tests/test_ui.py.
+    extras_require={"test": ["hypothesis", "selenium"]},
 )

@@ -20,11 +20,13 @@
 #   ganeti-htools-3.0        htools' real "hail" allocator, for
 #                            tests/test_iallocator.py (it needs only a few
 #                            libraries, not the ganeti daemons package)
+#   chromium                 the browser tests/test_ui.py drives (headless)
+#   chromium-driver          chromedriver, through which Selenium drives it
 # Idempotent: packages already installed are skipped, and apt is not touched
 # at all when nothing is missing.
 set -eu
 
-PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi ganeti-htools-3.0 debootstrap e2fsprogs"
+PACKAGES="qemu-system-x86 qemu-utils busybox-static linux-image-cloud-amd64 socat iproute2 lvm2 openssh-server openssh-client util-linux iputils-ping python3-ganeti-rapi ganeti-htools-3.0 debootstrap e2fsprogs chromium chromium-driver"
 
 missing=""
 for package in $PACKAGES; do

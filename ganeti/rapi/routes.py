@@ -16,6 +16,7 @@ from ganeti.rapi import (
     ACCESS_READ, ACCESS_WRITE, cluster, events, filters, groups, instances,
     jobs, metrics, networks, nodes, query)
 from ganeti.rapi import consoles
+from ganeti.rapi import whoami
 from ganeti.rapi.context import HttpError, object_tag_op, object_tags
 
 #: Anonymous access (every GET unless ``--require-authentication``).
@@ -63,6 +64,8 @@ ROUTES = [
     # Not Ganeti's: the Prometheus metrics, read like any /2/ resource.
     (r"/metrics", "R_metrics", {"GET": (ANONYMOUS, metrics.get_metrics)}),
     (r"/2/info", "R_2_info", {"GET": (ANONYMOUS, cluster.get_info)}),
+    # Not Ganeti's: the credentials' own access, for the web view.
+    (r"/2/whoami", "R_2_whoami", {"GET": (ACCESS_READ, whoami.get_whoami)}),
     (r"/2/features", "R_2_features",
      {"GET": (ANONYMOUS, cluster.get_features)}),
     (r"/2/os", "R_2_os", {"GET": (ANONYMOUS, cluster.get_os)}),

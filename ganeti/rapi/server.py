@@ -30,6 +30,7 @@ from ganeti.rapi.tokens import TokensFile
 from ganeti.rapi.context import HttpError
 from ganeti.rapi.resources import MAX_BODY_SIZE, RapiResource
 from ganeti.rapi.root import SiteRoot
+from ganeti.ui.files import web_view
 
 _log = Logger()
 
@@ -269,6 +270,7 @@ def make_site(handler, users_file, reactor, require_authentication=False,
         # autobahn loads only for a master that relays consoles.
         from ganeti.console.websocket import console_resource
         children[b"console"] = console_resource(consoles)
+    children[b"ui"] = web_view()
     site = Site(SiteRoot(rapi, children), requestFactory=RapiRequest, reactor=reactor)
     site.protocol = RapiChannel
     metrics = getattr(handler, "metrics", None)

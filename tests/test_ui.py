@@ -1,0 +1,353 @@
+"""
+Tests for the web view (L{ganeti.ui}) and C{GET /2/whoami}: the static
+files and their headers in memory, then the page in a real headless
+Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by
+Selenium) against a real RAPI over HTTPS in front of a master with
+fake-hypervisor instances whose jobs run on the real reactor.
+
+Selenium's calls block, so each browser scenario runs in a thread
+(C{deferToThread}) while the reactor serves the page and runs the jobs.
+Screenshots land in ``_trial_temp/ui-screenshots/``.
+"""
+
+import os
+
+from treq.client import HTTPClient
+from twisted.internet import defer, reactor
+from twisted.internet.threads import deferToThread
+from twisted.trial import unittest
+
+from ganeti import crypto
+from ganeti.rapi import server
+from ganeti.rapi.client import PinnedCertificatePolicy
+from ganeti.ui.files import CONTENT_SECURITY_POLICY, STATIC_DIR
+from tests.util import SETTINGS, local_cluster
+
+from twisted.web.client import Agent, HTTPConnectionPool
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:
+    webdriver = None
+
+NODE = SETTINGS["node_name"]
+USERS = "admin adminpw write\nreader readpw read\n"
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+#: Seconds a browser waits for the page to show a state.
+WAIT = 20
+
+
+def create_op(name, start):
+    """:return: an OP_INSTANCE_CREATE for a diskless fake instance."""
+    return {"OP_ID": "OP_INSTANCE_CREATE", "instance_name": name,
+            "disk_template": "diskless", "disks": [], "nics": [{}],
+            "pnode": NODE, "hypervisor": "fake", "os_type": "",
+            "no_install": True, "start": start, "name_check": False,
+            "ip_check": False}
+
+
+def write_users(master):
+    """:return: the path of a users file with a write and a read user."""
+    path = master.paths.rapi_users
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(USERS)
+    return path
+
+
+def serve(testcase, master, clock):
+    """
+    Serve the master's RAPI site over HTTPS on an ephemeral loopback port.
+
+    :param clock: the reactor the site's channels use.
+    :return: ``(base URL, the certificate's PEM)``.
+    """
+    site = server.make_site(master.handler, write_users(master), clock)
+    pem = crypto.generate_self_signed_pem("cluster1.example.com")
+    port = reactor.listenSSL(0, site, server.tls_options_from_pem(pem),
+                             interface="127.0.0.1")
+    testcase.addCleanup(port.stopListening)
+    return "https://127.0.0.1:%d" % port.getHost().port, pem
+
+
+def basic(user, password):
+    import base64
+    return {"Authorization": "Basic " + base64.b64encode(
+        ("%s:%s" % (user, password)).encode()).decode()}
+
+
+class StaticFilesTests(unittest.TestCase):
+    """The page's files on the RAPI port, and the whoami resource."""
+
+    def setUp(self):
+        self.master = local_cluster(self)
+        self.base, pem = serve(self, self.master, reactor)
+        # No persistent connections, so none outlives a test.
+        pool = HTTPConnectionPool(reactor, persistent=False)
+        self.http = HTTPClient(Agent(reactor, pool=pool,
+                                     contextFactory=PinnedCertificatePolicy(pem)))
+
+    @defer.inlineCallbacks
+    def get(self, path, **kwargs):
+        response = yield self.http.get(self.base + path,
+                                       allow_redirects=False, **kwargs)
+        body = yield response.content()
+        return response, body
+
+    @defer.inlineCallbacks
+    def test_redirect(self):
+        """/ui redirects to /ui/, which is the page, never cached."""
+        response, _ = yield self.get("/ui")
+        self.assertIn(response.code, (301, 302))
+        self.assertEqual(response.headers.getRawHeaders("location"),
+                         ["/ui/"])
+        response, body = yield self.get("/ui/")
+        self.assertEqual(response.code, 200)
+        self.assertIn(b'<script type="module" src="app.js">', body)
+        headers = response.headers
+        self.assertEqual(headers.getRawHeaders("content-type"),
+                         ["text/html; charset=utf-8"])
+        self.assertEqual(headers.getRawHeaders("cache-control"), ["no-cache"])
+        self.assertEqual(headers.getRawHeaders("content-security-policy"),
+                         [CONTENT_SECURITY_POLICY.decode()])
+
+    @defer.inlineCallbacks
+    def test_types(self):
+        """Scripts and styles get types a browser accepts as such."""
+        for path, ctype in [("/ui/app.js", "text/javascript; charset=utf-8"),
+                            ("/ui/app.css", "text/css; charset=utf-8")]:
+            response, _ = yield self.get(path)
+            self.assertEqual(response.code, 200, path)
+            self.assertEqual(response.headers.getRawHeaders("content-type"),
+                             [ctype])
+
+    @defer.inlineCallbacks
+    def test_no_listing_no_escape(self):
+        """No directory listings; paths stay inside the static directory."""
+        for path in ["/ui/vendor/", "/ui/missing.js", "/ui/../setup.py",
+                     "/ui/%2e%2e/files.py"]:
+            response, body = yield self.get(path)
+            self.assertEqual(response.code, 404, path)
+            self.assertNotIn(b"import", body)
+
+    @defer.inlineCallbacks
+    def test_rapi_beside(self):
+        """The RAPI keeps its paths beside /ui."""
+        response, body = yield self.get("/2/info")
+        self.assertEqual(response.code, 200)
+        self.assertIn(b"cluster1.example.com", body)
+
+    @defer.inlineCallbacks
+    def test_whoami(self):
+        """
+        /2/whoami names the user and its access; it needs credentials,
+        and wrong ones are a 401 as everywhere.
+        """
+        response, body = yield self.get("/2/whoami",
+                                        headers=basic("admin", "adminpw"))
+        self.assertEqual((response.code, body),
+                         (200, b'{"user": "admin", "access": ["read", "write"]}'))
+        response, body = yield self.get("/2/whoami",
+                                        headers=basic("reader", "readpw"))
+        self.assertEqual((response.code, body),
+                         (200, b'{"user": "reader", "access": ["read"]}'))
+        for headers in [{}, basic("admin", "wrong")]:
+            response, _ = yield self.get("/2/whoami", headers=headers)
+            self.assertEqual(response.code, 401)
+
+
+def _browser_missing():
+    """:return: why the browser tests cannot run, or None."""
+    if webdriver is None:
+        return "needs selenium (pip install '.[test]')"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.access(path, os.X_OK):
+            return "needs %s (Debian's chromium and chromium-driver;" \
+                   " tests/install-deps.sh)" % path
+    if not os.path.exists(os.path.join(STATIC_DIR, "index.html")):
+        return "the web view's files are not installed"
+    return None
+
+
+class BrowserTests(unittest.TestCase):
+    """
+    The page in headless Chromium: log in, see the cluster, act as a
+    write user and watch the job; a read-only user gets no buttons; a
+    wrong password gets an error.
+    """
+
+    skip = _browser_missing()
+    timeout = 90
+
+    @defer.inlineCallbacks
+    def setUp(self):
+        self.master = local_cluster(self, clock=reactor, reactor=reactor)
+        for name, start in [("web1.example.com", False),
+                            ("db1.example.com", True)]:
+            job_id = self.master.queue.submit([create_op(name, start)])
+            status = yield self.master.queue.when_finalized(job_id)
+            self.assertEqual(status, "success")
+        base, _ = serve(self, self.master, reactor)
+        self.url = base + "/ui"
+        self.shots = os.path.abspath("ui-screenshots")
+        os.makedirs(self.shots, exist_ok=True)
+        self.driver = yield deferToThread(self._start_browser)
+        self.addCleanup(deferToThread, self.driver.quit)
+
+    def _start_browser(self):
+        options = webdriver.ChromeOptions()
+        options.binary_location = CHROMIUM
+        for argument in ["--headless=new", "--no-sandbox",
+                         "--disable-dev-shm-usage", "--disable-gpu",
+                         "--ignore-certificate-errors",
+                         "--window-size=1280,900"]:
+            options.add_argument(argument)
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        # The Debian driver, never one Selenium Manager would download.
+        service = webdriver.ChromeService(executable_path=CHROMEDRIVER)
+        return webdriver.Chrome(options=options, service=service)
+
+    # --- in the browser's thread ---------------------------------------------
+
+    def wait_for(self, condition, what):
+        """Wait until C{condition(driver)} is true; fail saying C{what}."""
+        return WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(
+            condition, "the page never showed " + what)
+
+    def log_in(self, user, password):
+        driver = self.driver
+        driver.get(self.url)
+        self.wait_for(lambda d: d.find_element(By.ID, "login").is_displayed(),
+                      "the login form")
+        driver.find_element(By.ID, "username").send_keys(user)
+        driver.find_element(By.ID, "password").send_keys(password)
+        driver.find_element(By.ID, "login-submit").click()
+
+    def text_of(self, selector):
+        """
+        :return: the texts of the elements C{selector} matches, read at
+            once in the page (it replaces rows as the cluster changes).
+        """
+        return self.driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0]),"
+            " (e) => e.innerText)", selector)
+
+    def instance_status(self, name):
+        cells = self.text_of('#instances tr[data-name="%s"] td.status' % name)
+        return cells[0] if cells else None
+
+    def see_instances(self):
+        self.wait_for(lambda d: self.instance_status("web1.example.com"),
+                      "the instances")
+        self.assertEqual(self.text_of("#instances tbody tr td:first-child"),
+                         ["db1.example.com", "web1.example.com"])
+        self.assertEqual(self.instance_status("db1.example.com"), "running")
+        self.assertEqual(self.instance_status("web1.example.com"),
+                         "ADMIN_down")
+        self.assertEqual(self.text_of("#nodes tbody td:first-child"), [NODE])
+        self.assertEqual(self.driver.find_element(By.ID, "cluster-name").text,
+                         "cluster1.example.com")
+
+    def screenshot(self, name):
+        self.driver.save_screenshot(os.path.join(self.shots, name + ".png"))
+
+    def click(self, instance, action):
+        """A real click on an instance's button, even as rows are redrawn."""
+        selector = ('#instances tr[data-name="%s"] button[data-action="%s"]'
+                    % (instance, action))
+
+        def clicked(driver):
+            try:
+                driver.find_element(By.CSS_SELECTOR, selector).click()
+                return True
+            except StaleElementReferenceException:
+                return False
+        self.wait_for(clicked, "the %s button of %s" % (action, instance))
+
+    def my_job_status(self):
+        return self.text_of("#jobs tr.mine td.status")
+
+    def assert_no_script_errors(self):
+        """Nothing went wrong in the page's scripts (CSP included)."""
+        errors = [entry["message"] for entry in self.driver.get_log("browser")
+                  if entry["level"] == "SEVERE"
+                  and "Failed to load resource" not in entry["message"]]
+        self.assertEqual(errors, [])
+
+    # --- the tests -------------------------------------------------------------
+
+    def test_write_user(self):
+        """
+        A write user sees the cluster, starts a stopped instance and sees
+        its job reach success and the instance run; then stops another
+        (asked twice, as for every disruptive action).
+        """
+        def scenario():
+            self.log_in("admin", "adminpw")
+            self.see_instances()
+            self.assertEqual(self.driver.current_url, self.url + "/")
+            self.assertEqual(self.driver.find_element(By.ID, "whoami").text,
+                             "admin")
+            self.screenshot("write-user")
+            self.click("web1.example.com", "startup")
+            self.wait_for(lambda d: self.my_job_status() == ["success"],
+                          "the start job's success")
+            self.wait_for(lambda d: self.instance_status("web1.example.com")
+                          == "running", "web1 running")
+            self.screenshot("started")
+            self.click("db1.example.com", "shutdown")
+            self.assertEqual(self.text_of(
+                '#instances tr[data-name="db1.example.com"] '
+                'button[data-action="shutdown"]'), ["Stop?"])
+            self.assertEqual(self.my_job_status(), ["success"])
+            self.click("db1.example.com", "shutdown")
+            self.wait_for(lambda d: self.my_job_status()
+                          == ["success", "success"], "the stop job's success")
+            self.wait_for(lambda d: self.instance_status("db1.example.com")
+                          == "ADMIN_down", "db1 stopped")
+            self.screenshot("stopped")
+            self.assert_no_script_errors()
+        yield deferToThread(scenario)
+        self.assertEqual(self.master.config.config.instances[
+            self.uuid_of("web1.example.com")].admin_state, "up")
+
+    test_write_user = defer.inlineCallbacks(test_write_user)
+
+    def uuid_of(self, name):
+        [uuid] = [uuid for uuid, inst in
+                  self.master.config.config.instances.items()
+                  if inst.name == name]
+        return uuid
+
+    @defer.inlineCallbacks
+    def test_read_only_user(self):
+        """A read-only user sees everything but no action buttons."""
+        def scenario():
+            self.log_in("reader", "readpw")
+            self.see_instances()
+            self.assertEqual(self.driver.find_element(By.ID, "whoami").text,
+                             "reader (read-only)")
+            self.assertEqual(self.text_of("#instances button"), [])
+            self.assertFalse(self.driver.find_element(
+                By.CSS_SELECTOR, "th.actions-column").is_displayed())
+            self.screenshot("read-only")
+            self.assert_no_script_errors()
+        yield deferToThread(scenario)
+
+    @defer.inlineCallbacks
+    def test_wrong_password(self):
+        """A wrong password shows an error and nothing of the cluster."""
+        def scenario():
+            self.log_in("admin", "wrong")
+            error = self.wait_for(
+                lambda d: d.find_element(By.ID, "login-error").is_displayed()
+                and d.find_element(By.ID, "login-error"), "the error")
+            self.assertEqual(error.text, "Wrong user name or password.")
+            self.assertFalse(self.driver.find_element(By.ID, "app")
+                             .is_displayed())
+            self.screenshot("wrong-password")
+        yield deferToThread(scenario)
