@@ -5,11 +5,14 @@ real node service over loopback mutual TLS, the master's gateway with the
 real node RPC client, and the RAPI site over HTTPS with its console
 WebSocket, driven by autobahn's WebSocket client.
 
-The token comes straight from the master's token store here;
-L{tests.test_rapi_consoles} covers the RAPI route that hands it out.
+The token comes straight from the master's token store there;
+L{tests.test_rapi_consoles} covers the RAPI route that hands it out, and
+L{DaemonConsoleTests} the whole daemon, route included.
 """
 
 import os
+import ssl as stdlib_ssl
+import time
 
 from autobahn.twisted.websocket import (
     WebSocketClientFactory, WebSocketClientProtocol)
@@ -18,7 +21,7 @@ from twisted.internet.defer import Deferred, inlineCallbacks
 from twisted.internet.endpoints import (
     SSL4ServerEndpoint, TCP4ClientEndpoint, wrapClientTLS)
 from twisted.python.failure import Failure
-from twisted.trial.unittest import TestCase
+from twisted.trial.unittest import SkipTest, TestCase
 
 from ganeti.console.gateway import ConsoleGateway
 from ganeti.console.tokens import ConsoleTokens
@@ -28,8 +31,9 @@ from ganeti.protocols import tls
 from ganeti.rapi import server
 from ganeti.rpc import NodeRpc
 from ganeti.testing.guest import SerialConsole
-from tests.kvm_fixtures import GuestFixture, free_port, guest_hvparams, \
-    kvm_instance
+from tests import test_daemon
+from tests.kvm_fixtures import (
+    GuestFixture, free_port, guest_hvparams, guest_or_skip, kvm_instance)
 from tests.test_noderpc import cluster_pem
 
 #: The certificate's name (the cluster's and, here, the RAPI's).
@@ -201,3 +205,81 @@ class ConsoleWebSocketTests(GuestFixture, TestCase):
         client = yield self.connect(token)
         failure = yield self.assertFailure(client.opened, ConnectionError)
         self.assertIn("502", str(failure))
+
+
+class DaemonConsoleTests(test_daemon._RapiBase):
+    """
+    The wired daemon: a real ``twistd ganeti`` after ``gnt-cluster init``
+    runs a kvm instance; a RAPI user gets a token over HTTPS and types into
+    the instance's shell through ``wss://<node>:5080/console/ws``.  The
+    client is websocket-client's blocking one (a synchronous test beside
+    a daemon, as the other daemon tests are).
+    """
+
+    def setUp(self):
+        self.guest = guest_or_skip()
+        try:
+            import websocket
+        except ImportError:
+            raise SkipTest("websocket-client is not installed")
+        self.websocket = websocket
+        test_daemon._RapiBase.setUp(self)
+        self.cluster.ok("gnt-cluster", "modify",
+                        "--enabled-hypervisors=fake,kvm")
+        with open(self.cluster.paths.rapi_users, "w") as f:
+            f.write("admin secret write\nreader secret read\n")
+
+    def receive_until(self, socket, text, deadline):
+        """
+        Read the socket's binary messages until C{text} came.
+
+        :return: everything read.
+        """
+        seen = b""
+        while text not in seen:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %r; console output:\n%s"
+                                     % (text, seen.decode("utf-8", "replace")))
+            socket.settimeout(left)
+            seen += socket.recv()
+        return seen
+
+    def test_serial_console(self):
+        """
+        The token (a read-only user gets none) opens the instance's
+        serial console once; the guest's shell answers through it.
+        """
+        hvparams = ",".join("%s=%s" % item for item in sorted(dict(
+            kernel_path=self.guest["kernel"], initrd_path=self.guest["initrd"],
+            kernel_args=self.guest["kernel_args"],
+            kvm_flag="disabled").items()))
+        self.cluster.ok("gnt-instance", "add", "-t", "diskless",
+                        "--no-install", "-H", "kvm:" + hvparams,
+                        "-B", "maxmem=128", "--no-nics", "--no-name-check",
+                        "--no-ip-check", "vm1")
+        self.addCleanup(self.cluster.run, "gnt-instance", "remove",
+                        "--force", "vm1")
+        # Not installed, so not started by the add, as in Ganeti.
+        self.cluster.ok("gnt-instance", "startup", "vm1")
+        path = "/2/instances/vm1/console-token"
+        self.assertEqual(self.request("POST", path, {"kind": "serial"},
+                                      user="reader:secret")[0], 403)
+        status, token = self.request("POST", path, {"kind": "serial"},
+                                     user="admin:secret")
+        self.assertEqual(status, 200, token)
+        url = "wss://%s:5080%s" % (self.address, token["url"])
+        options = {"cert_reqs": stdlib_ssl.CERT_NONE, "check_hostname": False}
+        socket = self.websocket.create_connection(url, sslopt=options,
+                                                  timeout=30)
+        self.addCleanup(socket.close)
+        # The guest may still be booting: its boot line, or a prompt for
+        # a guest that was quicker than the token.
+        deadline = time.monotonic() + 60
+        socket.send_binary(b"\n")
+        self.receive_until(socket, b"#", deadline)
+        socket.send_binary(b"echo daemon-$((6*7))-done\n")
+        self.receive_until(socket, b"daemon-42-done", deadline)
+        with self.assertRaises(self.websocket.WebSocketBadStatusException) as e:
+            self.websocket.create_connection(url, sslopt=options, timeout=30)
+        self.assertEqual(e.exception.status_code, 403)
