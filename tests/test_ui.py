@@ -14,10 +14,14 @@ import os
 
 from treq.client import HTTPClient
 from twisted.internet import defer, reactor
+from twisted.internet.endpoints import TCP4ClientEndpoint
+from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.threads import deferToThread
 from twisted.trial import unittest
 
 from ganeti import crypto
+from ganeti.console.relay import StreamEnd
+from ganeti.rapi import consoles
 from ganeti.rapi import server
 from ganeti.rapi.client import PinnedCertificatePolicy
 from ganeti.ui.files import CONTENT_SECURITY_POLICY, STATIC_DIR
@@ -160,6 +164,19 @@ class StaticFilesTests(unittest.TestCase):
             self.assertEqual(response.code, 401)
 
 
+class ShoutingConsole(Protocol):
+    """
+    A serial console for the browser to talk to: a banner, then what is
+    typed comes back in capitals (so the test tells echo from typing).
+    """
+
+    def connectionMade(self):
+        self.transport.write(b"fake serial console\r\nlogin: ")
+
+    def dataReceived(self, data):
+        self.transport.write(data.upper())
+
+
 def _browser_missing():
     """:return: why the browser tests cannot run, or None."""
     if webdriver is None:
@@ -280,6 +297,7 @@ class BrowserTests(unittest.TestCase):
 
     # --- the tests -------------------------------------------------------------
 
+    @defer.inlineCallbacks
     def test_write_user(self):
         """
         A write user sees the cluster, starts a stopped instance and sees
@@ -315,13 +333,55 @@ class BrowserTests(unittest.TestCase):
         self.assertEqual(self.master.config.config.instances[
             self.uuid_of("web1.example.com")].admin_state, "up")
 
-    test_write_user = defer.inlineCallbacks(test_write_user)
-
     def uuid_of(self, name):
         [uuid] = [uuid for uuid, inst in
                   self.master.config.config.instances.items()
                   if inst.name == name]
         return uuid
+
+    @defer.inlineCallbacks
+    def test_serial_console(self):
+        """
+        The console button opens xterm.js on the instance's serial
+        console through a console token and the RAPI port's WebSocket:
+        the console's output shows, keys typed reach it.  The node's
+        side is a local stand-in (the fake hypervisor has no console).
+        """
+        self.patch(consoles, "RELAYED_HYPERVISORS", ("kvm", "fake"))
+        console = reactor.listenTCP(0, Factory.forProtocol(ShoutingConsole),
+                                    interface="127.0.0.1")
+        self.addCleanup(console.stopListening)
+        opened = []
+
+        def open_console(ticket):
+            opened.append((ticket.instance, ticket.kind, ticket.user))
+            end = StreamEnd()
+            d = TCP4ClientEndpoint(reactor, "127.0.0.1",
+                                   console.getHost().port).connect(
+                Factory.forProtocol(lambda: end))
+            return d.addCallback(lambda _: end.ready)
+        self.patch(self.master.consoles, "open", open_console)
+
+        def screen():
+            return "\n".join(self.text_of("#console .xterm-rows"))
+
+        def scenario():
+            self.log_in("admin", "adminpw")
+            self.see_instances()
+            self.click("db1.example.com", "console")
+            self.wait_for(lambda d: "login:" in screen(), "the console")
+            self.wait_for(lambda d: self.text_of("#console-state")
+                          == ["connected"], "the console connected")
+            self.driver.switch_to.active_element.send_keys("root")
+            self.wait_for(lambda d: "login: ROOT" in screen(),
+                          "the typed keys echoed")
+            self.screenshot("serial-console")
+            self.assert_no_script_errors()
+            self.driver.find_element(By.ID, "console-close").click()
+            self.assertFalse(self.driver.find_element(
+                By.ID, "console-section").is_displayed())
+        yield deferToThread(scenario)
+        self.assertEqual(opened, [("db1.example.com", "serial", "admin")])
 
     @defer.inlineCallbacks
     def test_read_only_user(self):

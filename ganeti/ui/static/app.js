@@ -232,7 +232,8 @@ function actions(instance) {
   if (instance.oper_state) {
     buttons.push(el("button", {type: "button", "data-action": "console",
       onclick: () => openConsole(instance.name, "serial")}, "Console"));
-    if (instance.hvparams && instance.hvparams.vnc_bind_address)
+    if (instance.network_port && instance.hvparams
+        && instance.hvparams.vnc_bind_address)
       buttons.push(el("button", {type: "button", "data-action": "vnc",
         onclick: () => openConsole(instance.name, "vnc")}, "VNC"));
   }
@@ -398,6 +399,7 @@ function sleep(secs, signal) {
 async function openConsole(name, kind) {
   closeConsole();
   $("console-section").hidden = false;
+  $("console-section").scrollIntoView({block: "nearest"});
   $("console-title").textContent = name + (kind === "vnc" ? " (VNC)" : "");
   $("console-state").textContent = "connecting…";
   const target = $("console");
