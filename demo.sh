@@ -178,6 +178,9 @@ if command -v curl >/dev/null; then
     echo
     run curl -sk -u "$AUTH" "https://127.0.0.1:5080/2/instances/web1/console"
     echo
+    echo
+    echo "\$ curl -skN https://127.0.0.1:5080/2/jobs/events?jobs=$JOB   # 2 s of the job event stream"
+    curl -skN --max-time 2 "https://127.0.0.1:5080/2/jobs/events?jobs=$JOB" || true
 fi
 
 # gnt-cluster destroy refuses while the cluster has instances: the hint
@@ -187,7 +190,13 @@ AS_ROOT=
 if [ -n "${SUDO_USER:-}" ]; then
     AS_ROOT=" (as root: first sudo -s)"
 fi
+HOST=$(hostname -I 2>/dev/null | awk '{print $1}')
 cat <<EOT
+
+The web view: open https://${HOST:-localhost}:5080/ui/ in a browser (the
+certificate is the cluster's own, self-signed) and log in as user "demo",
+password "$(awk '$1 == "demo" {print $2}' "$ROOT/var/lib/ganeti/rapi/users" 2>/dev/null)".
+There: start or stop an instance, watch its job, open vm1's console.
 
 The demo cluster is still running, with its instances.  To use it$AS_ROOT:
     export GANETI_ROOT=$ROOT PATH=$PWD/.venv/bin:\$PATH
