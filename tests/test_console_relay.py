@@ -1,17 +1,26 @@
 """
 Tests for L{ganeti.console.relay} (splicing two connections, on
-L{StringTransport}s) and for L{ganeti.node.console.console_endpoint}
-(where a node finds an instance's console, on a L{MemoryReactor}).
+L{StringTransport}s), for L{ganeti.node.console.console_endpoint}
+(where a node finds an instance's console, on a L{MemoryReactor}) and
+for L{ganeti.console.websocket}'s handshake (on loopback, in front of a
+gateway the test drives).
 """
 
+from twisted.internet import reactor
+from twisted.internet.defer import Deferred, inlineCallbacks
+from twisted.internet.endpoints import (
+    TCP4ClientEndpoint, TCP4ServerEndpoint, connectProtocol)
 from twisted.internet.error import ConnectionDone
 from twisted.internet.protocol import Factory, Protocol
 from twisted.internet.testing import MemoryReactor, StringTransport
 from twisted.python.failure import Failure
-from twisted.trial.unittest import SynchronousTestCase
+from twisted.trial.unittest import SynchronousTestCase, TestCase
+from twisted.web.server import Site
 
 from ganeti import errors
 from ganeti.console.relay import StreamEnd, join
+from ganeti.console.tokens import ConsoleTokens
+from ganeti.console.websocket import ConsoleSocket, console_resource
 from ganeti.hypervisor.kvm.runtime import RuntimeLayout
 from ganeti.node.console import console_endpoint
 from ganeti.paths import Paths
@@ -143,3 +152,131 @@ class ConsoleEndpointTests(SynchronousTestCase):
         """A hypervisor without console sockets has nothing to relay."""
         self.assertRaises(errors.HypervisorError, console_endpoint,
                           MemoryReactor(), object(), INSTANCE, "serial")
+
+
+class _Gateway:
+    """A gateway whose consoles open when the test says so."""
+
+    def __init__(self, clock):
+        self.tokens = ConsoleTokens(clock)
+        self.opening = []
+        #: Fires with ``(ticket, Deferred to fire)`` at the first open.
+        self.asked = Deferred()
+
+    def open(self, ticket):
+        d = Deferred()
+        self.opening.append((ticket, d))
+        self.asked.callback((ticket, d))
+        return d
+
+
+class WebSocketTests(TestCase):
+    """
+    The console WebSocket on a loopback port of the real reactor, in
+    front of a gateway the test drives.
+    """
+
+    @inlineCallbacks
+    def setUp(self):
+        self.gateway = _Gateway(reactor)
+        root = console_resource(self.gateway)
+        closed = self.server_closed = Deferred()
+
+        class WatchedSocket(ConsoleSocket):
+            def onClose(self, wasClean, code, reason):
+                ConsoleSocket.onClose(self, wasClean, code, reason)
+                closed.callback(None)
+        root.factory.protocol = WatchedSocket
+        root.factory.setProtocolOptions(openHandshakeTimeout=0,
+                                        closeHandshakeTimeout=0)
+        port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1"
+                                        ).listen(Site(root))
+        self.addCleanup(port.stopListening)
+        self.port = port.getHost().port
+
+    @inlineCallbacks
+    def handshake(self, token):
+        """
+        Send a WebSocket handshake for C{token}.
+
+        :return: (Deferred) the raw client connection.
+        """
+        client = yield connectProtocol(
+            TCP4ClientEndpoint(reactor, "127.0.0.1", self.port), _Raw())
+        client.transport.write(
+            b"GET /ws?token=%s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            b"Sec-WebSocket-Version: 13\r\n\r\n" % token.encode())
+        return client
+
+    @inlineCallbacks
+    def test_bad_token(self):
+        """A token nobody issued gets 403; no console is opened."""
+        client = yield self.handshake("guess")
+        yield client.lost
+        self.assertTrue(client.received.startswith(b"HTTP/1.1 403"),
+                        client.received)
+        self.assertEqual(self.gateway.opening, [])
+
+    @inlineCallbacks
+    def test_browser_gone_while_opening(self):
+        """
+        A browser that leaves while the node opens the console does not
+        leave the console held: it is closed once it arrives.
+        """
+        token = self.gateway.tokens.issue("inst1", "serial").token
+        client = yield self.handshake(token)
+        ticket, opening = yield self.gateway.asked
+        self.assertEqual(ticket.instance, "inst1")
+        client.transport.loseConnection()
+        yield client.lost
+        console = _WatchedEnd()
+        console.makeConnection(StringTransport())
+        # Whether the server noticed the browser leave before or after.
+        opening.callback(console)
+        yield console.hung_up
+        self.assertTrue(console.transport.disconnecting)
+
+    @inlineCallbacks
+    def test_browser_gone_before_console(self):
+        """
+        A console that arrives after the server saw its browser leave is
+        closed at once.
+        """
+        token = self.gateway.tokens.issue("inst1", "serial").token
+        client = yield self.handshake(token)
+        _, opening = yield self.gateway.asked
+        client.transport.loseConnection()
+        yield self.server_closed
+        console = _WatchedEnd()
+        console.makeConnection(StringTransport())
+        opening.callback(console)
+        self.assertTrue(console.hung_up.called)
+        self.assertTrue(console.transport.disconnecting)
+
+
+class _WatchedEnd(StreamEnd):
+    """A relay end telling when it is hung up."""
+
+    def __init__(self):
+        StreamEnd.__init__(self)
+        self.hung_up = Deferred()
+
+    def hang_up(self):
+        StreamEnd.hang_up(self)
+        self.hung_up.callback(None)
+
+
+class _Raw(Protocol):
+    """A client keeping what it receives, telling when it is closed."""
+
+    def __init__(self):
+        self.received = b""
+        self.lost = Deferred()
+
+    def dataReceived(self, data):
+        self.received += data
+
+    def connectionLost(self, reason):
+        self.lost.callback(None)

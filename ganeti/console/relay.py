@@ -48,15 +48,11 @@ class RelayEnd:
 
     def hang_up(self):
         """Close this end (the other end is gone)."""
-        self.release()
+        if self.partner is not None:
+            # The other end is this transport's producer since the join,
+            # and a TLS transport does not close while it has one.
+            self.flow_transport().unregisterProducer()
         self.transport.loseConnection()
-
-    def release(self):
-        """
-        Stop taking the other end as this transport's producer: a TLS
-        transport does not close while it has one.
-        """
-        self.flow_transport().unregisterProducer()
 
     def flow_transport(self):
         """

@@ -30,11 +30,16 @@ _log = Logger()
 #: The subprotocol agreed to when the browser offers it.
 BINARY = "binary"
 
+#: The longest message a browser may send: keystrokes and noVNC's input
+#: events are a few bytes; autobahn's default is no limit at all.
+MAX_MESSAGE = 64 * 1024
+
 
 class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
     """One browser's console WebSocket."""
 
     _node = None
+    _gone = False
 
     def onConnect(self, request):
         gateway = self.factory.gateway
@@ -48,6 +53,9 @@ class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
 
         def opened(node):
             self._node = node
+            if self._gone:
+                # The browser gave up while the node was opening.
+                node.hang_up()
             return BINARY if BINARY in request.protocols else None
 
         def failed(failure):
@@ -70,16 +78,18 @@ class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
         self.sendMessage(data, isBinary=True)
 
     def hang_up(self):
-        self.release()
         self.sendClose(1000, "The console closed")
 
     def _closeConnection(self, abort=False):
         # autobahn closes the transport here, also after a close the
-        # browser began; over TLS that waits for the relay's producer.
-        self.release()
+        # browser began or a refused handshake; over TLS that waits for
+        # the transport's producer to go (the relay's, or before the
+        # open the HTTP channel's).
+        self.transport.unregisterProducer()
         WebSocketServerProtocol._closeConnection(self, abort)
 
     def onClose(self, wasClean, code, reason):
+        self._gone = True
         self.end_lost()
         if self.partner is None and self._node is not None:
             # Gone between the node's answer and the open.
@@ -98,6 +108,8 @@ class ConsoleRoot(Resource):
         Resource.__init__(self)
         self.factory = WebSocketServerFactory()
         self.factory.protocol = ConsoleSocket
+        self.factory.setProtocolOptions(maxFramePayloadSize=MAX_MESSAGE,
+                                        maxMessagePayloadSize=MAX_MESSAGE)
         self.factory.gateway = gateway
         self.putChild(b"ws", WebSocketResource(self.factory))
 
