@@ -16,7 +16,7 @@ from treq.client import HTTPClient
 from twisted.internet import defer, reactor
 from twisted.internet.endpoints import TCP4ClientEndpoint
 from twisted.internet.protocol import Factory, Protocol
-from twisted.internet.threads import deferToThread
+from twisted.internet.threads import blockingCallFromThread, deferToThread
 from twisted.trial import unittest
 
 from ganeti import crypto
@@ -385,7 +385,11 @@ class BrowserTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def test_read_only_user(self):
-        """A read-only user sees everything but no action buttons."""
+        """
+        A read-only user sees everything but no action buttons; a job
+        submitted elsewhere shows up as it runs, and so does its effect,
+        without a reload (the job event stream).
+        """
         def scenario():
             self.log_in("reader", "readpw")
             self.see_instances()
@@ -395,6 +399,44 @@ class BrowserTests(unittest.TestCase):
             self.assertFalse(self.driver.find_element(
                 By.CSS_SELECTOR, "th.actions-column").is_displayed())
             self.screenshot("read-only")
+            self.wait_for(lambda d: self.text_of("#live") == ["live"],
+                          "the event stream followed")
+            job_id = blockingCallFromThread(
+                reactor, self.master.queue.submit, [{
+                    "OP_ID": "OP_INSTANCE_STARTUP",
+                    "instance_name": "web1.example.com"}])
+            self.wait_for(lambda d: self.text_of(
+                '#jobs tr[data-job="%s"] td.status' % job_id) == ["success"],
+                "the other client's job")
+            self.wait_for(lambda d: self.instance_status("web1.example.com")
+                          == "running", "web1 running")
+            self.assert_no_script_errors()
+        yield deferToThread(scenario)
+
+    @defer.inlineCallbacks
+    def test_page_modules(self):
+        """
+        The page's event-stream parser splits events, skips comments and
+        keeps an incomplete event for the next chunk; the vendored
+        noVNC loads as an ES module under the page's CSP.
+        """
+        def scenario():
+            self.driver.get(self.url + "/")
+            parsed = self.driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "import('./app.js').then((m) => done(m.parseEvents("
+                "'retry: 2000\\n\\nid: 7\\r\\nevent: status\\r\\n"
+                "data: {\"job_id\": 3}\\r\\n\\n: keepalive\\n\\n"
+                "id: 8\\nevent: log\\ndata: {')))")
+            self.assertEqual(parsed, {
+                "events": [{"type": "status", "id": "7",
+                            "data": '{"job_id": 3}'}],
+                "rest": "id: 8\nevent: log\ndata: {"})
+            rfb = self.driver.execute_async_script(
+                "const done = arguments[arguments.length - 1];"
+                "import('./vendor/novnc/core/rfb.js').then("
+                "(m) => done(typeof m.default), (e) => done(String(e)))")
+            self.assertEqual(rfb, "function")
             self.assert_no_script_errors()
         yield deferToThread(scenario)
 
