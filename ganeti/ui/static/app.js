@@ -301,20 +301,22 @@ function eventJob(event) {
   return state.jobs.get(id);
 }
 
+// The stream sends some events again after a reconnect: an older status
+// than the one shown, or a running job after its end, changes nothing.
 function jobStatus(event) {
   const job = eventJob(event);
+  if (job.statusTime > event.timestamp
+      || (isFinal(job.status) && !isFinal(event.status))) return;
   job.status = event.status;
+  job.statusTime = event.timestamp;
   if (event.summary) job.summary = event.summary;
   if (isFinal(event.status) && !job.end_ts) job.end_ts = event.timestamp;
-  renderJobs();
-  scheduleRefresh();
 }
 
 function jobLog(event) {
   const job = eventJob(event);
   if (!job.log.some((entry) => entry.serial === event.serial))
     job.log.push(event);
-  renderJobs();
 }
 
 // --- live updates --------------------------------------------------------
@@ -371,6 +373,10 @@ async function follow() {
           if (event.type === "status") jobStatus(JSON.parse(event.data));
           else if (event.type === "log") jobLog(JSON.parse(event.data));
         }
+        // Once per chunk: the replay at connection time can be long.
+        if (parsed.events.length) renderJobs();
+        if (parsed.events.some((event) => event.type === "status"))
+          scheduleRefresh();
       }
     } catch (e) {
       if (control.signal.aborted) return;
