@@ -79,6 +79,7 @@ def serve(testcase, master, clock):
 
 
 def basic(user, password):
+    """:return: the headers of HTTP Basic authentication as C{user}."""
     import base64
     return {"Authorization": "Basic " + base64.b64encode(
         ("%s:%s" % (user, password)).encode()).decode()}
@@ -97,6 +98,7 @@ class StaticFilesTests(unittest.TestCase):
 
     @defer.inlineCallbacks
     def get(self, path, **kwargs):
+        """:return: (Deferred) the response to a GET and its body."""
         response = yield self.http.get(self.base + path,
                                        allow_redirects=False, **kwargs)
         body = yield response.content()
@@ -216,6 +218,7 @@ class BrowserTests(unittest.TestCase):
         self.addCleanup(deferToThread, self.driver.quit)
 
     def _start_browser(self):
+        """:return: a headless Chromium under chromedriver (blocks)."""
         options = webdriver.ChromeOptions()
         options.binary_location = CHROMIUM
         for argument in ["--headless=new", "--no-sandbox",
@@ -236,6 +239,7 @@ class BrowserTests(unittest.TestCase):
             condition, "the page never showed " + what)
 
     def log_in(self, user, password):
+        """Open the page (as /ui, redirected) and submit the login form."""
         driver = self.driver
         driver.get(self.url)
         self.wait_for(lambda d: d.find_element(By.ID, "login").is_displayed(),
@@ -254,10 +258,12 @@ class BrowserTests(unittest.TestCase):
             " (e) => e.innerText)", selector)
 
     def instance_status(self, name):
+        """:return: the status an instance's row shows, or None."""
         cells = self.text_of('#instances tr[data-name="%s"] td.status' % name)
         return cells[0] if cells else None
 
     def see_instances(self):
+        """Wait for the lists and check they show the cluster."""
         self.wait_for(lambda d: self.instance_status("web1.example.com"),
                       "the instances")
         self.assertEqual(self.text_of("#instances tbody tr td:first-child"),
@@ -270,6 +276,7 @@ class BrowserTests(unittest.TestCase):
                          "cluster1.example.com")
 
     def screenshot(self, name):
+        """Save what the browser shows as C{name}.png."""
         self.driver.save_screenshot(os.path.join(self.shots, name + ".png"))
 
     def click(self, instance, action):
@@ -286,6 +293,7 @@ class BrowserTests(unittest.TestCase):
         self.wait_for(clicked, "the %s button of %s" % (action, instance))
 
     def my_job_status(self):
+        """:return: the statuses of the jobs this page submitted."""
         return self.text_of("#jobs tr.mine td.status")
 
     def assert_no_script_errors(self):
@@ -334,6 +342,7 @@ class BrowserTests(unittest.TestCase):
             self.uuid_of("web1.example.com")].admin_state, "up")
 
     def uuid_of(self, name):
+        """:return: the config's uuid of the instance called C{name}."""
         [uuid] = [uuid for uuid, inst in
                   self.master.config.config.instances.items()
                   if inst.name == name]

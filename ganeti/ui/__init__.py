@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_ui -*-
 """
 The web view: a single page under ``/ui/`` on the RAPI port showing the
 cluster, its nodes, instances and jobs, with the common instance actions
