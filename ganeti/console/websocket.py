@@ -66,6 +66,10 @@ class ConsoleSocket(RelayEnd, WebSocketServerProtocol):
         return gateway.open(ticket).addCallbacks(opened, failed)
 
     def onOpen(self):
+        if self._gone:
+            # autobahn opens a socket whose browser left during the
+            # handshake; its console is closed already (see onConnect).
+            return
         # The HTTP channel that served the upgrade is still the
         # transport's producer; the relay takes its place.
         self.transport.unregisterProducer()
