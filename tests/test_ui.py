@@ -11,6 +11,7 @@ Screenshots land in ``_trial_temp/ui-screenshots/``.
 """
 
 import os
+import struct
 
 from treq.client import HTTPClient
 from twisted.internet import defer, reactor
@@ -177,6 +178,51 @@ class ShoutingConsole(Protocol):
 
     def dataReceived(self, data):
         self.transport.write(data.upper())
+
+
+class BlueDisplay(Protocol):
+    """
+    A VNC server for noVNC: RFB 3.8 without authentication, a small
+    display that sends one screenful of a single colour at once.
+    """
+
+    WIDTH, HEIGHT = 320, 200
+    #: Red, green, blue.
+    COLOUR = (0x24, 0x56, 0xa6)
+
+    def connectionMade(self):
+        self._received = b""
+        self._steps = [(12, self._version), (1, self._security),
+                       (1, self._client_init)]
+        self.transport.write(b"RFB 003.008\n")
+
+    def dataReceived(self, data):
+        self._received += data
+        while self._steps and len(self._received) >= self._steps[0][0]:
+            size, step = self._steps.pop(0)
+            self._received = self._received[size:]
+            step()
+
+    def _version(self):
+        self.transport.write(b"\x01\x01")           # one security type: None
+
+    def _security(self):
+        self.transport.write(struct.pack(">I", 0))   # SecurityResult: OK
+
+    def _client_init(self):
+        name = b"blue"
+        self.transport.write(
+            struct.pack(">HH", self.WIDTH, self.HEIGHT)
+            # 32 bits a pixel, depth 24, little-endian, true colour, red
+            # in the low byte: what noVNC then asks for anyway.
+            + struct.pack(">BBBBHHHBBB3x", 32, 24, 0, 1, 255, 255, 255,
+                          0, 8, 16)
+            + struct.pack(">I", len(name)) + name)
+        # A FramebufferUpdate of one raw rectangle, the whole display.
+        self.transport.write(
+            struct.pack(">BxH", 0, 1)
+            + struct.pack(">HHHHi", 0, 0, self.WIDTH, self.HEIGHT, 0)
+            + bytes(self.COLOUR + (0,)) * (self.WIDTH * self.HEIGHT))
 
 
 def _browser_missing():
@@ -348,16 +394,16 @@ class BrowserTests(unittest.TestCase):
                   if inst.name == name]
         return uuid
 
-    @defer.inlineCallbacks
-    def test_serial_console(self):
+    def stand_in_console(self, protocol):
         """
-        The console button opens xterm.js on the instance's serial
-        console through a console token and the RAPI port's WebSocket:
-        the console's output shows, keys typed reach it.  The node's
-        side is a local stand-in (the fake hypervisor has no console).
+        Let the fake hypervisor's instances have consoles, served by
+        C{protocol} on a local port where the node's relay would be.
+
+        :return: the list of (instance, kind, user) of the consoles
+            opened, filled in as they open.
         """
         self.patch(consoles, "RELAYED_HYPERVISORS", ("kvm", "fake"))
-        console = reactor.listenTCP(0, Factory.forProtocol(ShoutingConsole),
+        console = reactor.listenTCP(0, Factory.forProtocol(protocol),
                                     interface="127.0.0.1")
         self.addCleanup(console.stopListening)
         opened = []
@@ -370,6 +416,17 @@ class BrowserTests(unittest.TestCase):
                 Factory.forProtocol(lambda: end))
             return d.addCallback(lambda _: end.ready)
         self.patch(self.master.consoles, "open", open_console)
+        return opened
+
+    @defer.inlineCallbacks
+    def test_serial_console(self):
+        """
+        The console button opens xterm.js on the instance's serial
+        console through a console token and the RAPI port's WebSocket:
+        the console's output shows, keys typed reach it.  The node's
+        side is a local stand-in (the fake hypervisor has no console).
+        """
+        opened = self.stand_in_console(ShoutingConsole)
 
         def screen():
             return "\n".join(self.text_of("#console .xterm-rows"))
@@ -391,6 +448,47 @@ class BrowserTests(unittest.TestCase):
                 By.ID, "console-section").is_displayed())
         yield deferToThread(scenario)
         self.assertEqual(opened, [("db1.example.com", "serial", "admin")])
+
+    @defer.inlineCallbacks
+    def test_vnc_console(self):
+        """
+        An instance with a VNC display gets a VNC button, which opens
+        noVNC on it through a console token and the WebSocket: noVNC
+        connects and draws what the display sends.
+        """
+        opened = self.stand_in_console(BlueDisplay)
+        # The fake hypervisor allocates no port and has no VNC parameter.
+        yield self.master.config.update_object(
+            "instances", self.uuid_of("db1.example.com"), network_port=11000,
+            hvparams={"vnc_bind_address": "0.0.0.0"})
+
+        def pixel():
+            return self.driver.execute_script(
+                "const canvas = document.querySelector('#console canvas');"
+                "return canvas && Array.from(canvas.getContext('2d')"
+                ".getImageData(5, 5, 1, 1).data)")
+
+        def scenario():
+            self.log_in("admin", "adminpw")
+            self.see_instances()
+            self.click("db1.example.com", "vnc")
+            self.wait_for(lambda d: self.text_of("#console-state")
+                          == ["connected"], "noVNC connected")
+            self.wait_for(lambda d: pixel() == list(BlueDisplay.COLOUR)
+                          + [255], "the display's pixels")
+            self.assertEqual(self.text_of("#console-title"),
+                             ["db1.example.com (VNC)"])
+            self.screenshot("vnc-console")
+            # Shown, scaled to the panel (a panel without a height once
+            # scaled it to nothing).
+            size = self.driver.find_element(By.CSS_SELECTOR,
+                                            "#console canvas").size
+            self.assertEqual(size["width"] * BlueDisplay.HEIGHT,
+                             size["height"] * BlueDisplay.WIDTH)
+            self.assertGreater(size["width"], BlueDisplay.WIDTH)
+            self.assert_no_script_errors()
+        yield deferToThread(scenario)
+        self.assertEqual(opened, [("db1.example.com", "vnc", "admin")])
 
     @defer.inlineCallbacks
     def test_read_only_user(self):
