@@ -7,9 +7,12 @@ for kvm where a test needs a running instance whose console is relayed.
 
 from twisted.internet import defer
 
+from ganeti import errors
+from ganeti.console.gateway import config_locator
 from ganeti.console.tokens import TOKEN_LIFETIME
 from ganeti.rapi import consoles, tokens
-from tests.test_rapi import ADMIN, INSTANCE, PATH, RapiTestBase
+from tests.test_rapi import ADMIN, INSTANCE, NODE, PATH, RapiTestBase
+from tests.util import SETTINGS
 
 TOKEN_PATH = PATH + "/console-token"
 
@@ -121,3 +124,18 @@ class TaggedTokenTests(RapiTestBase):
             403, "POST", "/2/instances/db.example.com/console-token",
             headers=headers)
         self.assertIn("instances tagged 'web'", body["explain"])
+
+
+class GatewayLocatorTests(RapiTestBase):
+    def test_locate(self):
+        """
+        The master's gateway finds an instance's primary node (name and
+        address, for the node RPC) and the instance as that node needs it.
+        """
+        self.create_instance()
+        locate = config_locator(lambda: self.master.config.config)
+        (node, address), instance = locate(INSTANCE)
+        self.assertEqual((node, address), (NODE, SETTINGS["node_ip"]))
+        self.assertEqual((instance["name"], instance["hypervisor"]),
+                         (INSTANCE, "fake"))
+        self.assertRaises(errors.OpPrereqError, locate, "missing.example.com")

@@ -10,9 +10,10 @@ end receives the other writes, and each end's transport is registered as
 the producer of the other's: when one side's send buffer fills, Twisted
 pauses reading from the other, so a slow browser slows the console
 rather than filling the master's memory.  Whichever end closes first
-closes the other (after unregistering the producers: a TLS transport
-waits for its producer to go before it closes).  What arrives before the join is kept, with that end
-paused, and written at the join (VNC's server speaks first).
+closes the other (unregistering its producer first: a TLS transport
+waits for its producer to go before it closes).  What arrives before
+the join is kept, with that end paused, and written at the join (VNC's
+server speaks first).
 """
 
 from twisted.internet.interfaces import IHandshakeListener
@@ -30,13 +31,15 @@ class RelayEnd:
 
     partner = None
     _ended = False
+    #: What arrived before the join, or None when nothing did.
+    _early = None
 
     def forward(self, data):
         """Hand bytes this end received to the other end."""
         if self.partner is not None:
             self.partner.deliver(data)
             return
-        if not hasattr(self, "_early"):
+        if self._early is None:
             self._early = []
         self._early.append(data)
         # Until the join nobody drains it: stop reading this side.
@@ -80,10 +83,10 @@ def join(one, other):
         if end.partner._ended:
             end.hang_up()
             continue
-        for data in getattr(end, "_early", ()):
-            end.partner.deliver(data)
-        if hasattr(end, "_early"):
-            del end._early
+        if end._early is not None:
+            early, end._early = end._early, None
+            for data in early:
+                end.partner.deliver(data)
             end.flow_transport().resumeProducing()
 
 

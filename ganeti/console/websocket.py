@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_console_kvm -*-
+# -*- test-case-name: tests.test_console_relay,tests.test_console_kvm -*-
 """
 ``/console/ws?token=T`` on the RAPI port: the browser's end of a console
 relay, an autobahn WebSocket (see L{ganeti.console}).
