@@ -1,4 +1,4 @@
-# -*- test-case-name: tests.test_console_kvm -*-
+# -*- test-case-name: tests.test_console_relay,tests.test_console_kvm -*-
 """
 The node's half of a console relay (see L{ganeti.console}).
 
@@ -46,9 +46,8 @@ def console_endpoint(reactor, hypervisor, instance, kind):
     :param hypervisor: the instance's hypervisor; only kvm's keeps its
         consoles in sockets a relay can reach.
     :param kind: ``serial`` or ``vnc``.
-    :return: (Deferred) a client endpoint.
-    :raise HypervisorError: (via the Deferred) when there is no such
-        console.
+    :return: a client endpoint.
+    :raise HypervisorError: when there is no such console.
     """
     name = instance["name"]
     layout = getattr(hypervisor, "layout", None)
