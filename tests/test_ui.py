@@ -32,7 +32,8 @@ from twisted.web.client import Agent, HTTPConnectionPool
 
 try:
     from selenium import webdriver
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import (
+        StaleElementReferenceException, TimeoutException)
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 except ImportError:
@@ -280,9 +281,17 @@ class BrowserTests(unittest.TestCase):
     # --- in the browser's thread ---------------------------------------------
 
     def wait_for(self, condition, what):
-        """Wait until C{condition(driver)} is true; fail saying C{what}."""
-        return WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(
-            condition, "the page never showed " + what)
+        """
+        Wait until C{condition(driver)} is true; else fail saying C{what},
+        with what the browser logged, and keep a screenshot.
+        """
+        try:
+            return WebDriverWait(self.driver, WAIT, poll_frequency=0.1).until(
+                condition)
+        except TimeoutException:
+            self.screenshot("timeout-" + self._testMethodName)
+            self.fail("the page never showed %s; the browser logged: %r"
+                      % (what, self.driver.get_log("browser")))
 
     def log_in(self, user, password):
         """Open the page (as /ui, redirected) and submit the login form."""
@@ -417,6 +426,38 @@ class BrowserTests(unittest.TestCase):
             return d.addCallback(lambda _: end.ready)
         self.patch(self.master.consoles, "open", open_console)
         return opened
+
+    @defer.inlineCallbacks
+    def test_failed_action(self):
+        """
+        A job of the page that fails shows why; an action the RAPI
+        refuses (a drained queue) says so and submits nothing.
+        """
+        # A parameter the fake hypervisor refuses at start.
+        yield self.master.config.update_object(
+            "instances", self.uuid_of("web1.example.com"),
+            hvparams={"bogus": "1"})
+
+        def scenario():
+            self.log_in("admin", "adminpw")
+            self.see_instances()
+            self.click("web1.example.com", "startup")
+            self.wait_for(lambda d: self.my_job_status() == ["error"],
+                          "the start job's failure")
+            self.wait_for(lambda d: self.text_of("#jobs tr.mine .job-error"),
+                          "why the job failed")
+            [reason] = self.text_of("#jobs tr.mine .job-error")
+            self.assertIn("bogus", reason)
+            self.screenshot("failed-job")
+            blockingCallFromThread(reactor, self.master.queue.set_drain_flag,
+                                   True)
+            self.click("db1.example.com", "reboot")
+            self.click("db1.example.com", "reboot")
+            self.wait_for(lambda d: "drained" in "".join(
+                self.text_of("#message")), "the refusal")
+            self.assertEqual(self.my_job_status(), ["error"])
+            self.screenshot("refused-action")
+        yield deferToThread(scenario)
 
     @defer.inlineCallbacks
     def test_serial_console(self):

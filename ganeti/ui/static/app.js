@@ -282,16 +282,26 @@ function mergeJobs(jobs) {
 }
 
 function renderJobs() {
+  // Its events can come before the answer that makes a job this page's.
+  for (const id of state.mine) {
+    const job = state.jobs.get(id);
+    if (job.status === "error" && job.error === undefined) {
+      job.error = "";
+      readError(id);
+    }
+  }
   const ids = [...state.jobs.keys()].sort((a, b) => b - a).slice(0, JOBS_SHOWN);
   $("jobs").tBodies[0].replaceChildren(...ids.map((id) => {
     const job = state.jobs.get(id);
     const summary = el("td", {}, (job.summary || []).join(", "));
+    if (job.error) summary.append(el("div", {class: "error job-error"}, job.error));
     if (state.mine.has(id) && job.log.length)
       summary.append(el("ul", {class: "log"}, ...job.log.map(
         (entry) => el("li", {}, clock(entry.timestamp) + " " + entry.message))));
     return el("tr", {"data-job": id, class: state.mine.has(id) ? "mine" : ""},
       el("td", {}, id), summary, statusCell(job.status),
-      el("td", {}, clock(job.received_ts)), el("td", {}, clock(job.end_ts)));
+      el("td", {class: "time"}, clock(job.received_ts)),
+      el("td", {class: "time"}, clock(job.end_ts)));
   }));
 }
 
@@ -311,6 +321,22 @@ function jobStatus(event) {
   job.statusTime = event.timestamp;
   if (event.summary) job.summary = event.summary;
   if (isFinal(event.status) && !job.end_ts) job.end_ts = event.timestamp;
+}
+
+// A job of this page that failed shows why: its failed opcodes' errors,
+// Ganeti's [class name, [message, ...]].
+async function readError(id) {
+  try {
+    const job = await api("GET", "/2/jobs/" + id);
+    state.jobs.get(id).error = (job.opresult || [])
+      .filter((result, index) => job.opstatus[index] === "error")
+      .map((result) => Array.isArray(result) && Array.isArray(result[1])
+           ? result[0] + ": " + result[1][0] : JSON.stringify(result))
+      .join("; ");
+    renderJobs();
+  } catch (e) {
+    // The list still shows that it failed.
+  }
 }
 
 function jobLog(event) {
