@@ -536,7 +536,8 @@ class BrowserTests(unittest.TestCase):
         """
         A read-only user sees everything but no action buttons; a job
         submitted elsewhere shows up as it runs, and so does its effect,
-        without a reload (the job event stream).
+        without a reload (the job event stream).  The login outlives a
+        reload of the tab, not a logout.
         """
         def scenario():
             self.log_in("reader", "readpw")
@@ -559,6 +560,18 @@ class BrowserTests(unittest.TestCase):
             self.wait_for(lambda d: self.instance_status("web1.example.com")
                           == "running", "web1 running")
             self.assert_no_script_errors()
+            # The tab keeps the login over a reload, until "Log out".
+            self.driver.refresh()
+            self.wait_for(lambda d: self.instance_status("web1.example.com")
+                          == "running", "the page again after a reload")
+            self.driver.find_element(By.ID, "logout").click()
+            self.assertFalse(self.driver.find_element(By.ID, "app")
+                             .is_displayed())
+            self.driver.refresh()
+            self.wait_for(lambda d: d.find_element(By.ID, "login")
+                          .is_displayed(), "the login form after logging out")
+            self.assertEqual(self.driver.execute_script(
+                "return sessionStorage.length"), 0)
         yield deferToThread(scenario)
 
     @defer.inlineCallbacks
