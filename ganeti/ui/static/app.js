@@ -10,7 +10,6 @@ const RECONNECT_SECONDS = 2;
 
 const state = {
   auth: sessionStorage.getItem(AUTH_KEY),
-  user: null,
   mayWrite: false,
   jobs: new Map(),      // id -> job (as /2/jobs?bulk=1 gives it) + log
   mine: new Set(),      // ids of the jobs this page submitted
@@ -134,7 +133,6 @@ async function start() {
   const me = await api("GET", "/2/whoami");
   sessionStorage.setItem(AUTH_KEY, state.auth);
   sessionStorage.setItem(USER_KEY, me.user);
-  state.user = me.user;
   state.mayWrite = me.access.includes("write");
   document.body.classList.toggle("read-only", !state.mayWrite);
   $("whoami").textContent = me.user + (state.mayWrite ? "" : " (read-only)");
