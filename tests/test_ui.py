@@ -26,7 +26,7 @@ from ganeti.rapi import consoles
 from ganeti.rapi import server
 from ganeti.rapi.client import PinnedCertificatePolicy
 from ganeti.ui.files import CONTENT_SECURITY_POLICY, STATIC_DIR
-from tests.util import SETTINGS, local_cluster
+from tests.util import NODE2_NAME, SETTINGS, local_cluster, two_node_cluster
 
 from twisted.web.client import Agent, HTTPConnectionPool
 
@@ -239,19 +239,21 @@ def _browser_missing():
     return None
 
 
-class BrowserTests(unittest.TestCase):
+class BrowserTestBase(unittest.TestCase):
     """
-    The page in headless Chromium: log in, see the cluster, act as a
-    write user and watch the job; a read-only user gets no buttons; a
-    wrong password gets an error.
+    A master whose jobs run on the real reactor, with a stopped and a
+    running instance, its RAPI over HTTPS, and a headless Chromium with
+    helpers to drive it (which block: call them in a thread).
     """
 
     skip = _browser_missing()
     timeout = 90
+    #: Builds the master.
+    make_master = staticmethod(local_cluster)
 
     @defer.inlineCallbacks
     def setUp(self):
-        self.master = local_cluster(self, clock=reactor, reactor=reactor)
+        self.master = self.make_master(self, clock=reactor, reactor=reactor)
         for name, start in [("web1.example.com", False),
                             ("db1.example.com", True)]:
             job_id = self.master.queue.submit([create_op(name, start)])
@@ -358,7 +360,14 @@ class BrowserTests(unittest.TestCase):
                   and "Failed to load resource" not in entry["message"]]
         self.assertEqual(errors, [])
 
-    # --- the tests -------------------------------------------------------------
+
+
+class BrowserTests(BrowserTestBase):
+    """
+    The page in headless Chromium: log in, see the cluster, act as a
+    write user and watch the job; a read-only user gets no buttons; a
+    wrong password gets an error; consoles.
+    """
 
     @defer.inlineCallbacks
     def test_write_user(self):
@@ -613,4 +622,48 @@ class BrowserTests(unittest.TestCase):
             self.assertFalse(self.driver.find_element(By.ID, "app")
                              .is_displayed())
             self.screenshot("wrong-password")
+        yield deferToThread(scenario)
+
+
+class MoveTests(BrowserTestBase):
+    """Moving an instance between the two nodes of a cluster, from the page."""
+
+    make_master = staticmethod(two_node_cluster)
+
+    def pnode(self, instance):
+        """:return: the primary node an instance's row shows, or None."""
+        cells = self.text_of('#instances tr[data-name="%s"] td:nth-child(3)'
+                             % instance)
+        return cells[0] if cells else None
+
+    @defer.inlineCallbacks
+    def test_migrate_and_failover(self):
+        """
+        A diskless instance (nothing ties it to a node) migrates to the
+        node picked beside the button, then fails over back; the table
+        follows each job.
+        """
+        def scenario():
+            self.log_in("admin", "adminpw")
+            self.wait_for(lambda d: self.pnode("db1.example.com") == NODE,
+                          "db1 on node1")
+            self.assertEqual(self.text_of("#instances select"), [])
+            self.click("db1.example.com", "migrate")
+            self.assertEqual(self.text_of(
+                '#instances select[data-target="migrate"] option'),
+                [NODE2_NAME])
+            self.screenshot("migrate-target")
+            self.click("db1.example.com", "migrate")
+            self.wait_for(lambda d: self.pnode("db1.example.com")
+                          == NODE2_NAME, "db1 migrated to node2")
+            self.assertEqual(self.instance_status("db1.example.com"),
+                             "running")
+            self.click("db1.example.com", "failover")
+            self.click("db1.example.com", "failover")
+            self.wait_for(lambda d: self.pnode("db1.example.com") == NODE,
+                          "db1 failed over to node1")
+            self.wait_for(lambda d: self.my_job_status()
+                          == ["success", "success"], "both jobs' success")
+            self.screenshot("moved")
+            self.assert_no_script_errors()
         yield deferToThread(scenario)

@@ -13,11 +13,13 @@ const state = {
   mayWrite: false,
   jobs: new Map(),      // id -> job (as /2/jobs?bulk=1 gives it) + log
   mine: new Set(),      // ids of the jobs this page submitted
+  nodes: [],
   instances: [],
   live: null,           // AbortController of the event stream
   refreshTimer: null,
   console: null,        // {close()} of the open console
   confirming: null,     // "instance/verb" of the action asking to confirm
+  target: null,         // the node a move asking to confirm goes to
   confirmTimer: null,
 };
 
@@ -151,6 +153,7 @@ async function refresh() {
       api("GET", "/2/info"), api("GET", "/2/nodes?bulk=1"),
       api("GET", "/2/instances?bulk=1"), api("GET", "/2/jobs?bulk=1")]);
     renderCluster(info);
+    state.nodes = nodes;
     renderNodes(nodes);
     state.instances = instances;
     renderInstances();
@@ -192,9 +195,11 @@ function renderNodes(nodes) {
     el("td", {}, n.pinst_cnt + " + " + n.sinst_cnt))));
 }
 
-// Templates whose disks another node can use: these migrate and fail over.
-const MOVABLE = new Set(["drbd", "sharedfile", "blockdev", "rbd", "ext",
-                         "gluster"]);
+// Templates whose disks the secondary node mirrors: they move there.
+const INTERNALLY_MIRRORED = new Set(["drbd"]);
+// Templates whose disks any node reaches: they move to a node one picks.
+const EXTERNALLY_MIRRORED = new Set(["diskless", "sharedfile", "blockdev",
+                                     "rbd", "ext", "gluster"]);
 
 function renderInstances() {
   $("instances").tBodies[0].replaceChildren(...state.instances.map((i) => {
@@ -208,23 +213,40 @@ function renderInstances() {
   }));
 }
 
+// The nodes an externally mirrored instance can move to.
+function targetNodes(instance) {
+  if (!EXTERNALLY_MIRRORED.has(instance.disk_template)) return null;
+  return state.nodes.filter((n) => n.name !== instance.pnode && !n.offline
+                            && n.vm_capable).map((n) => n.name);
+}
+
 function actions(instance) {
   const up = instance.admin_state === "up";
   const buttons = [];
-  const add = (label, method, verb, confirm) => {
-    const asking = state.confirming === instance.name + "/" + verb;
+  const add = (label, method, verb, confirm, targets = null) => {
+    const key = instance.name + "/" + verb;
+    const asking = state.confirming === key;
+    if (asking && targets) {
+      if (!targets.includes(state.target)) state.target = targets[0];
+      buttons.push(el("select", {"data-target": verb, "aria-label": label + " to",
+        onchange: (event) => { state.target = event.target.value; askConfirm(key); }},
+        ...targets.map((name) => el("option", name === state.target
+          ? {value: name, selected: ""} : {value: name}, name))));
+    }
     buttons.push(el("button", {
       type: "button", "data-action": verb, class: asking ? "confirm" : "",
-      onclick: () => act(instance.name, method, verb, confirm),
+      onclick: () => act(instance.name, method, verb, confirm, targets),
     }, asking ? label + "?" : label));
   };
   if (!up) add("Start", "PUT", "startup", false);
   if (up) {
     add("Stop", "PUT", "shutdown", true);
     add("Reboot", "POST", "reboot", true);
-    if (MOVABLE.has(instance.disk_template)) {
-      add("Migrate", "PUT", "migrate", true);
-      add("Failover", "PUT", "failover", true);
+    const targets = targetNodes(instance);
+    if (INTERNALLY_MIRRORED.has(instance.disk_template)
+        || (targets && targets.length)) {
+      add("Migrate", "PUT", "migrate", true, targets);
+      add("Failover", "PUT", "failover", true, targets);
     }
   }
   if (instance.oper_state) {
@@ -239,24 +261,28 @@ function actions(instance) {
 }
 
 // Disruptive actions ask once more on the button itself for a few
-// seconds; the question lives in the state, so redrawn rows keep it.
-async function act(name, method, verb, confirm) {
-  const key = name + "/" + verb;
+// seconds (moves to a chosen node also show the choice); the question
+// lives in the state, so redrawn rows keep it.
+function askConfirm(key) {
   clearTimeout(state.confirmTimer);
-  if (confirm && state.confirming !== key) {
-    state.confirming = key;
-    state.confirmTimer = setTimeout(() => {
-      state.confirming = null;
-      renderInstances();
-    }, 4000);
+  state.confirming = key;
+  state.confirmTimer = setTimeout(() => {
+    state.confirming = null;
     renderInstances();
-    return;
-  }
+  }, 6000);
+  renderInstances();
+}
+
+async function act(name, method, verb, confirm, targets) {
+  const key = name + "/" + verb;
+  if (confirm && state.confirming !== key) return askConfirm(key);
+  clearTimeout(state.confirmTimer);
   state.confirming = null;
   renderInstances();
+  const body = targets ? {target_node: state.target} : {};
   try {
     const jobId = Number(await api(method,
-      "/2/instances/" + encodeURIComponent(name) + "/" + verb, {}));
+      "/2/instances/" + encodeURIComponent(name) + "/" + verb, body));
     state.mine.add(jobId);
     if (!state.jobs.has(jobId))
       state.jobs.set(jobId, {id: jobId, status: "queued",
@@ -291,15 +317,14 @@ function renderJobs() {
   const ids = [...state.jobs.keys()].sort((a, b) => b - a).slice(0, JOBS_SHOWN);
   $("jobs").tBodies[0].replaceChildren(...ids.map((id) => {
     const job = state.jobs.get(id);
-    const summary = el("td", {}, (job.summary || []).join(", "));
+    const summary = el("td", {class: "summary"}, (job.summary || []).join(", "));
     if (job.error) summary.append(el("div", {class: "error job-error"}, job.error));
     if (state.mine.has(id) && job.log.length)
       summary.append(el("ul", {class: "log"}, ...job.log.map(
         (entry) => el("li", {}, clock(entry.timestamp) + " " + entry.message))));
     return el("tr", {"data-job": id, class: state.mine.has(id) ? "mine" : ""},
       el("td", {}, id), summary, statusCell(job.status),
-      el("td", {class: "time"}, clock(job.received_ts)),
-      el("td", {class: "time"}, clock(job.end_ts)));
+      el("td", {}, clock(job.received_ts)), el("td", {}, clock(job.end_ts)));
   }));
 }
 
