@@ -10,6 +10,8 @@ Selenium's calls block, so each browser scenario runs in a thread
 Screenshots land in ``_trial_temp/ui-screenshots/``.
 """
 
+import hashlib
+import json
 import os
 import struct
 
@@ -40,7 +42,7 @@ except ImportError:
     webdriver = None
 
 NODE = SETTINGS["node_name"]
-USERS = "admin adminpw write\nreader readpw read\n"
+USERS = "admin adminpw write\nreader readpw read\nnobody nopw\n"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 #: Seconds a browser waits for the page to show a state.
@@ -65,14 +67,16 @@ def write_users(master):
     return path
 
 
-def serve(testcase, master, clock):
+def serve(testcase, master, clock, tokens_file=None):
     """
     Serve the master's RAPI site over HTTPS on an ephemeral loopback port.
 
     :param clock: the reactor the site's channels use.
+    :param tokens_file: the API tokens file, or None for none.
     :return: ``(base URL, the certificate's PEM)``.
     """
-    site = server.make_site(master.handler, write_users(master), clock)
+    site = server.make_site(master.handler, write_users(master), clock,
+                            tokens_file=tokens_file)
     pem = crypto.generate_self_signed_pem("cluster1.example.com")
     port = reactor.listenSSL(0, site, server.tls_options_from_pem(pem),
                              interface="127.0.0.1")
@@ -92,7 +96,11 @@ class StaticFilesTests(unittest.TestCase):
 
     def setUp(self):
         self.master = local_cluster(self)
-        self.base, pem = serve(self, self.master, reactor)
+        tokens = self.mktemp()
+        with open(tokens, "w") as f:
+            f.write("robot {SHA256}%s write tag=web\n"
+                    % hashlib.sha256(b"s3cret").hexdigest())
+        self.base, pem = serve(self, self.master, reactor, tokens)
         # No persistent connections, so none outlives a test.
         pool = HTTPConnectionPool(reactor, persistent=False)
         self.http = HTTPClient(Agent(reactor, pool=pool,
@@ -166,6 +174,19 @@ class StaticFilesTests(unittest.TestCase):
         for headers in [{}, basic("admin", "wrong")]:
             response, _ = yield self.get("/2/whoami", headers=headers)
             self.assertEqual(response.code, 401)
+        # A user without read access is refused, as by any read.
+        response, _ = yield self.get("/2/whoami",
+                                     headers=basic("nobody", "nopw"))
+        self.assertEqual(response.code, 403)
+
+    @defer.inlineCallbacks
+    def test_whoami_token(self):
+        """An API token is named with its scope and its instance tag."""
+        response, body = yield self.get(
+            "/2/whoami", headers={"Authorization": "Bearer robot.s3cret"})
+        self.assertEqual((response.code, json.loads(body)),
+                         (200, {"user": "robot", "access": ["read", "write"],
+                                "instance_tag": "web"}))
 
 
 class ShoutingConsole(Protocol):
@@ -612,7 +633,10 @@ class BrowserTests(BrowserTestBase):
 
     @defer.inlineCallbacks
     def test_wrong_password(self):
-        """A wrong password shows an error and nothing of the cluster."""
+        """
+        A wrong password shows an error and nothing of the cluster; so
+        does a user the users file gives no access.
+        """
         def scenario():
             self.log_in("admin", "wrong")
             error = self.wait_for(
@@ -622,6 +646,10 @@ class BrowserTests(BrowserTestBase):
             self.assertFalse(self.driver.find_element(By.ID, "app")
                              .is_displayed())
             self.screenshot("wrong-password")
+            self.log_in("nobody", "nopw")
+            self.wait_for(lambda d: self.text_of("#login-error")
+                          == ["This user may not read the cluster."],
+                          "the refusal of a user without read access")
         yield deferToThread(scenario)
 
 
