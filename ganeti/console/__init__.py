@@ -1,3 +1,4 @@
+# -*- test-case-name: tests.test_console_kvm -*-
 """
 Instance consoles in the browser: the serial console (for xterm.js) and
 the VNC display (for noVNC) of a kvm instance, over a WebSocket on the
