@@ -363,6 +363,21 @@ def _owned(pid, marker):
         return False
 
 
+def _exiting(pid):
+    """
+    :return: whether process C{pid} has not yet closed its files.  A dying
+        process lets go of its memory, and with it of its command line,
+        before its files, and with them of its disk images' locks: only
+        once it is a zombie (or gone) may another qemu open them.
+    """
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            state = f.read().rpartition(")")[2].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
 def _kill(pidfile, marker, sig=signal.SIGKILL, wait=10.0):
     """Signal the process of C{pidfile} if it is ours; wait for its end."""
     pid = _read_pid(pidfile)
@@ -373,7 +388,7 @@ def _kill(pidfile, marker, sig=signal.SIGKILL, wait=10.0):
     except ProcessLookupError:
         return
     deadline = time.monotonic() + wait
-    while _owned(pid, marker) and time.monotonic() < deadline:
+    while _exiting(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     try:
         os.unlink(pidfile)

@@ -1,6 +1,8 @@
 """
-One VM bed per test module, booted on first use and kept for the whole
-run (trial has no class or module fixtures), removed when the run ends.
+One VM bed per test module, booted on first use and kept while that
+module's tests run (trial has no class or module fixtures): the next
+module's bed replaces it, and the last one is removed when the run ends.
+Guests left idle under TCG still take CPU time from the ones in use.
 """
 
 import atexit
@@ -11,6 +13,10 @@ import tempfile
 from twisted.trial.unittest import SkipTest
 
 from ganeti.testing import vmbed
+
+
+#: The removal of the bed in use, if any (at most one).
+_current = []
 
 
 def module_bed(store, prefix, prepare=None, count=2):
@@ -28,14 +34,21 @@ def module_bed(store, prefix, prepare=None, count=2):
     if "error" in store:
         raise store["error"]
     if "bed" not in store:
+        if _current:
+            # Trial runs a module's tests together: the previous module
+            # is done with its bed.
+            _current.pop()()
         os.makedirs(vmbed.CACHE_DIR, exist_ok=True)
         workdir = tempfile.mkdtemp(prefix=prefix, dir=vmbed.CACHE_DIR)
         bed = vmbed.VmBed(os.path.join(workdir, "bed"), log=lambda _: None)
 
         def remove():
+            atexit.unregister(remove)
+            store.pop("bed", None)
             bed.down()
             shutil.rmtree(workdir, ignore_errors=True)
         atexit.register(remove)
+        _current.append(remove)
         try:
             bed.up(count)
             bed.init_cluster()
