@@ -30,5 +30,5 @@ setup(
         "autobahn",
     ],
     # selenium drives Debian's chromium in tests/test_ui.py.
-    extras_require={"test": ["hypothesis", "selenium"]},
+    extras_require={"test": ["hypothesis", "selenium", "websocket-client"]},
 )
