@@ -21,6 +21,7 @@ const state = {
   confirming: null,     // "instance/verb" of the action asking to confirm
   target: null,         // the node a move asking to confirm goes to
   confirmTimer: null,
+  messageFrom: null,    // who showed the message (see showMessage)
 };
 
 const $ = (id) => document.getElementById(id);
@@ -58,9 +59,17 @@ function basicAuthorization(user, password) {
   return "Basic " + btoa(String.fromCharCode(...bytes));
 }
 
-function showMessage(text) {
+// The message line says one thing at a time; "from" names who said it,
+// so a reload of the lists that works again takes back its own complaint
+// and not an action's refusal shown a moment before.
+function showMessage(text, from = null) {
   $("message").textContent = text || "";
   $("message").hidden = !text;
+  state.messageFrom = text ? from : null;
+}
+
+function clearMessage(from) {
+  if (state.messageFrom === from) showMessage("");
 }
 
 function el(tag, props = {}, ...children) {
@@ -159,10 +168,10 @@ async function refresh() {
     renderInstances();
     mergeJobs(jobs);
     renderJobs();
-    showMessage("");
+    clearMessage("refresh");
   } catch (e) {
     if (e.code === 401) return logout();
-    showMessage("Cannot read the cluster: " + e.message);
+    showMessage("Cannot read the cluster: " + e.message, "refresh");
   }
 }
 
