@@ -216,6 +216,7 @@ def measure(host, target, with_thousand=True):
           % (rapi.latency("/2/info", target=target) * 1000))
     print("GET /2/instances?bulk=1, 50 instances: median %.1f ms"
           % (rapi.latency("/2/instances?bulk=1", target=target) * 1000))
+    rapi.print_new_connection_figures(target)
     print("GET /2/info, 16 keep-alive client processes: %.0f requests/s"
           % rapi.throughput("/2/info", target=target))
     rate = rapi.wrk_throughput("/2/info", target=target)

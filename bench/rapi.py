@@ -83,6 +83,51 @@ def latency(path, count=101, target=OURS):
     return statistics.median(times)
 
 
+def new_connection_latency(path, resume, count=101, target=OURS):
+    """
+    :return: the median time of one request on a new TLS connection
+        (``Connection: close``), the previous connection's session offered
+        for resumption or not, and how many connections resumed one.
+    """
+    import socket
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    request = ("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n%s\r\n"
+               % (path, target.address, "".join(
+                   "%s: %s\r\n" % h for h in target.headers.items()))
+               ).encode()
+    session, times, reused = None, [], 0
+    for _ in range(count + 1):
+        start = time.perf_counter()
+        with context.wrap_socket(
+                socket.create_connection((target.address, target.port)),
+                session=session if resume else None) as tls:
+            tls.sendall(request)
+            answer = b""
+            while True:
+                chunk = tls.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            if not answer.startswith(b"HTTP/1.1 200"):
+                sys.exit("GET %s: %r" % (path, answer[:200]))
+            times.append(time.perf_counter() - start)
+            reused += tls.session_reused  # never the first
+            session = tls.session
+    return statistics.median(times[1:]), reused
+
+
+def print_new_connection_figures(target=OURS):
+    """The two figures of L{new_connection_latency}, in one wording."""
+    for resume, how in [(False, "full handshake"),
+                        (True, "previous session offered")]:
+        median, reused = new_connection_latency("/2/info", resume,
+                                                target=target)
+        print("GET /2/info on a new TLS connection, %s: median %.1f ms"
+              " (%d of 101 resumed)" % (how, median * 1000, reused))
+
+
 def _count_requests(args):
     path, deadline, target = args
     conn = connection(target)
@@ -155,6 +200,7 @@ def main():
               % (latency("/2/info") * 1000))
         print("GET /2/instances?bulk=1, 50 instances: median %.1f ms"
               % (latency("/2/instances?bulk=1") * 1000))
+        print_new_connection_figures()
         print("GET /2/info, 16 keep-alive client processes: %.0f requests/s"
               % throughput("/2/info"))
         rate = wrk_throughput("/2/info")

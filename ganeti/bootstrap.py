@@ -213,7 +213,8 @@ def init_cluster(paths, settings):
             os.path.join(paths.run_dir, "fake-hypervisor")]:
         os.makedirs(directory, exist_ok=True)
     crypto.write_cluster_certificate(paths.server_pem, cluster_name)
-    crypto.write_cluster_certificate(paths.rapi_pem, cluster_name)
+    crypto.write_cluster_certificate(paths.rapi_pem, cluster_name,
+                                     key_type=crypto.RAPI_KEY_TYPE)
     atomic_write(os.path.join(paths.conf_dir, "file-storage-paths"),
                  ("%s\n%s\n" % (config.cluster.file_storage_dir,
                                 config.cluster.shared_file_storage_dir)).encode())

@@ -8,6 +8,7 @@ L{ganeti.cmdlib.cluster}, L{ganeti.master.renew_crypto}).
 import os
 
 import attrs
+import OpenSSL.crypto
 from twisted.internet import reactor
 from twisted.internet.defer import inlineCallbacks, succeed
 from twisted.trial.unittest import SynchronousTestCase, TestCase
@@ -309,6 +310,10 @@ class RenewRapiCertificateTests(SynchronousTestCase):
         name = crypto.load_certificate(new).getSubject().commonName
         self.assertEqual(name, SETTINGS["cluster_name"].encode())
         self.assertEqual(os.stat(self.paths.rapi_pem).st_mode & 0o777, 0o400)
+        # A new RAPI certificate has an ECDSA key (crypto.RAPI_KEY_TYPE).
+        self.assertIn(b"-----BEGIN PRIVATE KEY-----", new)
+        self.assertEqual(crypto.load_private_certificate(new).privateKey
+                         .original.type(), OpenSSL.crypto.TYPE_EC)
 
     def test_given_certificate(self):
         """A given key and certificate are used as they are."""

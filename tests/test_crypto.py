@@ -26,7 +26,9 @@ from twisted.trial.unittest import SynchronousTestCase, TestCase
 
 from ganeti.crypto import (
     DEFAULT_COMMON_NAME,
+    KEY_ECDSA,
     certificate_digest,
+    check_key_and_certificate,
     generate_self_signed_pem,
     load_certificate,
     load_private_certificate,
@@ -77,6 +79,22 @@ class GenerateTests(SynchronousTestCase):
         remaining = certificate.not_valid_after_utc - now
         self.assertLess(abs(remaining - datetime.timedelta(days=1825)),
                         datetime.timedelta(minutes=5))
+
+    def test_ecdsa(self):
+        """
+        An ECDSA key (the RAPI's) is a P-256 key under the same kind of
+        certificate, which loads for Twisted's TLS like an RSA one.
+        """
+        pem = generate_self_signed_pem("rapi.example.com", key_type=KEY_ECDSA)
+        key = serialization.load_pem_private_key(pem, password=None)
+        self.assertEqual((key.curve.name, key.key_size), ("secp256r1", 256))
+        certificate = x509.load_pem_x509_certificate(pem)
+        self.assertEqual(certificate.public_key(), key.public_key())
+        self.assertTrue(certificate.extensions.get_extension_for_class(
+            x509.BasicConstraints).value.ca)
+        check_key_and_certificate(pem)
+        private = load_private_certificate(pem)
+        self.assertTrue(private.privateKey.matches(private.getPublicKey()))
 
     def test_load_private_certificate(self):
         """

@@ -881,6 +881,55 @@ class CertificateReloadTests(unittest.TestCase):
         self.assertEqual(len(self.flushLoggedErrors()), 1)
 
 
+class SessionResumptionTests(unittest.TestCase):
+    """A client coming back to the RAPI resumes its TLS session."""
+
+    @defer.inlineCallbacks
+    def test_resumed(self):
+        """
+        The second connection of a client that kept its session skips
+        the full handshake (TLS 1.3 session ticket), and is served.
+        """
+        import socket
+        import ssl
+        from twisted.internet import reactor
+        from twisted.internet.threads import deferToThread
+        path = self.mktemp()
+        atomic_write(path, crypto.generate_self_signed_pem(
+            "rapi.example.com", key_type=crypto.RAPI_KEY_TYPE))
+        site = server.make_site(LuxiHandler(local_cluster(self)),
+                                self.mktemp(), reactor)
+        port = reactor.listenSSL(0, site, server.ReloadingTLSOptions(path),
+                                 interface="127.0.0.1")
+        self.addCleanup(port.stopListening)
+        address = ("127.0.0.1", port.getHost().port)
+
+        def connect_twice():
+            context = ssl.create_default_context()
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            session, seen = None, []
+            for _ in range(2):
+                with context.wrap_socket(socket.create_connection(address),
+                                         session=session) as tls:
+                    tls.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n"
+                                b"Connection: close\r\n\r\n")
+                    answer = b""
+                    while True:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        answer += chunk
+                    seen.append((tls.session_reused,
+                                 answer.split(b"\r\n")[0],
+                                 answer.rsplit(b"\r\n", 1)[-1]))
+                    session = tls.session
+            return seen
+        seen = yield deferToThread(connect_twice)
+        self.assertEqual(seen, [(False, b"HTTP/1.1 200 OK", b"2"),
+                                (True, b"HTTP/1.1 200 OK", b"2")])
+
+
 class RedistributeConfigTests(RapiTestBase):
     @defer.inlineCallbacks
     def test_redistribute_config(self):

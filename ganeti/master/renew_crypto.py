@@ -68,7 +68,7 @@ def renew_rapi_certificate(paths, cluster_name, replicator, in_thread,
     check_request(new_rapi_certificate, rapi_certificate)
     if rapi_certificate is None:
         yield in_thread(crypto.write_cluster_certificate, paths.rapi_pem,
-                        cluster_name)
+                        cluster_name, key_type=crypto.RAPI_KEY_TYPE)
     else:
         yield in_thread(atomic_write, paths.rapi_pem,
                         rapi_certificate.encode("ascii"),
