@@ -105,10 +105,10 @@ def status_history(job):
     return history
 
 
-def _status_event(job, index, timestamp, status):
+def _status_event(job, index, timestamp, status, summary):
     return Event(event_id(timestamp, job.id, STATUS, index), STATUS,
                  {"job_id": job.id, "index": index, "status": status,
-                  "summary": job.summary(),
+                  "summary": summary,
                   "timestamp": jobmod.join_time(timestamp)})
 
 
@@ -126,9 +126,11 @@ def job_events(job, statuses_after=0, log_after=0):
     :param log_after: the log serial after which to start.
     :return: the job's L{Event}s past those, status changes first.
     """
-    events = [_status_event(job, index, timestamp, status)
-              for index, (timestamp, status)
-              in enumerate(status_history(job)) if index >= statuses_after]
+    history = status_history(job)
+    summary = job.summary() if len(history) > statuses_after else None
+    events = [_status_event(job, index, timestamp, status, summary)
+              for index, (timestamp, status) in enumerate(history)
+              if index >= statuses_after]
     events.extend(_log_event(job, entry)
                   for entry in job.log_entries(log_after))
     return events
@@ -188,7 +190,9 @@ class JobEvents:
         events = job_events(job, statuses, serial)
         if not events:
             return
-        self._published[job.id] = (len(status_history(job)), job.log_serial)
+        self._published[job.id] = (
+            statuses + sum(e.event == STATUS for e in events),
+            job.log_serial)
         for subscriber in list(self._subscribers):
             if subscriber.job_ids is None or job.id in subscriber.job_ids:
                 subscriber.deliver(events)
