@@ -449,6 +449,42 @@ class AsyncWriteTests(SynchronousTestCase):
         self.assertRaises(errors.JobLost, self.queue.get, job_id)
         self.assertFalse(os.path.exists(self.master.paths.job_file(job_id)))
 
+    def test_waiting_write_superseded(self):
+        """
+        While a job's file is being written, the states it passes meanwhile
+        are written once, as the latest; everyone waiting hears when that
+        lands, and a flush asked for by any of them is done.
+        """
+        from ganeti.jobs.store import JobFiles
+        from ganeti.jobs.job import QueuedJob
+        written = []
+
+        def write(function, *args, **kwargs):
+            written.append((args[1], kwargs))
+            return self.writes(function, *args, **kwargs)
+        files = JobFiles(self.master.paths, write)
+        job = QueuedJob(99, [jqueue()], [1, 0])
+        first = files.write_new(job)
+        job.ops[0].status = "waiting"
+        second = files.write(job, fsync=True)
+        job.ops[0].status = "running"
+        third = files.write(job, fsync=False)
+        serial = files.write_serial(99)
+        self.assertEqual(len(written), 2)
+        self.writes.land(2)
+        self.successResultOf(first)
+        self.assertNoResult(second)
+        self.assertEqual(len(written), 3)
+        self.assertEqual(json.loads(written[2][0])["ops"][0]["status"],
+                         "running")
+        self.assertEqual(written[2][1], {"flush_directory": False})
+        self.writes.land()
+        self.successResultOf(second)
+        self.successResultOf(third)
+        self.successResultOf(serial)
+        self.assertEqual(read_job(self.master.paths, 99)["ops"][0]["status"],
+                         "running")
+
     def test_final_state_on_disk_before_anyone_hears(self):
         job_id = self.queue.submit([DELAY])
         self.writes.land(3)

@@ -72,6 +72,8 @@ class JobFiles:
         # Key (a job id, or "serial") -> Deferred firing when its last
         # write so far has landed.
         self._tails = {}
+        # Key -> the L{_Write} waiting for the previous one of that key.
+        self._waiting = {}
 
     # --- reading ------------------------------------------------------------
 
@@ -215,26 +217,74 @@ class JobFiles:
         Run C{function} through C{write} once the previous write of C{key}
         has landed.
 
+        A write still waiting for its turn is superseded by a newer one of
+        the same kind (each holds a file's whole new content): the newer
+        content is written once, flushed if either asked for it, and both
+        callers hear when it lands.  A queue busier than its writer then
+        writes a job's latest state rather than every state it passed.
+
         :return: a Deferred with the outcome of this write.
         """
+        waiting = self._waiting.get(key)
+        if waiting is not None and waiting.function is function:
+            return waiting.supersede(args, kwargs)
+        write = _Write(function, args, kwargs)
         previous = self._tails.get(key)
-        link, result = Deferred(), Deferred()
+        link = Deferred()
         self._tails[key] = link
 
         def landed(outcome):
             if self._tails.get(key) is link:
                 del self._tails[key]
             link.callback(None)
-            if isinstance(outcome, Failure):
-                result.errback(outcome)
-            else:
-                result.callback(outcome)
+            write.landed(outcome)
 
         def start(_):
-            self._write(function, *args, **kwargs).addBoth(landed)
+            if self._waiting.get(key) is write:
+                del self._waiting[key]
+            self._write(write.function, *write.args,
+                        **write.kwargs).addBoth(landed)
 
+        result = write.caller()
         if previous is None:
             start(None)
         else:
+            self._waiting[key] = write
             previous.addCallback(start)
         return result
+
+
+class _Write:
+    """One write of a file, and the callers waiting for it to land."""
+
+    def __init__(self, function, args, kwargs):
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+        self._callers = []
+
+    def caller(self):
+        """:return: a Deferred with this write's outcome."""
+        d = Deferred()
+        self._callers.append(d)
+        return d
+
+    def supersede(self, args, kwargs):
+        """
+        Write C{args} instead; a flush either write asked for is kept.
+
+        :return: a Deferred with the outcome.
+        """
+        merged = dict(kwargs)
+        for flag in ("fsync", "flush_directory"):
+            if self.kwargs.get(flag, True) or kwargs.get(flag, True):
+                merged.pop(flag, None)
+        self.args, self.kwargs = args, merged
+        return self.caller()
+
+    def landed(self, outcome):
+        for d in self._callers:
+            if isinstance(outcome, Failure):
+                d.errback(outcome)
+            else:
+                d.callback(outcome)
