@@ -365,17 +365,25 @@ def _owned(pid, marker):
 
 def _exiting(pid):
     """
-    :return: whether process C{pid} has not yet closed its files.  A dying
-        process lets go of its memory, and with it of its command line,
-        before its files, and with them of its disk images' locks: only
-        once it is a zombie (or gone) may another qemu open them.
+    :return: whether process C{pid} may still hold its files (and with
+        them its disk images' locks).  Its command line goes before its
+        files, and its main thread turns zombie while the other threads,
+        which share the files, are still ending: only once every thread
+        is a zombie (or gone) may another qemu open the images.
     """
     try:
-        with open("/proc/%d/stat" % pid) as f:
-            state = f.read().rpartition(")")[2].split()[0]
-    except (OSError, IndexError):
+        threads = os.listdir("/proc/%d/task" % pid)
+    except OSError:
         return False
-    return state not in ("Z", "X")
+    for thread in threads:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, thread)) as f:
+                state = f.read().rpartition(")")[2].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return True
+    return False
 
 
 def _kill(pidfile, marker, sig=signal.SIGKILL, wait=10.0):
@@ -388,7 +396,10 @@ def _kill(pidfile, marker, sig=signal.SIGKILL, wait=10.0):
     except ProcessLookupError:
         return
     deadline = time.monotonic() + wait
-    while _exiting(pid) and time.monotonic() < deadline:
+    while _exiting(pid):
+        if time.monotonic() > deadline:
+            raise BedError("process %d (%s) did not end within %d s of"
+                           " signal %d" % (pid, marker, wait, sig))
         time.sleep(0.05)
     try:
         os.unlink(pidfile)
