@@ -211,11 +211,15 @@ class JobEvents:
             jobs = list(self._jobs())
         else:
             jobs = [self._get(job_id) for job_id in job_ids]
-        events = [event for job in jobs for event in job_events(job)]
         if after is not None:
             micros, job_id, kind, index = parse_event_id(after)
             since = micros - int(SLACK * 1000000)
-
+            # A job that ended before that has no event to send: its end
+            # is its last event, so its history need not be read.
+            jobs = [job for job in jobs if job.end_timestamp is None
+                    or _micros(job.end_timestamp) >= since]
+        events = [event for job in jobs for event in job_events(job)]
+        if after is not None:
             def wanted(event):
                 e_micros, e_job, e_kind, e_index = parse_event_id(event.id)
                 if e_micros < since:
