@@ -13,15 +13,4 @@ if command -v apt-get >/dev/null; then
     sh tests/install-deps.sh
 fi
 ./setup-venv.sh
-if [ $# -gt 0 ]; then
-    exec .venv/bin/python -m twisted.trial "$@"
-fi
-# The whole suite: the VM bed's tests on their own (their guests take both
-# cores), everything else first, in one process per core.
-set +e
-.venv/bin/python -m twisted.trial -j2 \
-    $(ls tests/test_*.py | sed 's#/#.#; s#\.py$##') tests.cluster
-rest=$?
-.venv/bin/python -m twisted.trial tests.vm
-vm=$?
-exit $(( rest || vm ))
+exec .venv/bin/python -m twisted.trial "${@:-tests}"
